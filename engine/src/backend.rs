@@ -1,0 +1,231 @@
+//! The key-value layer under the store: RocksDB, or an in-memory map for tests.
+//!
+//! Both take the same write batches and bulk ingests, so the store's logic is written
+//! once and the model-based tests run it against either.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use rocksdb::{
+    BlockBasedOptions, ColumnFamilyDescriptor, DB, IngestExternalFileOptions, Options,
+    SstFileWriter, WriteBatch, WriteOptions,
+};
+
+use crate::error::Result;
+use crate::keys::cf;
+
+/// Pending writes: last write to a key wins; `None` deletes. Reads inside a transaction
+/// see them first.
+#[derive(Default)]
+pub(crate) struct Batch {
+    ops: BTreeMap<(&'static str, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl Batch {
+    pub(crate) fn put(&mut self, cf: &'static str, key: &[u8], value: Vec<u8>) {
+        self.ops.insert((cf, key.to_vec()), Some(value));
+    }
+
+    pub(crate) fn delete(&mut self, cf: &'static str, key: &[u8]) {
+        self.ops.insert((cf, key.to_vec()), None);
+    }
+
+    /// `Some(None)` if deleted in this batch, `Some(Some(v))` if written, `None` if untouched.
+    pub(crate) fn staged(&self, cf: &'static str, key: &[u8]) -> Option<Option<&[u8]>> {
+        self.ops.get(&(cf, key.to_vec())).map(|v| v.as_deref())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Where the bytes live.
+pub(crate) enum Backend {
+    /// Durable storage.
+    Rocks { db: DB, path: PathBuf },
+    /// Volatile maps, one per column family (tests and benchmarks).
+    Memory(Mutex<HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>>),
+}
+
+/// Options shared by every column family (and the SST files bulk loads write).
+fn cf_options() -> Options {
+    let mut o = Options::default();
+    o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    o.set_write_buffer_size(64 << 20);
+    let mut t = BlockBasedOptions::default();
+    t.set_bloom_filter(10.0, false);
+    o.set_block_based_table_factory(&t);
+    o
+}
+
+impl Backend {
+    pub(crate) fn open_rocks(path: &Path) -> Result<Self> {
+        let mut opts = cf_options();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_max_background_jobs(2);
+        opts.set_keep_log_file_num(4);
+        let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Backend::Rocks { db, path: path.to_path_buf() })
+    }
+
+    pub(crate) fn memory() -> Self {
+        Backend::Memory(Mutex::new(cf::ALL.iter().map(|c| (*c, BTreeMap::new())).collect()))
+    }
+
+    fn handle<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
+        db.cf_handle(name).expect("every column family is opened with the database")
+    }
+
+    fn mem(m: &Mutex<HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>>)
+    -> std::sync::MutexGuard<'_, HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>> {
+        // A panic while holding the lock cannot leave a map half-written (each op is one call).
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self {
+            Backend::Rocks { db, .. } => Ok(db.get_cf(Self::handle(db, cf), key)?),
+            Backend::Memory(m) => Ok(Self::mem(m)[cf].get(key).cloned()),
+        }
+    }
+
+    /// Reads many keys of one column family at once.
+    pub(crate) fn multi_get(&self, cf: &'static str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+        match self {
+            Backend::Rocks { db, .. } => {
+                let h = Self::handle(db, cf);
+                db.batched_multi_get_cf(h, keys, false)
+                    .into_iter()
+                    .map(|r| Ok(r?.map(|p| p.to_vec())))
+                    .collect()
+            }
+            Backend::Memory(m) => {
+                let m = Self::mem(m);
+                Ok(keys.iter().map(|k| m[cf].get(k).cloned()).collect())
+            }
+        }
+    }
+
+    /// Applies the batch atomically; on RocksDB with a synced WAL, so it survives a crash
+    /// once this returns.
+    pub(crate) fn write(&self, batch: Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Backend::Rocks { db, .. } => {
+                let mut wb = WriteBatch::default();
+                for ((cf, k), v) in batch.ops {
+                    let h = Self::handle(db, cf);
+                    match v {
+                        Some(v) => wb.put_cf(h, k, v),
+                        None => wb.delete_cf(h, k),
+                    }
+                }
+                let mut wo = WriteOptions::default();
+                wo.set_sync(true);
+                db.write_opt(wb, &wo)?;
+            }
+            Backend::Memory(m) => {
+                let mut m = Self::mem(m);
+                for ((cf, k), v) in batch.ops {
+                    let map = m.get_mut(cf).expect("known column family");
+                    match v {
+                        Some(v) => map.insert(k, v),
+                        None => map.remove(&k),
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` on every entry of a column family, in key order.
+    pub(crate) fn scan(
+        &self,
+        cf: &'static str,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Backend::Rocks { db, .. } => {
+                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                it.seek_to_first();
+                while it.valid() {
+                    f(it.key().unwrap_or_default(), it.value().unwrap_or_default())?;
+                    it.next();
+                }
+                it.status()?;
+            }
+            Backend::Memory(m) => {
+                let snapshot: Vec<(Vec<u8>, Vec<u8>)> =
+                    Self::mem(m)[cf].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                for (k, v) in snapshot {
+                    f(&k, &v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes each column family's `entries` (sorted by key, unique), bypassing the
+    /// memtable: SST files written in parallel, then ingested into RocksDB one column
+    /// family at a time in the order given. Not atomic across column families: the
+    /// caller brackets a bulk load with a marker and repairs at open if it is left.
+    pub(crate) fn ingest(&self, families: &[(&'static str, &Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<()> {
+        match self {
+            Backend::Rocks { db, path } => {
+                let dir = path.join("bulk-ingest");
+                std::fs::create_dir_all(&dir)?;
+                let files: Vec<Option<PathBuf>> = families
+                    .par_iter()
+                    .map(|(cf, entries)| -> Result<Option<PathBuf>> {
+                        if entries.is_empty() {
+                            return Ok(None);
+                        }
+                        let file = dir.join(format!("{cf}.sst"));
+                        let opts = cf_options();
+                        let mut w = SstFileWriter::create(&opts);
+                        w.open(&file)?;
+                        for (k, v) in entries.iter() {
+                            w.put(k, v)?;
+                        }
+                        w.finish()?;
+                        Ok(Some(file))
+                    })
+                    .collect::<Result<_>>()?;
+                for ((cf, _), file) in families.iter().zip(files) {
+                    if let Some(file) = file {
+                        let mut io = IngestExternalFileOptions::default();
+                        io.set_move_files(true);
+                        db.ingest_external_file_cf_opts(Self::handle(db, cf), &io, vec![&file])?;
+                        let _ = std::fs::remove_file(&file);
+                    }
+                }
+            }
+            Backend::Memory(m) => {
+                let mut m = Self::mem(m);
+                for (cf, entries) in families {
+                    let map = m.get_mut(cf).expect("known column family");
+                    for (k, v) in entries.iter() {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes memtables to SST files (clean shutdown; makes reopen cheap).
+    pub(crate) fn flush(&self) -> Result<()> {
+        if let Backend::Rocks { db, .. } = self {
+            let handles: Vec<_> = cf::ALL.iter().map(|c| Self::handle(db, c)).collect();
+            db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,29 @@
+//! Headwaters' lineage graph engine.
+//!
+//! A [`Store`] keeps entities (tables, dashboards, pipelines, ...) as dense [`NodeId`]s
+//! and their columns as dense [`ColumnId`]s, with table-level edges carrying details
+//! (SQL, column mappings, source, pipeline) and a column graph derived from those
+//! mappings. RocksDB is the durable source of truth; an in-memory adjacency, rebuilt
+//! at open and updated on every commit, answers traversals without a storage read per
+//! visited node. See `ARCHITECTURE.md` at the repository root for the layout.
+
+mod backend;
+mod bulk;
+mod error;
+mod graph;
+mod ids;
+mod keys;
+mod model;
+mod store;
+mod traverse;
+mod txn;
+
+pub use bulk::{BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, Progress, read_csv, read_jsonl};
+pub use error::{Error, InternalError, Result, UserError};
+pub use ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
+pub use keys::{STORAGE_VERSION, cf};
+pub use model::{ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn};
+pub use store::{Query, ReadView, Stats, Store};
+pub use traverse::{
+    Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths, traverse,
+};

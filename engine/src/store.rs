@@ -1,0 +1,863 @@
+//! The lineage store: durable writes through RocksDB, queries on the in-memory graph.
+//!
+//! Concurrency: one `RwLock` guards the in-memory graph. A write takes it exclusively,
+//! computes its batch, commits the batch to storage with a synced WAL, and only then
+//! changes the in-memory graph; a failed commit leaves memory untouched. A [`ReadView`]
+//! holds the lock shared, so every read through one view — traversals and the records
+//! fetched for their results — sees one committed state.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use uuid::Uuid;
+
+use crate::backend::{Backend, Batch};
+use crate::error::{Error, InternalError, Result, UserError, bad_input, corrupt};
+use crate::graph::{ColumnView, Graph, NO_OWNER, NodeView, Side};
+use crate::ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
+use crate::keys::{self, FLAG_DELETED, STORAGE_VERSION, cf, meta};
+use crate::model::{
+    ColumnMapping, Edge, EdgeInput, Entity, EntityHeader, EntityInput, PutEdgeOutcome,
+    RejectedColumn, StoredDetails, StoredMapping, now_millis,
+};
+use crate::traverse::{self, Direction, Traversal, TraversalSpec};
+use crate::txn::{Record, Txn, decode_details};
+
+/// A lineage graph store.
+///
+/// ```
+/// use headwaters_engine::{EntityInput, EntityType, EdgeInput, Query, Store};
+/// let store = Store::in_memory();
+/// let table = |name: &str| EntityInput {
+///     id: uuid::Uuid::new_v4(),
+///     entity_type: EntityType::Table,
+///     fqn: format!("svc.db.sch.{name}"),
+///     name: name.into(),
+///     columns: vec!["id".into()],
+///     doc: serde_json::Value::Null,
+/// };
+/// let (a, _) = store.upsert_entity(table("raw"))?;
+/// let (b, _) = store.upsert_entity(table("clean"))?;
+/// store.put_edge(a, b, EdgeInput::default())?;
+/// let view = store.read();
+/// let lineage = view.traverse(b, &Query::depths(3, 0))?;
+/// assert_eq!(lineage.upstream.visits[0].node, a);
+/// # Ok::<(), headwaters_engine::Error>(())
+/// ```
+pub struct Store {
+    kv: Backend,
+    graph: RwLock<Graph>,
+}
+
+/// A traversal request: depth bounds and budget, plus which nodes may be visited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// Depths, budget, edges.
+    pub spec: TraversalSpec,
+    /// Only nodes of these types are visited (and walked through).
+    pub types: EntityTypeSet,
+    /// Visit soft-deleted nodes too.
+    pub include_deleted: bool,
+}
+
+impl Query {
+    /// All types, no deleted nodes, `up`/`down` levels, no budget.
+    pub fn depths(up: u32, down: u32) -> Self {
+        Query {
+            spec: TraversalSpec::depths(up, down),
+            types: EntityTypeSet::ALL,
+            include_deleted: false,
+        }
+    }
+}
+
+/// Sizes of the graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Entities (soft-deleted included).
+    pub nodes: usize,
+    /// Table-level edges.
+    pub edges: usize,
+    /// Columns.
+    pub columns: usize,
+    /// Column-level edges.
+    pub column_edges: usize,
+}
+
+fn lock_poisoned<T>(p: std::sync::PoisonError<T>) -> T {
+    // Writes change memory only after a successful commit and cannot panic halfway
+    // through `Graph::apply`, so the graph behind a poisoned lock is still consistent.
+    p.into_inner()
+}
+
+impl Store {
+    /// Opens (creating if needed) a store in directory `path`: migrates the layout,
+    /// finishes or repairs an interrupted bulk load, and builds the in-memory graph.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        let kv = Backend::open_rocks(path.as_ref())?;
+        Self::start(kv)
+    }
+
+    /// A store that lives in memory only (tests, benchmarks).
+    pub fn in_memory() -> Store {
+        Self::start(Backend::memory()).expect("an empty in-memory store opens")
+    }
+
+    fn start(kv: Backend) -> Result<Store> {
+        migrate(&kv)?;
+        let repair_needed = kv.get(cf::META, meta::BULK_LOAD_IN_PROGRESS)?.is_some();
+        let mut graph = load_graph(&kv)?;
+        if repair_needed {
+            repair(&kv, &mut graph)?;
+        }
+        Ok(Store { kv, graph: RwLock::new(graph) })
+    }
+
+    /// Flushes memtables to disk (optional: every acknowledged write is already durable).
+    pub fn flush(&self) -> Result<()> {
+        self.kv.flush()
+    }
+
+    /// A consistent read view; writes wait while it is alive, so keep it short.
+    pub fn read(&self) -> ReadView<'_> {
+        ReadView { g: self.graph.read().unwrap_or_else(lock_poisoned), kv: &self.kv }
+    }
+
+    /// Runs `f` as one atomic write.
+    fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+        let mut g = self.graph.write().unwrap_or_else(lock_poisoned);
+        let (value, batch, mem) = {
+            let mut t = Txn::new(&g, &self.kv);
+            let value = f(&mut t)?;
+            let (batch, mem) = t.finish();
+            (value, batch, mem)
+        };
+        self.kv.write(batch)?;
+        g.apply(mem);
+        Ok(value)
+    }
+
+    /// Creates or updates the entity with `input.id`. Returns its node and whether it was
+    /// created. Columns that disappear take their column lineage with them.
+    pub fn upsert_entity(&self, input: EntityInput) -> Result<(NodeId, bool)> {
+        validate_entity(&input)?;
+        self.write(|t| {
+            let uuid_key = *input.id.as_bytes();
+            let existing = t.get(cf::UUID_NODE, &uuid_key)?;
+            let by_fqn = t.get(cf::FQN_NODE, &keys::fqn_key(input.entity_type, &input.fqn))?;
+            let existing = existing.map(|b| keys::decode_u32(cf::UUID_NODE, &b)).transpose()?;
+            let by_fqn = by_fqn.map(|b| keys::decode_u32(cf::FQN_NODE, &b)).transpose()?;
+            if by_fqn.is_some() && by_fqn != existing {
+                return Err(UserError::DuplicateFqn(input.entity_type, input.fqn.clone()).into());
+            }
+            let (node, created) = match existing {
+                Some(n) => (NodeId(n), false),
+                None => (t.alloc_node(), true),
+            };
+            let mut flags = 0;
+            let mut old_columns = Vec::new();
+            if !created {
+                let old = t.record(node)?.ok_or_else(|| {
+                    corrupt(cf::UUID_NODE, format!("{} points at missing {node}", input.id))
+                })?;
+                if old.kind != input.entity_type {
+                    return Err(UserError::TypeChange {
+                        id: input.id,
+                        existing: old.kind,
+                        requested: input.entity_type,
+                    }
+                    .into());
+                }
+                flags = old.flags;
+                t.delete(cf::FQN_NODE, &keys::fqn_key(old.kind, &old.header.fqn));
+                for (name, _) in &old.header.columns {
+                    let col_fqn = format!("{}.{name}", old.header.fqn);
+                    t.delete(cf::FQN_COLUMN, &keys::fqn_key(old.kind, &col_fqn));
+                }
+                old_columns = old.header.columns;
+            }
+            let kept: HashMap<&str, u32> =
+                old_columns.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+            let mut columns = Vec::with_capacity(input.columns.len());
+            for name in &input.columns {
+                let c = match kept.get(name.as_str()) {
+                    Some(c) => *c,
+                    None => {
+                        let c = t.alloc_column(node);
+                        let mut v = keys::node_key(node).to_vec();
+                        v.extend_from_slice(name.as_bytes());
+                        t.put(cf::COLUMN_NODE, &c.to_be_bytes(), v);
+                        c
+                    }
+                };
+                let col_fqn = format!("{}.{name}", input.fqn);
+                t.put(cf::FQN_COLUMN, &keys::fqn_key(input.entity_type, &col_fqn), c.to_be_bytes().to_vec());
+                columns.push((name.clone(), c));
+            }
+            let keep: HashSet<u32> = columns.iter().map(|(_, c)| *c).collect();
+            let dropped: Vec<u32> =
+                old_columns.iter().map(|(_, c)| *c).filter(|c| !keep.contains(c)).collect();
+            drop_columns(t, &dropped)?;
+            t.put(cf::UUID_NODE, &uuid_key, keys::node_key(node).to_vec());
+            t.put(cf::FQN_NODE, &keys::fqn_key(input.entity_type, &input.fqn), keys::node_key(node).to_vec());
+            let header = EntityHeader { id: input.id, fqn: input.fqn, name: input.name, columns };
+            t.write_record(node, &Record { kind: input.entity_type, flags, header });
+            let doc = serde_json::to_vec(&input.doc).expect("JSON values serialize");
+            t.put(cf::NODE_DOC, &keys::node_key(node), doc);
+            Ok((node, created))
+        })
+    }
+
+    /// Soft-deletes (`true`) or restores (`false`) an entity. Its edges stay; traversals
+    /// skip it unless asked to include deleted entities.
+    pub fn set_deleted(&self, node: NodeId, deleted: bool) -> Result<()> {
+        self.write(|t| {
+            let mut r = t.record(node)?.ok_or(UserError::UnknownNode(node))?;
+            r.flags = if deleted { r.flags | FLAG_DELETED } else { r.flags & !FLAG_DELETED };
+            t.write_record(node, &r);
+            Ok(())
+        })
+    }
+
+    /// Deletes an entity for good, with its edges, columns and column lineage.
+    pub fn hard_delete(&self, node: NodeId) -> Result<()> {
+        self.write(|t| {
+            let r = t.record(node)?.ok_or(UserError::UnknownNode(node))?;
+            for m in t.list(Side::NodeOut, node.0).to_vec() {
+                t.set_edge(node, NodeId(m), None)?;
+            }
+            for m in t.list(Side::NodeIn, node.0).to_vec() {
+                t.set_edge(NodeId(m), node, None)?;
+            }
+            let cols: Vec<u32> = r.header.columns.iter().map(|(_, c)| *c).collect();
+            for (name, _) in &r.header.columns {
+                let col_fqn = format!("{}.{name}", r.header.fqn);
+                t.delete(cf::FQN_COLUMN, &keys::fqn_key(r.kind, &col_fqn));
+            }
+            drop_columns(t, &cols)?;
+            t.delete(cf::UUID_NODE, r.header.id.as_bytes());
+            t.delete(cf::FQN_NODE, &keys::fqn_key(r.kind, &r.header.fqn));
+            t.forget_node(node);
+            Ok(())
+        })
+    }
+
+    /// Creates the edge `from -> to` or replaces its details. Column mappings are
+    /// checked item by item: a column that is not on the edge's own endpoint is dropped
+    /// and reported in the outcome; a mapping left without a valid target or source is
+    /// dropped whole.
+    pub fn put_edge(&self, from: NodeId, to: NodeId, input: EdgeInput) -> Result<PutEdgeOutcome> {
+        self.write(|t| {
+            let from_rec = t.record(from)?.ok_or(UserError::UnknownNode(from))?;
+            let to_rec = t.record(to)?.ok_or(UserError::UnknownNode(to))?;
+            if let Some(p) = input.pipeline {
+                if t.get(cf::UUID_NODE, p.as_bytes())?.is_none() {
+                    return Err(UserError::UnknownEntity(p).into());
+                }
+            }
+            let mut rejected = Vec::new();
+            let cols = resolve_mappings(&input.columns_lineage, &from_rec, &to_rec, &mut rejected);
+            let old = t.details(from, to)?;
+            let created = !t.has_edge(from, to);
+            let at = input.at_millis.unwrap_or_else(now_millis);
+            let (created_at, created_by) = match &old {
+                Some(o) if !created => (o.created_at, o.created_by.clone()),
+                _ => (at, input.actor.clone()),
+            };
+            let details = StoredDetails {
+                sql: input.sql_query,
+                cols,
+                pipeline: input.pipeline,
+                desc: input.description,
+                source: input.source.code(),
+                created_at,
+                created_by,
+                updated_at: at,
+                updated_by: input.actor,
+            };
+            t.set_edge(from, to, Some(details))?;
+            Ok(PutEdgeOutcome { created, rejected_columns: rejected })
+        })
+    }
+
+    /// Removes the edge `from -> to` and its column lineage. False if there was none.
+    pub fn remove_edge(&self, from: NodeId, to: NodeId) -> Result<bool> {
+        self.write(|t| {
+            if !t.has_edge(from, to) {
+                return Ok(false);
+            }
+            t.set_edge(from, to, None)?;
+            Ok(true)
+        })
+    }
+
+    /// Removes every edge into `node` whose source is `source`; returns how many.
+    pub fn remove_upstream_edges_by_source(
+        &self,
+        node: NodeId,
+        source: LineageSource,
+    ) -> Result<usize> {
+        self.write(|t| {
+            if t.record(node)?.is_none() {
+                return Err(UserError::UnknownNode(node).into());
+            }
+            let mut removed = 0;
+            for m in t.list(Side::NodeIn, node.0).to_vec() {
+                let s = t.details(NodeId(m), node)?.map_or(0, |d| d.source);
+                if s == source.code() {
+                    t.set_edge(NodeId(m), node, None)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// Checks that storage and memory agree: both adjacency directions on disk are
+    /// transposes of each other, the column graph on disk equals what the edge details
+    /// imply, and the in-memory graph equals the disk. Returns the sizes checked.
+    pub fn verify(&self) -> Result<Stats> {
+        let g = self.graph.read().unwrap_or_else(lock_poisoned);
+        let out = read_lists(&self.kv, cf::NODE_OUT)?;
+        let inn = read_lists(&self.kv, cf::NODE_IN)?;
+        let col_out = read_lists(&self.kv, cf::COLUMN_OUT)?;
+        let col_in = read_lists(&self.kv, cf::COLUMN_IN)?;
+        let mismatch = |what: String| corrupt("verify", what);
+        if transpose(&out) != inn {
+            return Err(mismatch("node_in is not the transpose of node_out".into()));
+        }
+        if transpose(&col_out) != col_in {
+            return Err(mismatch("column_in is not the transpose of column_out".into()));
+        }
+        let mut implied: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut detail_err = None;
+        self.kv.scan(cf::EDGE_DETAILS, |k, v| {
+            let (a, b) = keys::decode_edge_key(k)?;
+            if out.get(&a.0).is_none_or(|l| l.binary_search(&b.0).is_err()) {
+                detail_err = Some(format!("details for missing edge {a} -> {b}"));
+            }
+            for (x, y) in decode_details(v)?.column_edges() {
+                implied.entry(x).or_default().push(y);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = detail_err {
+            return Err(mismatch(e));
+        }
+        for l in implied.values_mut() {
+            l.sort_unstable();
+            l.dedup();
+        }
+        if implied != col_out {
+            return Err(mismatch("column_out differs from the column lineage in edge_details".into()));
+        }
+        let mem = |lists: &Vec<Vec<u32>>| -> HashMap<u32, Vec<u32>> {
+            lists.iter().enumerate().filter(|(_, l)| !l.is_empty()).map(|(i, l)| (i as u32, l.clone())).collect()
+        };
+        if mem(&g.out) != out || mem(&g.inn) != inn || mem(&g.col_out) != col_out || mem(&g.col_in) != col_in {
+            return Err(mismatch("in-memory adjacency differs from storage".into()));
+        }
+        Ok(Stats {
+            nodes: g.kind.iter().filter(|k| **k != 0).count(),
+            edges: g.edge_count(),
+            columns: g.col_owner.iter().filter(|o| **o != NO_OWNER).count(),
+            column_edges: g.column_edge_count(),
+        })
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.kv
+    }
+
+    pub(crate) fn graph_mut(&self) -> std::sync::RwLockWriteGuard<'_, Graph> {
+        self.graph.write().unwrap_or_else(lock_poisoned)
+    }
+}
+
+fn validate_entity(e: &EntityInput) -> Result<()> {
+    if e.fqn.trim().is_empty() {
+        return Err(bad_input(format!("entity {}: fullyQualifiedName is empty", e.id)));
+    }
+    let mut seen = HashSet::new();
+    for (i, c) in e.columns.iter().enumerate() {
+        if c.is_empty() {
+            return Err(bad_input(format!("entity {:?}: column {i} has an empty name", e.fqn)));
+        }
+        if !seen.insert(c) {
+            return Err(bad_input(format!("entity {:?}: column {c:?} appears twice", e.fqn)));
+        }
+    }
+    Ok(())
+}
+
+/// Drops columns: strips them from the column mappings of every edge that uses them
+/// (rewriting those edges), then forgets the columns.
+fn drop_columns(t: &mut Txn<'_>, cols: &[u32]) -> Result<()> {
+    if cols.is_empty() {
+        return Ok(());
+    }
+    let gone: HashSet<u32> = cols.iter().copied().collect();
+    let mut edges = HashSet::new();
+    for &c in cols {
+        let me = t.column_owner(c);
+        for &d in t.list(Side::ColumnOut, c) {
+            edges.insert((me, t.column_owner(d)));
+        }
+        for &u in t.list(Side::ColumnIn, c) {
+            edges.insert((t.column_owner(u), me));
+        }
+    }
+    for (a, b) in edges {
+        let (a, b) = (NodeId(a), NodeId(b));
+        if let Some(mut d) = t.details(a, b)? {
+            d.cols.retain_mut(|m| {
+                m.from.retain(|c| !gone.contains(c));
+                !gone.contains(&m.to) && !m.from.is_empty()
+            });
+            t.set_edge(a, b, Some(d))?;
+        }
+    }
+    for &c in cols {
+        t.delete(cf::COLUMN_NODE, &c.to_be_bytes());
+        t.drop_column(c);
+    }
+    Ok(())
+}
+
+/// Resolves column FQNs against the edge's endpoints, collecting what is refused.
+fn resolve_mappings(
+    mappings: &[ColumnMapping],
+    from: &Record,
+    to: &Record,
+    rejected: &mut Vec<RejectedColumn>,
+) -> Vec<StoredMapping> {
+    let lookup = |r: &Record, fqn: &str| -> Option<u32> {
+        let name = fqn.strip_prefix(r.header.fqn.as_str())?.strip_prefix('.')?;
+        r.header.columns.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
+    };
+    let mut out = Vec::new();
+    for m in mappings {
+        let target = lookup(to, &m.to_column);
+        if target.is_none() {
+            rejected.push(RejectedColumn {
+                column: m.to_column.clone(),
+                reason: format!("toColumn is not a column of {} {:?}", to.kind, to.header.fqn),
+            });
+        }
+        let mut sources = Vec::new();
+        for f in &m.from_columns {
+            match lookup(from, f) {
+                Some(c) => sources.push(c),
+                None => rejected.push(RejectedColumn {
+                    column: f.clone(),
+                    reason: format!("fromColumn is not a column of {} {:?}", from.kind, from.header.fqn),
+                }),
+            }
+        }
+        if let Some(to) = target {
+            if !sources.is_empty() {
+                sources.sort_unstable();
+                sources.dedup();
+                out.push(StoredMapping { from: sources, to, func: m.function.clone() });
+            }
+        }
+    }
+    out
+}
+
+/// Creates or upgrades the layout. Version 1 is the first; later versions add steps here.
+fn migrate(kv: &Backend) -> Result<()> {
+    let found = kv.get(cf::META, meta::STORAGE_VERSION)?;
+    let version = match found {
+        None => {
+            let mut any = false;
+            kv.scan(cf::NODE_ENTITY, |_, _| {
+                any = true;
+                Ok(())
+            })?;
+            if any {
+                return Err(corrupt(cf::META, "entities present but no storage_version"));
+            }
+            0
+        }
+        Some(b) => keys::decode_u32(cf::META, &b)?,
+    };
+    if version > STORAGE_VERSION {
+        return Err(Error::Internal(InternalError::NewerStorageVersion {
+            found: version,
+            supported: STORAGE_VERSION,
+        }));
+    }
+    // 0 -> 1: a new database; nothing to convert.
+    if version < STORAGE_VERSION {
+        let mut b = Batch::default();
+        b.put(cf::META, meta::STORAGE_VERSION, STORAGE_VERSION.to_be_bytes().to_vec());
+        kv.write(b)?;
+    }
+    Ok(())
+}
+
+/// Reads an adjacency column family into id -> sorted list.
+fn read_lists(kv: &Backend, family: &'static str) -> Result<HashMap<u32, Vec<u32>>> {
+    let mut m = HashMap::new();
+    kv.scan(family, |k, v| {
+        let l = keys::decode_ids(family, v)?;
+        if !l.is_empty() {
+            m.insert(keys::decode_u32(family, k)?, l);
+        }
+        Ok(())
+    })?;
+    Ok(m)
+}
+
+fn transpose(m: &HashMap<u32, Vec<u32>>) -> HashMap<u32, Vec<u32>> {
+    let mut t: HashMap<u32, Vec<u32>> = HashMap::new();
+    for (a, l) in m {
+        for b in l {
+            t.entry(*b).or_default().push(*a);
+        }
+    }
+    for l in t.values_mut() {
+        l.sort_unstable();
+    }
+    t
+}
+
+fn read_counter(kv: &Backend, key: &[u8]) -> Result<u32> {
+    kv.get(cf::META, key)?.map_or(Ok(0), |b| keys::decode_u32(cf::META, &b))
+}
+
+/// Builds the in-memory graph from storage, scanning column families in parallel.
+fn load_graph(kv: &Backend) -> Result<Graph> {
+    let next_node = read_counter(kv, meta::NEXT_NODE)?;
+    let next_column = read_counter(kv, meta::NEXT_COLUMN)?;
+    let lists = |family: &'static str, bound: u32| -> Result<Vec<Vec<u32>>> {
+        let mut v = vec![Vec::new(); bound as usize];
+        kv.scan(family, |k, val| {
+            let id = keys::decode_u32(family, k)? as usize;
+            let slot = v.get_mut(id).ok_or_else(|| corrupt(family, format!("id {id} beyond counter")))?;
+            *slot = keys::decode_ids(family, val)?;
+            Ok(())
+        })?;
+        Ok(v)
+    };
+    let nodes = || -> Result<(Vec<u8>, Vec<u8>)> {
+        let (mut kind, mut flags) = (vec![0u8; next_node as usize], vec![0u8; next_node as usize]);
+        kv.scan(cf::NODE_ENTITY, |k, v| {
+            let id = keys::decode_u32(cf::NODE_ENTITY, k)? as usize;
+            if id >= kind.len() || v.len() < 2 {
+                return Err(corrupt(cf::NODE_ENTITY, format!("bad entry for node {id}")));
+            }
+            kind[id] = v[0];
+            flags[id] = v[1];
+            Ok(())
+        })?;
+        Ok((kind, flags))
+    };
+    let owners = || -> Result<Vec<u32>> {
+        let mut o = vec![NO_OWNER; next_column as usize];
+        kv.scan(cf::COLUMN_NODE, |k, v| {
+            let id = keys::decode_u32(cf::COLUMN_NODE, k)? as usize;
+            let slot = o.get_mut(id).ok_or_else(|| corrupt(cf::COLUMN_NODE, "id beyond counter"))?;
+            *slot = keys::decode_u32(cf::COLUMN_NODE, v)?;
+            Ok(())
+        })?;
+        Ok(o)
+    };
+    let ((out, inn), ((col_out, col_in), (nodes, owners))) = rayon::join(
+        || rayon::join(|| lists(cf::NODE_OUT, next_node), || lists(cf::NODE_IN, next_node)),
+        || {
+            rayon::join(
+                || rayon::join(|| lists(cf::COLUMN_OUT, next_column), || lists(cf::COLUMN_IN, next_column)),
+                || rayon::join(nodes, owners),
+            )
+        },
+    );
+    let (kind, flags) = nodes?;
+    Ok(Graph {
+        kind,
+        flags,
+        out: out?,
+        inn: inn?,
+        col_owner: owners?,
+        col_out: col_out?,
+        col_in: col_in?,
+    })
+}
+
+/// Restores the invariants after an interrupted bulk load. `node_out` is the truth for
+/// table edges: details without an edge are dropped, `node_in` is rebuilt as its
+/// transpose, and the column graph is rebuilt from the remaining details.
+fn repair(kv: &Backend, g: &mut Graph) -> Result<()> {
+    // Counters: the highest id present, in case the final counter write did not happen.
+    let mut max_node = read_counter(kv, meta::NEXT_NODE)?;
+    kv.scan(cf::NODE_ENTITY, |k, _| {
+        max_node = max_node.max(keys::decode_u32(cf::NODE_ENTITY, k)? + 1);
+        Ok(())
+    })?;
+    let mut max_col = read_counter(kv, meta::NEXT_COLUMN)?;
+    kv.scan(cf::COLUMN_NODE, |k, _| {
+        max_col = max_col.max(keys::decode_u32(cf::COLUMN_NODE, k)? + 1);
+        Ok(())
+    })?;
+    let mut fixed = Batch::default();
+    fixed.put(cf::META, meta::NEXT_NODE, max_node.to_be_bytes().to_vec());
+    fixed.put(cf::META, meta::NEXT_COLUMN, max_col.to_be_bytes().to_vec());
+    kv.write(fixed)?;
+    let mut b = Batch::default();
+    let mut loaded = load_graph(kv)?;
+    let edges: HashSet<(u32, u32)> = loaded
+        .out
+        .iter()
+        .enumerate()
+        .flat_map(|(a, l)| l.iter().map(move |b| (a as u32, *b)))
+        .collect();
+    let mut col_edges: Vec<(u32, u32)> = Vec::new();
+    kv.scan(cf::EDGE_DETAILS, |k, v| {
+        let (x, y) = keys::decode_edge_key(k)?;
+        if edges.contains(&(x.0, y.0)) {
+            col_edges.extend(decode_details(v)?.column_edges());
+        } else {
+            b.delete(cf::EDGE_DETAILS, k);
+        }
+        Ok(())
+    })?;
+    for family in [cf::NODE_IN, cf::COLUMN_OUT, cf::COLUMN_IN] {
+        kv.scan(family, |k, _| {
+            b.delete(family, k);
+            Ok(())
+        })?;
+    }
+    let n = loaded.kind.len();
+    let c = loaded.col_owner.len();
+    loaded.inn = vec![Vec::new(); n];
+    loaded.col_out = vec![Vec::new(); c];
+    loaded.col_in = vec![Vec::new(); c];
+    for (a, l) in loaded.out.iter().enumerate() {
+        for &x in l {
+            loaded.inn[x as usize].push(a as u32);
+        }
+    }
+    col_edges.sort_unstable();
+    col_edges.dedup();
+    for (x, y) in col_edges {
+        loaded.col_out[x as usize].push(y);
+        loaded.col_in[y as usize].push(x);
+    }
+    for l in loaded.col_in.iter_mut() {
+        l.sort_unstable();
+    }
+    for (family, lists) in [(cf::NODE_IN, &loaded.inn), (cf::COLUMN_OUT, &loaded.col_out), (cf::COLUMN_IN, &loaded.col_in)] {
+        for (i, l) in lists.iter().enumerate() {
+            if !l.is_empty() {
+                b.put(family, &(i as u32).to_be_bytes(), keys::encode_ids(l));
+            }
+        }
+    }
+    b.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
+    kv.write(b)?;
+    *g = loaded;
+    Ok(())
+}
+
+/// A consistent view for reads. Holds the graph lock shared while alive.
+pub struct ReadView<'a> {
+    g: RwLockReadGuard<'a, Graph>,
+    kv: &'a Backend,
+}
+
+impl ReadView<'_> {
+    /// Graph sizes.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            nodes: self.g.kind.iter().filter(|k| **k != 0).count(),
+            edges: self.g.edge_count(),
+            columns: self.g.col_owner.iter().filter(|o| **o != NO_OWNER).count(),
+            column_edges: self.g.column_edge_count(),
+        }
+    }
+
+    fn check_node(&self, n: NodeId) -> Result<()> {
+        if self.g.exists(n.0) { Ok(()) } else { Err(UserError::UnknownNode(n).into()) }
+    }
+
+    /// The node of the entity with this UUID.
+    pub fn node_by_id(&self, id: &Uuid) -> Result<Option<NodeId>> {
+        self.kv
+            .get(cf::UUID_NODE, id.as_bytes())?
+            .map(|b| Ok(NodeId(keys::decode_u32(cf::UUID_NODE, &b)?)))
+            .transpose()
+    }
+
+    /// The node of the entity of this type with this FQN.
+    pub fn node_by_fqn(&self, t: EntityType, fqn: &str) -> Result<Option<NodeId>> {
+        self.kv
+            .get(cf::FQN_NODE, &keys::fqn_key(t, fqn))?
+            .map(|b| Ok(NodeId(keys::decode_u32(cf::FQN_NODE, &b)?)))
+            .transpose()
+    }
+
+    /// The entity record of a node.
+    pub fn entity(&self, n: NodeId) -> Result<Entity> {
+        Ok(self.entities(&[n])?.remove(0))
+    }
+
+    /// Entity records of many nodes at once (one batched storage read).
+    pub fn entities(&self, nodes: &[NodeId]) -> Result<Vec<Entity>> {
+        let keys: Vec<Vec<u8>> = nodes.iter().map(|n| keys::node_key(*n).to_vec()).collect();
+        let vals = self.kv.multi_get(cf::NODE_ENTITY, &keys)?;
+        nodes
+            .iter()
+            .zip(vals)
+            .map(|(n, v)| {
+                let r = Record::decode(&v.ok_or(UserError::UnknownNode(*n))?)?;
+                Ok(Entity {
+                    node: *n,
+                    id: r.header.id,
+                    entity_type: r.kind,
+                    fqn: r.header.fqn,
+                    name: r.header.name,
+                    deleted: r.flags & FLAG_DELETED != 0,
+                    columns: r.header.columns.into_iter().map(|(n, c)| (n, ColumnId(c))).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// The opaque document stored with an entity.
+    pub fn document(&self, n: NodeId) -> Result<serde_json::Value> {
+        self.check_node(n)?;
+        match self.kv.get(cf::NODE_DOC, &keys::node_key(n))? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| corrupt(cf::NODE_DOC, e.to_string())),
+            None => Ok(serde_json::Value::Null),
+        }
+    }
+
+    /// The column with this FQN (searched over every entity type; tables first).
+    pub fn column_by_fqn(&self, fqn: &str) -> Result<Option<ColumnId>> {
+        for t in EntityType::ALL {
+            if let Some(b) = self.kv.get(cf::FQN_COLUMN, &keys::fqn_key(*t, fqn))? {
+                return Ok(Some(ColumnId(keys::decode_u32(cf::FQN_COLUMN, &b)?)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The owner of a column and the column's name.
+    pub fn column(&self, c: ColumnId) -> Result<(NodeId, String)> {
+        let b = self
+            .kv
+            .get(cf::COLUMN_NODE, &keys::column_key(c))?
+            .ok_or_else(|| Error::from(UserError::UnknownColumn(c.to_string())))?;
+        let owner = keys::decode_u32(cf::COLUMN_NODE, &b)?;
+        let name = String::from_utf8(b[4..].to_vec()).map_err(|e| corrupt(cf::COLUMN_NODE, e.to_string()))?;
+        Ok((NodeId(owner), name))
+    }
+
+    /// The column's FQN (owner FQN, a dot, column name).
+    pub fn column_fqn(&self, c: ColumnId) -> Result<String> {
+        let (owner, name) = self.column(c)?;
+        Ok(format!("{}.{name}", self.entity(owner)?.fqn))
+    }
+
+    /// Whether the edge exists.
+    pub fn has_edge(&self, from: NodeId, to: NodeId) -> bool {
+        self.g.list(Side::NodeOut, from.0).binary_search(&to.0).is_ok()
+    }
+
+    /// Direct neighbours of a node.
+    pub fn neighbors(&self, n: NodeId, dir: Direction) -> Result<Vec<NodeId>> {
+        self.check_node(n)?;
+        let side = if dir == Direction::Downstream { Side::NodeOut } else { Side::NodeIn };
+        Ok(self.g.list(side, n.0).iter().map(|x| NodeId(*x)).collect())
+    }
+
+    /// The edge with its details, or `None` if there is no such edge.
+    pub fn edge(&self, from: NodeId, to: NodeId) -> Result<Option<Edge>> {
+        if !self.has_edge(from, to) {
+            return Ok(None);
+        }
+        let d = match self.kv.get(cf::EDGE_DETAILS, &keys::edge_key(from, to))? {
+            Some(b) => decode_details(&b)?,
+            None => StoredDetails::default(),
+        };
+        let mut fqn_cache: HashMap<u32, String> = HashMap::new();
+        let mut col_fqn = |c: u32| -> Result<Option<String>> {
+            if let Some(f) = fqn_cache.get(&c) {
+                return Ok(Some(f.clone()));
+            }
+            if self.g.col_owner.get(c as usize).is_none_or(|o| *o == NO_OWNER) {
+                return Ok(None);
+            }
+            let f = self.column_fqn(ColumnId(c))?;
+            fqn_cache.insert(c, f.clone());
+            Ok(Some(f))
+        };
+        let mut columns_lineage = Vec::with_capacity(d.cols.len());
+        for m in &d.cols {
+            let Some(to_column) = col_fqn(m.to)? else { continue };
+            let mut from_columns = Vec::with_capacity(m.from.len());
+            for f in &m.from {
+                from_columns.extend(col_fqn(*f)?);
+            }
+            columns_lineage.push(ColumnMapping { from_columns, to_column, function: m.func.clone() });
+        }
+        let pipeline = match d.pipeline {
+            Some(p) if self.node_by_id(&p)?.is_some() => Some(p),
+            _ => None,
+        };
+        Ok(Some(Edge {
+            from,
+            to,
+            sql_query: d.sql,
+            columns_lineage,
+            pipeline,
+            description: d.desc,
+            source: LineageSource::from_code(d.source)
+                .ok_or_else(|| corrupt(cf::EDGE_DETAILS, format!("unknown source code {}", d.source)))?,
+            created_at: d.created_at,
+            created_by: d.created_by,
+            updated_at: d.updated_at,
+            updated_by: d.updated_by,
+        }))
+    }
+
+    fn node_view(&self, q: &Query) -> NodeView<'_> {
+        NodeView { g: &self.g, types: q.types, include_deleted: q.include_deleted }
+    }
+
+    /// Upstream and downstream lineage of a node.
+    pub fn traverse(&self, root: NodeId, q: &Query) -> Result<Traversal<NodeId>> {
+        self.check_node(root)?;
+        let t = traverse::traverse(&self.node_view(q), root.0, &q.spec);
+        Ok(Traversal { root, upstream: t.upstream.map(NodeId), downstream: t.downstream.map(NodeId) })
+    }
+
+    /// Upstream and downstream lineage of one column across tables.
+    pub fn column_traverse(&self, root: ColumnId, q: &Query) -> Result<Traversal<ColumnId>> {
+        if self.g.col_owner.get(root.0 as usize).is_none_or(|o| *o == NO_OWNER) {
+            return Err(UserError::UnknownColumn(root.to_string()).into());
+        }
+        let view = ColumnView { nodes: self.node_view(q) };
+        let t = traverse::traverse(&view, root.0, &q.spec);
+        Ok(Traversal {
+            root,
+            upstream: t.upstream.map(ColumnId),
+            downstream: t.downstream.map(ColumnId),
+        })
+    }
+
+    /// The owner node of a column, from memory.
+    pub fn column_owner(&self, c: ColumnId) -> Option<NodeId> {
+        self.g.col_owner.get(c.0 as usize).filter(|o| **o != NO_OWNER).map(|o| NodeId(*o))
+    }
+
+    /// Up to `limit` simple paths from `from` to `to` of at most `max_depth` edges.
+    pub fn paths(&self, from: NodeId, to: NodeId, max_depth: u32, limit: usize, q: &Query) -> Result<Vec<Vec<NodeId>>> {
+        self.check_node(from)?;
+        self.check_node(to)?;
+        let p = traverse::paths(&self.node_view(q), from.0, to.0, max_depth, limit);
+        Ok(p.into_iter().map(|p| p.into_iter().map(NodeId).collect()).collect())
+    }
+}

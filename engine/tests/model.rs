@@ -1,0 +1,365 @@
+//! Model-based test: random edit sequences and traversals, checked against a plain
+//! HashMap + BFS model, on the in-memory backend and on RocksDB (with reopen).
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+
+use headwaters_engine::{
+    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, Error, Query,
+    Store, TraversalSpec, UserError,
+};
+use proptest::prelude::*;
+
+const KEYS: u8 = 8;
+const TYPES: [EntityType; 3] = [EntityType::Table, EntityType::Dashboard, EntityType::Pipeline];
+
+#[derive(Clone, Debug)]
+enum Op {
+    Upsert { k: u8, ty: usize, ncols: usize },
+    PutEdge { a: u8, b: u8, maps: Vec<(Vec<usize>, usize)> },
+    RemoveEdge { a: u8, b: u8 },
+    SoftDelete(u8),
+    Restore(u8),
+    HardDelete(u8),
+    Traverse { k: u8, up: Option<u32>, down: Option<u32>, types: u8, deleted: bool, budget: Option<usize> },
+    ColumnTraverse { k: u8, col: usize, up: Option<u32>, down: Option<u32> },
+    Reopen,
+}
+
+fn depth() -> impl Strategy<Value = Option<u32>> {
+    prop_oneof![3 => (0u32..4).prop_map(Some), 1 => Just(None)]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let k = 0..KEYS;
+    prop_oneof![
+        4 => (k.clone(), 0..3usize, 0..4usize).prop_map(|(k, ty, ncols)| Op::Upsert { k, ty, ncols }),
+        8 => (k.clone(), k.clone(), prop::collection::vec((prop::collection::vec(0..5usize, 1..3), 0..5usize), 0..3))
+            .prop_map(|(a, b, maps)| Op::PutEdge { a, b, maps }),
+        2 => (k.clone(), k.clone()).prop_map(|(a, b)| Op::RemoveEdge { a, b }),
+        1 => k.clone().prop_map(Op::SoftDelete),
+        1 => k.clone().prop_map(Op::Restore),
+        1 => k.clone().prop_map(Op::HardDelete),
+        4 => (k.clone(), depth(), depth(), 1u8..8, any::<bool>(), prop::option::of(0usize..4))
+            .prop_map(|(k, up, down, types, deleted, budget)| Op::Traverse { k, up, down, types, deleted, budget }),
+        2 => (k.clone(), 0..4usize, depth(), depth()).prop_map(|(k, col, up, down)| Op::ColumnTraverse { k, col, up, down }),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct MEntity {
+    ty: usize,
+    deleted: bool,
+    ncols: usize,
+}
+
+/// The reference: entities by key, edges with column mappings by column index.
+#[derive(Default)]
+struct Model {
+    ents: HashMap<u8, MEntity>,
+    edges: HashMap<(u8, u8), Vec<(BTreeSet<usize>, usize)>>,
+}
+
+fn uuid(k: u8) -> uuid::Uuid {
+    uuid::Uuid::from_u128(0x1000 + k as u128)
+}
+fn fqn(k: u8) -> String {
+    format!("svc.e{k}")
+}
+fn key_of(fqn: &str) -> u8 {
+    fqn.strip_prefix("svc.e").and_then(|s| s.parse().ok()).expect("fqn made by the test")
+}
+
+impl Model {
+    fn admits(&self, k: u8, types: u8, deleted: bool) -> bool {
+        self.ents.get(&k).is_some_and(|e| types & (1 << e.ty) != 0 && (deleted || !e.deleted))
+    }
+
+    /// Plain BFS: (node, depth) set and the edges followed, in data-flow orientation.
+    fn bfs<N: Copy + Eq + std::hash::Hash + Ord>(
+        root: N,
+        max: Option<u32>,
+        next: impl Fn(N) -> Vec<N>,
+        admits: impl Fn(N) -> bool,
+        down: bool,
+    ) -> (BTreeSet<(N, u32)>, BTreeSet<(N, N)>) {
+        let mut seen = HashMap::from([(root, 0u32)]);
+        let mut q = VecDeque::from([root]);
+        let mut edges = BTreeSet::new();
+        while let Some(u) = q.pop_front() {
+            let d = seen[&u];
+            if max.is_some_and(|m| d >= m) {
+                continue;
+            }
+            for v in next(u) {
+                if !admits(v) {
+                    continue;
+                }
+                edges.insert(if down { (u, v) } else { (v, u) });
+                if !seen.contains_key(&v) {
+                    seen.insert(v, d + 1);
+                    q.push_back(v);
+                }
+            }
+        }
+        seen.remove(&root);
+        (seen.into_iter().map(|(n, d)| (n, d)).collect(), edges)
+    }
+
+    fn neighbors(&self, k: u8, down: bool) -> Vec<u8> {
+        self.edges.keys().filter(|(a, b)| if down { *a == k } else { *b == k }).map(|(a, b)| if down { *b } else { *a }).collect()
+    }
+
+    fn column_edges(&self) -> HashSet<((u8, usize), (u8, usize))> {
+        let mut s = HashSet::new();
+        for ((a, b), maps) in &self.edges {
+            for (from, to) in maps {
+                for f in from {
+                    s.insert(((*a, *f), (*b, *to)));
+                }
+            }
+        }
+        s
+    }
+
+    fn drop_columns(&mut self, k: u8, ncols: usize) {
+        for ((a, b), maps) in self.edges.iter_mut() {
+            for (from, to) in maps.iter_mut() {
+                if *a == k {
+                    from.retain(|c| *c < ncols);
+                }
+                if *b == k && *to >= ncols {
+                    from.clear();
+                }
+            }
+            maps.retain(|(from, _)| !from.is_empty());
+        }
+    }
+}
+
+fn col_fqn(k: u8, c: usize) -> String {
+    format!("{}.c{c}", fqn(k))
+}
+
+struct Harness {
+    store: Store,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Harness {
+    fn node(&self, k: u8) -> Option<headwaters_engine::NodeId> {
+        self.store.read().node_by_fqn(TYPES[0], &fqn(k)).unwrap()
+            .or_else(|| self.store.read().node_by_fqn(TYPES[1], &fqn(k)).unwrap())
+            .or_else(|| self.store.read().node_by_fqn(TYPES[2], &fqn(k)).unwrap())
+    }
+}
+
+fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
+    let dir = rocks.then(|| tempfile::tempdir().unwrap());
+    let open = |d: &Option<tempfile::TempDir>| match d {
+        Some(d) => Store::open(d.path()).unwrap(),
+        None => Store::in_memory(),
+    };
+    let mut h = Harness { store: open(&dir), dir };
+    let mut m = Model::default();
+    for op in ops {
+        match op {
+            Op::Upsert { k, ty, ncols } => {
+                let r = h.store.upsert_entity(EntityInput {
+                    id: uuid(k),
+                    entity_type: TYPES[ty],
+                    fqn: fqn(k),
+                    name: format!("e{k}"),
+                    columns: (0..ncols).map(|c| format!("c{c}")).collect(),
+                    doc: serde_json::json!({"k": k}),
+                });
+                match m.ents.get_mut(&k) {
+                    Some(e) if e.ty != ty => {
+                        prop_assert!(matches!(r, Err(Error::User(UserError::TypeChange { .. }))), "{r:?}");
+                    }
+                    Some(e) => {
+                        prop_assert!(matches!(r, Ok((_, false))), "{r:?}");
+                        e.ncols = ncols;
+                        m.drop_columns(k, ncols);
+                    }
+                    None => {
+                        prop_assert!(matches!(r, Ok((_, true))), "{r:?}");
+                        m.ents.insert(k, MEntity { ty, deleted: false, ncols });
+                    }
+                }
+            }
+            Op::PutEdge { a, b, maps } => {
+                let (na, nb) = (h.node(a), h.node(b));
+                let (Some(na), Some(nb)) = (na, nb) else {
+                    prop_assert!(!(m.ents.contains_key(&a) && m.ents.contains_key(&b)));
+                    continue;
+                };
+                let input = EdgeInput {
+                    columns_lineage: maps
+                        .iter()
+                        .map(|(f, t)| ColumnMapping {
+                            from_columns: f.iter().map(|c| col_fqn(a, *c)).collect(),
+                            to_column: col_fqn(b, *t),
+                            function: None,
+                        })
+                        .collect(),
+                    ..EdgeInput::default()
+                };
+                let out = h.store.put_edge(na, nb, input).unwrap();
+                prop_assert_eq!(out.created, !m.edges.contains_key(&(a, b)));
+                let (ca, cb) = (m.ents[&a].ncols, m.ents[&b].ncols);
+                let mut expected_rejects = 0;
+                let mut kept = Vec::new();
+                for (f, t) in maps {
+                    expected_rejects += f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
+                    let from: BTreeSet<usize> = f.into_iter().filter(|c| *c < ca).collect();
+                    if t < cb && !from.is_empty() {
+                        kept.push((from, t));
+                    }
+                }
+                prop_assert_eq!(out.rejected_columns.len(), expected_rejects);
+                m.edges.insert((a, b), kept);
+            }
+            Op::RemoveEdge { a, b } => {
+                if let (Some(na), Some(nb)) = (h.node(a), h.node(b)) {
+                    let removed = h.store.remove_edge(na, nb).unwrap();
+                    prop_assert_eq!(removed, m.edges.remove(&(a, b)).is_some());
+                }
+            }
+            Op::SoftDelete(k) | Op::Restore(k) => {
+                let del = matches!(op, Op::SoftDelete(_));
+                match h.node(k) {
+                    Some(n) => {
+                        h.store.set_deleted(n, del).unwrap();
+                        m.ents.get_mut(&k).unwrap().deleted = del;
+                    }
+                    None => prop_assert!(!m.ents.contains_key(&k)),
+                }
+            }
+            Op::HardDelete(k) => {
+                if let Some(n) = h.node(k) {
+                    h.store.hard_delete(n).unwrap();
+                    m.ents.remove(&k);
+                    m.edges.retain(|(a, b), _| *a != k && *b != k);
+                    prop_assert!(h.store.read().entity(n).is_err());
+                }
+            }
+            Op::Traverse { k, up, down, types, deleted, budget } => {
+                let Some(n) = h.node(k) else { continue };
+                let set: EntityTypeSet = (0..3).filter(|i| types & (1 << i) != 0).map(|i| TYPES[i]).collect();
+                let q = Query {
+                    spec: TraversalSpec { upstream_depth: up, downstream_depth: down, node_budget: budget, collect_edges: true },
+                    types: set,
+                    include_deleted: deleted,
+                };
+                let view = h.store.read();
+                let t = view.traverse(n, &q).unwrap();
+                for (reach, depth, is_down) in [(&t.upstream, up, false), (&t.downstream, down, true)] {
+                    let (want, want_edges) = if depth == Some(0) {
+                        (BTreeSet::new(), BTreeSet::new())
+                    } else {
+                        Model::bfs(k, depth, |x| m.neighbors(x, is_down), |x| m.admits(x, types, deleted), is_down)
+                    };
+                    let key = |n| key_of(&view.entity(n).unwrap().fqn);
+                    let got: BTreeSet<(u8, u32)> = reach.visits.iter().map(|v| (key(v.node), v.depth)).collect();
+                    prop_assert_eq!(got.len(), reach.visits.len(), "a node reported twice");
+                    match budget {
+                        None => {
+                            prop_assert!(!reach.truncated);
+                            prop_assert_eq!(&got, &want);
+                            let got_edges: BTreeSet<(u8, u8)> = reach.edges.iter().map(|(a, b)| (key(*a), key(*b))).collect();
+                            prop_assert_eq!(got_edges, want_edges);
+                        }
+                        Some(b) => {
+                            prop_assert_eq!(got.len(), want.len().min(b));
+                            prop_assert_eq!(reach.truncated, want.len() > b);
+                            prop_assert!(got.is_subset(&want));
+                            // Level by level: a deeper node only once every shallower one is in.
+                            let max_got = got.iter().map(|x| x.1).max().unwrap_or(0);
+                            prop_assert!(want.iter().filter(|x| x.1 < max_got).all(|x| got.contains(x)));
+                        }
+                    }
+                }
+            }
+            Op::ColumnTraverse { k, col, up, down } => {
+                let view = h.store.read();
+                let Some(c) = view.column_by_fqn(&col_fqn(k, col)).unwrap() else {
+                    prop_assert!(m.ents.get(&k).is_none_or(|e| col >= e.ncols));
+                    continue;
+                };
+                let t = view.column_traverse(c, &Query { spec: TraversalSpec { upstream_depth: up, downstream_depth: down, node_budget: None, collect_edges: false }, ..Query::depths(0, 0) }).unwrap();
+                let cedges = m.column_edges();
+                for (reach, depth, is_down) in [(&t.upstream, up, false), (&t.downstream, down, true)] {
+                    let want = if depth == Some(0) {
+                        BTreeSet::new()
+                    } else {
+                        Model::bfs(
+                            (k, col),
+                            depth,
+                            |x| cedges.iter().filter(|(a, b)| if is_down { *a == x } else { *b == x }).map(|(a, b)| if is_down { *b } else { *a }).collect(),
+                            |x| m.admits(x.0, 0b111, false),
+                            is_down,
+                        )
+                        .0
+                    };
+                    let got: BTreeSet<((u8, usize), u32)> = reach
+                        .visits
+                        .iter()
+                        .map(|v| {
+                            let f = view.column_fqn(v.node).unwrap();
+                            let (t, c) = f.rsplit_once(".c").unwrap();
+                            ((key_of(t), c.parse().unwrap()), v.depth)
+                        })
+                        .collect();
+                    prop_assert_eq!(got, want);
+                }
+            }
+            Op::Reopen => {
+                if h.dir.is_some() {
+                    h.store.verify().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    drop(std::mem::replace(&mut h.store, Store::in_memory()));
+                    h.store = open(&h.dir);
+                }
+            }
+        }
+    }
+    h.store.verify().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    // Every edge of the model, with its column mappings, is in the store.
+    let view = h.store.read();
+    let stats = view.stats();
+    prop_assert_eq!(stats.edges, m.edges.len());
+    prop_assert_eq!(stats.nodes, m.ents.len());
+    prop_assert_eq!(stats.column_edges, m.column_edges().len());
+    for ((a, b), maps) in &m.edges {
+        let e = view.edge(h.node(*a).unwrap(), h.node(*b).unwrap()).unwrap().expect("edge present");
+        let got: BTreeSet<(BTreeSet<String>, String)> = e
+            .columns_lineage
+            .into_iter()
+            .map(|c| (c.from_columns.into_iter().collect(), c.to_column))
+            .collect();
+        let want: BTreeSet<(BTreeSet<String>, String)> = maps
+            .iter()
+            .map(|(f, t)| (f.iter().map(|c| col_fqn(*a, *c)).collect(), col_fqn(*b, *t)))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn memory_store_matches_model(ops in prop::collection::vec(op(), 1..60)) {
+        run(ops, false)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn rocksdb_store_matches_model_across_reopen(ops in prop::collection::vec(op(), 1..50)) {
+        run(ops, true)?;
+    }
+}

@@ -1,0 +1,33 @@
+# Sourced by scripts/run.sh and scripts/test.sh: checks the toolchain and installs what a
+# fresh machine lacks (libclang for RocksDB's bindings), or stops with the command to run.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo is not on PATH. Install Rust (rustup), then rerun this command." >&2
+  exit 1
+fi
+
+have_libclang() {
+  ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang-*.so* 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' &&
+    ls /usr/lib/llvm-*/lib/clang/*/include/stdbool.h >/dev/null 2>&1
+}
+
+if ! have_libclang; then
+  pkgs="libclang1-14 libclang-common-14-dev"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing $pkgs (RocksDB's Rust bindings need libclang) ..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends $pkgs >&2
+  else
+    echo "error: RocksDB's Rust bindings need libclang. Run:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends $pkgs" >&2
+    exit 1
+  fi
+fi
+
+# One build directory outside the clone, shared by run, test and CI, so RocksDB's C++
+# (most of a clean build) is compiled once per machine. Override with CARGO_TARGET_DIR.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/headwaters/target}"
