@@ -17,7 +17,11 @@ struct Args {
 }
 
 fn args() -> Result<Args> {
-    let mut a = Args { nodes: 1_000_000, queries: 300, seed: 42 };
+    let mut a = Args {
+        nodes: 1_000_000,
+        queries: 300,
+        seed: 42,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -41,17 +45,39 @@ struct Summary {
 fn summarize(mut times: Vec<Duration>) -> Summary {
     times.sort_unstable();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-    Summary { p50: at(0.5), p99: at(0.99), max: *times.last().expect("at least one sample") }
+    Summary {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: *times.last().expect("at least one sample"),
+    }
 }
 
 fn fmt(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 { format!("{us:.1} µs") } else { format!("{:.2} ms", us / 1000.0) }
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else {
+        format!("{:.2} ms", us / 1000.0)
+    }
 }
 
 fn dir_size(p: &std::path::Path) -> u64 {
     std::fs::read_dir(p)
-        .map(|rd| rd.flatten().map(|e| e.metadata().map(|m| if m.is_dir() { dir_size(&e.path()) } else { m.len() }).unwrap_or(0)).sum())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| {
+                    e.metadata()
+                        .map(|m| {
+                            if m.is_dir() {
+                                dir_size(&e.path())
+                            } else {
+                                m.len()
+                            }
+                        })
+                        .unwrap_or(0)
+                })
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -59,15 +85,35 @@ fn main() -> Result<()> {
     let a = args()?;
     let t = Instant::now();
     let g = GenGraph::generate(&GenConfig::new(a.nodes, a.seed));
-    println!("generated {} nodes, {} edges, {} hubs in {:.2} s", a.nodes, g.edges.len(), g.hubs.len(), t.elapsed().as_secs_f64());
+    println!(
+        "generated {} nodes, {} edges, {} hubs in {:.2} s",
+        a.nodes,
+        g.edges.len(),
+        g.hubs.len(),
+        t.elapsed().as_secs_f64()
+    );
 
-    let dir = tempfile::tempdir_in(std::env::var("HW_BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().display().to_string()))?;
+    let dir = tempfile::tempdir_in(
+        std::env::var("HW_BENCH_DIR")
+            .unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
+    )?;
     let store = Store::open(dir.path())?;
     let t = Instant::now();
     let report = store.bulk_load(g.records(), &mut |_, _| {})?;
     let load = t.elapsed();
-    println!("bulk load: {:.2} s ({} nodes, {} edges, {} column edges)", load.as_secs_f64(), report.nodes_created, report.edges, report.column_edges);
-    ensure!(report.edges == g.edges.len(), "loaded {} edges of {}", report.edges, g.edges.len());
+    println!(
+        "bulk load: {:.2} s ({} nodes, {} edges, {} column edges)",
+        load.as_secs_f64(),
+        report.nodes_created,
+        report.edges,
+        report.column_edges
+    );
+    ensure!(
+        report.edges == g.edges.len(),
+        "loaded {} edges of {}",
+        report.edges,
+        g.edges.len()
+    );
 
     let view = store.read();
     // Generated node i is NodeId(i): the store hands out ids in load order.
@@ -76,7 +122,9 @@ fn main() -> Result<()> {
     let down_csr = Csr::new(a.nodes, &g.edges, false);
     let up_csr = Csr::new(a.nodes, &g.edges, true);
     let mut rng = Rng::new(a.seed ^ 0xBEEF);
-    let roots: Vec<u32> = (0..a.queries).map(|_| rng.below(a.nodes as u64) as u32).collect();
+    let roots: Vec<u32> = (0..a.queries)
+        .map(|_| rng.below(a.nodes as u64) as u32)
+        .collect();
     let q3 = Query::depths(3, 3);
     let mut seen = Vec::new();
 
@@ -90,16 +138,32 @@ fn main() -> Result<()> {
         let res = view.traverse(NodeId(*r), &q3)?;
         hw.push(t.elapsed());
         let t = Instant::now();
-        let n = up_csr.bfs_count(*r, Some(3), &mut seen) + down_csr.bfs_count(*r, Some(3), &mut seen);
+        let n =
+            up_csr.bfs_count(*r, Some(3), &mut seen) + down_csr.bfs_count(*r, Some(3), &mut seen);
         csr.push(t.elapsed());
         let got = res.upstream.visits.len() + res.downstream.visits.len();
-        ensure!(got == n, "root {r}: headwaters reached {got} nodes, CSR {n}");
+        ensure!(
+            got == n,
+            "root {r}: headwaters reached {got} nodes, CSR {n}"
+        );
         sizes += got;
     }
     let (hw3, csr3) = (summarize(hw), summarize(csr));
 
-    let unbounded = Query { spec: TraversalSpec { downstream_depth: None, ..TraversalSpec::depths(0, 0) }, ..q3 };
-    let counting = Query { spec: TraversalSpec { collect_edges: false, ..unbounded.spec }, ..unbounded };
+    let unbounded = Query {
+        spec: TraversalSpec {
+            downstream_depth: None,
+            ..TraversalSpec::depths(0, 0)
+        },
+        ..q3
+    };
+    let counting = Query {
+        spec: TraversalSpec {
+            collect_edges: false,
+            ..unbounded.spec
+        },
+        ..unbounded
+    };
     let mut hub_rows = Vec::new();
     for &h in g.hubs.iter().take(5) {
         view.traverse(NodeId(h), &unbounded)?;
@@ -112,8 +176,18 @@ fn main() -> Result<()> {
         let t = Instant::now();
         let n = down_csr.bfs_count(h, None, &mut seen);
         let csr_t = t.elapsed();
-        ensure!(res.downstream.visits.len() == n && counted.downstream.visits.len() == n, "hub {h}: sizes differ from CSR");
-        hub_rows.push((h, n, res.downstream.edges.len(), with_edges, nodes_only, csr_t));
+        ensure!(
+            res.downstream.visits.len() == n && counted.downstream.visits.len() == n,
+            "hub {h}: sizes differ from CSR"
+        );
+        hub_rows.push((
+            h,
+            n,
+            res.downstream.edges.len(),
+            with_edges,
+            nodes_only,
+            csr_t,
+        ));
     }
 
     // Column lineage: depth 5 up and down from random columns of tables with lineage.
@@ -122,7 +196,11 @@ fn main() -> Result<()> {
     let qc = Query::depths(5, 5);
     let cols: Vec<_> = roots
         .iter()
-        .filter_map(|r| view.column_by_fqn(&format!("{}.c0", g.fqn(*r))).ok().flatten())
+        .filter_map(|r| {
+            view.column_by_fqn(&format!("{}.c0", g.fqn(*r)))
+                .ok()
+                .flatten()
+        })
         .collect();
     for c in &cols {
         let t = Instant::now();
@@ -144,28 +222,64 @@ fn main() -> Result<()> {
     let first_size = first.upstream.visits.len() + first.downstream.visits.len();
     let (_, rss_reopened) = rss_mib().unwrap_or((0.0, 0.0));
 
-    println!("\n## {} nodes, {} edges (seed {})\n", a.nodes, g.edges.len(), a.seed);
+    println!(
+        "\n## {} nodes, {} edges (seed {})\n",
+        a.nodes,
+        g.edges.len(),
+        a.seed
+    );
     println!("| query | Headwaters p50 | p99 | max | CSR BFS p50 | p99 | ratio p50 |");
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| depth-3 up+down, {} random roots (avg {:.0} nodes) | {} | {} | {} | {} | {} | {:.1}x |",
         a.queries,
         sizes as f64 / a.queries as f64,
-        fmt(hw3.p50), fmt(hw3.p99), fmt(hw3.max), fmt(csr3.p50), fmt(csr3.p99),
+        fmt(hw3.p50),
+        fmt(hw3.p99),
+        fmt(hw3.max),
+        fmt(csr3.p50),
+        fmt(csr3.p99),
         hw3.p50.as_secs_f64() / csr3.p50.as_secs_f64()
     );
-    println!("| column lineage depth 5 up+down, {} columns (avg {:.1} columns) | {} | {} | {} | | | |", cols.len(), col_sizes as f64 / cols.len().max(1) as f64, fmt(colq.p50), fmt(colq.p99), fmt(colq.max));
-    println!("\n| hub | downstream nodes | edges | Headwaters (nodes + edges) | Headwaters (nodes only) | CSR BFS |");
+    println!(
+        "| column lineage depth 5 up+down, {} columns (avg {:.1} columns) | {} | {} | {} | | | |",
+        cols.len(),
+        col_sizes as f64 / cols.len().max(1) as f64,
+        fmt(colq.p50),
+        fmt(colq.p99),
+        fmt(colq.max)
+    );
+    println!(
+        "\n| hub | downstream nodes | edges | Headwaters (nodes + edges) | Headwaters (nodes only) | CSR BFS |"
+    );
     println!("|---|---|---|---|---|---|");
     for (h, n, e, we, no, c) in &hub_rows {
-        println!("| {h} | {n} | {e} | {} | {} | {} |", fmt(*we), fmt(*no), fmt(*c));
+        println!(
+            "| {h} | {n} | {e} | {} | {} | {} |",
+            fmt(*we),
+            fmt(*no),
+            fmt(*c)
+        );
     }
     println!("\n| measure | value |");
     println!("|---|---|");
-    println!("| bulk load ({} nodes, {} edges) | {:.2} s |", a.nodes, g.edges.len(), load.as_secs_f64());
-    println!("| reopen to first answer ({first_size} nodes) | {:.2} s |", reopen.as_secs_f64());
-    println!("| on-disk size after flush | {:.0} MiB |", disk as f64 / (1 << 20) as f64);
-    println!("| RSS after load (peak incl. generator) | {rss_loaded:.0} MiB ({peak_loaded:.0} MiB) |");
+    println!(
+        "| bulk load ({} nodes, {} edges) | {:.2} s |",
+        a.nodes,
+        g.edges.len(),
+        load.as_secs_f64()
+    );
+    println!(
+        "| reopen to first answer ({first_size} nodes) | {:.2} s |",
+        reopen.as_secs_f64()
+    );
+    println!(
+        "| on-disk size after flush | {:.0} MiB |",
+        disk as f64 / (1 << 20) as f64
+    );
+    println!(
+        "| RSS after load (peak incl. generator) | {rss_loaded:.0} MiB ({peak_loaded:.0} MiB) |"
+    );
     println!("| RSS after reopen (generator still resident) | {rss_reopened:.0} MiB |");
     Ok(())
 }

@@ -9,7 +9,9 @@ use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
 fn traversal(c: &mut Criterion) {
     let g = GenGraph::generate(&GenConfig::new(100_000, 42));
     let store = Store::in_memory();
-    store.bulk_load(g.records(), &mut |_, _| {}).expect("bulk load");
+    store
+        .bulk_load(g.records(), &mut |_, _| {})
+        .expect("bulk load");
     let view = store.read();
     let mut rng = Rng::new(1);
     let roots: Vec<u32> = (0..1024).map(|_| rng.below(100_000) as u32).collect();
@@ -22,7 +24,13 @@ fn traversal(c: &mut Criterion) {
         })
     });
     let hub = NodeId(g.hubs[0]);
-    let closure = Query { spec: TraversalSpec { downstream_depth: None, ..TraversalSpec::depths(0, 0) }, ..q3 };
+    let closure = Query {
+        spec: TraversalSpec {
+            downstream_depth: None,
+            ..TraversalSpec::depths(0, 0)
+        },
+        ..q3
+    };
     let mut group = c.benchmark_group("hub");
     group.sample_size(20);
     group.bench_function("unbounded_downstream_biggest_hub_100k", |b| {

@@ -47,8 +47,15 @@ pub(crate) enum Backend {
     /// Durable storage.
     Rocks { db: DB, path: PathBuf },
     /// Volatile maps, one per column family (tests and benchmarks).
-    Memory(Mutex<HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>>),
+    Memory(MemMaps),
 }
+
+/// The in-memory backend's maps, one per column family.
+pub(crate) type MemMaps = Mutex<MemInner>;
+/// Column family name -> ordered key-value map.
+pub(crate) type MemInner = HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>;
+/// Sorted key-value pairs for one column family.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Options shared by every column family (and the SST files bulk loads write).
 fn cf_options() -> Options {
@@ -68,21 +75,28 @@ impl Backend {
         opts.create_missing_column_families(true);
         opts.set_max_background_jobs(2);
         opts.set_keep_log_file_num(4);
-        let cfs = cf::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, cf_options()));
+        let cfs = cf::ALL
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Backend::Rocks { db, path: path.to_path_buf() })
+        Ok(Backend::Rocks {
+            db,
+            path: path.to_path_buf(),
+        })
     }
 
     pub(crate) fn memory() -> Self {
-        Backend::Memory(Mutex::new(cf::ALL.iter().map(|c| (*c, BTreeMap::new())).collect()))
+        Backend::Memory(Mutex::new(
+            cf::ALL.iter().map(|c| (*c, BTreeMap::new())).collect(),
+        ))
     }
 
     fn handle<'a>(db: &'a DB, name: &str) -> &'a rocksdb::ColumnFamily {
-        db.cf_handle(name).expect("every column family is opened with the database")
+        db.cf_handle(name)
+            .expect("every column family is opened with the database")
     }
 
-    fn mem(m: &Mutex<HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>>)
-    -> std::sync::MutexGuard<'_, HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>> {
+    fn mem(m: &MemMaps) -> std::sync::MutexGuard<'_, MemInner> {
         // A panic while holding the lock cannot leave a map half-written (each op is one call).
         m.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -95,7 +109,11 @@ impl Backend {
     }
 
     /// Reads many keys of one column family at once.
-    pub(crate) fn multi_get(&self, cf: &'static str, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>> {
+    pub(crate) fn multi_get(
+        &self,
+        cf: &'static str,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
         match self {
             Backend::Rocks { db, .. } => {
                 let h = Self::handle(db, cf);
@@ -162,10 +180,12 @@ impl Backend {
                 it.status()?;
             }
             Backend::Memory(m) => {
-                let snapshot: Vec<(Vec<u8>, Vec<u8>)> =
-                    Self::mem(m)[cf].iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                for (k, v) in snapshot {
-                    f(&k, &v)?;
+                let snapshot: Vec<(Vec<u8>, Vec<u8>)> = Self::mem(m)[cf]
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (k, v) in &snapshot {
+                    f(k, v)?;
                 }
             }
         }
@@ -176,10 +196,16 @@ impl Backend {
     /// memtable: SST files written in parallel, then ingested into RocksDB one column
     /// family at a time in the order given. Not atomic across column families: the
     /// caller brackets a bulk load with a marker and repairs at open if it is left.
-    pub(crate) fn ingest(&self, families: &[(&'static str, &Vec<(Vec<u8>, Vec<u8>)>)]) -> Result<()> {
+    pub(crate) fn ingest(&self, families: &[(&'static str, &Entries)]) -> Result<()> {
         match self {
             Backend::Rocks { db, path } => {
+                // Ingestion hard-links each file into the database. A file left here by an
+                // interrupted load may be such a link: never write into it (that would
+                // rewrite a live SST), only unlink it, and use fresh names.
                 let dir = path.join("bulk-ingest");
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)?;
+                }
                 std::fs::create_dir_all(&dir)?;
                 let files: Vec<Option<PathBuf>> = families
                     .par_iter()

@@ -151,8 +151,10 @@ pub fn read_csv<'a, N: std::io::Read + 'a, E: std::io::Read + 'a>(
     nodes: N,
     edges: E,
 ) -> impl Iterator<Item = Result<(usize, BulkRecord)>> + 'a {
-    let nodes = csv::Reader::from_reader(nodes).into_deserialize::<CsvNode>().enumerate().map(
-        |(i, r)| {
+    let nodes = csv::Reader::from_reader(nodes)
+        .into_deserialize::<CsvNode>()
+        .enumerate()
+        .map(|(i, r)| {
             let line = i + 2;
             let n = r.map_err(|e| bad_input(format!("nodes CSV record {line}: {e}")))?;
             let entity_type = n
@@ -160,42 +162,58 @@ pub fn read_csv<'a, N: std::io::Read + 'a, E: std::io::Read + 'a>(
                 .parse()
                 .map_err(|e| bad_input(format!("nodes CSV record {line}: {e}")))?;
             let columns = split_list(n.columns.as_deref());
-            Ok((line, BulkRecord::Node(BulkNode {
-                key: n.key.filter(|k| !k.is_empty()),
-                entity_type,
-                fqn: n.fqn,
-                name: None,
-                id: None,
-                columns,
-            })))
-        },
-    );
-    let edges = csv::Reader::from_reader(edges).into_deserialize::<CsvEdge>().enumerate().map(
-        |(i, r)| {
+            Ok((
+                line,
+                BulkRecord::Node(BulkNode {
+                    key: n.key.filter(|k| !k.is_empty()),
+                    entity_type,
+                    fqn: n.fqn,
+                    name: None,
+                    id: None,
+                    columns,
+                }),
+            ))
+        });
+    let edges = csv::Reader::from_reader(edges)
+        .into_deserialize::<CsvEdge>()
+        .enumerate()
+        .map(|(i, r)| {
             let line = i + 2;
             let e = r.map_err(|e| bad_input(format!("edges CSV record {line}: {e}")))?;
             let mut columns = Vec::new();
             for pair in split_list(e.columns.as_deref()) {
                 let (f, t) = pair.split_once(':').ok_or_else(|| {
-                    bad_input(format!("edges CSV record {line}: column pair {pair:?} is not from:to"))
+                    bad_input(format!(
+                        "edges CSV record {line}: column pair {pair:?} is not from:to"
+                    ))
                 })?;
-                columns.push(BulkMapping { from: vec![f.to_string()], to: t.to_string(), function: None });
+                columns.push(BulkMapping {
+                    from: vec![f.to_string()],
+                    to: t.to_string(),
+                    function: None,
+                });
             }
-            Ok((line, BulkRecord::Edge(BulkEdge {
-                from: e.from,
-                to: e.to,
-                columns,
-                source: None,
-                sql_query: None,
-                description: None,
-            })))
-        },
-    );
+            Ok((
+                line,
+                BulkRecord::Edge(BulkEdge {
+                    from: e.from,
+                    to: e.to,
+                    columns,
+                    source: None,
+                    sql_query: None,
+                    description: None,
+                }),
+            ))
+        });
     nodes.chain(edges)
 }
 
 fn split_list(s: Option<&str>) -> Vec<String> {
-    s.unwrap_or("").split(';').filter(|x| !x.is_empty()).map(str::to_string).collect()
+    s.unwrap_or("")
+        .split(';')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// A node created by this load.
@@ -237,14 +255,16 @@ impl Store {
         for rec in records {
             let (line, rec) = rec?;
             count += 1;
-            if count % 100_000 == 0 {
+            if count.is_multiple_of(100_000) {
                 progress("read", count);
             }
             match rec {
                 BulkRecord::Node(n) => {
                     let key = n.key.clone().unwrap_or_else(|| n.fqn.clone());
                     if keymap.contains_key(&key) {
-                        return Err(bad_input(format!("line {line}: node key {key:?} appears twice")));
+                        return Err(bad_input(format!(
+                            "line {line}: node key {key:?} appears twice"
+                        )));
                     }
                     if n.fqn.is_empty() {
                         return Err(bad_input(format!("line {line}: empty fqn")));
@@ -258,7 +278,8 @@ impl Store {
                         Some(b) => {
                             let id = keys::decode_u32(cf::FQN_NODE, &b)?;
                             let r = kv.get(cf::NODE_ENTITY, &keys::node_key(NodeId(id)))?;
-                            let r = r.ok_or_else(|| crate::error::corrupt(cf::FQN_NODE, "dangling"))?;
+                            let r =
+                                r.ok_or_else(|| crate::error::corrupt(cf::FQN_NODE, "dangling"))?;
                             existing.insert(id, Record::decode(&r)?);
                             report.nodes_existing += 1;
                             id
@@ -271,8 +292,12 @@ impl Store {
                                 )));
                             }
                             let mut seen = HashSet::new();
-                            if let Some(dup) = n.columns.iter().find(|c| c.is_empty() || !seen.insert(*c)) {
-                                return Err(bad_input(format!("line {line}: bad or repeated column {dup:?}")));
+                            if let Some(dup) =
+                                n.columns.iter().find(|c| c.is_empty() || !seen.insert(*c))
+                            {
+                                return Err(bad_input(format!(
+                                    "line {line}: bad or repeated column {dup:?}"
+                                )));
                             }
                             let id = base_nodes + new_nodes.len() as u32;
                             let name = n.name.unwrap_or_else(|| {
@@ -304,10 +329,17 @@ impl Store {
                     let col = |node: u32, name: &str| -> Option<u32> {
                         if node >= base_nodes {
                             let n = &new_nodes[(node - base_nodes) as usize];
-                            n.columns.iter().position(|c| c == name).map(|i| n.first_column + i as u32)
+                            n.columns
+                                .iter()
+                                .position(|c| c == name)
+                                .map(|i| n.first_column + i as u32)
                         } else {
                             let r = &existing[&node];
-                            r.header.columns.iter().find(|(c, _)| c == name).map(|(_, id)| *id)
+                            r.header
+                                .columns
+                                .iter()
+                                .find(|(c, _)| c == name)
+                                .map(|(_, id)| *id)
                         }
                     };
                     let mut cols = Vec::new();
@@ -335,7 +367,11 @@ impl Store {
                         if let (Some(to), false) = (to, from.is_empty()) {
                             from.sort_unstable();
                             from.dedup();
-                            cols.push(StoredMapping { from, to, func: m.function.clone() });
+                            cols.push(StoredMapping {
+                                from,
+                                to,
+                                func: m.function.clone(),
+                            });
                         }
                     }
                     let plain = cols.is_empty()
@@ -383,8 +419,11 @@ impl Store {
                 }
             }
         }
-        let mut added_cols: Vec<(u32, u32)> =
-            edges.iter().filter_map(|e| e.2.as_deref()).flat_map(StoredDetails::column_edges).collect();
+        let mut added_cols: Vec<(u32, u32)> = edges
+            .iter()
+            .filter_map(|e| e.2.as_deref())
+            .flat_map(StoredDetails::column_edges)
+            .collect();
         added_cols.sort_unstable();
         added_cols.dedup();
         report.column_edges = added_cols.len();
@@ -411,17 +450,37 @@ impl Store {
         for (i, n) in new_nodes.iter().enumerate() {
             let node = base_nodes + i as u32;
             let nk = node.to_be_bytes().to_vec();
-            let columns: Vec<(String, u32)> =
-                n.columns.iter().enumerate().map(|(j, c)| (c.clone(), n.first_column + j as u32)).collect();
+            let columns: Vec<(String, u32)> = n
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(j, c)| (c.clone(), n.first_column + j as u32))
+                .collect();
             for (c, id) in &columns {
                 let mut v = nk.clone();
                 v.extend_from_slice(c.as_bytes());
                 column_node.push((id.to_be_bytes().to_vec(), v));
-                fqn_column.push((keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn)), id.to_be_bytes().to_vec()));
+                fqn_column.push((
+                    keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn)),
+                    id.to_be_bytes().to_vec(),
+                ));
                 g.col_owner[*id as usize] = node;
             }
-            let header = EntityHeader { id: n.id, fqn: n.fqn.clone(), name: n.name.clone(), columns };
-            entity.push((nk.clone(), Record { kind: n.kind, flags: 0, header }.encode()));
+            let header = EntityHeader {
+                id: n.id,
+                fqn: n.fqn.clone(),
+                name: n.name.clone(),
+                columns,
+            };
+            entity.push((
+                nk.clone(),
+                Record {
+                    kind: n.kind,
+                    flags: 0,
+                    header,
+                }
+                .encode(),
+            ));
             uuid_node.push((n.id.as_bytes().to_vec(), nk.clone()));
             fqn_node.push((keys::fqn_key(n.kind, &n.fqn), nk));
             g.kind[node as usize] = n.kind.code();
@@ -431,17 +490,31 @@ impl Store {
         fqn_node.par_sort_unstable();
         fqn_column.par_sort_unstable();
         // Plain edges need no details entry, unless they replace stored details.
-        let default_details = StoredDetails { created_at: now, updated_at: now, ..StoredDetails::default() };
+        let default_details = StoredDetails {
+            created_at: now,
+            updated_at: now,
+            ..StoredDetails::default()
+        };
         let details: Vec<(Vec<u8>, Vec<u8>)> = edges
             .par_iter()
             .filter(|(a, b, d)| d.is_some() || replaced.contains(&(*a, *b)))
             .map(|(a, b, d)| {
                 let d = d.as_deref().unwrap_or(&default_details);
-                (keys::edge_key(NodeId(*a), NodeId(*b)).to_vec(), serde_json::to_vec(d).expect("serializes"))
+                (
+                    keys::edge_key(NodeId(*a), NodeId(*b)).to_vec(),
+                    serde_json::to_vec(d).expect("serializes"),
+                )
             })
             .collect();
         let encode = |lists: &[Vec<u32>], ids: Vec<u32>| -> Vec<(Vec<u8>, Vec<u8>)> {
-            ids.into_par_iter().map(|i| (i.to_be_bytes().to_vec(), keys::encode_ids(&lists[i as usize]))).collect()
+            ids.into_par_iter()
+                .map(|i| {
+                    (
+                        i.to_be_bytes().to_vec(),
+                        keys::encode_ids(&lists[i as usize]),
+                    )
+                })
+                .collect()
         };
         let node_out = encode(&g.out, out_lists);
         let node_in = encode(&g.inn, inn_lists);
@@ -470,7 +543,12 @@ impl Store {
         done.put(cf::META, meta::NEXT_COLUMN, next_col.to_be_bytes().to_vec());
         done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
         kv.write(done)?;
-        debug_assert!(g.col_owner.iter().skip(base_cols as usize).all(|o| *o != NO_OWNER));
+        debug_assert!(
+            g.col_owner
+                .iter()
+                .skip(base_cols as usize)
+                .all(|o| *o != NO_OWNER)
+        );
         progress("ingest", count);
         Ok(report)
     }

@@ -98,7 +98,10 @@ impl From<std::io::Error> for Error {
 
 /// Shorthand for a corruption error.
 pub(crate) fn corrupt(cf: &'static str, detail: impl Into<String>) -> Error {
-    Error::Internal(InternalError::Corrupt { cf, detail: detail.into() })
+    Error::Internal(InternalError::Corrupt {
+        cf,
+        detail: detail.into(),
+    })
 }
 
 /// Shorthand for a bad-input error.

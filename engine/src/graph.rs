@@ -61,10 +61,6 @@ impl Graph {
         self.kind.get(n as usize).is_some_and(|k| *k != 0)
     }
 
-    pub(crate) fn is_deleted(&self, n: u32) -> bool {
-        self.flags.get(n as usize).is_some_and(|f| f & FLAG_DELETED != 0)
-    }
-
     /// Grows every per-node and per-column vector to the given id bounds.
     pub(crate) fn grow(&mut self, nodes: u32, columns: u32) {
         let n = nodes as usize;

@@ -150,6 +150,8 @@ string_enum! {
     }
 }
 
+// The enum comes out of `string_enum!`, which cannot carry `#[default]` for one type only.
+#[allow(clippy::derivable_impls)]
 impl Default for LineageSource {
     fn default() -> Self {
         LineageSource::Manual
@@ -185,7 +187,8 @@ impl EntityTypeSet {
 
 impl FromIterator<EntityType> for EntityTypeSet {
     fn from_iter<I: IntoIterator<Item = EntityType>>(iter: I) -> Self {
-        iter.into_iter().fold(EntityTypeSet::NONE, EntityTypeSet::with)
+        iter.into_iter()
+            .fold(EntityTypeSet::NONE, EntityTypeSet::with)
     }
 }
 
@@ -208,7 +211,9 @@ mod tests {
 
     #[test]
     fn type_sets() {
-        let s: EntityTypeSet = [EntityType::Table, EntityType::Dashboard].into_iter().collect();
+        let s: EntityTypeSet = [EntityType::Table, EntityType::Dashboard]
+            .into_iter()
+            .collect();
         assert!(s.contains(EntityType::Table));
         assert!(!s.contains(EntityType::Pipeline));
         assert!(EntityTypeSet::ALL.contains(EntityType::Metric));

@@ -75,15 +75,15 @@ pub mod cf {
 }
 
 /// Keys of the `meta` column family.
-pub mod meta {
+pub(crate) mod meta {
     /// u32: the layout version of this database.
-    pub const STORAGE_VERSION: &[u8] = b"storage_version";
+    pub(crate) const STORAGE_VERSION: &[u8] = b"storage_version";
     /// u32: the next NodeId to hand out.
-    pub const NEXT_NODE: &[u8] = b"next_node";
+    pub(crate) const NEXT_NODE: &[u8] = b"next_node";
     /// u32: the next ColumnId to hand out.
-    pub const NEXT_COLUMN: &[u8] = b"next_column";
+    pub(crate) const NEXT_COLUMN: &[u8] = b"next_column";
     /// Present while a bulk load is being ingested; found at open, it triggers repair.
-    pub const BULK_LOAD_IN_PROGRESS: &[u8] = b"bulk_load_in_progress";
+    pub(crate) const BULK_LOAD_IN_PROGRESS: &[u8] = b"bulk_load_in_progress";
 }
 
 /// Entity flag bit: soft-deleted.
@@ -141,7 +141,8 @@ pub(crate) fn encode_ids(ids: &[u32]) -> Vec<u8> {
     let bm = RoaringBitmap::from_sorted_iter(ids.iter().copied())
         .expect("neighbour lists are kept sorted and unique");
     let mut out = Vec::with_capacity(bm.serialized_size());
-    bm.serialize_into(&mut out).expect("writing to a Vec cannot fail");
+    bm.serialize_into(&mut out)
+        .expect("writing to a Vec cannot fail");
     out
 }
 
@@ -160,7 +161,10 @@ mod tests {
     fn keys_sort_numerically() {
         assert!(node_key(NodeId(255)) < node_key(NodeId(256)));
         assert!(edge_key(NodeId(1), NodeId(900)) < edge_key(NodeId(2), NodeId(0)));
-        assert_eq!(decode_edge_key(&edge_key(NodeId(7), NodeId(9))).unwrap(), (NodeId(7), NodeId(9)));
+        assert_eq!(
+            decode_edge_key(&edge_key(NodeId(7), NodeId(9))).unwrap(),
+            (NodeId(7), NodeId(9))
+        );
     }
 
     #[test]

@@ -18,12 +18,17 @@ mod store;
 mod traverse;
 mod txn;
 
-pub use bulk::{BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, Progress, read_csv, read_jsonl};
+pub use bulk::{
+    BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, Progress, read_csv, read_jsonl,
+};
 pub use error::{Error, InternalError, Result, UserError};
 pub use ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
 pub use keys::{STORAGE_VERSION, cf};
-pub use model::{ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn};
+pub use model::{
+    ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn,
+};
 pub use store::{Query, ReadView, Stats, Store};
 pub use traverse::{
-    Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths, traverse,
+    Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths,
+    traverse,
 };

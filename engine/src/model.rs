@@ -136,7 +136,9 @@ pub(crate) struct StoredMapping {
 impl StoredDetails {
     /// The column edges these details imply, as (from, to) pairs.
     pub(crate) fn column_edges(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.cols.iter().flat_map(|m| m.from.iter().map(move |f| (*f, m.to)))
+        self.cols
+            .iter()
+            .flat_map(|m| m.from.iter().map(move |f| (*f, m.to)))
     }
 }
 

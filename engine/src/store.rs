@@ -107,11 +107,15 @@ impl Store {
     fn start(kv: Backend) -> Result<Store> {
         migrate(&kv)?;
         let repair_needed = kv.get(cf::META, meta::BULK_LOAD_IN_PROGRESS)?.is_some();
-        let mut graph = load_graph(&kv)?;
-        if repair_needed {
-            repair(&kv, &mut graph)?;
-        }
-        Ok(Store { kv, graph: RwLock::new(graph) })
+        let graph = if repair_needed {
+            repair(&kv)?
+        } else {
+            load_graph(&kv)?
+        };
+        Ok(Store {
+            kv,
+            graph: RwLock::new(graph),
+        })
     }
 
     /// Flushes memtables to disk (optional: every acknowledged write is already durable).
@@ -121,7 +125,10 @@ impl Store {
 
     /// A consistent read view; writes wait while it is alive, so keep it short.
     pub fn read(&self) -> ReadView<'_> {
-        ReadView { g: self.graph.read().unwrap_or_else(lock_poisoned), kv: &self.kv }
+        ReadView {
+            g: self.graph.read().unwrap_or_else(lock_poisoned),
+            kv: &self.kv,
+        }
     }
 
     /// Runs `f` as one atomic write.
@@ -146,8 +153,12 @@ impl Store {
             let uuid_key = *input.id.as_bytes();
             let existing = t.get(cf::UUID_NODE, &uuid_key)?;
             let by_fqn = t.get(cf::FQN_NODE, &keys::fqn_key(input.entity_type, &input.fqn))?;
-            let existing = existing.map(|b| keys::decode_u32(cf::UUID_NODE, &b)).transpose()?;
-            let by_fqn = by_fqn.map(|b| keys::decode_u32(cf::FQN_NODE, &b)).transpose()?;
+            let existing = existing
+                .map(|b| keys::decode_u32(cf::UUID_NODE, &b))
+                .transpose()?;
+            let by_fqn = by_fqn
+                .map(|b| keys::decode_u32(cf::FQN_NODE, &b))
+                .transpose()?;
             if by_fqn.is_some() && by_fqn != existing {
                 return Err(UserError::DuplicateFqn(input.entity_type, input.fqn.clone()).into());
             }
@@ -159,7 +170,10 @@ impl Store {
             let mut old_columns = Vec::new();
             if !created {
                 let old = t.record(node)?.ok_or_else(|| {
-                    corrupt(cf::UUID_NODE, format!("{} points at missing {node}", input.id))
+                    corrupt(
+                        cf::UUID_NODE,
+                        format!("{} points at missing {node}", input.id),
+                    )
                 })?;
                 if old.kind != input.entity_type {
                     return Err(UserError::TypeChange {
@@ -192,17 +206,40 @@ impl Store {
                     }
                 };
                 let col_fqn = format!("{}.{name}", input.fqn);
-                t.put(cf::FQN_COLUMN, &keys::fqn_key(input.entity_type, &col_fqn), c.to_be_bytes().to_vec());
+                t.put(
+                    cf::FQN_COLUMN,
+                    &keys::fqn_key(input.entity_type, &col_fqn),
+                    c.to_be_bytes().to_vec(),
+                );
                 columns.push((name.clone(), c));
             }
             let keep: HashSet<u32> = columns.iter().map(|(_, c)| *c).collect();
-            let dropped: Vec<u32> =
-                old_columns.iter().map(|(_, c)| *c).filter(|c| !keep.contains(c)).collect();
+            let dropped: Vec<u32> = old_columns
+                .iter()
+                .map(|(_, c)| *c)
+                .filter(|c| !keep.contains(c))
+                .collect();
             drop_columns(t, &dropped)?;
             t.put(cf::UUID_NODE, &uuid_key, keys::node_key(node).to_vec());
-            t.put(cf::FQN_NODE, &keys::fqn_key(input.entity_type, &input.fqn), keys::node_key(node).to_vec());
-            let header = EntityHeader { id: input.id, fqn: input.fqn, name: input.name, columns };
-            t.write_record(node, &Record { kind: input.entity_type, flags, header });
+            t.put(
+                cf::FQN_NODE,
+                &keys::fqn_key(input.entity_type, &input.fqn),
+                keys::node_key(node).to_vec(),
+            );
+            let header = EntityHeader {
+                id: input.id,
+                fqn: input.fqn,
+                name: input.name,
+                columns,
+            };
+            t.write_record(
+                node,
+                &Record {
+                    kind: input.entity_type,
+                    flags,
+                    header,
+                },
+            );
             let doc = serde_json::to_vec(&input.doc).expect("JSON values serialize");
             t.put(cf::NODE_DOC, &keys::node_key(node), doc);
             Ok((node, created))
@@ -214,7 +251,11 @@ impl Store {
     pub fn set_deleted(&self, node: NodeId, deleted: bool) -> Result<()> {
         self.write(|t| {
             let mut r = t.record(node)?.ok_or(UserError::UnknownNode(node))?;
-            r.flags = if deleted { r.flags | FLAG_DELETED } else { r.flags & !FLAG_DELETED };
+            r.flags = if deleted {
+                r.flags | FLAG_DELETED
+            } else {
+                r.flags & !FLAG_DELETED
+            };
             t.write_record(node, &r);
             Ok(())
         })
@@ -251,10 +292,10 @@ impl Store {
         self.write(|t| {
             let from_rec = t.record(from)?.ok_or(UserError::UnknownNode(from))?;
             let to_rec = t.record(to)?.ok_or(UserError::UnknownNode(to))?;
-            if let Some(p) = input.pipeline {
-                if t.get(cf::UUID_NODE, p.as_bytes())?.is_none() {
-                    return Err(UserError::UnknownEntity(p).into());
-                }
+            if let Some(p) = input.pipeline
+                && t.get(cf::UUID_NODE, p.as_bytes())?.is_none()
+            {
+                return Err(UserError::UnknownEntity(p).into());
             }
             let mut rejected = Vec::new();
             let cols = resolve_mappings(&input.columns_lineage, &from_rec, &to_rec, &mut rejected);
@@ -277,7 +318,10 @@ impl Store {
                 updated_by: input.actor,
             };
             t.set_edge(from, to, Some(details))?;
-            Ok(PutEdgeOutcome { created, rejected_columns: rejected })
+            Ok(PutEdgeOutcome {
+                created,
+                rejected_columns: rejected,
+            })
         })
     }
 
@@ -328,7 +372,9 @@ impl Store {
             return Err(mismatch("node_in is not the transpose of node_out".into()));
         }
         if transpose(&col_out) != col_in {
-            return Err(mismatch("column_in is not the transpose of column_out".into()));
+            return Err(mismatch(
+                "column_in is not the transpose of column_out".into(),
+            ));
         }
         let mut implied: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut detail_err = None;
@@ -350,12 +396,23 @@ impl Store {
             l.dedup();
         }
         if implied != col_out {
-            return Err(mismatch("column_out differs from the column lineage in edge_details".into()));
+            return Err(mismatch(
+                "column_out differs from the column lineage in edge_details".into(),
+            ));
         }
         let mem = |lists: &Vec<Vec<u32>>| -> HashMap<u32, Vec<u32>> {
-            lists.iter().enumerate().filter(|(_, l)| !l.is_empty()).map(|(i, l)| (i as u32, l.clone())).collect()
+            lists
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(i, l)| (i as u32, l.clone()))
+                .collect()
         };
-        if mem(&g.out) != out || mem(&g.inn) != inn || mem(&g.col_out) != col_out || mem(&g.col_in) != col_in {
+        if mem(&g.out) != out
+            || mem(&g.inn) != inn
+            || mem(&g.col_out) != col_out
+            || mem(&g.col_in) != col_in
+        {
             return Err(mismatch("in-memory adjacency differs from storage".into()));
         }
         Ok(Stats {
@@ -377,15 +434,24 @@ impl Store {
 
 fn validate_entity(e: &EntityInput) -> Result<()> {
     if e.fqn.trim().is_empty() {
-        return Err(bad_input(format!("entity {}: fullyQualifiedName is empty", e.id)));
+        return Err(bad_input(format!(
+            "entity {}: fullyQualifiedName is empty",
+            e.id
+        )));
     }
     let mut seen = HashSet::new();
     for (i, c) in e.columns.iter().enumerate() {
         if c.is_empty() {
-            return Err(bad_input(format!("entity {:?}: column {i} has an empty name", e.fqn)));
+            return Err(bad_input(format!(
+                "entity {:?}: column {i} has an empty name",
+                e.fqn
+            )));
         }
         if !seen.insert(c) {
-            return Err(bad_input(format!("entity {:?}: column {c:?} appears twice", e.fqn)));
+            return Err(bad_input(format!(
+                "entity {:?}: column {c:?} appears twice",
+                e.fqn
+            )));
         }
     }
     Ok(())
@@ -434,7 +500,11 @@ fn resolve_mappings(
 ) -> Vec<StoredMapping> {
     let lookup = |r: &Record, fqn: &str| -> Option<u32> {
         let name = fqn.strip_prefix(r.header.fqn.as_str())?.strip_prefix('.')?;
-        r.header.columns.iter().find(|(n, _)| n == name).map(|(_, c)| *c)
+        r.header
+            .columns
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| *c)
     };
     let mut out = Vec::new();
     for m in mappings {
@@ -442,7 +512,10 @@ fn resolve_mappings(
         if target.is_none() {
             rejected.push(RejectedColumn {
                 column: m.to_column.clone(),
-                reason: format!("toColumn is not a column of {} {:?}", to.kind, to.header.fqn),
+                reason: format!(
+                    "toColumn is not a column of {} {:?}",
+                    to.kind, to.header.fqn
+                ),
             });
         }
         let mut sources = Vec::new();
@@ -451,16 +524,23 @@ fn resolve_mappings(
                 Some(c) => sources.push(c),
                 None => rejected.push(RejectedColumn {
                     column: f.clone(),
-                    reason: format!("fromColumn is not a column of {} {:?}", from.kind, from.header.fqn),
+                    reason: format!(
+                        "fromColumn is not a column of {} {:?}",
+                        from.kind, from.header.fqn
+                    ),
                 }),
             }
         }
-        if let Some(to) = target {
-            if !sources.is_empty() {
-                sources.sort_unstable();
-                sources.dedup();
-                out.push(StoredMapping { from: sources, to, func: m.function.clone() });
-            }
+        if let Some(to) = target
+            && !sources.is_empty()
+        {
+            sources.sort_unstable();
+            sources.dedup();
+            out.push(StoredMapping {
+                from: sources,
+                to,
+                func: m.function.clone(),
+            });
         }
     }
     out
@@ -492,7 +572,11 @@ fn migrate(kv: &Backend) -> Result<()> {
     // 0 -> 1: a new database; nothing to convert.
     if version < STORAGE_VERSION {
         let mut b = Batch::default();
-        b.put(cf::META, meta::STORAGE_VERSION, STORAGE_VERSION.to_be_bytes().to_vec());
+        b.put(
+            cf::META,
+            meta::STORAGE_VERSION,
+            STORAGE_VERSION.to_be_bytes().to_vec(),
+        );
         kv.write(b)?;
     }
     Ok(())
@@ -525,7 +609,8 @@ fn transpose(m: &HashMap<u32, Vec<u32>>) -> HashMap<u32, Vec<u32>> {
 }
 
 fn read_counter(kv: &Backend, key: &[u8]) -> Result<u32> {
-    kv.get(cf::META, key)?.map_or(Ok(0), |b| keys::decode_u32(cf::META, &b))
+    kv.get(cf::META, key)?
+        .map_or(Ok(0), |b| keys::decode_u32(cf::META, &b))
 }
 
 /// Builds the in-memory graph from storage, scanning column families in parallel.
@@ -536,7 +621,9 @@ fn load_graph(kv: &Backend) -> Result<Graph> {
         let mut v = vec![Vec::new(); bound as usize];
         kv.scan(family, |k, val| {
             let id = keys::decode_u32(family, k)? as usize;
-            let slot = v.get_mut(id).ok_or_else(|| corrupt(family, format!("id {id} beyond counter")))?;
+            let slot = v
+                .get_mut(id)
+                .ok_or_else(|| corrupt(family, format!("id {id} beyond counter")))?;
             *slot = keys::decode_ids(family, val)?;
             Ok(())
         })?;
@@ -559,17 +646,29 @@ fn load_graph(kv: &Backend) -> Result<Graph> {
         let mut o = vec![NO_OWNER; next_column as usize];
         kv.scan(cf::COLUMN_NODE, |k, v| {
             let id = keys::decode_u32(cf::COLUMN_NODE, k)? as usize;
-            let slot = o.get_mut(id).ok_or_else(|| corrupt(cf::COLUMN_NODE, "id beyond counter"))?;
+            let slot = o
+                .get_mut(id)
+                .ok_or_else(|| corrupt(cf::COLUMN_NODE, "id beyond counter"))?;
             *slot = keys::decode_u32(cf::COLUMN_NODE, v)?;
             Ok(())
         })?;
         Ok(o)
     };
     let ((out, inn), ((col_out, col_in), (nodes, owners))) = rayon::join(
-        || rayon::join(|| lists(cf::NODE_OUT, next_node), || lists(cf::NODE_IN, next_node)),
         || {
             rayon::join(
-                || rayon::join(|| lists(cf::COLUMN_OUT, next_column), || lists(cf::COLUMN_IN, next_column)),
+                || lists(cf::NODE_OUT, next_node),
+                || lists(cf::NODE_IN, next_node),
+            )
+        },
+        || {
+            rayon::join(
+                || {
+                    rayon::join(
+                        || lists(cf::COLUMN_OUT, next_column),
+                        || lists(cf::COLUMN_IN, next_column),
+                    )
+                },
                 || rayon::join(nodes, owners),
             )
         },
@@ -589,7 +688,7 @@ fn load_graph(kv: &Backend) -> Result<Graph> {
 /// Restores the invariants after an interrupted bulk load. `node_out` is the truth for
 /// table edges: details without an edge are dropped, `node_in` is rebuilt as its
 /// transpose, and the column graph is rebuilt from the remaining details.
-fn repair(kv: &Backend, g: &mut Graph) -> Result<()> {
+fn repair(kv: &Backend) -> Result<Graph> {
     // Counters: the highest id present, in case the final counter write did not happen.
     let mut max_node = read_counter(kv, meta::NEXT_NODE)?;
     kv.scan(cf::NODE_ENTITY, |k, _| {
@@ -648,7 +747,11 @@ fn repair(kv: &Backend, g: &mut Graph) -> Result<()> {
     for l in loaded.col_in.iter_mut() {
         l.sort_unstable();
     }
-    for (family, lists) in [(cf::NODE_IN, &loaded.inn), (cf::COLUMN_OUT, &loaded.col_out), (cf::COLUMN_IN, &loaded.col_in)] {
+    for (family, lists) in [
+        (cf::NODE_IN, &loaded.inn),
+        (cf::COLUMN_OUT, &loaded.col_out),
+        (cf::COLUMN_IN, &loaded.col_in),
+    ] {
         for (i, l) in lists.iter().enumerate() {
             if !l.is_empty() {
                 b.put(family, &(i as u32).to_be_bytes(), keys::encode_ids(l));
@@ -657,8 +760,7 @@ fn repair(kv: &Backend, g: &mut Graph) -> Result<()> {
     }
     b.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
     kv.write(b)?;
-    *g = loaded;
-    Ok(())
+    Ok(loaded)
 }
 
 /// A consistent view for reads. Holds the graph lock shared while alive.
@@ -679,7 +781,11 @@ impl ReadView<'_> {
     }
 
     fn check_node(&self, n: NodeId) -> Result<()> {
-        if self.g.exists(n.0) { Ok(()) } else { Err(UserError::UnknownNode(n).into()) }
+        if self.g.exists(n.0) {
+            Ok(())
+        } else {
+            Err(UserError::UnknownNode(n).into())
+        }
     }
 
     /// The node of the entity with this UUID.
@@ -719,7 +825,12 @@ impl ReadView<'_> {
                     fqn: r.header.fqn,
                     name: r.header.name,
                     deleted: r.flags & FLAG_DELETED != 0,
-                    columns: r.header.columns.into_iter().map(|(n, c)| (n, ColumnId(c))).collect(),
+                    columns: r
+                        .header
+                        .columns
+                        .into_iter()
+                        .map(|(n, c)| (n, ColumnId(c)))
+                        .collect(),
                 })
             })
             .collect()
@@ -751,7 +862,8 @@ impl ReadView<'_> {
             .get(cf::COLUMN_NODE, &keys::column_key(c))?
             .ok_or_else(|| Error::from(UserError::UnknownColumn(c.to_string())))?;
         let owner = keys::decode_u32(cf::COLUMN_NODE, &b)?;
-        let name = String::from_utf8(b[4..].to_vec()).map_err(|e| corrupt(cf::COLUMN_NODE, e.to_string()))?;
+        let name = String::from_utf8(b[4..].to_vec())
+            .map_err(|e| corrupt(cf::COLUMN_NODE, e.to_string()))?;
         Ok((NodeId(owner), name))
     }
 
@@ -763,13 +875,20 @@ impl ReadView<'_> {
 
     /// Whether the edge exists.
     pub fn has_edge(&self, from: NodeId, to: NodeId) -> bool {
-        self.g.list(Side::NodeOut, from.0).binary_search(&to.0).is_ok()
+        self.g
+            .list(Side::NodeOut, from.0)
+            .binary_search(&to.0)
+            .is_ok()
     }
 
     /// Direct neighbours of a node.
     pub fn neighbors(&self, n: NodeId, dir: Direction) -> Result<Vec<NodeId>> {
         self.check_node(n)?;
-        let side = if dir == Direction::Downstream { Side::NodeOut } else { Side::NodeIn };
+        let side = if dir == Direction::Downstream {
+            Side::NodeOut
+        } else {
+            Side::NodeIn
+        };
         Ok(self.g.list(side, n.0).iter().map(|x| NodeId(*x)).collect())
     }
 
@@ -787,7 +906,12 @@ impl ReadView<'_> {
             if let Some(f) = fqn_cache.get(&c) {
                 return Ok(Some(f.clone()));
             }
-            if self.g.col_owner.get(c as usize).is_none_or(|o| *o == NO_OWNER) {
+            if self
+                .g
+                .col_owner
+                .get(c as usize)
+                .is_none_or(|o| *o == NO_OWNER)
+            {
                 return Ok(None);
             }
             let f = self.column_fqn(ColumnId(c))?;
@@ -796,12 +920,18 @@ impl ReadView<'_> {
         };
         let mut columns_lineage = Vec::with_capacity(d.cols.len());
         for m in &d.cols {
-            let Some(to_column) = col_fqn(m.to)? else { continue };
+            let Some(to_column) = col_fqn(m.to)? else {
+                continue;
+            };
             let mut from_columns = Vec::with_capacity(m.from.len());
             for f in &m.from {
                 from_columns.extend(col_fqn(*f)?);
             }
-            columns_lineage.push(ColumnMapping { from_columns, to_column, function: m.func.clone() });
+            columns_lineage.push(ColumnMapping {
+                from_columns,
+                to_column,
+                function: m.func.clone(),
+            });
         }
         let pipeline = match d.pipeline {
             Some(p) if self.node_by_id(&p)?.is_some() => Some(p),
@@ -814,8 +944,12 @@ impl ReadView<'_> {
             columns_lineage,
             pipeline,
             description: d.desc,
-            source: LineageSource::from_code(d.source)
-                .ok_or_else(|| corrupt(cf::EDGE_DETAILS, format!("unknown source code {}", d.source)))?,
+            source: LineageSource::from_code(d.source).ok_or_else(|| {
+                corrupt(
+                    cf::EDGE_DETAILS,
+                    format!("unknown source code {}", d.source),
+                )
+            })?,
             created_at: d.created_at,
             created_by: d.created_by,
             updated_at: d.updated_at,
@@ -824,22 +958,37 @@ impl ReadView<'_> {
     }
 
     fn node_view(&self, q: &Query) -> NodeView<'_> {
-        NodeView { g: &self.g, types: q.types, include_deleted: q.include_deleted }
+        NodeView {
+            g: &self.g,
+            types: q.types,
+            include_deleted: q.include_deleted,
+        }
     }
 
     /// Upstream and downstream lineage of a node.
     pub fn traverse(&self, root: NodeId, q: &Query) -> Result<Traversal<NodeId>> {
         self.check_node(root)?;
         let t = traverse::traverse(&self.node_view(q), root.0, &q.spec);
-        Ok(Traversal { root, upstream: t.upstream.map(NodeId), downstream: t.downstream.map(NodeId) })
+        Ok(Traversal {
+            root,
+            upstream: t.upstream.map(NodeId),
+            downstream: t.downstream.map(NodeId),
+        })
     }
 
     /// Upstream and downstream lineage of one column across tables.
     pub fn column_traverse(&self, root: ColumnId, q: &Query) -> Result<Traversal<ColumnId>> {
-        if self.g.col_owner.get(root.0 as usize).is_none_or(|o| *o == NO_OWNER) {
+        if self
+            .g
+            .col_owner
+            .get(root.0 as usize)
+            .is_none_or(|o| *o == NO_OWNER)
+        {
             return Err(UserError::UnknownColumn(root.to_string()).into());
         }
-        let view = ColumnView { nodes: self.node_view(q) };
+        let view = ColumnView {
+            nodes: self.node_view(q),
+        };
         let t = traverse::traverse(&view, root.0, &q.spec);
         Ok(Traversal {
             root,
@@ -850,14 +999,27 @@ impl ReadView<'_> {
 
     /// The owner node of a column, from memory.
     pub fn column_owner(&self, c: ColumnId) -> Option<NodeId> {
-        self.g.col_owner.get(c.0 as usize).filter(|o| **o != NO_OWNER).map(|o| NodeId(*o))
+        self.g
+            .col_owner
+            .get(c.0 as usize)
+            .filter(|o| **o != NO_OWNER)
+            .map(|o| NodeId(*o))
     }
 
     /// Up to `limit` simple paths from `from` to `to` of at most `max_depth` edges.
-    pub fn paths(&self, from: NodeId, to: NodeId, max_depth: u32, limit: usize, q: &Query) -> Result<Vec<Vec<NodeId>>> {
+    pub fn paths(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        max_depth: u32,
+        limit: usize,
+        q: &Query,
+    ) -> Result<Vec<Vec<NodeId>>> {
         self.check_node(from)?;
         self.check_node(to)?;
         let p = traverse::paths(&self.node_view(q), from.0, to.0, max_depth, limit);
-        Ok(p.into_iter().map(|p| p.into_iter().map(NodeId).collect()).collect())
+        Ok(p.into_iter()
+            .map(|p| p.into_iter().map(NodeId).collect())
+            .collect())
     }
 }

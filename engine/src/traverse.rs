@@ -83,7 +83,11 @@ pub struct Reach<Id> {
 
 impl<Id> Default for Reach<Id> {
     fn default() -> Self {
-        Reach { visits: Vec::new(), edges: Vec::new(), truncated: false }
+        Reach {
+            visits: Vec::new(),
+            edges: Vec::new(),
+            truncated: false,
+        }
     }
 }
 
@@ -91,7 +95,14 @@ impl<Id> Reach<Id> {
     /// Converts the ids.
     pub fn map<J>(self, f: impl Fn(Id) -> J) -> Reach<J> {
         Reach {
-            visits: self.visits.into_iter().map(|v| Visit { node: f(v.node), depth: v.depth }).collect(),
+            visits: self
+                .visits
+                .into_iter()
+                .map(|v| Visit {
+                    node: f(v.node),
+                    depth: v.depth,
+                })
+                .collect(),
             edges: self.edges.into_iter().map(|(a, b)| (f(a), f(b))).collect(),
             truncated: self.truncated,
         }
@@ -129,6 +140,9 @@ impl<Id> Traversal<Id> {
     }
 }
 
+/// What one parallel chunk of a level found: new nodes and edges followed.
+type LevelPart = (Vec<u32>, Vec<(u32, u32)>);
+
 /// Frontier size from which a level is scanned in parallel.
 pub const PARALLEL_FRONTIER: usize = 4096;
 /// Visited-set size from which a dense bitset replaces the hash set.
@@ -138,7 +152,14 @@ const DENSE_FROM: usize = 2048;
 pub fn traverse<A: Adjacency>(g: &A, root: u32, spec: &TraversalSpec) -> Traversal<u32> {
     let run = |depth: Option<u32>, dir| match depth {
         Some(0) => Reach::default(),
-        _ => bfs(g, root, dir, depth, spec.node_budget.unwrap_or(usize::MAX), spec.collect_edges),
+        _ => bfs(
+            g,
+            root,
+            dir,
+            depth,
+            spec.node_budget.unwrap_or(usize::MAX),
+            spec.collect_edges,
+        ),
     };
     Traversal {
         root,
@@ -171,7 +192,7 @@ pub fn bfs<A: Adjacency>(
         let room = budget - out.visits.len();
         if frontier.len() >= PARALLEL_FRONTIER {
             let dense = visited.dense(g.id_bound());
-            let parts: Vec<(Vec<u32>, Vec<(u32, u32)>)> = frontier
+            let parts: Vec<LevelPart> = frontier
                 .par_chunks(1024)
                 .map(|chunk| {
                     let (mut nx, mut es) = (Vec::new(), Vec::new());
@@ -204,7 +225,13 @@ pub fn bfs<A: Adjacency>(
                     dense.release(cut);
                 }
                 next.truncate(room);
-                let far = |e: &(u32, u32)| if dir == Direction::Downstream { e.1 } else { e.0 };
+                let far = |e: &(u32, u32)| {
+                    if dir == Direction::Downstream {
+                        e.1
+                    } else {
+                        e.0
+                    }
+                };
                 let mut i = level_edges_from;
                 while i < out.edges.len() {
                     if dense.contains(far(&out.edges[i])) {
@@ -234,7 +261,8 @@ pub fn bfs<A: Adjacency>(
                 }
             }
         }
-        out.visits.extend(next.iter().map(|&node| Visit { node, depth }));
+        out.visits
+            .extend(next.iter().map(|&node| Visit { node, depth }));
         if out.truncated {
             break;
         }
@@ -298,7 +326,11 @@ struct DenseSet(Vec<AtomicU64>);
 
 impl DenseSet {
     fn new(bound: u32) -> Self {
-        DenseSet((0..(bound as usize).div_ceil(64)).map(|_| AtomicU64::new(0)).collect())
+        DenseSet(
+            (0..(bound as usize).div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        )
     }
 
     fn contains(&self, n: u32) -> bool {
@@ -329,10 +361,27 @@ pub fn paths<A: Adjacency>(
     if from == to {
         return vec![vec![from]];
     }
-    let down = bfs(g, from, Direction::Downstream, Some(max_depth), usize::MAX, true);
-    let up = bfs(g, to, Direction::Upstream, Some(max_depth), usize::MAX, false);
+    let down = bfs(
+        g,
+        from,
+        Direction::Downstream,
+        Some(max_depth),
+        usize::MAX,
+        true,
+    );
+    let up = bfs(
+        g,
+        to,
+        Direction::Upstream,
+        Some(max_depth),
+        usize::MAX,
+        false,
+    );
     let depth_of = |r: &Reach<u32>| {
-        r.visits.iter().map(|v| (v.node, v.depth)).collect::<rustc_hash::FxHashMap<_, _>>()
+        r.visits
+            .iter()
+            .map(|v| (v.node, v.depth))
+            .collect::<rustc_hash::FxHashMap<_, _>>()
     };
     let (dd, ud) = (depth_of(&down), depth_of(&up));
     if !dd.contains_key(&to) {
@@ -340,8 +389,16 @@ pub fn paths<A: Adjacency>(
     }
     // A node lies on a short enough path iff its distances from both ends fit the bound.
     let on_path = |n: u32| {
-        let a = if n == from { Some(0) } else { dd.get(&n).copied() };
-        let b = if n == to { Some(0) } else { ud.get(&n).copied() };
+        let a = if n == from {
+            Some(0)
+        } else {
+            dd.get(&n).copied()
+        };
+        let b = if n == to {
+            Some(0)
+        } else {
+            ud.get(&n).copied()
+        };
         matches!((a, b), (Some(a), Some(b)) if a + b <= max_depth)
     };
     let mut sub = petgraph::graphmap::DiGraphMap::<u32, ()>::new();
@@ -384,7 +441,11 @@ mod tests {
                 l.sort_unstable();
                 l.dedup();
             }
-            Lists { out, inn, hidden: Vec::new() }
+            Lists {
+                out,
+                inn,
+                hidden: Vec::new(),
+            }
         }
     }
 
@@ -408,14 +469,31 @@ mod tests {
         // 0 -> 1 -> 2 -> 3 -> 1 (cycle), 4 -> 0
         let mut g = Lists::new(5, &[(0, 1), (1, 2), (2, 3), (3, 1), (4, 0)]);
         let t = traverse(&g, 0, &TraversalSpec::depths(5, 2));
-        assert_eq!(t.downstream.visits, vec![Visit { node: 1, depth: 1 }, Visit { node: 2, depth: 2 }]);
+        assert_eq!(
+            t.downstream.visits,
+            vec![Visit { node: 1, depth: 1 }, Visit { node: 2, depth: 2 }]
+        );
         assert_eq!(t.upstream.visits, vec![Visit { node: 4, depth: 1 }]);
         assert_eq!(t.upstream.edges, vec![(4, 0)]);
-        let all = traverse(&g, 0, &TraversalSpec { downstream_depth: None, ..TraversalSpec::depths(0, 0) });
+        let all = traverse(
+            &g,
+            0,
+            &TraversalSpec {
+                downstream_depth: None,
+                ..TraversalSpec::depths(0, 0)
+            },
+        );
         assert_eq!(all.downstream.visits.len(), 3);
         assert!(all.downstream.edges.contains(&(3, 1)));
         g.hidden = vec![2];
-        let t = traverse(&g, 0, &TraversalSpec { downstream_depth: None, ..TraversalSpec::depths(0, 0) });
+        let t = traverse(
+            &g,
+            0,
+            &TraversalSpec {
+                downstream_depth: None,
+                ..TraversalSpec::depths(0, 0)
+            },
+        );
         assert_eq!(t.downstream.visits, vec![Visit { node: 1, depth: 1 }]);
     }
 
@@ -426,19 +504,36 @@ mod tests {
         let mut edges = vec![(0, 1), (1, 2)];
         edges.extend((3..n).map(|i| (2, i)));
         let g = Lists::new(n, &edges);
-        let spec = TraversalSpec { node_budget: Some(1), ..TraversalSpec::depths(0, 9) };
+        let spec = TraversalSpec {
+            node_budget: Some(1),
+            ..TraversalSpec::depths(0, 9)
+        };
         let t = traverse(&g, 0, &spec);
         assert!(t.downstream.truncated);
         assert_eq!(t.downstream.visits.len(), 1);
         let full = traverse(&g, 0, &TraversalSpec::depths(0, 9));
         assert_eq!(full.downstream.visits.len(), (n - 1) as usize);
         assert!(!full.downstream.truncated);
-        let spec = TraversalSpec { node_budget: Some(5000), ..TraversalSpec::depths(0, 9) };
+        let spec = TraversalSpec {
+            node_budget: Some(5000),
+            ..TraversalSpec::depths(0, 9)
+        };
         let t = traverse(&g, 0, &spec);
         assert!(t.downstream.truncated);
         assert_eq!(t.downstream.visits.len(), 5000);
-        let kept: FxHashSet<u32> = t.downstream.visits.iter().map(|v| v.node).chain([0]).collect();
-        assert!(t.downstream.edges.iter().all(|(a, b)| kept.contains(a) && kept.contains(b)));
+        let kept: FxHashSet<u32> = t
+            .downstream
+            .visits
+            .iter()
+            .map(|v| v.node)
+            .chain([0])
+            .collect();
+        assert!(
+            t.downstream
+                .edges
+                .iter()
+                .all(|(a, b)| kept.contains(a) && kept.contains(b))
+        );
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! key-value batch and the in-memory changes come out together, so storage and the
 //! in-memory adjacency change from the same computation.
 
-use std::collections::HashMap;
-
 use crate::backend::{Backend, Batch};
 use crate::error::{Result, corrupt};
 use crate::graph::{Graph, MemChanges, NO_OWNER, Side, sorted_insert, sorted_remove};
@@ -33,9 +31,13 @@ impl Record {
         };
         let kind = EntityType::from_code(kind)
             .ok_or_else(|| corrupt(cf::NODE_ENTITY, format!("unknown type code {kind}")))?;
-        let header = serde_json::from_slice(json)
-            .map_err(|e| corrupt(cf::NODE_ENTITY, e.to_string()))?;
-        Ok(Record { kind, flags, header })
+        let header =
+            serde_json::from_slice(json).map_err(|e| corrupt(cf::NODE_ENTITY, e.to_string()))?;
+        Ok(Record {
+            kind,
+            flags,
+            header,
+        })
     }
 
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -56,7 +58,12 @@ impl<'a> Txn<'a> {
             next_column: g.col_owner.len() as u32,
             ..MemChanges::default()
         };
-        Txn { g, kv, batch: Batch::default(), mem }
+        Txn {
+            g,
+            kv,
+            batch: Batch::default(),
+            mem,
+        }
     }
 
     /// The batch and the in-memory changes, with touched adjacency lists and counters
@@ -72,11 +79,16 @@ impl<'a> Txn<'a> {
             if list.is_empty() {
                 self.batch.delete(family, &key.to_be_bytes());
             } else {
-                self.batch.put(family, &key.to_be_bytes(), keys::encode_ids(list));
+                self.batch
+                    .put(family, &key.to_be_bytes(), keys::encode_ids(list));
             }
         }
         if self.mem.next_node as usize != self.g.kind.len() {
-            self.batch.put(cf::META, keys::meta::NEXT_NODE, self.mem.next_node.to_be_bytes().to_vec());
+            self.batch.put(
+                cf::META,
+                keys::meta::NEXT_NODE,
+                self.mem.next_node.to_be_bytes().to_vec(),
+            );
         }
         if self.mem.next_column as usize != self.g.col_owner.len() {
             self.batch.put(
@@ -112,7 +124,10 @@ impl<'a> Txn<'a> {
 
     fn list_mut(&mut self, side: Side, id: u32) -> &mut Vec<u32> {
         let g = self.g;
-        self.mem.lists.entry((side, id)).or_insert_with(|| g.list(side, id).to_vec())
+        self.mem
+            .lists
+            .entry((side, id))
+            .or_insert_with(|| g.list(side, id).to_vec())
     }
 
     fn link(&mut self, out: Side, inn: Side, a: u32, b: u32) {
@@ -126,22 +141,15 @@ impl<'a> Txn<'a> {
     }
 
     pub(crate) fn has_edge(&self, from: NodeId, to: NodeId) -> bool {
-        self.list(Side::NodeOut, from.0).binary_search(&to.0).is_ok()
-    }
-
-    /// Kind and flags of a node, including this write's changes; kind 0 = absent.
-    pub(crate) fn node_meta(&self, n: u32) -> (u8, u8) {
-        match self.mem.nodes.get(&n) {
-            Some(m) => *m,
-            None => (
-                self.g.kind.get(n as usize).copied().unwrap_or(0),
-                self.g.flags.get(n as usize).copied().unwrap_or(0),
-            ),
-        }
+        self.list(Side::NodeOut, from.0)
+            .binary_search(&to.0)
+            .is_ok()
     }
 
     pub(crate) fn record(&self, n: NodeId) -> Result<Option<Record>> {
-        self.get(cf::NODE_ENTITY, &keys::node_key(n))?.map(|b| Record::decode(&b)).transpose()
+        self.get(cf::NODE_ENTITY, &keys::node_key(n))?
+            .map(|b| Record::decode(&b))
+            .transpose()
     }
 
     pub(crate) fn write_record(&mut self, n: NodeId, r: &Record) {
@@ -175,7 +183,12 @@ impl<'a> Txn<'a> {
     pub(crate) fn column_owner(&self, c: u32) -> u32 {
         match self.mem.col_owner.get(&c) {
             Some(o) => *o,
-            None => self.g.col_owner.get(c as usize).copied().unwrap_or(NO_OWNER),
+            None => self
+                .g
+                .col_owner
+                .get(c as usize)
+                .copied()
+                .unwrap_or(NO_OWNER),
         }
     }
 

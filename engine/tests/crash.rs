@@ -7,7 +7,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use headwaters_engine::{BulkEdge, BulkNode, BulkRecord, ColumnMapping, EdgeInput, EntityInput, EntityType, NodeId, Store};
+use headwaters_engine::{
+    BulkEdge, BulkNode, BulkRecord, ColumnMapping, EdgeInput, EntityInput, EntityType, NodeId,
+    Store,
+};
 
 const NODES: u32 = 40;
 const CHILD_ENV: &str = "HW_CRASH_CHILD_DIR";
@@ -40,24 +43,34 @@ fn child(dir: &str, round: u64) {
             let tag = format!("r{round}s{step}");
             let mut recs = Vec::new();
             for j in 0..50 {
-                recs.push(Ok((j + 1, BulkRecord::Node(BulkNode {
-                    key: Some(format!("{j}")),
-                    entity_type: EntityType::Table,
-                    fqn: format!("bulk.{tag}.n{j}"),
-                    name: None,
-                    id: None,
-                    columns: vec!["x".into()],
-                }))));
+                recs.push(Ok((
+                    j + 1,
+                    BulkRecord::Node(BulkNode {
+                        key: Some(format!("{j}")),
+                        entity_type: EntityType::Table,
+                        fqn: format!("bulk.{tag}.n{j}"),
+                        name: None,
+                        id: None,
+                        columns: vec!["x".into()],
+                    }),
+                )));
             }
             for j in 1..50 {
-                recs.push(Ok((100 + j, BulkRecord::Edge(BulkEdge {
-                    from: format!("{}", j - 1),
-                    to: format!("{j}"),
-                    columns: vec![headwaters_engine::BulkMapping { from: vec!["x".into()], to: "x".into(), function: None }],
-                    source: None,
-                    sql_query: None,
-                    description: None,
-                }))));
+                recs.push(Ok((
+                    100 + j,
+                    BulkRecord::Edge(BulkEdge {
+                        from: format!("{}", j - 1),
+                        to: format!("{j}"),
+                        columns: vec![headwaters_engine::BulkMapping {
+                            from: vec!["x".into()],
+                            to: "x".into(),
+                            function: None,
+                        }],
+                        source: None,
+                        sql_query: None,
+                        description: None,
+                    }),
+                )));
             }
             store.bulk_load(recs, &mut |_, _| {}).expect("bulk load");
             writeln!(out.lock(), "ACK bulk {tag}").unwrap();
@@ -69,7 +82,11 @@ fn child(dir: &str, round: u64) {
                 to_column: format!("svc.db.s.t{b}.b"),
                 function: Some(format!("step {step}")),
             }];
-            let input = EdgeInput { columns_lineage: cols, sql_query: Some(format!("-- {round}/{step}")), ..EdgeInput::default() };
+            let input = EdgeInput {
+                columns_lineage: cols,
+                sql_query: Some(format!("-- {round}/{step}")),
+                ..EdgeInput::default()
+            };
             store.put_edge(nodes[a], nodes[b], input).expect("put edge");
             writeln!(out.lock(), "ACK edge {a} {b}").unwrap();
         }
@@ -87,10 +104,18 @@ fn acknowledged_writes_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let mut acked_edges: HashSet<(u32, u32)> = HashSet::new();
     let mut acked_bulks: Vec<String> = Vec::new();
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
     for round in 0..6u64 {
         let mut proc = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "acknowledged_writes_survive_sigkill", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "acknowledged_writes_survive_sigkill",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .env("HW_CRASH_ROUND", round.to_string())
             .stdout(Stdio::piped())
@@ -98,7 +123,11 @@ fn acknowledged_writes_survive_sigkill() {
             .unwrap();
         let stdout = proc.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map_while(Result::ok).filter(|l| l.starts_with("ACK ")).collect::<Vec<_>>()
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| l.starts_with("ACK "))
+                .collect::<Vec<_>>()
         });
         // Kill somewhere between 150 ms and 1.2 s in: during open, writes, or a bulk load.
         let wait = 150 + (seed.rotate_left(round as u32 * 7) % 1050);
@@ -116,22 +145,44 @@ fn acknowledged_writes_survive_sigkill() {
             }
         }
         let store = Store::open(dir.path()).expect("reopens after SIGKILL");
-        let stats = store.verify().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let stats = store
+            .verify()
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
         let view = store.read();
-        let node = |i: u32| -> NodeId { view.node_by_fqn(EntityType::Table, &format!("svc.db.s.t{i}")).unwrap().unwrap() };
+        let node = |i: u32| -> NodeId {
+            view.node_by_fqn(EntityType::Table, &format!("svc.db.s.t{i}"))
+                .unwrap()
+                .unwrap()
+        };
         for &(a, b) in &acked_edges {
             let e = view.edge(node(a), node(b)).unwrap();
-            let e = e.unwrap_or_else(|| panic!("round {round}: acknowledged edge t{a} -> t{b} lost"));
+            let e =
+                e.unwrap_or_else(|| panic!("round {round}: acknowledged edge t{a} -> t{b} lost"));
             assert_eq!(e.columns_lineage.len(), 1, "column lineage of t{a} -> t{b}");
         }
         for tag in &acked_bulks {
-            let last = view.node_by_fqn(EntityType::Table, &format!("bulk.{tag}.n49")).unwrap();
-            let first = view.node_by_fqn(EntityType::Table, &format!("bulk.{tag}.n0")).unwrap();
+            let last = view
+                .node_by_fqn(EntityType::Table, &format!("bulk.{tag}.n49"))
+                .unwrap();
+            let first = view
+                .node_by_fqn(EntityType::Table, &format!("bulk.{tag}.n0"))
+                .unwrap();
             let (first, last) = (first.expect("bulk node"), last.expect("bulk node"));
-            let down = view.traverse(first, &headwaters_engine::Query::depths(0, 100)).unwrap();
-            assert!(down.downstream.visits.iter().any(|v| v.node == last), "bulk chain {tag} broken");
+            let down = view
+                .traverse(first, &headwaters_engine::Query::depths(0, 100))
+                .unwrap();
+            assert!(
+                down.downstream.visits.iter().any(|v| v.node == last),
+                "bulk chain {tag} broken"
+            );
         }
-        eprintln!("round {round}: killed after {wait} ms, {} acks, store {stats:?}", acks.len());
+        eprintln!(
+            "round {round}: killed after {wait} ms, {} acks, store {stats:?}",
+            acks.len()
+        );
     }
-    assert!(!acked_edges.is_empty(), "the child never acknowledged a write");
+    assert!(
+        !acked_edges.is_empty(),
+        "the child never acknowledged a write"
+    );
 }

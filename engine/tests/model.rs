@@ -4,24 +4,51 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use headwaters_engine::{
-    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, Error, Query,
-    Store, TraversalSpec, UserError,
+    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, Error, Query, Store,
+    TraversalSpec, UserError,
 };
 use proptest::prelude::*;
 
 const KEYS: u8 = 8;
-const TYPES: [EntityType; 3] = [EntityType::Table, EntityType::Dashboard, EntityType::Pipeline];
+const TYPES: [EntityType; 3] = [
+    EntityType::Table,
+    EntityType::Dashboard,
+    EntityType::Pipeline,
+];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Upsert { k: u8, ty: usize, ncols: usize },
-    PutEdge { a: u8, b: u8, maps: Vec<(Vec<usize>, usize)> },
-    RemoveEdge { a: u8, b: u8 },
+    Upsert {
+        k: u8,
+        ty: usize,
+        ncols: usize,
+    },
+    PutEdge {
+        a: u8,
+        b: u8,
+        maps: Vec<(Vec<usize>, usize)>,
+    },
+    RemoveEdge {
+        a: u8,
+        b: u8,
+    },
     SoftDelete(u8),
     Restore(u8),
     HardDelete(u8),
-    Traverse { k: u8, up: Option<u32>, down: Option<u32>, types: u8, deleted: bool, budget: Option<usize> },
-    ColumnTraverse { k: u8, col: usize, up: Option<u32>, down: Option<u32> },
+    Traverse {
+        k: u8,
+        up: Option<u32>,
+        down: Option<u32>,
+        types: u8,
+        deleted: bool,
+        budget: Option<usize>,
+    },
+    ColumnTraverse {
+        k: u8,
+        col: usize,
+        up: Option<u32>,
+        down: Option<u32>,
+    },
     Reopen,
 }
 
@@ -46,6 +73,11 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A column mapping by column index: sources, target.
+type Mapping = (BTreeSet<usize>, usize);
+/// A BFS answer: (node, depth) pairs and the edges followed.
+type Reached<N> = (BTreeSet<(N, u32)>, BTreeSet<(N, N)>);
+
 #[derive(Clone, Debug)]
 struct MEntity {
     ty: usize,
@@ -57,7 +89,7 @@ struct MEntity {
 #[derive(Default)]
 struct Model {
     ents: HashMap<u8, MEntity>,
-    edges: HashMap<(u8, u8), Vec<(BTreeSet<usize>, usize)>>,
+    edges: HashMap<(u8, u8), Vec<Mapping>>,
 }
 
 fn uuid(k: u8) -> uuid::Uuid {
@@ -67,12 +99,16 @@ fn fqn(k: u8) -> String {
     format!("svc.e{k}")
 }
 fn key_of(fqn: &str) -> u8 {
-    fqn.strip_prefix("svc.e").and_then(|s| s.parse().ok()).expect("fqn made by the test")
+    fqn.strip_prefix("svc.e")
+        .and_then(|s| s.parse().ok())
+        .expect("fqn made by the test")
 }
 
 impl Model {
     fn admits(&self, k: u8, types: u8, deleted: bool) -> bool {
-        self.ents.get(&k).is_some_and(|e| types & (1 << e.ty) != 0 && (deleted || !e.deleted))
+        self.ents
+            .get(&k)
+            .is_some_and(|e| types & (1 << e.ty) != 0 && (deleted || !e.deleted))
     }
 
     /// Plain BFS: (node, depth) set and the edges followed, in data-flow orientation.
@@ -82,7 +118,7 @@ impl Model {
         next: impl Fn(N) -> Vec<N>,
         admits: impl Fn(N) -> bool,
         down: bool,
-    ) -> (BTreeSet<(N, u32)>, BTreeSet<(N, N)>) {
+    ) -> Reached<N> {
         let mut seen = HashMap::from([(root, 0u32)]);
         let mut q = VecDeque::from([root]);
         let mut edges = BTreeSet::new();
@@ -96,18 +132,22 @@ impl Model {
                     continue;
                 }
                 edges.insert(if down { (u, v) } else { (v, u) });
-                if !seen.contains_key(&v) {
-                    seen.insert(v, d + 1);
+                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(v) {
+                    slot.insert(d + 1);
                     q.push_back(v);
                 }
             }
         }
         seen.remove(&root);
-        (seen.into_iter().map(|(n, d)| (n, d)).collect(), edges)
+        (seen.into_iter().collect(), edges)
     }
 
     fn neighbors(&self, k: u8, down: bool) -> Vec<u8> {
-        self.edges.keys().filter(|(a, b)| if down { *a == k } else { *b == k }).map(|(a, b)| if down { *b } else { *a }).collect()
+        self.edges
+            .keys()
+            .filter(|(a, b)| if down { *a == k } else { *b == k })
+            .map(|(a, b)| if down { *b } else { *a })
+            .collect()
     }
 
     fn column_edges(&self) -> HashSet<((u8, usize), (u8, usize))> {
@@ -148,7 +188,10 @@ struct Harness {
 
 impl Harness {
     fn node(&self, k: u8) -> Option<headwaters_engine::NodeId> {
-        self.store.read().node_by_fqn(TYPES[0], &fqn(k)).unwrap()
+        self.store
+            .read()
+            .node_by_fqn(TYPES[0], &fqn(k))
+            .unwrap()
             .or_else(|| self.store.read().node_by_fqn(TYPES[1], &fqn(k)).unwrap())
             .or_else(|| self.store.read().node_by_fqn(TYPES[2], &fqn(k)).unwrap())
     }
@@ -160,7 +203,10 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
         Some(d) => Store::open(d.path()).unwrap(),
         None => Store::in_memory(),
     };
-    let mut h = Harness { store: open(&dir), dir };
+    let mut h = Harness {
+        store: open(&dir),
+        dir,
+    };
     let mut m = Model::default();
     for op in ops {
         match op {
@@ -175,7 +221,10 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                 });
                 match m.ents.get_mut(&k) {
                     Some(e) if e.ty != ty => {
-                        prop_assert!(matches!(r, Err(Error::User(UserError::TypeChange { .. }))), "{r:?}");
+                        prop_assert!(
+                            matches!(r, Err(Error::User(UserError::TypeChange { .. }))),
+                            "{r:?}"
+                        );
                     }
                     Some(e) => {
                         prop_assert!(matches!(r, Ok((_, false))), "{r:?}");
@@ -184,7 +233,14 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                     }
                     None => {
                         prop_assert!(matches!(r, Ok((_, true))), "{r:?}");
-                        m.ents.insert(k, MEntity { ty, deleted: false, ncols });
+                        m.ents.insert(
+                            k,
+                            MEntity {
+                                ty,
+                                deleted: false,
+                                ncols,
+                            },
+                        );
                     }
                 }
             }
@@ -211,7 +267,8 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                 let mut expected_rejects = 0;
                 let mut kept = Vec::new();
                 for (f, t) in maps {
-                    expected_rejects += f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
+                    expected_rejects +=
+                        f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
                     let from: BTreeSet<usize> = f.into_iter().filter(|c| *c < ca).collect();
                     if t < cb && !from.is_empty() {
                         kept.push((from, t));
@@ -244,30 +301,61 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                     prop_assert!(h.store.read().entity(n).is_err());
                 }
             }
-            Op::Traverse { k, up, down, types, deleted, budget } => {
+            Op::Traverse {
+                k,
+                up,
+                down,
+                types,
+                deleted,
+                budget,
+            } => {
                 let Some(n) = h.node(k) else { continue };
-                let set: EntityTypeSet = (0..3).filter(|i| types & (1 << i) != 0).map(|i| TYPES[i]).collect();
+                let set: EntityTypeSet = (0..3)
+                    .filter(|i| types & (1 << i) != 0)
+                    .map(|i| TYPES[i])
+                    .collect();
                 let q = Query {
-                    spec: TraversalSpec { upstream_depth: up, downstream_depth: down, node_budget: budget, collect_edges: true },
+                    spec: TraversalSpec {
+                        upstream_depth: up,
+                        downstream_depth: down,
+                        node_budget: budget,
+                        collect_edges: true,
+                    },
                     types: set,
                     include_deleted: deleted,
                 };
                 let view = h.store.read();
                 let t = view.traverse(n, &q).unwrap();
-                for (reach, depth, is_down) in [(&t.upstream, up, false), (&t.downstream, down, true)] {
+                for (reach, depth, is_down) in
+                    [(&t.upstream, up, false), (&t.downstream, down, true)]
+                {
                     let (want, want_edges) = if depth == Some(0) {
                         (BTreeSet::new(), BTreeSet::new())
                     } else {
-                        Model::bfs(k, depth, |x| m.neighbors(x, is_down), |x| m.admits(x, types, deleted), is_down)
+                        Model::bfs(
+                            k,
+                            depth,
+                            |x| m.neighbors(x, is_down),
+                            |x| m.admits(x, types, deleted),
+                            is_down,
+                        )
                     };
                     let key = |n| key_of(&view.entity(n).unwrap().fqn);
-                    let got: BTreeSet<(u8, u32)> = reach.visits.iter().map(|v| (key(v.node), v.depth)).collect();
+                    let got: BTreeSet<(u8, u32)> = reach
+                        .visits
+                        .iter()
+                        .map(|v| (key(v.node), v.depth))
+                        .collect();
                     prop_assert_eq!(got.len(), reach.visits.len(), "a node reported twice");
                     match budget {
                         None => {
                             prop_assert!(!reach.truncated);
                             prop_assert_eq!(&got, &want);
-                            let got_edges: BTreeSet<(u8, u8)> = reach.edges.iter().map(|(a, b)| (key(*a), key(*b))).collect();
+                            let got_edges: BTreeSet<(u8, u8)> = reach
+                                .edges
+                                .iter()
+                                .map(|(a, b)| (key(*a), key(*b)))
+                                .collect();
                             prop_assert_eq!(got_edges, want_edges);
                         }
                         Some(b) => {
@@ -276,7 +364,11 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                             prop_assert!(got.is_subset(&want));
                             // Level by level: a deeper node only once every shallower one is in.
                             let max_got = got.iter().map(|x| x.1).max().unwrap_or(0);
-                            prop_assert!(want.iter().filter(|x| x.1 < max_got).all(|x| got.contains(x)));
+                            prop_assert!(
+                                want.iter()
+                                    .filter(|x| x.1 < max_got)
+                                    .all(|x| got.contains(x))
+                            );
                         }
                     }
                 }
@@ -287,16 +379,37 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                     prop_assert!(m.ents.get(&k).is_none_or(|e| col >= e.ncols));
                     continue;
                 };
-                let t = view.column_traverse(c, &Query { spec: TraversalSpec { upstream_depth: up, downstream_depth: down, node_budget: None, collect_edges: false }, ..Query::depths(0, 0) }).unwrap();
+                let t = view
+                    .column_traverse(
+                        c,
+                        &Query {
+                            spec: TraversalSpec {
+                                upstream_depth: up,
+                                downstream_depth: down,
+                                node_budget: None,
+                                collect_edges: false,
+                            },
+                            ..Query::depths(0, 0)
+                        },
+                    )
+                    .unwrap();
                 let cedges = m.column_edges();
-                for (reach, depth, is_down) in [(&t.upstream, up, false), (&t.downstream, down, true)] {
+                for (reach, depth, is_down) in
+                    [(&t.upstream, up, false), (&t.downstream, down, true)]
+                {
                     let want = if depth == Some(0) {
                         BTreeSet::new()
                     } else {
                         Model::bfs(
                             (k, col),
                             depth,
-                            |x| cedges.iter().filter(|(a, b)| if is_down { *a == x } else { *b == x }).map(|(a, b)| if is_down { *b } else { *a }).collect(),
+                            |x| {
+                                cedges
+                                    .iter()
+                                    .filter(|(a, b)| if is_down { *a == x } else { *b == x })
+                                    .map(|(a, b)| if is_down { *b } else { *a })
+                                    .collect()
+                            },
                             |x| m.admits(x.0, 0b111, false),
                             is_down,
                         )
@@ -316,14 +429,18 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
             }
             Op::Reopen => {
                 if h.dir.is_some() {
-                    h.store.verify().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    h.store
+                        .verify()
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
                     drop(std::mem::replace(&mut h.store, Store::in_memory()));
                     h.store = open(&h.dir);
                 }
             }
         }
     }
-    h.store.verify().map_err(|e| TestCaseError::fail(e.to_string()))?;
+    h.store
+        .verify()
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
     // Every edge of the model, with its column mappings, is in the store.
     let view = h.store.read();
     let stats = view.stats();
@@ -331,7 +448,10 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
     prop_assert_eq!(stats.nodes, m.ents.len());
     prop_assert_eq!(stats.column_edges, m.column_edges().len());
     for ((a, b), maps) in &m.edges {
-        let e = view.edge(h.node(*a).unwrap(), h.node(*b).unwrap()).unwrap().expect("edge present");
+        let e = view
+            .edge(h.node(*a).unwrap(), h.node(*b).unwrap())
+            .unwrap()
+            .expect("edge present");
         let got: BTreeSet<(BTreeSet<String>, String)> = e
             .columns_lineage
             .into_iter()
@@ -347,7 +467,7 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn memory_store_matches_model(ops in prop::collection::vec(op(), 1..60)) {
@@ -356,7 +476,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn rocksdb_store_matches_model_across_reopen(ops in prop::collection::vec(op(), 1..50)) {

@@ -18,7 +18,11 @@ use headwaters_engine::{
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
-#[command(name = "headwaters", version, about = "Headwaters: a graph-centric data-lineage engine")]
+#[command(
+    name = "headwaters",
+    version,
+    about = "Headwaters: a graph-centric data-lineage engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,13 +101,31 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { data_dir, nodes } => demo(&data_dir, nodes),
-        Command::Gen { nodes, seed, cycles, format, out } => generate(nodes, seed, cycles, format, &out),
-        Command::Load { data_dir, jsonl, nodes_csv, edges_csv } => {
-            load(&data_dir, jsonl.as_deref(), nodes_csv.as_deref(), edges_csv.as_deref())
-        }
-        Command::Lineage { data_dir, entity_type, fqn, up, down } => {
-            lineage(&data_dir, &entity_type, &fqn, up, down)
-        }
+        Command::Gen {
+            nodes,
+            seed,
+            cycles,
+            format,
+            out,
+        } => generate(nodes, seed, cycles, format, &out),
+        Command::Load {
+            data_dir,
+            jsonl,
+            nodes_csv,
+            edges_csv,
+        } => load(
+            &data_dir,
+            jsonl.as_deref(),
+            nodes_csv.as_deref(),
+            edges_csv.as_deref(),
+        ),
+        Command::Lineage {
+            data_dir,
+            entity_type,
+            fqn,
+            up,
+            down,
+        } => lineage(&data_dir, &entity_type, &fqn, up, down),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -115,11 +137,18 @@ fn open(data_dir: &Path) -> Result<Store> {
     Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))
 }
 
-fn bulk(store: &Store, records: impl IntoIterator<Item = headwaters_engine::Result<(usize, BulkRecord)>>) -> Result<BulkReport> {
+fn bulk(
+    store: &Store,
+    records: impl IntoIterator<Item = headwaters_engine::Result<(usize, BulkRecord)>>,
+) -> Result<BulkReport> {
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
+    );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let report = store.bulk_load(records, &mut |phase, n| bar.set_message(format!("{phase}: {n} records")));
+    let report = store.bulk_load(records, &mut |phase, n| {
+        bar.set_message(format!("{phase}: {n} records"))
+    });
     bar.finish_and_clear();
     Ok(report?)
 }
@@ -130,7 +159,10 @@ fn print_report(r: &BulkReport, secs: f64) {
         r.nodes_created, r.nodes_existing, r.edges, r.column_edges
     );
     if r.rejected_total > 0 {
-        println!("{} column references were dropped; the first ones:", r.rejected_total);
+        println!(
+            "{} column references were dropped; the first ones:",
+            r.rejected_total
+        );
         for c in r.rejected_columns.iter().take(10) {
             println!("  {}: {}", c.column, c.reason);
         }
@@ -142,19 +174,35 @@ fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
     let store = open(data_dir)?;
     let existing = store.read().stats();
     if existing.nodes == 0 {
-        println!("generating and loading a lineage graph of {nodes} nodes, {} edges ...", graph.edges.len());
+        println!(
+            "generating and loading a lineage graph of {nodes} nodes, {} edges ...",
+            graph.edges.len()
+        );
         let t = Instant::now();
         let report = bulk(&store, graph.records())?;
         print_report(&report, t.elapsed().as_secs_f64());
     } else {
-        println!("store in {} already holds {} nodes; querying it", data_dir.display(), existing.nodes);
+        println!(
+            "store in {} already holds {} nodes; querying it",
+            data_dir.display(),
+            existing.nodes
+        );
     }
     let view = store.read();
     let s = view.stats();
-    println!("graph: {} nodes, {} edges, {} columns, {} column edges", s.nodes, s.edges, s.columns, s.column_edges);
+    println!(
+        "graph: {} nodes, {} edges, {} columns, {} column edges",
+        s.nodes, s.edges, s.columns, s.column_edges
+    );
     let find = |i: u32| -> Result<NodeId> {
         view.node_by_fqn(graph.types[i as usize], &graph.fqn(i))?
-            .with_context(|| format!("demo node {} missing: was {} made from another graph?", graph.fqn(i), data_dir.display()))
+            .with_context(|| {
+                format!(
+                    "demo node {} missing: was {} made from another graph?",
+                    graph.fqn(i),
+                    data_dir.display()
+                )
+            })
     };
     // A mart table in the middle of the graph: its lineage three hops each way.
     let mart = (graph.layer_starts[3]..graph.layer_starts[4])
@@ -164,7 +212,11 @@ fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
     let t = Instant::now();
     let lineage = view.traverse(root, &Query::depths(3, 3))?;
     let took = t.elapsed();
-    println!("\nlineage of {} (depth 3 each way, {:.1} us):", graph.fqn(mart), took.as_secs_f64() * 1e6);
+    println!(
+        "\nlineage of {} (depth 3 each way, {:.1} us):",
+        graph.fqn(mart),
+        took.as_secs_f64() * 1e6
+    );
     print_reach(&view, "upstream", &lineage.upstream)?;
     print_reach(&view, "downstream", &lineage.downstream)?;
     if let Some(&hub) = graph.hubs.first() {
@@ -183,7 +235,11 @@ fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
     // Column lineage: the first column of the mart, traced upstream five hops.
     if let Some(c) = view.column_by_fqn(&format!("{}.c0", graph.fqn(mart)))? {
         let cols = view.column_traverse(c, &Query::depths(5, 0))?;
-        println!("\ncolumn {}.c0 comes from {} columns upstream:", graph.fqn(mart), cols.upstream.visits.len());
+        println!(
+            "\ncolumn {}.c0 comes from {} columns upstream:",
+            graph.fqn(mart),
+            cols.upstream.visits.len()
+        );
         for v in cols.upstream.visits.iter().take(8) {
             println!("  depth {}: {}", v.depth, view.column_fqn(v.node)?);
         }
@@ -191,11 +247,26 @@ fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
     Ok(())
 }
 
-fn print_reach(view: &ReadView<'_>, label: &str, reach: &headwaters_engine::Reach<NodeId>) -> Result<()> {
-    println!("  {label}: {} nodes {:?} per depth, {} edges{}", reach.visits.len(), reach.counts_per_depth(), reach.edges.len(), if reach.truncated { " (truncated)" } else { "" });
+fn print_reach(
+    view: &ReadView<'_>,
+    label: &str,
+    reach: &headwaters_engine::Reach<NodeId>,
+) -> Result<()> {
+    println!(
+        "  {label}: {} nodes {:?} per depth, {} edges{}",
+        reach.visits.len(),
+        reach.counts_per_depth(),
+        reach.edges.len(),
+        if reach.truncated { " (truncated)" } else { "" }
+    );
     let shown: Vec<NodeId> = reach.visits.iter().take(6).map(|v| v.node).collect();
     for (v, e) in reach.visits.iter().zip(view.entities(&shown)?) {
-        println!("    depth {} {:<10} {}", v.depth, e.entity_type.as_str(), e.fqn);
+        println!(
+            "    depth {} {:<10} {}",
+            v.depth,
+            e.entity_type.as_str(),
+            e.fqn
+        );
     }
     if reach.visits.len() > shown.len() {
         println!("    ... and {} more", reach.visits.len() - shown.len());
@@ -204,7 +275,10 @@ fn print_reach(view: &ReadView<'_>, label: &str, reach: &headwaters_engine::Reac
 }
 
 fn generate(nodes: u32, seed: u64, cycles: u32, format: GenFormat, out: &Path) -> Result<()> {
-    let graph = GenGraph::generate(&GenConfig { cycles, ..GenConfig::new(nodes, seed) });
+    let graph = GenGraph::generate(&GenConfig {
+        cycles,
+        ..GenConfig::new(nodes, seed)
+    });
     match format {
         GenFormat::Jsonl => {
             let f = File::create(out).with_context(|| format!("creating {}", out.display()))?;
@@ -217,19 +291,32 @@ fn generate(nodes: u32, seed: u64, cycles: u32, format: GenFormat, out: &Path) -
             graph.write_csv(n, e)?;
         }
     }
-    println!("wrote {} nodes and {} edges to {}", graph.node_count(), graph.edges.len(), out.display());
+    println!(
+        "wrote {} nodes and {} edges to {}",
+        graph.node_count(),
+        graph.edges.len(),
+        out.display()
+    );
     Ok(())
 }
 
-fn load(data_dir: &Path, jsonl: Option<&Path>, nodes: Option<&Path>, edges: Option<&Path>) -> Result<()> {
+fn load(
+    data_dir: &Path,
+    jsonl: Option<&Path>,
+    nodes: Option<&Path>,
+    edges: Option<&Path>,
+) -> Result<()> {
     let reader = |p: &Path| File::open(p).with_context(|| format!("opening {}", p.display()));
     let store = open(data_dir)?;
     let t = Instant::now();
     let report = match (jsonl, nodes, edges) {
         (Some(j), _, _) => bulk(&store, read_jsonl(BufReader::new(reader(j)?)))
             .with_context(|| format!("loading {}", j.display()))?,
-        (None, Some(n), Some(e)) => bulk(&store, read_csv(BufReader::new(reader(n)?), BufReader::new(reader(e)?)))
-            .with_context(|| format!("loading {} and {}", n.display(), e.display()))?,
+        (None, Some(n), Some(e)) => bulk(
+            &store,
+            read_csv(BufReader::new(reader(n)?), BufReader::new(reader(e)?)),
+        )
+        .with_context(|| format!("loading {} and {}", n.display(), e.display()))?,
         _ => bail!("give --jsonl FILE, or --nodes-csv FILE with --edges-csv FILE"),
     };
     print_report(&report, t.elapsed().as_secs_f64());
@@ -240,7 +327,9 @@ fn lineage(data_dir: &Path, entity_type: &str, fqn: &str, up: u32, down: u32) ->
     let t: EntityType = entity_type.parse()?;
     let store = open(data_dir)?;
     let view = store.read();
-    let root = view.node_by_fqn(t, fqn)?.with_context(|| format!("no {t} named {fqn:?}"))?;
+    let root = view
+        .node_by_fqn(t, fqn)?
+        .with_context(|| format!("no {t} named {fqn:?}"))?;
     let lineage = view.traverse(root, &Query::depths(up, down))?;
     println!("{t} {fqn}");
     print_reach(&view, "upstream", &lineage.upstream)?;
