@@ -10,6 +10,10 @@ use anyhow::{Context, Result, ensure};
 use headwaters_benches::{Csr, GenConfig, GenGraph, Rng, rss_mib};
 use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
 
+// The same allocator as the `headwaters` binary.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Args {
     nodes: u32,
     queries: usize,
@@ -99,8 +103,28 @@ fn main() -> Result<()> {
     )?;
     let store = Store::open(dir.path())?;
     let t = Instant::now();
-    let report = store.bulk_load(g.records(), &mut |_, _| {})?;
+    let produced = g.records().count();
+    println!(
+        "producing {produced} bulk records alone: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let mut phases: Vec<(&str, Duration)> = Vec::new();
+    let report = store.bulk_load(g.records(), &mut |phase, _| match phases.last_mut() {
+        Some(last) if last.0 == phase => last.1 = t.elapsed(),
+        _ => phases.push((phase, t.elapsed())),
+    })?;
     let load = t.elapsed();
+    let mut prev = Duration::ZERO;
+    let split: Vec<String> = phases
+        .iter()
+        .map(|(p, at)| {
+            let s = format!("{p} {:.2} s", (*at - prev).as_secs_f64());
+            prev = *at;
+            s
+        })
+        .collect();
+    println!("bulk load phases: {}", split.join(", "));
     println!(
         "bulk load: {:.2} s ({} nodes, {} edges, {} column edges)",
         load.as_secs_f64(),

@@ -133,8 +133,8 @@ impl GenGraph {
         let mut parents = HashSet::new();
         for c in 0..n {
             if c >= layer_starts[1] && !urn.is_empty() {
-                // Pareto(alpha = 1.3), floor: mostly 1-2 parents, mean about 4, capped.
-                let k = ((1.0 / rng.unit().powf(1.0 / 1.3)) as u64).clamp(1, 400);
+                // Pareto(alpha = 1.2), floored and capped at 400: mostly 1-2 parents, a few hundreds.
+                let k = ((1.0 / rng.unit().powf(1.0 / 1.2)) as u64).clamp(1, 400);
                 parents.clear();
                 for _ in 0..k.min(urn.len() as u64) {
                     let p = urn[rng.below(urn.len() as u64) as usize];
@@ -367,11 +367,12 @@ impl Csr {
     }
 
     /// Nodes reached from `root` within `depth` hops (`None`: unbounded), root excluded.
+    /// `seen` is scratch space reused across calls (left all false on return).
     pub fn bfs_count(&self, root: u32, depth: Option<u32>, seen: &mut Vec<bool>) -> usize {
-        seen.clear();
         seen.resize(self.offsets.len() - 1, false);
         seen[root as usize] = true;
         let mut frontier = vec![root];
+        let mut reached = Vec::new();
         let mut count = 0;
         let mut d = 0;
         while !frontier.is_empty() && depth.is_none_or(|m| d < m) {
@@ -390,7 +391,11 @@ impl Csr {
                 }
             }
             count += next.len();
+            reached.extend_from_slice(&next);
             frontier = next;
+        }
+        for n in reached.into_iter().chain([root]) {
+            seen[n as usize] = false;
         }
         count
     }

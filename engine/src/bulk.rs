@@ -10,15 +10,17 @@
 //! exists gets the loaded details.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::io::BufRead;
 
 use rayon::prelude::*;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::backend::Batch;
+use crate::backend::{Batch, Entries};
 use crate::error::{Result, bad_input};
-use crate::graph::{NO_OWNER, Side};
+use crate::graph::Side;
 use crate::ids::{EntityType, LineageSource, NodeId};
 use crate::keys::{self, cf, meta};
 use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping, now_millis};
@@ -224,6 +226,7 @@ struct NewNode {
     name: String,
     columns: Vec<String>,
     first_column: u32,
+    line: usize,
 }
 
 /// Progress callback: phase name and items done in it.
@@ -242,15 +245,20 @@ impl Store {
         let base_nodes = g.kind.len() as u32;
         let base_cols = g.col_owner.len() as u32;
         let mut report = BulkReport::default();
-        let mut keymap: HashMap<String, u32> = HashMap::new();
-        let mut new_nodes: Vec<NewNode> = Vec::new();
-        let mut new_fqns: HashSet<(EntityType, String)> = HashSet::new();
-        let mut existing: HashMap<u32, Record> = HashMap::new();
+        let mut state = ReadState {
+            kv,
+            base_nodes,
+            store_was_empty: base_nodes == 0,
+            keymap: FxHashMap::default(),
+            new_nodes: Vec::new(),
+            existing: HashMap::new(),
+            next_col: base_cols,
+            now: now_millis(),
+            uuids: crate::model::UuidSource::new(),
+        };
         // (from, to, details); `None` = default details, which need no stored entry.
         let mut edges: Vec<(u32, u32, Option<Box<StoredDetails>>)> = Vec::new();
-        let store_was_empty = base_nodes == 0;
-        let mut next_col = base_cols;
-        let now = now_millis();
+        let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
         let mut count = 0usize;
         for rec in records {
             let (line, rec) = rec?;
@@ -260,140 +268,47 @@ impl Store {
             }
             match rec {
                 BulkRecord::Node(n) => {
-                    let key = n.key.clone().unwrap_or_else(|| n.fqn.clone());
-                    if keymap.contains_key(&key) {
-                        return Err(bad_input(format!(
-                            "line {line}: node key {key:?} appears twice"
-                        )));
-                    }
-                    if n.fqn.is_empty() {
-                        return Err(bad_input(format!("line {line}: empty fqn")));
-                    }
-                    let found = if store_was_empty {
-                        None
-                    } else {
-                        kv.get(cf::FQN_NODE, &keys::fqn_key(n.entity_type, &n.fqn))?
-                    };
-                    let node = match found {
-                        Some(b) => {
-                            let id = keys::decode_u32(cf::FQN_NODE, &b)?;
-                            let r = kv.get(cf::NODE_ENTITY, &keys::node_key(NodeId(id)))?;
-                            let r =
-                                r.ok_or_else(|| crate::error::corrupt(cf::FQN_NODE, "dangling"))?;
-                            existing.insert(id, Record::decode(&r)?);
-                            report.nodes_existing += 1;
-                            id
-                        }
-                        None => {
-                            if !new_fqns.insert((n.entity_type, n.fqn.clone())) {
-                                return Err(bad_input(format!(
-                                    "line {line}: {} {:?} appears twice",
-                                    n.entity_type, n.fqn
-                                )));
-                            }
-                            let mut seen = HashSet::new();
-                            if let Some(dup) =
-                                n.columns.iter().find(|c| c.is_empty() || !seen.insert(*c))
-                            {
-                                return Err(bad_input(format!(
-                                    "line {line}: bad or repeated column {dup:?}"
-                                )));
-                            }
-                            let id = base_nodes + new_nodes.len() as u32;
-                            let name = n.name.unwrap_or_else(|| {
-                                n.fqn.rsplit('.').next().unwrap_or(&n.fqn).to_string()
-                            });
-                            new_nodes.push(NewNode {
-                                kind: n.entity_type,
-                                id: n.id.unwrap_or_else(Uuid::new_v4),
-                                fqn: n.fqn,
-                                name,
-                                first_column: next_col,
-                                columns: n.columns,
-                            });
-                            next_col += new_nodes.last().map_or(0, |x| x.columns.len() as u32);
-                            id
-                        }
-                    };
-                    keymap.insert(key, node);
+                    // Edges resolve against the nodes that came before them.
+                    state.resolve(&mut pending, &mut edges, &mut report)?;
+                    state.add_node(line, n, &mut report)?;
                 }
                 BulkRecord::Edge(e) => {
-                    let resolve = |k: &str| {
-                        keymap.get(k).copied().ok_or_else(|| {
-                            bad_input(format!(
-                                "line {line}: edge names unknown node key {k:?} (nodes must come before the edges that use them)"
-                            ))
-                        })
-                    };
-                    let (a, b) = (resolve(&e.from)?, resolve(&e.to)?);
-                    let col = |node: u32, name: &str| -> Option<u32> {
-                        if node >= base_nodes {
-                            let n = &new_nodes[(node - base_nodes) as usize];
-                            n.columns
-                                .iter()
-                                .position(|c| c == name)
-                                .map(|i| n.first_column + i as u32)
-                        } else {
-                            let r = &existing[&node];
-                            r.header
-                                .columns
-                                .iter()
-                                .find(|(c, _)| c == name)
-                                .map(|(_, id)| *id)
-                        }
-                    };
-                    let mut cols = Vec::new();
-                    let reject = |report: &mut BulkReport, c: &str, side: &str, key: &str| {
-                        report.rejected_total += 1;
-                        if report.rejected_columns.len() < 100 {
-                            report.rejected_columns.push(RejectedColumn {
-                                column: c.to_string(),
-                                reason: format!("line {line}: not a column of {side} node {key:?}"),
-                            });
-                        }
-                    };
-                    for m in &e.columns {
-                        let to = col(b, &m.to);
-                        if to.is_none() {
-                            reject(&mut report, &m.to, "downstream", &e.to);
-                        }
-                        let mut from = Vec::new();
-                        for f in &m.from {
-                            match col(a, f) {
-                                Some(c) => from.push(c),
-                                None => reject(&mut report, f, "upstream", &e.from),
-                            }
-                        }
-                        if let (Some(to), false) = (to, from.is_empty()) {
-                            from.sort_unstable();
-                            from.dedup();
-                            cols.push(StoredMapping {
-                                from,
-                                to,
-                                func: m.function.clone(),
-                            });
-                        }
+                    pending.push((line, e));
+                    if pending.len() >= EDGE_BATCH {
+                        state.resolve(&mut pending, &mut edges, &mut report)?;
                     }
-                    let plain = cols.is_empty()
-                        && e.sql_query.is_none()
-                        && e.description.is_none()
-                        && e.source.is_none_or(|s| s == LineageSource::Manual);
-                    let details = (!plain).then(|| {
-                        Box::new(StoredDetails {
-                            sql: e.sql_query,
-                            cols,
-                            desc: e.description,
-                            source: e.source.unwrap_or_default().code(),
-                            created_at: now,
-                            updated_at: now,
-                            ..StoredDetails::default()
-                        })
-                    });
-                    edges.push((a, b, details));
                 }
             }
         }
+        state.resolve(&mut pending, &mut edges, &mut report)?;
+        let ReadState {
+            new_nodes,
+            next_col,
+            now,
+            ..
+        } = state;
         progress("read", count);
+        // New entities sorted by (type code, FQN): the `fqn_node` key order, and where a
+        // repeated FQN shows up as two neighbours.
+        let mut by_fqn: Vec<(u8, &str, usize)> = new_nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.kind.code(), n.fqn.as_str(), i))
+            .collect();
+        by_fqn.par_sort_unstable();
+        if let Some(w) = by_fqn
+            .windows(2)
+            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+        {
+            let (a, b) = (&new_nodes[w[0].2], &new_nodes[w[1].2]);
+            return Err(bad_input(format!(
+                "lines {} and {}: {} {:?} appears twice",
+                a.line.min(b.line),
+                a.line.max(b.line),
+                a.kind,
+                a.fqn
+            )));
+        }
         let next_node = base_nodes + new_nodes.len() as u32;
         report.nodes_created = new_nodes.len();
         // One edge per pair: the last record for a pair wins.
@@ -433,94 +348,112 @@ impl Store {
             added_cols.iter().copied().collect()
         };
         removed_cols.retain(|e| !added_set.contains(e));
-        progress("index", pairs.len());
 
-        g.grow(next_node, next_col);
-        let out_lists = merge_lists(&mut g.out, &pairs, &[]);
-        let inn_lists = merge_lists(&mut g.inn, &flip(&pairs), &[]);
-        let col_out_lists = merge_lists(&mut g.col_out, &added_cols, &removed_cols);
-        let col_in_lists = merge_lists(&mut g.col_in, &flip(&added_cols), &flip(&removed_cols));
+        // Final lists of every touched node and column, computed beside the current ones:
+        // memory changes only once storage has them.
+        let out_lists = merged(&g.out, &pairs, &[]);
+        let inn_lists = merged(&g.inn, &flip(&pairs), &[]);
+        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols);
+        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols));
+        progress("merge", pairs.len());
 
         // Key-value entries per column family, each sorted by key.
-        let mut entity = Vec::with_capacity(new_nodes.len());
-        let mut uuid_node = Vec::with_capacity(new_nodes.len());
-        let mut fqn_node = Vec::with_capacity(new_nodes.len());
-        let mut column_node = Vec::new();
-        let mut fqn_column = Vec::new();
-        for (i, n) in new_nodes.iter().enumerate() {
-            let node = base_nodes + i as u32;
-            let nk = node.to_be_bytes().to_vec();
-            let columns: Vec<(String, u32)> = n
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(j, c)| (c.clone(), n.first_column + j as u32))
-                .collect();
-            for (c, id) in &columns {
-                let mut v = nk.clone();
-                v.extend_from_slice(c.as_bytes());
-                column_node.push((id.to_be_bytes().to_vec(), v));
-                fqn_column.push((
-                    keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn)),
-                    id.to_be_bytes().to_vec(),
-                ));
-                g.col_owner[*id as usize] = node;
-            }
-            let header = EntityHeader {
-                id: n.id,
-                fqn: n.fqn.clone(),
-                name: n.name.clone(),
-                columns,
-            };
-            entity.push((
-                nk.clone(),
-                Record {
-                    kind: n.kind,
-                    flags: 0,
-                    header,
-                }
-                .encode(),
-            ));
-            uuid_node.push((n.id.as_bytes().to_vec(), nk.clone()));
-            fqn_node.push((keys::fqn_key(n.kind, &n.fqn), nk));
-            g.kind[node as usize] = n.kind.code();
-            g.flags[node as usize] = 0;
-        }
+        let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes().to_vec();
+        let entity: Entries = new_nodes
+            .par_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let columns = n.columns.iter().enumerate();
+                let header = EntityHeader {
+                    id: n.id,
+                    fqn: n.fqn.clone(),
+                    name: n.name.clone(),
+                    columns: columns
+                        .map(|(j, c)| (c.clone(), n.first_column + j as u32))
+                        .collect(),
+                };
+                (
+                    node_key(i),
+                    Record {
+                        kind: n.kind,
+                        flags: 0,
+                        header,
+                    }
+                    .encode(),
+                )
+            })
+            .collect();
+        let mut uuid_node: Entries = new_nodes
+            .par_iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_bytes().to_vec(), node_key(i)))
+            .collect();
         uuid_node.par_sort_unstable();
-        fqn_node.par_sort_unstable();
-        fqn_column.par_sort_unstable();
+        let fqn_node: Entries = by_fqn
+            .par_iter()
+            .map(|&(_, _, i)| {
+                (
+                    keys::fqn_key(new_nodes[i].kind, &new_nodes[i].fqn),
+                    node_key(i),
+                )
+            })
+            .collect();
+        let column_node: Entries = new_nodes
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, n)| {
+                n.columns.iter().enumerate().map(move |(j, c)| {
+                    let mut v = node_key(i);
+                    v.extend_from_slice(c.as_bytes());
+                    ((n.first_column + j as u32).to_be_bytes().to_vec(), v)
+                })
+            })
+            .collect();
+        // Generated in entity-FQN order with each entity's columns sorted, this is
+        // nearly always sorted already; sort only when it is not.
+        let mut fqn_column: Entries = by_fqn
+            .par_iter()
+            .flat_map_iter(|&(_, _, i)| {
+                let n = &new_nodes[i];
+                let mut cols: Vec<(usize, &String)> = n.columns.iter().enumerate().collect();
+                cols.sort_unstable_by_key(|c| c.1);
+                cols.into_iter().map(move |(j, c)| {
+                    let key = keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn));
+                    (key, (n.first_column + j as u32).to_be_bytes().to_vec())
+                })
+            })
+            .collect();
+        if !fqn_column.windows(2).all(|w| w[0].0 < w[1].0) {
+            fqn_column.par_sort_unstable();
+        }
+        progress("encode entities", entity.len());
         // Plain edges need no details entry, unless they replace stored details.
         let default_details = StoredDetails {
             created_at: now,
             updated_at: now,
             ..StoredDetails::default()
         };
-        let details: Vec<(Vec<u8>, Vec<u8>)> = edges
+        let details: Entries = edges
             .par_iter()
             .filter(|(a, b, d)| d.is_some() || replaced.contains(&(*a, *b)))
             .map(|(a, b, d)| {
                 let d = d.as_deref().unwrap_or(&default_details);
-                (
-                    keys::edge_key(NodeId(*a), NodeId(*b)).to_vec(),
-                    serde_json::to_vec(d).expect("serializes"),
-                )
+                let key = keys::edge_key(NodeId(*a), NodeId(*b)).to_vec();
+                (key, serde_json::to_vec(d).expect("details serialize"))
             })
             .collect();
-        let encode = |lists: &[Vec<u32>], ids: Vec<u32>| -> Vec<(Vec<u8>, Vec<u8>)> {
-            ids.into_par_iter()
-                .map(|i| {
-                    (
-                        i.to_be_bytes().to_vec(),
-                        keys::encode_ids(&lists[i as usize]),
-                    )
-                })
+        progress("encode details", details.len());
+        let encode = |lists: &[(u32, Vec<u32>)]| -> Entries {
+            lists
+                .par_iter()
+                .map(|(i, l)| (i.to_be_bytes().to_vec(), keys::encode_ids(l)))
                 .collect()
         };
-        let node_out = encode(&g.out, out_lists);
-        let node_in = encode(&g.inn, inn_lists);
-        let column_out = encode(&g.col_out, col_out_lists);
-        let column_in = encode(&g.col_in, col_in_lists);
-        progress("encode", entity.len() + details.len());
+        let node_out = encode(&out_lists);
+        let node_in = encode(&inn_lists);
+        let column_out = encode(&col_out_lists);
+        let column_in = encode(&col_in_lists);
+        progress("encode adjacency", node_out.len() + column_out.len());
 
         let mut marker = Batch::default();
         marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
@@ -543,14 +476,207 @@ impl Store {
         done.put(cf::META, meta::NEXT_COLUMN, next_col.to_be_bytes().to_vec());
         done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
         kv.write(done)?;
-        debug_assert!(
-            g.col_owner
-                .iter()
-                .skip(base_cols as usize)
-                .all(|o| *o != NO_OWNER)
-        );
         progress("ingest", count);
+
+        // Committed: now memory.
+        g.grow(next_node, next_col);
+        for (i, n) in new_nodes.iter().enumerate() {
+            let node = base_nodes + i as u32;
+            g.kind[node as usize] = n.kind.code();
+            g.flags[node as usize] = 0;
+            for j in 0..n.columns.len() as u32 {
+                g.col_owner[(n.first_column + j) as usize] = node;
+            }
+        }
+        let g = &mut *g;
+        for (lists, changed) in [
+            (&mut g.out, out_lists),
+            (&mut g.inn, inn_lists),
+            (&mut g.col_out, col_out_lists),
+            (&mut g.col_in, col_in_lists),
+        ] {
+            for (id, l) in changed {
+                lists[id as usize] = l;
+            }
+        }
         Ok(report)
+    }
+}
+
+/// A resolved edge: from, to, details (`None` = defaults), column references dropped.
+type Resolved = (u32, u32, Option<Box<StoredDetails>>, Vec<RejectedColumn>);
+
+/// Edges are resolved in parallel batches of this many.
+const EDGE_BATCH: usize = 1 << 20;
+
+/// What the reading phase of a bulk load has gathered.
+struct ReadState<'a> {
+    kv: &'a crate::backend::Backend,
+    base_nodes: u32,
+    store_was_empty: bool,
+    keymap: FxHashMap<String, u32>,
+    new_nodes: Vec<NewNode>,
+    existing: HashMap<u32, Record>,
+    next_col: u32,
+    now: i64,
+    uuids: crate::model::UuidSource,
+}
+
+impl ReadState<'_> {
+    fn add_node(&mut self, line: usize, n: BulkNode, report: &mut BulkReport) -> Result<()> {
+        let key = n.key.unwrap_or_else(|| n.fqn.clone());
+        if self.keymap.contains_key(&key) {
+            return Err(bad_input(format!(
+                "line {line}: node key {key:?} appears twice"
+            )));
+        }
+        if n.fqn.is_empty() {
+            return Err(bad_input(format!("line {line}: empty fqn")));
+        }
+        let found = if self.store_was_empty {
+            None
+        } else {
+            self.kv
+                .get(cf::FQN_NODE, &keys::fqn_key(n.entity_type, &n.fqn))?
+        };
+        let node = match found {
+            Some(b) => {
+                let id = keys::decode_u32(cf::FQN_NODE, &b)?;
+                let r = self.kv.get(cf::NODE_ENTITY, &keys::node_key(NodeId(id)))?;
+                let r = r.ok_or_else(|| crate::error::corrupt(cf::FQN_NODE, "dangling"))?;
+                self.existing.insert(id, Record::decode(&r)?);
+                report.nodes_existing += 1;
+                id
+            }
+            None => {
+                for (i, c) in n.columns.iter().enumerate() {
+                    if c.is_empty() || n.columns[..i].contains(c) {
+                        return Err(bad_input(format!(
+                            "line {line}: bad or repeated column {c:?}"
+                        )));
+                    }
+                }
+                let id = self.base_nodes + self.new_nodes.len() as u32;
+                let name = n
+                    .name
+                    .unwrap_or_else(|| n.fqn.rsplit('.').next().unwrap_or(&n.fqn).to_string());
+                let first_column = self.next_col;
+                self.next_col += n.columns.len() as u32;
+                self.new_nodes.push(NewNode {
+                    kind: n.entity_type,
+                    id: n.id.unwrap_or_else(|| self.uuids.next()),
+                    fqn: n.fqn,
+                    name,
+                    first_column,
+                    line,
+                    columns: n.columns,
+                });
+                id
+            }
+        };
+        self.keymap.insert(key, node);
+        Ok(())
+    }
+
+    /// Column id of `name` on `node`, if it has such a column.
+    fn column(&self, node: u32, name: &str) -> Option<u32> {
+        if node >= self.base_nodes {
+            let n = &self.new_nodes[(node - self.base_nodes) as usize];
+            n.columns
+                .iter()
+                .position(|c| c == name)
+                .map(|i| n.first_column + i as u32)
+        } else {
+            let r = &self.existing[&node];
+            r.header
+                .columns
+                .iter()
+                .find(|(c, _)| c == name)
+                .map(|(_, id)| *id)
+        }
+    }
+
+    /// Resolves a batch of edges (in parallel) against the nodes read so far.
+    fn resolve(
+        &self,
+        pending: &mut Vec<(usize, BulkEdge)>,
+        edges: &mut Vec<(u32, u32, Option<Box<StoredDetails>>)>,
+        report: &mut BulkReport,
+    ) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let resolved: Vec<Resolved> = pending
+            .par_drain(..)
+            .map(|(line, e)| self.resolve_one(line, e))
+            .collect::<Result<_>>()?;
+        for (a, b, d, rejected) in resolved {
+            for r in rejected {
+                report.rejected_total += 1;
+                if report.rejected_columns.len() < 100 {
+                    report.rejected_columns.push(r);
+                }
+            }
+            edges.push((a, b, d));
+        }
+        Ok(())
+    }
+
+    fn resolve_one(&self, line: usize, e: BulkEdge) -> Result<Resolved> {
+        let resolve = |k: &str| {
+            self.keymap.get(k).copied().ok_or_else(|| {
+                bad_input(format!(
+                    "line {line}: edge names unknown node key {k:?} (nodes must come before the edges that use them)"
+                ))
+            })
+        };
+        let (a, b) = (resolve(&e.from)?, resolve(&e.to)?);
+        let mut rejected = Vec::new();
+        let mut reject = |c: &str, side: &str, key: &str| {
+            rejected.push(RejectedColumn {
+                column: c.to_string(),
+                reason: format!("line {line}: not a column of {side} node {key:?}"),
+            })
+        };
+        let mut cols = Vec::new();
+        for m in &e.columns {
+            let to = self.column(b, &m.to);
+            if to.is_none() {
+                reject(&m.to, "downstream", &e.to);
+            }
+            let mut from = Vec::new();
+            for f in &m.from {
+                match self.column(a, f) {
+                    Some(c) => from.push(c),
+                    None => reject(f, "upstream", &e.from),
+                }
+            }
+            if let (Some(to), false) = (to, from.is_empty()) {
+                from.sort_unstable();
+                from.dedup();
+                cols.push(StoredMapping {
+                    from,
+                    to,
+                    func: m.function.clone(),
+                });
+            }
+        }
+        let plain = cols.is_empty()
+            && e.sql_query.is_none()
+            && e.description.is_none()
+            && e.source.is_none_or(|s| s == LineageSource::Manual);
+        let details = (!plain).then(|| {
+            Box::new(StoredDetails {
+                sql: e.sql_query,
+                cols,
+                desc: e.description,
+                source: e.source.unwrap_or_default().code(),
+                created_at: self.now,
+                updated_at: self.now,
+                ..StoredDetails::default()
+            })
+        });
+        Ok((a, b, details, rejected))
     }
 }
 
@@ -560,27 +686,35 @@ fn flip(pairs: &[(u32, u32)]) -> Vec<(u32, u32)> {
     f
 }
 
-/// Adds `add` and removes `remove` (both sorted (id, neighbour) pairs) in `lists`;
-/// returns the ids whose lists changed.
-fn merge_lists(lists: &mut [Vec<u32>], add: &[(u32, u32)], remove: &[(u32, u32)]) -> Vec<u32> {
-    let mut touched = Vec::new();
-    for chunk in add.chunk_by(|x, y| x.0 == y.0) {
-        let id = chunk[0].0;
-        let l = &mut lists[id as usize];
-        if l.is_empty() {
+/// The final lists of the ids that `add` and `remove` touch (both sorted (id, neighbour)
+/// pairs without duplicates), computed from the current `lists`.
+fn merged(lists: &[Vec<u32>], add: &[(u32, u32)], remove: &[(u32, u32)]) -> Vec<(u32, Vec<u32>)> {
+    let current = |id: u32| lists.get(id as usize).map_or(&[][..], Vec::as_slice);
+    let mut out: Vec<(u32, Vec<u32>)> = add
+        .chunk_by(|x, y| x.0 == y.0)
+        .map(|chunk| {
+            let id = chunk[0].0;
+            let base = current(id);
+            let mut l = Vec::with_capacity(base.len() + chunk.len());
+            l.extend_from_slice(base);
             l.extend(chunk.iter().map(|p| p.1));
-        } else {
-            l.extend(chunk.iter().map(|p| p.1));
-            l.sort_unstable();
-            l.dedup();
+            if !base.is_empty() {
+                l.sort_unstable();
+                l.dedup();
+            }
+            (id, l)
+        })
+        .collect();
+    if !remove.is_empty() {
+        let mut at: HashMap<u32, usize> = out.iter().enumerate().map(|(i, e)| (e.0, i)).collect();
+        for &(id, x) in remove {
+            let i = *at.entry(id).or_insert_with(|| {
+                out.push((id, current(id).to_vec()));
+                out.len() - 1
+            });
+            crate::graph::sorted_remove(&mut out[i].1, x);
         }
-        touched.push(id);
+        out.sort_unstable_by_key(|e| e.0);
     }
-    for &(id, x) in remove {
-        crate::graph::sorted_remove(&mut lists[id as usize], x);
-        touched.push(id);
-    }
-    touched.sort_unstable();
-    touched.dedup();
-    touched
+    out
 }

@@ -35,6 +35,8 @@ pub(crate) struct Graph {
     pub(crate) col_owner: Vec<u32>,
     pub(crate) col_out: Vec<Vec<u32>>,
     pub(crate) col_in: Vec<Vec<u32>>,
+    /// How many nodes are soft-deleted (when none, traversals skip the per-node check).
+    pub(crate) deleted: usize,
 }
 
 impl Graph {
@@ -85,6 +87,9 @@ impl Graph {
             self.lists_mut(side)[id as usize] = list;
         }
         for (n, (kind, flags)) in c.nodes {
+            let was = self.flags[n as usize] & FLAG_DELETED != 0;
+            let now = kind != 0 && flags & FLAG_DELETED != 0;
+            self.deleted = self.deleted + usize::from(now) - usize::from(was);
             self.kind[n as usize] = kind;
             self.flags[n as usize] = flags;
         }
@@ -115,6 +120,8 @@ pub(crate) struct MemChanges {
 /// Node adjacency seen through a type filter and the soft-delete rule.
 pub(crate) struct NodeView<'a> {
     pub(crate) g: &'a Graph,
+    /// Every node is admitted (no type filter, no soft-deleted node hidden): skip checks.
+    pub(crate) all: bool,
     pub(crate) types: EntityTypeSet,
     pub(crate) include_deleted: bool,
 }
@@ -133,6 +140,9 @@ impl Adjacency for NodeView<'_> {
     }
 
     fn admits(&self, n: u32) -> bool {
+        if self.all {
+            return true;
+        }
         let i = n as usize;
         self.types.contains_code(self.g.kind[i])
             && (self.include_deleted || self.g.flags[i] & FLAG_DELETED == 0)
@@ -158,6 +168,10 @@ impl Adjacency for ColumnView<'_> {
     }
 
     fn admits(&self, n: u32) -> bool {
+        if self.nodes.all {
+            // A dropped column has no edges left, so it is never reached.
+            return true;
+        }
         let owner = self.nodes.g.col_owner[n as usize];
         owner != NO_OWNER && self.nodes.admits(owner)
     }

@@ -674,7 +674,9 @@ fn load_graph(kv: &Backend) -> Result<Graph> {
         },
     );
     let (kind, flags) = nodes?;
+    let deleted = flags.iter().filter(|f| **f & FLAG_DELETED != 0).count();
     Ok(Graph {
+        deleted,
         kind,
         flags,
         out: out?,
@@ -958,8 +960,10 @@ impl ReadView<'_> {
     }
 
     fn node_view(&self, q: &Query) -> NodeView<'_> {
+        let all = q.types == EntityTypeSet::ALL && (q.include_deleted || self.g.deleted == 0);
         NodeView {
             g: &self.g,
+            all,
             types: q.types,
             include_deleted: q.include_deleted,
         }

@@ -9,10 +9,8 @@
 //! skips nodes the view does not admit (filtered types, soft-deleted), and keeps the
 //! unvisited ones as the next frontier. A node is reported once per direction, at its
 //! shortest depth, so cycles terminate. Frontiers of [`PARALLEL_FRONTIER`] nodes or more
-//! are scanned in parallel with rayon over an atomic bitset. Cost: O(nodes + edges
+//! are scanned in parallel with rayon (read-only), then merged in frontier order. Cost: O(nodes + edges
 //! reached), with no storage read per node.
-
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
@@ -192,39 +190,48 @@ pub fn bfs<A: Adjacency>(
         let room = budget - out.visits.len();
         if frontier.len() >= PARALLEL_FRONTIER {
             let dense = visited.dense(g.id_bound());
+            // Phase 1, parallel and read-only: per chunk of the frontier, the admitted
+            // neighbours not visited before this level, and the edges followed.
+            let shared: &DenseSet = dense;
             let parts: Vec<LevelPart> = frontier
                 .par_chunks(1024)
                 .map(|chunk| {
-                    let (mut nx, mut es) = (Vec::new(), Vec::new());
+                    let (mut found, mut es) = (Vec::new(), Vec::new());
                     for &u in chunk {
                         for &v in g.neighbors(u, dir) {
                             if !g.admits(v) {
                                 continue;
                             }
-                            if dense.claim(v) {
-                                nx.push(v);
+                            if !shared.contains(v) {
+                                found.push(v);
                             }
                             if collect_edges {
                                 es.push(orient(u, v));
                             }
                         }
                     }
-                    (nx, es)
+                    (found, es)
                 })
                 .collect();
+            // Phase 2, sequential in chunk order: claim the new nodes. The order is the
+            // one a sequential scan gives, so answers do not depend on thread timing.
             let level_edges_from = out.edges.len();
-            for (nx, es) in parts {
-                next.extend(nx);
+            'merge: for (found, es) in parts {
+                for v in found {
+                    if dense.contains(v) {
+                        continue;
+                    }
+                    if next.len() == room {
+                        out.truncated = true;
+                        break 'merge;
+                    }
+                    dense.insert(v);
+                    next.push(v);
+                }
                 out.edges.extend(es);
             }
-            // Which chunk claims a node depends on timing: sort for a stable answer.
-            next.sort_unstable();
-            if next.len() > room {
-                out.truncated = true;
-                for &cut in &next[room..] {
-                    dense.release(cut);
-                }
-                next.truncate(room);
+            if out.truncated {
+                // Drop the edges of this level that lead to nodes left out.
                 let far = |e: &(u32, u32)| {
                     if dir == Direction::Downstream {
                         e.1
@@ -232,14 +239,9 @@ pub fn bfs<A: Adjacency>(
                         e.0
                     }
                 };
-                let mut i = level_edges_from;
-                while i < out.edges.len() {
-                    if dense.contains(far(&out.edges[i])) {
-                        i += 1;
-                    } else {
-                        out.edges.swap_remove(i);
-                    }
-                }
+                let level: Vec<(u32, u32)> = out.edges.drain(level_edges_from..).collect();
+                out.edges
+                    .extend(level.into_iter().filter(|e| dense.contains(far(e))));
             }
         } else {
             'scan: for &u in &frontier {
@@ -299,18 +301,16 @@ impl Visited {
                     self.dense(bound);
                 }
             }
-            Visited::Dense(d) => {
-                d.claim(n);
-            }
+            Visited::Dense(d) => d.insert(n),
         }
     }
 
     /// Switches to the dense form (if not already) and returns it.
-    fn dense(&mut self, bound: u32) -> &DenseSet {
+    fn dense(&mut self, bound: u32) -> &mut DenseSet {
         if let Visited::Sparse(s) = self {
-            let d = DenseSet::new(bound);
+            let mut d = DenseSet(vec![0; (bound as usize).div_ceil(64)]);
             for &n in s.iter() {
-                d.claim(n);
+                d.insert(n);
             }
             *self = Visited::Dense(d);
         }
@@ -321,31 +321,16 @@ impl Visited {
     }
 }
 
-/// A fixed-size bitset that threads can claim bits in.
-struct DenseSet(Vec<AtomicU64>);
+/// A fixed-size bitset over ids.
+struct DenseSet(Vec<u64>);
 
 impl DenseSet {
-    fn new(bound: u32) -> Self {
-        DenseSet(
-            (0..(bound as usize).div_ceil(64))
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-        )
-    }
-
     fn contains(&self, n: u32) -> bool {
-        self.0[(n / 64) as usize].load(Ordering::Relaxed) & (1 << (n % 64)) != 0
+        self.0[(n / 64) as usize] & (1 << (n % 64)) != 0
     }
 
-    /// Sets the bit; true if this call set it.
-    fn claim(&self, n: u32) -> bool {
-        let bit = 1 << (n % 64);
-        let word = &self.0[(n / 64) as usize];
-        word.load(Ordering::Relaxed) & bit == 0 && word.fetch_or(bit, Ordering::Relaxed) & bit == 0
-    }
-
-    fn release(&self, n: u32) {
-        self.0[(n / 64) as usize].fetch_and(!(1 << (n % 64)), Ordering::Relaxed);
+    fn insert(&mut self, n: u32) {
+        self.0[(n / 64) as usize] |= 1 << (n % 64);
     }
 }
 
