@@ -606,9 +606,11 @@ impl ReadState<'_> {
         if pending.is_empty() {
             return Ok(());
         }
+        // Each worker remembers its last upstream key: files usually group edges by
+        // source, so this saves one hash lookup per edge.
         let resolved: Vec<Resolved> = pending
             .par_drain(..)
-            .map(|(line, e)| self.resolve_one(line, e))
+            .map_init(|| None, |last, (line, e)| self.resolve_one(line, e, last))
             .collect::<Result<_>>()?;
         for (a, b, d, rejected) in resolved {
             for r in rejected {
@@ -622,7 +624,12 @@ impl ReadState<'_> {
         Ok(())
     }
 
-    fn resolve_one(&self, line: usize, e: BulkEdge) -> Result<Resolved> {
+    fn resolve_one(
+        &self,
+        line: usize,
+        e: BulkEdge,
+        last: &mut Option<(String, u32)>,
+    ) -> Result<Resolved> {
         let resolve = |k: &str| {
             self.keymap.get(k).copied().ok_or_else(|| {
                 bad_input(format!(
@@ -630,7 +637,15 @@ impl ReadState<'_> {
                 ))
             })
         };
-        let (a, b) = (resolve(&e.from)?, resolve(&e.to)?);
+        let a = match last {
+            Some((key, id)) if *key == e.from => *id,
+            _ => {
+                let a = resolve(&e.from)?;
+                *last = Some((e.from.clone(), a));
+                a
+            }
+        };
+        let b = resolve(&e.to)?;
         let mut rejected = Vec::new();
         let mut reject = |c: &str, side: &str, key: &str| {
             rejected.push(RejectedColumn {

@@ -183,10 +183,11 @@ pub fn bfs<A: Adjacency>(
     visited.insert(root, g.id_bound());
     let mut out = Reach::default();
     let mut frontier = vec![root];
+    let mut next = Vec::new();
     let mut depth = 0u32;
     while !frontier.is_empty() && max_depth.is_none_or(|m| depth < m) {
         depth += 1;
-        let mut next = Vec::new();
+        next.clear();
         let room = budget - out.visits.len();
         if frontier.len() >= PARALLEL_FRONTIER {
             let dense = visited.dense(g.id_bound());
@@ -268,7 +269,7 @@ pub fn bfs<A: Adjacency>(
         if out.truncated {
             break;
         }
-        frontier = next;
+        std::mem::swap(&mut frontier, &mut next);
     }
     out
 }
@@ -281,7 +282,7 @@ enum Visited {
 
 impl Default for Visited {
     fn default() -> Self {
-        Visited::Sparse(FxHashSet::default())
+        Visited::Sparse(FxHashSet::with_capacity_and_hasher(64, Default::default()))
     }
 }
 
