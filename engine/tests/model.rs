@@ -16,6 +16,9 @@ const TYPES: [EntityType; 3] = [
     EntityType::Pipeline,
 ];
 
+/// Column mappings as generated: source column indexes, target column index.
+type RawMaps = Vec<(Vec<usize>, usize)>;
+
 #[derive(Clone, Debug)]
 enum Op {
     Upsert {
@@ -51,7 +54,7 @@ enum Op {
     },
     Bulk {
         nodes: Vec<(u8, usize, usize)>,
-        edges: Vec<(u8, u8, Vec<(Vec<usize>, usize)>)>,
+        edges: Vec<(u8, u8, RawMaps)>,
     },
     Reopen,
 }
@@ -60,7 +63,7 @@ fn depth() -> impl Strategy<Value = Option<u32>> {
     prop_oneof![3 => (0u32..4).prop_map(Some), 1 => Just(None)]
 }
 
-fn maps() -> impl Strategy<Value = Vec<(Vec<usize>, usize)>> {
+fn maps() -> impl Strategy<Value = RawMaps> {
     prop::collection::vec((prop::collection::vec(0..5usize, 1..3), 0..5usize), 0..3)
 }
 
