@@ -112,21 +112,45 @@ pub struct BulkReport {
     pub rejected_total: usize,
 }
 
-/// Reads JSON lines; blank lines are skipped. Errors name the line.
+/// Reads JSON lines; blank lines are skipped. Errors name the line. Lines are read in
+/// blocks of [`JSONL_BLOCK`] and parsed in parallel, in order.
 pub fn read_jsonl<R: BufRead>(r: R) -> impl Iterator<Item = Result<(usize, BulkRecord)>> {
-    r.lines().enumerate().filter_map(|(i, line)| {
-        let n = i + 1;
-        match line {
-            Err(e) => Some(Err(bad_input(format!("line {n}: {e}")))),
-            Ok(l) if l.trim().is_empty() => None,
-            Ok(l) => Some(
-                serde_json::from_str(&l)
-                    .map(|rec| (n, rec))
-                    .map_err(|e| bad_input(format!("line {n}: {e}"))),
-            ),
+    let mut lines = r.lines().enumerate();
+    let mut parsed = std::collections::VecDeque::new();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        loop {
+            if let Some(rec) = parsed.pop_front() {
+                return Some(rec);
+            }
+            if done {
+                return None;
+            }
+            let block: Vec<(usize, std::io::Result<String>)> =
+                lines.by_ref().take(JSONL_BLOCK).collect();
+            done = block.len() < JSONL_BLOCK;
+            let out: Vec<Option<Result<(usize, BulkRecord)>>> = block
+                .into_par_iter()
+                .map(|(i, line)| {
+                    let n = i + 1;
+                    match line {
+                        Err(e) => Some(Err(bad_input(format!("line {n}: {e}")))),
+                        Ok(l) if l.trim().is_empty() => None,
+                        Ok(l) => Some(
+                            serde_json::from_str(&l)
+                                .map(|rec| (n, rec))
+                                .map_err(|e| bad_input(format!("line {n}: {e}"))),
+                        ),
+                    }
+                })
+                .collect();
+            parsed.extend(out.into_iter().flatten());
         }
     })
 }
+
+/// Lines parsed per parallel block by [`read_jsonl`].
+pub const JSONL_BLOCK: usize = 1 << 16;
 
 #[derive(Deserialize)]
 struct CsvNode {

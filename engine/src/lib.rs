@@ -19,7 +19,8 @@ mod traverse;
 mod txn;
 
 pub use bulk::{
-    BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, Progress, read_csv, read_jsonl,
+    BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, JSONL_BLOCK, Progress, read_csv,
+    read_jsonl,
 };
 pub use error::{Error, InternalError, Result, UserError};
 pub use ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};

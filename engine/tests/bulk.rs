@@ -193,3 +193,27 @@ fn loads_into_an_existing_graph_reusing_entities_and_replacing_edges() {
     let stats = store.verify().unwrap();
     assert_eq!((stats.nodes, stats.edges, stats.column_edges), (3, 2, 2));
 }
+
+#[test]
+fn jsonl_line_numbers_hold_across_parallel_blocks() {
+    let n = headwaters_engine::JSONL_BLOCK + 500;
+    let mut text = String::new();
+    for i in 0..n {
+        text += &format!("{{\"kind\":\"node\",\"type\":\"table\",\"fqn\":\"t{i}\"}}\n");
+        if i == 10 {
+            text.push('\n'); // a blank line counts as a line
+        }
+    }
+    let recs: Vec<_> = read_jsonl(text.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(recs.len(), n);
+    assert_eq!(recs[11].0, 13, "line numbers skip the blank line");
+    assert_eq!(recs[n - 1].0, n + 1);
+    text += "{\"kind\":\"edge\",\"from\":\"t0\"}\n";
+    let err = read_jsonl(text.as_bytes()).find_map(Result::err).unwrap();
+    assert!(
+        err.to_string().contains(&format!("line {}", n + 2)),
+        "{err}"
+    );
+}
