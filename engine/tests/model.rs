@@ -178,6 +178,22 @@ impl Model {
         s
     }
 
+    /// The mappings an edge a -> b keeps (valid columns only), and how many column
+    /// references are refused.
+    fn accept_mappings(&self, a: u8, b: u8, maps: RawMaps) -> (Vec<Mapping>, usize) {
+        let (ca, cb) = (self.ents[&a].ncols, self.ents[&b].ncols);
+        let mut rejects = 0;
+        let mut kept = Vec::new();
+        for (f, t) in maps {
+            rejects += f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
+            let from: BTreeSet<usize> = f.into_iter().filter(|c| *c < ca).collect();
+            if t < cb && !from.is_empty() {
+                kept.push((from, t));
+            }
+        }
+        (kept, rejects)
+    }
+
     fn drop_columns(&mut self, k: u8, ncols: usize) {
         for ((a, b), maps) in self.edges.iter_mut() {
             for (from, to) in maps.iter_mut() {
@@ -279,17 +295,7 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                 };
                 let out = h.store.put_edge(na, nb, input).unwrap();
                 prop_assert_eq!(out.created, !m.edges.contains_key(&(a, b)));
-                let (ca, cb) = (m.ents[&a].ncols, m.ents[&b].ncols);
-                let mut expected_rejects = 0;
-                let mut kept = Vec::new();
-                for (f, t) in maps {
-                    expected_rejects +=
-                        f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
-                    let from: BTreeSet<usize> = f.into_iter().filter(|c| *c < ca).collect();
-                    if t < cb && !from.is_empty() {
-                        kept.push((from, t));
-                    }
-                }
+                let (kept, expected_rejects) = m.accept_mappings(a, b, maps);
                 prop_assert_eq!(out.rejected_columns.len(), expected_rejects);
                 m.edges.insert((a, b), kept);
             }
@@ -468,22 +474,14 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                     if !listed.contains(&a) || !listed.contains(&b) {
                         continue;
                     }
-                    let (ca, cb) = (m.ents[&a].ncols, m.ents[&b].ncols);
                     let cols: Vec<serde_json::Value> = maps
                         .iter()
                         .map(|(f, t)| serde_json::json!({"from": f.iter().map(|c| format!("c{c}")).collect::<Vec<_>>(), "to": format!("c{t}")}))
                         .collect();
                     text += &serde_json::json!({"kind": "edge", "from": format!("k{a}"), "to": format!("k{b}"), "columns": cols}).to_string();
                     text.push('\n');
-                    let mut kept = Vec::new();
-                    for (f, t) in maps {
-                        expected_rejects +=
-                            f.iter().filter(|c| **c >= ca).count() + usize::from(t >= cb);
-                        let from: BTreeSet<usize> = f.into_iter().filter(|c| *c < ca).collect();
-                        if t < cb && !from.is_empty() {
-                            kept.push((from, t));
-                        }
-                    }
+                    let (kept, rejects) = m.accept_mappings(a, b, maps);
+                    expected_rejects += rejects;
                     m.edges.insert((a, b), kept);
                 }
                 let r = h

@@ -98,25 +98,20 @@ fn errors_name_the_problem_and_exit_non_zero() {
 fn demo_answers_lineage_queries() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let out = headwaters(&[
+    let args = [
         "demo",
         "--nodes",
         "5000",
         "--data-dir",
         data.to_str().unwrap(),
-    ]);
+    ];
+    let out = headwaters(&args);
     assert!(out.status.success(), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("lineage of warehouse.marts."), "{t}");
     assert!(t.contains("impact of hub"), "{t}");
     // A second run reuses the store.
-    let out = headwaters(&[
-        "demo",
-        "--nodes",
-        "5000",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let out = headwaters(&args);
     assert!(
         text(&out).contains("already holds 5000 nodes"),
         "{}",
