@@ -3,7 +3,7 @@
 //! ```text
 //!   depth 0      depth 1        depth 2
 //!   [root] --> frontier{a,b} --> next{c,d,e} --> ...   (one direction at a time)
-//!              visited = {root,a,b,...}   (sparse hash set; dense bitset once large)
+//!              visited = {root,a,b,...}   (a per-thread bitset, reset after use)
 //! ```
 //! Each level scans the out- (downstream) or in- (upstream) neighbours of the frontier,
 //! skips nodes the view does not admit (filtered types, soft-deleted), and keeps the
@@ -13,7 +13,6 @@
 //! reached), with no storage read per node.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
 
 /// Which way to walk: against the data flow (upstream) or with it (downstream).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,8 +142,6 @@ type LevelPart = (Vec<u32>, Vec<(u32, u32)>);
 
 /// Frontier size from which a level is scanned in parallel.
 pub const PARALLEL_FRONTIER: usize = 4096;
-/// Visited-set size from which a dense bitset replaces the hash set.
-const DENSE_FROM: usize = 2048;
 
 /// Walks upstream and downstream from `root` as `spec` says.
 pub fn traverse<A: Adjacency>(g: &A, root: u32, spec: &TraversalSpec) -> Traversal<u32> {
@@ -175,12 +172,31 @@ pub fn bfs<A: Adjacency>(
     budget: usize,
     collect_edges: bool,
 ) -> Reach<u32> {
+    let mut visited = DenseSet::scratch(g.id_bound());
+    visited.insert(root);
+    let out = bfs_with(g, root, dir, max_depth, budget, collect_edges, &mut visited);
+    // Leave the scratch set all clear for the next query: only the bits set are reset.
+    visited.remove(root);
+    for v in &out.visits {
+        visited.remove(v.node);
+    }
+    visited.give_back();
+    out
+}
+
+fn bfs_with<A: Adjacency>(
+    g: &A,
+    root: u32,
+    dir: Direction,
+    max_depth: Option<u32>,
+    budget: usize,
+    collect_edges: bool,
+    visited: &mut DenseSet,
+) -> Reach<u32> {
     let orient = |u: u32, v: u32| match dir {
         Direction::Downstream => (u, v),
         Direction::Upstream => (v, u),
     };
-    let mut visited = Visited::default();
-    visited.insert(root, g.id_bound());
     let mut out = Reach::default();
     let mut frontier = vec![root];
     let mut next = Vec::new();
@@ -190,7 +206,7 @@ pub fn bfs<A: Adjacency>(
         next.clear();
         let room = budget - out.visits.len();
         if frontier.len() >= PARALLEL_FRONTIER {
-            let dense = visited.dense(g.id_bound());
+            let dense = &mut *visited;
             // Phase 1, parallel and read-only: per chunk of the frontier, the admitted
             // neighbours not visited before this level, and the edges followed.
             let shared: &DenseSet = dense;
@@ -255,7 +271,7 @@ pub fn bfs<A: Adjacency>(
                             out.truncated = true;
                             break 'scan;
                         }
-                        visited.insert(v, g.id_bound());
+                        visited.insert(v);
                         next.push(v);
                     }
                     if collect_edges {
@@ -274,64 +290,42 @@ pub fn bfs<A: Adjacency>(
     out
 }
 
-/// The set of visited ids: a hash set while small, a bitset once large.
-enum Visited {
-    Sparse(FxHashSet<u32>),
-    Dense(DenseSet),
-}
-
-impl Default for Visited {
-    fn default() -> Self {
-        Visited::Sparse(FxHashSet::with_capacity_and_hasher(64, Default::default()))
-    }
-}
-
-impl Visited {
-    fn contains(&self, n: u32) -> bool {
-        match self {
-            Visited::Sparse(s) => s.contains(&n),
-            Visited::Dense(d) => d.contains(n),
-        }
-    }
-
-    fn insert(&mut self, n: u32, bound: u32) {
-        match self {
-            Visited::Sparse(s) => {
-                s.insert(n);
-                if s.len() >= DENSE_FROM {
-                    self.dense(bound);
-                }
-            }
-            Visited::Dense(d) => d.insert(n),
-        }
-    }
-
-    /// Switches to the dense form (if not already) and returns it.
-    fn dense(&mut self, bound: u32) -> &mut DenseSet {
-        if let Visited::Sparse(s) = self {
-            let mut d = DenseSet(vec![0; (bound as usize).div_ceil(64)]);
-            for &n in s.iter() {
-                d.insert(n);
-            }
-            *self = Visited::Dense(d);
-        }
-        match self {
-            Visited::Dense(d) => d,
-            Visited::Sparse(_) => unreachable!("converted above"),
-        }
-    }
-}
-
-/// A fixed-size bitset over ids.
+/// A bitset over ids, for the visited set.
 struct DenseSet(Vec<u64>);
 
+thread_local! {
+    /// One all-clear bitset per thread, reused across queries so that a small query
+    /// neither allocates nor zeroes a bitset the size of the graph.
+    static SCRATCH: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl DenseSet {
+    /// This thread's scratch set (all clear), sized for ids below `bound`. A nested call
+    /// on the same thread (rayon work stealing) finds it taken and allocates its own.
+    fn scratch(bound: u32) -> Self {
+        let mut words = SCRATCH.take();
+        let need = (bound as usize).div_ceil(64);
+        if words.len() < need {
+            words.resize(need, 0);
+        }
+        DenseSet(words)
+    }
+
+    /// Returns the set (which the caller cleared) for the next query on this thread.
+    fn give_back(self) {
+        SCRATCH.set(self.0);
+    }
+
     fn contains(&self, n: u32) -> bool {
         self.0[(n / 64) as usize] & (1 << (n % 64)) != 0
     }
 
     fn insert(&mut self, n: u32) {
         self.0[(n / 64) as usize] |= 1 << (n % 64);
+    }
+
+    fn remove(&mut self, n: u32) {
+        self.0[(n / 64) as usize] &= !(1 << (n % 64));
     }
 }
 
@@ -507,7 +501,7 @@ mod tests {
         let t = traverse(&g, 0, &spec);
         assert!(t.downstream.truncated);
         assert_eq!(t.downstream.visits.len(), 5000);
-        let kept: FxHashSet<u32> = t
+        let kept: rustc_hash::FxHashSet<u32> = t
             .downstream
             .visits
             .iter()
