@@ -54,8 +54,10 @@ pub(crate) enum Backend {
 pub(crate) type MemMaps = Mutex<MemInner>;
 /// Column family name -> ordered key-value map.
 pub(crate) type MemInner = HashMap<&'static str, BTreeMap<Vec<u8>, Vec<u8>>>;
-/// Sorted key-value pairs for one column family.
-pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+/// Receives one key-value entry of a bulk write.
+pub(crate) type Sink<'s> = &'s mut dyn FnMut(&[u8], &[u8]) -> Result<()>;
+/// Produces a column family's entries, in key order, into a [`Sink`].
+pub(crate) type Source<'a> = Box<dyn Fn(Sink<'_>) -> Result<()> + Send + Sync + 'a>;
 
 /// Options shared by every column family (and the SST files bulk loads write).
 fn cf_options() -> Options {
@@ -192,11 +194,12 @@ impl Backend {
         Ok(())
     }
 
-    /// Writes each column family's `entries` (sorted by key, unique), bypassing the
-    /// memtable: SST files written in parallel, then ingested into RocksDB one column
-    /// family at a time in the order given. Not atomic across column families: the
-    /// caller brackets a bulk load with a marker and repairs at open if it is left.
-    pub(crate) fn ingest(&self, families: &[(&'static str, &Entries)]) -> Result<()> {
+    /// Writes each column family's entries, as its [`Source`] produces them (in key
+    /// order, unique), bypassing the memtable: SST files written in parallel, then
+    /// ingested into RocksDB one column family at a time in the order given. Not atomic
+    /// across column families: the caller brackets a bulk load with a marker and
+    /// repairs at open if it is left.
+    pub(crate) fn ingest(&self, families: Vec<(&'static str, Source<'_>)>) -> Result<()> {
         match self {
             Backend::Rocks { db, path } => {
                 // Ingestion hard-links each file into the database. A file left here by an
@@ -209,16 +212,20 @@ impl Backend {
                 std::fs::create_dir_all(&dir)?;
                 let files: Vec<Option<PathBuf>> = families
                     .par_iter()
-                    .map(|(cf, entries)| -> Result<Option<PathBuf>> {
-                        if entries.is_empty() {
-                            return Ok(None);
-                        }
+                    .map(|(cf, source)| -> Result<Option<PathBuf>> {
                         let file = dir.join(format!("{cf}.sst"));
                         let opts = cf_options();
                         let mut w = SstFileWriter::create(&opts);
                         w.open(&file)?;
-                        for (k, v) in entries.iter() {
-                            w.put(k, v)?;
+                        let mut written = 0usize;
+                        source(&mut |k, v| {
+                            written += 1;
+                            Ok(w.put(k, v)?)
+                        })?;
+                        if written == 0 {
+                            drop(w);
+                            let _ = std::fs::remove_file(&file);
+                            return Ok(None);
                         }
                         w.finish()?;
                         Ok(Some(file))
@@ -234,12 +241,13 @@ impl Backend {
                 }
             }
             Backend::Memory(m) => {
-                let mut m = Self::mem(m);
-                for (cf, entries) in families {
-                    let map = m.get_mut(cf).expect("known column family");
-                    for (k, v) in entries.iter() {
-                        map.insert(k.clone(), v.clone());
-                    }
+                for (cf, source) in &families {
+                    let mut entries = Vec::new();
+                    source(&mut |k, v| {
+                        entries.push((k.to_vec(), v.to_vec()));
+                        Ok(())
+                    })?;
+                    Self::mem(m).get_mut(cf).expect("known column family").extend(entries);
                 }
             }
         }

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::backend::{Batch, Entries};
+use crate::backend::{Batch, Sink, Source};
 use crate::error::{Result, bad_input};
 use crate::graph::Side;
 use crate::ids::{EntityType, LineageSource, NodeId};
@@ -381,120 +381,98 @@ impl Store {
         let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols));
         progress("merge", pairs.len());
 
-        // Key-value entries per column family, each sorted by key.
-        let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes().to_vec();
-        let entity: Entries = new_nodes
-            .par_iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let columns = n.columns.iter().enumerate();
-                let header = EntityHeader {
-                    id: n.id,
-                    fqn: n.fqn.clone(),
-                    name: n.name.clone(),
-                    columns: columns
-                        .map(|(j, c)| (c.clone(), n.first_column + j as u32))
-                        .collect(),
-                };
-                (
-                    node_key(i),
-                    Record {
-                        kind: n.kind,
-                        flags: 0,
-                        header,
+        // Each column family's entries are produced in key order straight into its SST
+        // writer (the families in parallel): nothing is materialized a second time.
+        let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
+        let mut uuids: Vec<([u8; 16], u32)> =
+            new_nodes.iter().enumerate().map(|(i, n)| (*n.id.as_bytes(), i as u32)).collect();
+        uuids.par_sort_unstable();
+        // Columns in entity-FQN order, each entity's columns by name, give sorted column
+        // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
+        let column_fqn_key = |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn));
+        let fqn_column_in_order = by_fqn.windows(2).all(|w| {
+            let (a, b) = (&new_nodes[w[0].2], &new_nodes[w[1].2]);
+            let last = a.columns.iter().max();
+            let first = b.columns.iter().min();
+            match (last, first) {
+                (Some(l), Some(f)) => column_fqn_key(a, l) < column_fqn_key(b, f),
+                _ => true,
+            }
+        });
+        let default_details =
+            StoredDetails { created_at: now, updated_at: now, ..StoredDetails::default() };
+        let lists = |lists: &[(u32, Vec<u32>)], sink: Sink<'_>| -> Result<()> {
+            lists.iter().try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
+        };
+        let sources: Vec<(&'static str, Source<'_>)> = vec![
+            (cf::NODE_ENTITY, Box::new(|sink: Sink<'_>| {
+                for (i, n) in new_nodes.iter().enumerate() {
+                    let columns = n.columns.iter().enumerate();
+                    let header = EntityHeader {
+                        id: n.id,
+                        fqn: n.fqn.clone(),
+                        name: n.name.clone(),
+                        columns: columns.map(|(j, c)| (c.clone(), n.first_column + j as u32)).collect(),
+                    };
+                    sink(&node_key(i), &Record { kind: n.kind, flags: 0, header }.encode())?;
+                }
+                Ok(())
+            })),
+            (cf::UUID_NODE, Box::new(|sink: Sink<'_>| {
+                uuids.iter().try_for_each(|(u, i)| sink(u, &node_key(*i as usize)))
+            })),
+            (cf::FQN_NODE, Box::new(|sink: Sink<'_>| {
+                by_fqn.iter().try_for_each(|&(_, _, i)| {
+                    sink(&keys::fqn_key(new_nodes[i].kind, &new_nodes[i].fqn), &node_key(i))
+                })
+            })),
+            (cf::COLUMN_NODE, Box::new(|sink: Sink<'_>| {
+                for (i, n) in new_nodes.iter().enumerate() {
+                    for (j, c) in n.columns.iter().enumerate() {
+                        let mut v = node_key(i).to_vec();
+                        v.extend_from_slice(c.as_bytes());
+                        sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
                     }
-                    .encode(),
-                )
-            })
-            .collect();
-        let mut uuid_node: Entries = new_nodes
-            .par_iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_bytes().to_vec(), node_key(i)))
-            .collect();
-        uuid_node.par_sort_unstable();
-        let fqn_node: Entries = by_fqn
-            .par_iter()
-            .map(|&(_, _, i)| {
-                (
-                    keys::fqn_key(new_nodes[i].kind, &new_nodes[i].fqn),
-                    node_key(i),
-                )
-            })
-            .collect();
-        let column_node: Entries = new_nodes
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, n)| {
-                n.columns.iter().enumerate().map(move |(j, c)| {
-                    let mut v = node_key(i);
-                    v.extend_from_slice(c.as_bytes());
-                    ((n.first_column + j as u32).to_be_bytes().to_vec(), v)
-                })
-            })
-            .collect();
-        // Generated in entity-FQN order with each entity's columns sorted, this is
-        // nearly always sorted already; sort only when it is not.
-        let mut fqn_column: Entries = by_fqn
-            .par_iter()
-            .flat_map_iter(|&(_, _, i)| {
-                let n = &new_nodes[i];
-                let mut cols: Vec<(usize, &String)> = n.columns.iter().enumerate().collect();
-                cols.sort_unstable_by_key(|c| c.1);
-                cols.into_iter().map(move |(j, c)| {
-                    let key = keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn));
-                    (key, (n.first_column + j as u32).to_be_bytes().to_vec())
-                })
-            })
-            .collect();
-        if !fqn_column.windows(2).all(|w| w[0].0 < w[1].0) {
-            fqn_column.par_sort_unstable();
-        }
-        progress("encode entities", entity.len());
-        // Plain edges need no details entry, unless they replace stored details.
-        let default_details = StoredDetails {
-            created_at: now,
-            updated_at: now,
-            ..StoredDetails::default()
-        };
-        let details: Entries = edges
-            .par_iter()
-            .filter(|(a, b, d)| d.is_some() || replaced.contains(&(*a, *b)))
-            .map(|(a, b, d)| {
-                let d = d.as_deref().unwrap_or(&default_details);
-                let key = keys::edge_key(NodeId(*a), NodeId(*b)).to_vec();
-                (key, serde_json::to_vec(d).expect("details serialize"))
-            })
-            .collect();
-        progress("encode details", details.len());
-        let encode = |lists: &[(u32, Vec<u32>)]| -> Entries {
-            lists
-                .par_iter()
-                .map(|(i, l)| (i.to_be_bytes().to_vec(), keys::encode_ids(l)))
-                .collect()
-        };
-        let node_out = encode(&out_lists);
-        let node_in = encode(&inn_lists);
-        let column_out = encode(&col_out_lists);
-        let column_in = encode(&col_in_lists);
-        progress("encode adjacency", node_out.len() + column_out.len());
+                }
+                Ok(())
+            })),
+            (cf::FQN_COLUMN, Box::new(|sink: Sink<'_>| {
+                let entries = by_fqn.iter().flat_map(|&(_, _, i)| {
+                    let n = &new_nodes[i];
+                    sorted_columns(n).into_iter().map(move |(j, c)| {
+                        (column_fqn_key(n, c), (n.first_column + j as u32).to_be_bytes())
+                    })
+                });
+                if fqn_column_in_order {
+                    entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
+                } else {
+                    let mut all: Vec<_> = entries.collect();
+                    all.sort_unstable();
+                    all.iter().try_for_each(|(k, v)| sink(k, v))
+                }
+            })),
+            (cf::EDGE_DETAILS, Box::new(|sink: Sink<'_>| {
+                // Plain edges need no details entry, unless they replace stored details.
+                for (a, b, d) in &edges {
+                    if d.is_some() || replaced.contains(&(*a, *b)) {
+                        let d = d.as_deref().unwrap_or(&default_details);
+                        let value = serde_json::to_vec(d).expect("details serialize");
+                        sink(&keys::edge_key(NodeId(*a), NodeId(*b)), &value)?;
+                    }
+                }
+                Ok(())
+            })),
+            (cf::NODE_OUT, Box::new(|sink: Sink<'_>| lists(&out_lists, sink))),
+            (cf::COLUMN_OUT, Box::new(|sink: Sink<'_>| lists(&col_out_lists, sink))),
+            (cf::NODE_IN, Box::new(|sink: Sink<'_>| lists(&inn_lists, sink))),
+            (cf::COLUMN_IN, Box::new(|sink: Sink<'_>| lists(&col_in_lists, sink))),
+        ];
 
         let mut marker = Batch::default();
         marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
         kv.write(marker)?;
         // Order matters for repair: entities, then details, then out-lists, then in-lists.
-        kv.ingest(&[
-            (cf::NODE_ENTITY, &entity),
-            (cf::UUID_NODE, &uuid_node),
-            (cf::FQN_NODE, &fqn_node),
-            (cf::COLUMN_NODE, &column_node),
-            (cf::FQN_COLUMN, &fqn_column),
-            (cf::EDGE_DETAILS, &details),
-            (cf::NODE_OUT, &node_out),
-            (cf::COLUMN_OUT, &column_out),
-            (cf::NODE_IN, &node_in),
-            (cf::COLUMN_IN, &column_in),
-        ])?;
+        kv.ingest(sources)?;
         let mut done = Batch::default();
         done.put(cf::META, meta::NEXT_NODE, next_node.to_be_bytes().to_vec());
         done.put(cf::META, meta::NEXT_COLUMN, next_col.to_be_bytes().to_vec());
@@ -525,6 +503,13 @@ impl Store {
         }
         Ok(report)
     }
+}
+
+/// An entity's columns with their positions, sorted by name.
+fn sorted_columns(n: &NewNode) -> Vec<(usize, &String)> {
+    let mut cols: Vec<(usize, &String)> = n.columns.iter().enumerate().collect();
+    cols.sort_unstable_by_key(|c| c.1);
+    cols
 }
 
 /// A resolved edge: from, to, details (`None` = defaults), column references dropped.
