@@ -247,7 +247,10 @@ impl Backend {
                         entries.push((k.to_vec(), v.to_vec()));
                         Ok(())
                     })?;
-                    Self::mem(m).get_mut(cf).expect("known column family").extend(entries);
+                    Self::mem(m)
+                        .get_mut(cf)
+                        .expect("known column family")
+                        .extend(entries);
                 }
             }
         }

@@ -261,7 +261,7 @@ impl Store {
     /// 100,000 records while reading and once per later phase.
     pub fn bulk_load(
         &self,
-        records: impl IntoIterator<Item = Result<(usize, BulkRecord)>>,
+        records: impl IntoIterator<Item = Result<(usize, BulkRecord)>, IntoIter: Send>,
         progress: Progress<'_>,
     ) -> Result<BulkReport> {
         let kv = self.backend();
@@ -279,31 +279,40 @@ impl Store {
             next_col: base_cols,
             now: now_millis(),
             uuids: crate::model::UuidSource::new(),
+            resolved: Default::default(),
         };
         // (from, to, details); `None` = default details, which need no stored entry.
         let mut edges: Vec<(u32, u32, Option<Box<StoredDetails>>)> = Vec::new();
         let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
         let mut count = 0usize;
-        for rec in records {
-            let (line, rec) = rec?;
-            count += 1;
-            if count.is_multiple_of(100_000) {
-                progress("read", count);
-            }
-            match rec {
-                BulkRecord::Node(n) => {
-                    // Edges resolve against the nodes that came before them.
-                    state.resolve(&mut pending, &mut edges, &mut report)?;
-                    state.add_node(line, n, &mut report)?;
+        // Records are produced (parsed) on their own thread, in batches, while this one
+        // indexes nodes and resolves edges.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<(usize, BulkRecord)>>>(8);
+        let records = records.into_iter();
+        std::thread::scope(|scope| -> Result<()> {
+            scope.spawn(move || produce(records, tx));
+            for rec in rx.into_iter().flatten() {
+                let (line, rec) = rec?;
+                count += 1;
+                if count.is_multiple_of(100_000) {
+                    progress("read", count);
                 }
-                BulkRecord::Edge(e) => {
-                    pending.push((line, e));
-                    if pending.len() >= EDGE_BATCH {
+                match rec {
+                    BulkRecord::Node(n) => {
+                        // Edges resolve against the nodes that came before them.
                         state.resolve(&mut pending, &mut edges, &mut report)?;
+                        state.add_node(line, n, &mut report)?;
+                    }
+                    BulkRecord::Edge(e) => {
+                        pending.push((line, e));
+                        if pending.len() >= EDGE_BATCH {
+                            state.resolve(&mut pending, &mut edges, &mut report)?;
+                        }
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         state.resolve(&mut pending, &mut edges, &mut report)?;
         let ReadState {
             new_nodes,
@@ -384,12 +393,16 @@ impl Store {
         // Each column family's entries are produced in key order straight into its SST
         // writer (the families in parallel): nothing is materialized a second time.
         let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
-        let mut uuids: Vec<([u8; 16], u32)> =
-            new_nodes.iter().enumerate().map(|(i, n)| (*n.id.as_bytes(), i as u32)).collect();
+        let mut uuids: Vec<([u8; 16], u32)> = new_nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (*n.id.as_bytes(), i as u32))
+            .collect();
         uuids.par_sort_unstable();
         // Columns in entity-FQN order, each entity's columns by name, give sorted column
         // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
-        let column_fqn_key = |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn));
+        let column_fqn_key =
+            |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", n.fqn));
         let fqn_column_in_order = by_fqn.windows(2).all(|w| {
             let (a, b) = (&new_nodes[w[0].2], &new_nodes[w[1].2]);
             let last = a.columns.iter().max();
@@ -399,73 +412,126 @@ impl Store {
                 _ => true,
             }
         });
-        let default_details =
-            StoredDetails { created_at: now, updated_at: now, ..StoredDetails::default() };
+        let default_details = StoredDetails {
+            created_at: now,
+            updated_at: now,
+            ..StoredDetails::default()
+        };
         let lists = |lists: &[(u32, Vec<u32>)], sink: Sink<'_>| -> Result<()> {
-            lists.iter().try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
+            lists
+                .iter()
+                .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
         };
         let sources: Vec<(&'static str, Source<'_>)> = vec![
-            (cf::NODE_ENTITY, Box::new(|sink: Sink<'_>| {
-                for (i, n) in new_nodes.iter().enumerate() {
-                    let columns = n.columns.iter().enumerate();
-                    let header = EntityHeader {
-                        id: n.id,
-                        fqn: n.fqn.clone(),
-                        name: n.name.clone(),
-                        columns: columns.map(|(j, c)| (c.clone(), n.first_column + j as u32)).collect(),
-                    };
-                    sink(&node_key(i), &Record { kind: n.kind, flags: 0, header }.encode())?;
-                }
-                Ok(())
-            })),
-            (cf::UUID_NODE, Box::new(|sink: Sink<'_>| {
-                uuids.iter().try_for_each(|(u, i)| sink(u, &node_key(*i as usize)))
-            })),
-            (cf::FQN_NODE, Box::new(|sink: Sink<'_>| {
-                by_fqn.iter().try_for_each(|&(_, _, i)| {
-                    sink(&keys::fqn_key(new_nodes[i].kind, &new_nodes[i].fqn), &node_key(i))
-                })
-            })),
-            (cf::COLUMN_NODE, Box::new(|sink: Sink<'_>| {
-                for (i, n) in new_nodes.iter().enumerate() {
-                    for (j, c) in n.columns.iter().enumerate() {
-                        let mut v = node_key(i).to_vec();
-                        v.extend_from_slice(c.as_bytes());
-                        sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
+            (
+                cf::NODE_ENTITY,
+                Box::new(|sink: Sink<'_>| {
+                    for (i, n) in new_nodes.iter().enumerate() {
+                        let columns = n.columns.iter().enumerate();
+                        let header = EntityHeader {
+                            id: n.id,
+                            fqn: n.fqn.clone(),
+                            name: n.name.clone(),
+                            columns: columns
+                                .map(|(j, c)| (c.clone(), n.first_column + j as u32))
+                                .collect(),
+                        };
+                        sink(
+                            &node_key(i),
+                            &Record {
+                                kind: n.kind,
+                                flags: 0,
+                                header,
+                            }
+                            .encode(),
+                        )?;
                     }
-                }
-                Ok(())
-            })),
-            (cf::FQN_COLUMN, Box::new(|sink: Sink<'_>| {
-                let entries = by_fqn.iter().flat_map(|&(_, _, i)| {
-                    let n = &new_nodes[i];
-                    sorted_columns(n).into_iter().map(move |(j, c)| {
-                        (column_fqn_key(n, c), (n.first_column + j as u32).to_be_bytes())
+                    Ok(())
+                }),
+            ),
+            (
+                cf::UUID_NODE,
+                Box::new(|sink: Sink<'_>| {
+                    uuids
+                        .iter()
+                        .try_for_each(|(u, i)| sink(u, &node_key(*i as usize)))
+                }),
+            ),
+            (
+                cf::FQN_NODE,
+                Box::new(|sink: Sink<'_>| {
+                    by_fqn.iter().try_for_each(|&(_, _, i)| {
+                        sink(
+                            &keys::fqn_key(new_nodes[i].kind, &new_nodes[i].fqn),
+                            &node_key(i),
+                        )
                     })
-                });
-                if fqn_column_in_order {
-                    entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
-                } else {
-                    let mut all: Vec<_> = entries.collect();
-                    all.sort_unstable();
-                    all.iter().try_for_each(|(k, v)| sink(k, v))
-                }
-            })),
-            (cf::EDGE_DETAILS, Box::new(|sink: Sink<'_>| {
-                // Plain edges need no details entry, unless they replace stored details.
-                for (a, b, d) in &edges {
-                    if d.is_some() || replaced.contains(&(*a, *b)) {
-                        let d = d.as_deref().unwrap_or(&default_details);
-                        let value = serde_json::to_vec(d).expect("details serialize");
-                        sink(&keys::edge_key(NodeId(*a), NodeId(*b)), &value)?;
+                }),
+            ),
+            (
+                cf::COLUMN_NODE,
+                Box::new(|sink: Sink<'_>| {
+                    for (i, n) in new_nodes.iter().enumerate() {
+                        for (j, c) in n.columns.iter().enumerate() {
+                            let mut v = node_key(i).to_vec();
+                            v.extend_from_slice(c.as_bytes());
+                            sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
+                        }
                     }
-                }
-                Ok(())
-            })),
-            (cf::NODE_OUT, Box::new(|sink: Sink<'_>| lists(&out_lists, sink))),
-            (cf::COLUMN_OUT, Box::new(|sink: Sink<'_>| lists(&col_out_lists, sink))),
-            (cf::NODE_IN, Box::new(|sink: Sink<'_>| lists(&inn_lists, sink))),
-            (cf::COLUMN_IN, Box::new(|sink: Sink<'_>| lists(&col_in_lists, sink))),
+                    Ok(())
+                }),
+            ),
+            (
+                cf::FQN_COLUMN,
+                Box::new(|sink: Sink<'_>| {
+                    let entries = by_fqn.iter().flat_map(|&(_, _, i)| {
+                        let n = &new_nodes[i];
+                        sorted_columns(n).into_iter().map(move |(j, c)| {
+                            (
+                                column_fqn_key(n, c),
+                                (n.first_column + j as u32).to_be_bytes(),
+                            )
+                        })
+                    });
+                    if fqn_column_in_order {
+                        entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
+                    } else {
+                        let mut all: Vec<_> = entries.collect();
+                        all.sort_unstable();
+                        all.iter().try_for_each(|(k, v)| sink(k, v))
+                    }
+                }),
+            ),
+            (
+                cf::EDGE_DETAILS,
+                Box::new(|sink: Sink<'_>| {
+                    // Plain edges need no details entry, unless they replace stored details.
+                    for (a, b, d) in &edges {
+                        if d.is_some() || replaced.contains(&(*a, *b)) {
+                            let d = d.as_deref().unwrap_or(&default_details);
+                            let value = serde_json::to_vec(d).expect("details serialize");
+                            sink(&keys::edge_key(NodeId(*a), NodeId(*b)), &value)?;
+                        }
+                    }
+                    Ok(())
+                }),
+            ),
+            (
+                cf::NODE_OUT,
+                Box::new(|sink: Sink<'_>| lists(&out_lists, sink)),
+            ),
+            (
+                cf::COLUMN_OUT,
+                Box::new(|sink: Sink<'_>| lists(&col_out_lists, sink)),
+            ),
+            (
+                cf::NODE_IN,
+                Box::new(|sink: Sink<'_>| lists(&inn_lists, sink)),
+            ),
+            (
+                cf::COLUMN_IN,
+                Box::new(|sink: Sink<'_>| lists(&col_in_lists, sink)),
+            ),
         ];
 
         let mut marker = Batch::default();
@@ -505,6 +571,21 @@ impl Store {
     }
 }
 
+/// Sends `records` in batches until they run out or the receiver hangs up.
+fn produce(
+    mut records: impl Iterator<Item = Result<(usize, BulkRecord)>>,
+    tx: std::sync::mpsc::SyncSender<Vec<Result<(usize, BulkRecord)>>>,
+) {
+    const BATCH: usize = 8192;
+    loop {
+        let batch: Vec<_> = records.by_ref().take(BATCH).collect();
+        let last = batch.len() < BATCH;
+        if batch.is_empty() || tx.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
 /// An entity's columns with their positions, sorted by name.
 fn sorted_columns(n: &NewNode) -> Vec<(usize, &String)> {
     let mut cols: Vec<(usize, &String)> = n.columns.iter().enumerate().collect();
@@ -529,12 +610,14 @@ struct ReadState<'a> {
     next_col: u32,
     now: i64,
     uuids: crate::model::UuidSource,
+    /// Reused output buffer of [`ReadState::resolve`].
+    resolved: std::sync::Mutex<Vec<Result<Resolved>>>,
 }
 
 impl ReadState<'_> {
     fn add_node(&mut self, line: usize, n: BulkNode, report: &mut BulkReport) -> Result<()> {
         let key = n.key.unwrap_or_else(|| n.fqn.clone());
-        if self.keymap.contains_key(&key) {
+        if self.keymap.contains_key(key.as_str()) {
             return Err(bad_input(format!(
                 "line {line}: node key {key:?} appears twice"
             )));
@@ -617,11 +700,16 @@ impl ReadState<'_> {
         }
         // Each worker remembers its last upstream key: files usually group edges by
         // source, so this saves one hash lookup per edge.
-        let resolved: Vec<Resolved> = pending
+        // The output buffer is kept from batch to batch (it is large; allocating it anew
+        // each time costs page faults).
+        let mut resolved =
+            std::mem::take(&mut *self.resolved.lock().unwrap_or_else(|p| p.into_inner()));
+        pending
             .par_drain(..)
             .map_init(|| None, |last, (line, e)| self.resolve_one(line, e, last))
-            .collect::<Result<_>>()?;
-        for (a, b, d, rejected) in resolved {
+            .collect_into_vec(&mut resolved);
+        for r in resolved.drain(..) {
+            let (a, b, d, rejected) = r?;
             for r in rejected {
                 report.rejected_total += 1;
                 if report.rejected_columns.len() < 100 {
@@ -630,6 +718,7 @@ impl ReadState<'_> {
             }
             edges.push((a, b, d));
         }
+        *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = resolved;
         Ok(())
     }
 

@@ -144,7 +144,7 @@ fn open(data_dir: &Path) -> Result<Store> {
 
 fn bulk(
     store: &Store,
-    records: impl IntoIterator<Item = headwaters_engine::Result<(usize, BulkRecord)>>,
+    records: impl IntoIterator<Item = headwaters_engine::Result<(usize, BulkRecord)>, IntoIter: Send>,
 ) -> Result<BulkReport> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(
