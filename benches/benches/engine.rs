@@ -56,6 +56,18 @@ fn summarize(mut times: Vec<Duration>) -> Summary {
     }
 }
 
+/// Median wall time of five runs of `f`.
+fn median_of_5<E>(mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
+    let mut times = Vec::with_capacity(5);
+    for _ in 0..5 {
+        let t = Instant::now();
+        f()?;
+        times.push(t.elapsed());
+    }
+    times.sort_unstable();
+    Ok(times[2])
+}
+
 fn fmt(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
     if us < 1000.0 {
@@ -205,15 +217,15 @@ fn main() -> Result<()> {
     let mut hub_rows = Vec::new();
     for &h in g.hubs.iter().take(5) {
         view.traverse(NodeId(h), &unbounded)?;
-        let t = Instant::now();
+        let with_edges = median_of_5(|| view.traverse(NodeId(h), &unbounded).map(drop))?;
+        let nodes_only = median_of_5(|| view.traverse(NodeId(h), &counting).map(drop))?;
+        let csr_t = median_of_5(|| {
+            down_csr.bfs_count(h, None, &mut seen);
+            Ok::<(), headwaters_engine::Error>(())
+        })?;
         let res = view.traverse(NodeId(h), &unbounded)?;
-        let with_edges = t.elapsed();
-        let t = Instant::now();
         let counted = view.traverse(NodeId(h), &counting)?;
-        let nodes_only = t.elapsed();
-        let t = Instant::now();
         let n = down_csr.bfs_count(h, None, &mut seen);
-        let csr_t = t.elapsed();
         ensure!(
             res.downstream.visits.len() == n && counted.downstream.visits.len() == n,
             "hub {h}: sizes differ from CSR"
@@ -297,7 +309,7 @@ fn main() -> Result<()> {
         fmt(colq.max)
     );
     println!(
-        "\n| hub | downstream nodes | edges | Headwaters (nodes + edges) | Headwaters (nodes only) | CSR BFS |"
+        "\n| hub | downstream nodes | edges | Headwaters (nodes + edges), median of 5 | Headwaters (nodes only) | CSR BFS |"
     );
     println!("|---|---|---|---|---|---|");
     for (h, n, e, we, no, c) in &hub_rows {

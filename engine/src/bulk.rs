@@ -318,7 +318,6 @@ impl Store {
             new_nodes,
             next_col,
             now,
-            keymap,
             ..
         } = state;
         progress("read", count);
@@ -568,10 +567,6 @@ impl Store {
                 lists[id as usize] = l;
             }
         }
-        // Freeing millions of small allocations takes most of a second, and nothing
-        // needs them any more: let another thread do it.
-        drop(by_fqn);
-        std::thread::spawn(move || drop((new_nodes, edges, keymap)));
         Ok(report)
     }
 }
