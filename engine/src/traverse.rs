@@ -174,7 +174,13 @@ pub fn bfs<A: Adjacency>(
 ) -> Reach<u32> {
     let mut visited = DenseSet::scratch(g.id_bound());
     visited.insert(root);
-    let out = bfs_with(g, root, dir, max_depth, budget, collect_edges, &mut visited);
+    let walk = Walk {
+        dir,
+        max_depth,
+        budget,
+        collect_edges,
+    };
+    let out = bfs_with(g, root, walk, &mut visited);
     // Leave the scratch set all clear for the next query: only the bits set are reset.
     visited.remove(root);
     for v in &out.visits {
@@ -184,15 +190,22 @@ pub fn bfs<A: Adjacency>(
     out
 }
 
-fn bfs_with<A: Adjacency>(
-    g: &A,
-    root: u32,
+/// The bounds of one direction's walk.
+#[derive(Clone, Copy)]
+struct Walk {
     dir: Direction,
     max_depth: Option<u32>,
     budget: usize,
     collect_edges: bool,
-    visited: &mut DenseSet,
-) -> Reach<u32> {
+}
+
+fn bfs_with<A: Adjacency>(g: &A, root: u32, walk: Walk, visited: &mut DenseSet) -> Reach<u32> {
+    let Walk {
+        dir,
+        max_depth,
+        budget,
+        collect_edges,
+    } = walk;
     let orient = |u: u32, v: u32| match dir {
         Direction::Downstream => (u, v),
         Direction::Upstream => (v, u),
