@@ -1,0 +1,299 @@
+//! What the extractor returns, and what it takes besides the SQL.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::dialect::Dialect;
+use crate::error::Error;
+
+/// A table (or view, or path), qualified as far as the SQL and the defaults allow.
+/// Unquoted identifiers are lower-cased; quoted ones are kept as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TableName {
+    /// Database (catalog), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Schema, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Table name (or a path such as `s3://bucket/key`).
+    pub name: String,
+}
+
+impl TableName {
+    /// A table with only a name.
+    pub fn bare(name: impl Into<String>) -> Self {
+        TableName {
+            database: None,
+            schema: None,
+            name: name.into(),
+        }
+    }
+
+    /// Parses `a.b.c`, `b.c` or `c` (no quoting).
+    pub fn parse_dotted(s: &str) -> Self {
+        let parts: Vec<&str> = s.split('.').collect();
+        match parts.as_slice() {
+            [d, sch, n] => TableName {
+                database: Some(d.to_string()),
+                schema: Some(sch.to_string()),
+                name: n.to_string(),
+            },
+            [sch, n] => TableName {
+                database: None,
+                schema: Some(sch.to_string()),
+                name: n.to_string(),
+            },
+            _ => TableName::bare(s),
+        }
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &self.database {
+            write!(f, "{d}.")?;
+        }
+        if let Some(s) = &self.schema {
+            write!(f, "{s}.")?;
+        }
+        f.write_str(&self.name)
+    }
+}
+
+/// A column of a table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The table.
+    pub table: TableName,
+    /// The column name.
+    pub column: String,
+}
+
+impl fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.table, self.column)
+    }
+}
+
+/// OpenLineage's transformation type of a column edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransformationType {
+    /// The source's value flows into the target.
+    Direct,
+    /// The source influences which rows or how, not the value itself.
+    Indirect,
+}
+
+/// OpenLineage's transformation subtype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TransformationSubtype {
+    /// Taken as is.
+    Identity,
+    /// Computed from the source.
+    Transformation,
+    /// Aggregated.
+    Aggregation,
+    /// Used in a join condition.
+    Join,
+    /// Used in WHERE / HAVING / QUALIFY.
+    Filter,
+    /// Used in GROUP BY.
+    GroupBy,
+    /// Used in ORDER BY.
+    Sort,
+    /// Used in a window's PARTITION BY / ORDER BY.
+    Window,
+    /// Used in a CASE / IF condition.
+    Conditional,
+}
+
+impl TransformationSubtype {
+    /// The type this subtype belongs to.
+    pub fn kind(self) -> TransformationType {
+        match self {
+            Self::Identity | Self::Transformation | Self::Aggregation => TransformationType::Direct,
+            _ => TransformationType::Indirect,
+        }
+    }
+}
+
+/// One source column feeding one target column.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ColumnEdge {
+    /// Where the data comes from.
+    pub source: ColumnRef,
+    /// Where it goes.
+    pub target: ColumnRef,
+    /// DIRECT or INDIRECT.
+    #[serde(rename = "type")]
+    pub kind: TransformationType,
+    /// How.
+    pub subtype: TransformationSubtype,
+    /// The SQL expression that produced the target (for DIRECT edges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+}
+
+/// A position in the SQL text (1-based).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Location {
+    /// Line.
+    pub line: u64,
+    /// Column (in characters).
+    pub column: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// What kind of problem a diagnostic reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticKind {
+    /// The statement does not parse.
+    Parse,
+    /// The statement parses but produces no lineage we extract.
+    Unsupported,
+    /// A column could belong to more than one table.
+    AmbiguousColumn,
+    /// A name could not be resolved.
+    Unresolved,
+    /// Nesting deeper than the extractor follows.
+    TooDeep,
+}
+
+/// A problem found while analyzing, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// What kind of problem.
+    pub kind: DiagnosticKind,
+    /// Where (start of the statement, or the parser's position).
+    pub location: Location,
+    /// What exactly.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// The lineage of one statement.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatementLineage {
+    /// Statement kind (`select`, `insert`, `create_table_as`, ...), `unparsed` if it did
+    /// not parse.
+    pub kind: String,
+    /// Where the statement starts.
+    pub location: Location,
+    /// Tables read.
+    pub reads: Vec<TableName>,
+    /// Tables written.
+    pub writes: Vec<TableName>,
+    /// Column edges.
+    pub columns: Vec<ColumnEdge>,
+    /// Problems found in this statement.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The lineage of a script.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// One entry per statement, in order.
+    pub statements: Vec<StatementLineage>,
+    /// Tables both written and read within the script (temp tables, CTAS targets and
+    /// views used later).
+    pub intermediate_tables: Vec<TableName>,
+}
+
+impl Lineage {
+    /// Every diagnostic of every statement.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.statements.iter().flat_map(|s| s.diagnostics.iter())
+    }
+}
+
+/// Table -> columns, to expand `*` and resolve unqualified columns.
+pub trait Catalog: Send + Sync {
+    /// The columns of a table, in order, if known.
+    fn columns(&self, table: &TableName) -> Option<Vec<String>>;
+}
+
+/// A catalog read from JSON: `{"schema.table": ["col", ...], ...}` (keys may also be
+/// `table` or `database.schema.table`).
+#[derive(Clone, Debug, Default)]
+pub struct JsonCatalog {
+    tables: HashMap<String, Vec<String>>,
+}
+
+impl JsonCatalog {
+    /// Parses the JSON form.
+    pub fn from_json(text: &str) -> Result<Self, Error> {
+        let raw: HashMap<String, Vec<String>> = serde_json::from_str(text).map_err(|e| {
+            Error::BadCatalog(format!(
+                "expected {{\"schema.table\": [\"col\", ...]}}: {e}"
+            ))
+        })?;
+        let tables = raw
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.to_lowercase(),
+                    v.into_iter().map(|c| c.to_lowercase()).collect(),
+                )
+            })
+            .collect();
+        Ok(JsonCatalog { tables })
+    }
+}
+
+impl Catalog for JsonCatalog {
+    fn columns(&self, table: &TableName) -> Option<Vec<String>> {
+        self.tables.get(&table.to_string()).cloned().or_else(|| {
+            // A catalog keyed `schema.table` still answers for `db.schema.table`.
+            let short = TableName {
+                database: None,
+                ..table.clone()
+            };
+            self.tables.get(&short.to_string()).cloned()
+        })
+    }
+}
+
+/// How to analyze.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Grammar and identifier rules.
+    pub dialect: Dialect,
+    /// Database for names that have none (only applied with a schema).
+    pub default_database: Option<String>,
+    /// Schema for unqualified names.
+    pub default_schema: Option<String>,
+    /// Known tables and columns.
+    pub catalog: Option<Arc<dyn Catalog>>,
+    /// Let a select item refer to an alias defined earlier in the same SELECT
+    /// (`None`: as the dialect does).
+    pub lateral_column_alias: Option<bool>,
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("dialect", &self.dialect)
+            .field("default_database", &self.default_database)
+            .field("default_schema", &self.default_schema)
+            .field("catalog", &self.catalog.is_some())
+            .field("lateral_column_alias", &self.lateral_column_alias)
+            .finish()
+    }
+}

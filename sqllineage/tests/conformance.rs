@@ -1,0 +1,164 @@
+//! Conformance: the 262 cases of sqllineage 1.5.9's own test suite
+//! (`fixtures/sql-conformance/cases.json`, MIT, (c) reata).
+//!
+//! Comparison rules:
+//! - each case is analyzed in its first listed dialect, with its catalog and with
+//!   lateral column aliases on exactly when the case's env turns them on (sqllineage's
+//!   default is off);
+//! - table cases: the script's reads and writes, minus intermediate tables (written,
+//!   then read, in the same script), as sqllineage reports source and target tables;
+//! - column cases: the set of (source, target) of DIRECT edges plus INDIRECT/CONDITIONAL
+//!   ones (sqllineage counts the columns of a CASE condition as sources of the result,
+//!   but not join, filter, grouping, sorting or window influence, so Headwaters' other
+//!   INDIRECT edges are extra and not compared);
+//! - an unqualified table prints as `<default>.table` in table cases and as `table` in
+//!   column cases, as the expectations are written.
+//!
+//! The test prints every failing case and fails if fewer cases pass than `BASELINE`.
+//! Raise `BASELINE` when the extractor improves.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use headwaters_sqllineage::{
+    Dialect, JsonCatalog, Options, TableName, TransformationSubtype, TransformationType, analyze,
+};
+use serde::Deserialize;
+
+/// Cases known to pass; the test fails below this.
+const BASELINE: usize = 204;
+
+#[derive(Deserialize)]
+struct Case {
+    id: String,
+    kind: String,
+    sql: String,
+    dialect: String,
+    expected: serde_json::Value,
+    metadata: Option<serde_json::Value>,
+    #[serde(default)]
+    env: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Table cases spell an unqualified table `<default>.t`; column cases spell it `t`.
+fn show(t: &TableName) -> String {
+    match &t.schema {
+        None => format!("<default>.{}", t.name),
+        Some(_) => t.to_string(),
+    }
+}
+
+fn show_col(t: &TableName) -> String {
+    t.to_string()
+}
+
+fn run(case: &Case) -> Result<(), String> {
+    let dialect: Dialect = case.dialect.parse().map_err(|e| format!("{e}"))?;
+    let catalog = match &case.metadata {
+        Some(m) => {
+            Some(Arc::new(JsonCatalog::from_json(&m.to_string()).map_err(|e| e.to_string())?) as _)
+        }
+        None => None,
+    };
+    let opts = Options {
+        dialect,
+        catalog,
+        lateral_column_alias: Some(
+            case.env
+                .contains_key("SQLLINEAGE_LATERAL_COLUMN_ALIAS_REFERENCE"),
+        ),
+        ..Options::default()
+    };
+    let lineage = analyze(&case.sql, &opts);
+    let diags: Vec<String> = lineage.diagnostics().map(|d| d.to_string()).collect();
+    let inter: BTreeSet<String> = lineage.intermediate_tables.iter().map(show).collect();
+    if case.kind == "table" {
+        let set = |v: &serde_json::Value| -> BTreeSet<String> {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        };
+        let want_read = set(&case.expected["read"]);
+        let want_write = set(&case.expected["write"]);
+        let all = |f: &dyn Fn(&headwaters_sqllineage::StatementLineage) -> &Vec<TableName>| -> BTreeSet<String> {
+            lineage.statements.iter().flat_map(|s| f(s).iter().map(show)).filter(|t| !inter.contains(t)).collect()
+        };
+        let got_read = all(&|s| &s.reads);
+        let got_write = all(&|s| &s.writes);
+        if got_read == want_read && got_write == want_write {
+            Ok(())
+        } else {
+            Err(format!(
+                "read: want {want_read:?} got {got_read:?}; write: want {want_write:?} got {got_write:?}; diagnostics {diags:?}"
+            ))
+        }
+    } else {
+        let want: BTreeSet<(String, String)> = case
+            .expected
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
+            .collect();
+        let got: BTreeSet<(String, String)> = lineage
+            .statements
+            .iter()
+            .flat_map(|s| s.columns.iter())
+            .filter(|e| {
+                e.kind == TransformationType::Direct
+                    || e.subtype == TransformationSubtype::Conditional
+            })
+            .map(|e| {
+                (
+                    format!("{}.{}", show_col(&e.source.table), e.source.column),
+                    format!("{}.{}", show_col(&e.target.table), e.target.column),
+                )
+            })
+            .collect();
+        if got == want {
+            Ok(())
+        } else {
+            let missing: Vec<_> = want.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&want).collect();
+            Err(format!(
+                "missing {missing:?}; extra {extra:?}; diagnostics {diags:?}"
+            ))
+        }
+    }
+}
+
+#[test]
+fn sqllineage_conformance_cases() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/sql-conformance/cases.json");
+    let cases: Vec<Case> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (mut pass, mut table_pass, mut column_pass) = (0, 0, 0);
+    let (tables, columns) = (
+        cases.iter().filter(|c| c.kind == "table").count(),
+        cases.iter().filter(|c| c.kind != "table").count(),
+    );
+    for case in &cases {
+        match run(case) {
+            Ok(()) => {
+                pass += 1;
+                if case.kind == "table" {
+                    table_pass += 1;
+                } else {
+                    column_pass += 1;
+                }
+            }
+            Err(why) => println!("FAIL {} [{}]: {why}", case.id, case.dialect),
+        }
+    }
+    println!(
+        "conformance: {pass}/{} passed ({:.1}%): table {table_pass}/{tables}, column {column_pass}/{columns}",
+        cases.len(),
+        100.0 * pass as f64 / cases.len() as f64
+    );
+    assert!(
+        pass >= BASELINE,
+        "{pass} cases pass, fewer than the recorded baseline {BASELINE}"
+    );
+}
