@@ -167,6 +167,8 @@ struct Cx<'a> {
     diags: Vec<Diagnostic>,
     ctes: Vec<HashMap<String, QueryOut>>,
     created: Vec<(TableName, Option<Vec<String>>)>,
+    /// Statements nested in a query (`WITH ... INSERT`), merged into the outer one.
+    nested: Vec<StatementLineage>,
     depth: usize,
     lateral_alias: bool,
 }
@@ -245,6 +247,7 @@ impl<'a> Cx<'a> {
             diags: Vec::new(),
             ctes: Vec::new(),
             created: Vec::new(),
+            nested: Vec::new(),
             depth: 0,
             lateral_alias: opts
                 .lateral_column_alias
@@ -266,6 +269,10 @@ impl<'a> Cx<'a> {
     fn table(&self, n: &ObjectName) -> TableName {
         let mut parts = name_parts(n);
         let name = parts.pop().unwrap_or_default();
+        if name.contains('/') {
+            // A path (`parquet.`s3://...``, `delta.`/data/x``): the path is the name.
+            return TableName::bare(name);
+        }
         match parts.len() {
             0 => TableName {
                 database: self
@@ -323,6 +330,18 @@ impl<'a> Cx<'a> {
     // ----- statements -----
 
     fn statement(&mut self, stmt: &Statement) -> StatementLineage {
+        let mut out = self.statement_inner(stmt);
+        for inner in std::mem::take(&mut self.nested) {
+            if out.kind == "select" {
+                out.kind = inner.kind;
+            }
+            out.writes.extend(inner.writes);
+            out.columns.extend(inner.columns);
+        }
+        out
+    }
+
+    fn statement_inner(&mut self, stmt: &Statement) -> StatementLineage {
         let mut out = StatementLineage::default();
         match stmt {
             Statement::Query(q) => {
@@ -381,6 +400,7 @@ impl<'a> Cx<'a> {
                     out.writes.push(target);
                 } else {
                     out.kind = "create_table".into();
+                    out.writes.push(target.clone());
                     let cols: Vec<String> = ct.columns.iter().map(|c| norm(&c.name)).collect();
                     self.created
                         .push((target, (!cols.is_empty()).then_some(cols)));
@@ -455,18 +475,17 @@ impl<'a> Cx<'a> {
                                 ast::RenameTableNameKind::As(n)
                                 | ast::RenameTableNameKind::To(n) => self.table(n),
                             };
-                            self.reads.insert(from.clone());
-                            out.writes.push(to.clone());
+                            // A rename moves no data: no lineage, but later statements
+                            // see the table under its new name.
                             let cols = self.known_columns(&from);
                             self.created.push((from.clone(), None));
                             self.created.push((to, cols));
                         }
                         ast::AlterTableOperation::SwapWith { table_name } => {
+                            // The table takes the other's data.
                             let other = self.table(table_name);
-                            self.reads.insert(from.clone());
-                            self.reads.insert(other.clone());
+                            self.reads.insert(other);
                             out.writes.push(from.clone());
-                            out.writes.push(other);
                         }
                         _ => {}
                     }
@@ -476,8 +495,6 @@ impl<'a> Cx<'a> {
                 out.kind = "rename_table".into();
                 for r in renames {
                     let (from, to) = (self.table(&r.old_name), self.table(&r.new_name));
-                    self.reads.insert(from.clone());
-                    out.writes.push(to.clone());
                     let cols = self.known_columns(&from);
                     self.created.push((from, None));
                     self.created.push((to, cols));
@@ -513,6 +530,38 @@ impl<'a> Cx<'a> {
                     }
                     (None, Some(p), true) => out.writes.push(TableName::bare(p)),
                     _ => {}
+                }
+            }
+            Statement::Directory { path, source, .. } => {
+                out.kind = "insert_directory".into();
+                self.query(source, None);
+                out.writes.push(TableName::bare(path.clone()));
+            }
+            Statement::CopyIntoSnowflake {
+                kind,
+                into,
+                from_obj,
+                stage_params,
+                from_query,
+                ..
+            } => {
+                out.kind = "copy".into();
+                let source = from_obj
+                    .as_ref()
+                    .map(|o| self.table(o))
+                    .or_else(|| stage_params.url.clone().map(TableName::bare));
+                if let Some(q) = from_query {
+                    self.query(q, None);
+                }
+                match kind {
+                    ast::CopyIntoSnowflakeKind::Table => {
+                        self.reads.extend(source);
+                        out.writes.push(self.table(into));
+                    }
+                    ast::CopyIntoSnowflakeKind::Location => {
+                        self.reads.extend(source);
+                        out.writes.push(TableName::bare(into.to_string()));
+                    }
                 }
             }
             Statement::Unload {
@@ -615,8 +664,11 @@ impl<'a> Cx<'a> {
             let mut ind = indirect.clone();
             if let Some(p) = &clause.predicate {
                 let mut s = Vec::new();
-                self.expr(p, &scope, Sub::Conditional, &mut s, &mut ind);
-                ind.extend(s);
+                self.expr(p, &scope, Sub::Filter, &mut s, &mut ind);
+                ind.extend(s.into_iter().map(|x| Src {
+                    sub: Sub::Filter,
+                    ..x
+                }));
             }
             match &clause.action {
                 ast::MergeAction::Update(upd) => {
@@ -824,11 +876,16 @@ impl<'a> Cx<'a> {
                     parent,
                     ..Scope::default()
                 };
-                if let Some(row) = v.rows.first() {
+                for row in &v.rows {
                     for (i, e) in row.iter().enumerate() {
                         let mut direct = Vec::new();
                         let mut ind = Vec::new();
                         self.expr(e, &scope, Sub::Identity, &mut direct, &mut ind);
+                        if let Some(c) = out.cols.get_mut(i) {
+                            c.direct.extend(direct);
+                            c.indirect.extend(ind);
+                            continue;
+                        }
                         out.cols.push(OutCol {
                             name: format!("column{}", i + 1),
                             direct,
@@ -850,14 +907,33 @@ impl<'a> Cx<'a> {
                 out
             }
             SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
+                // `WITH ... INSERT ...`: the statement's writes and edges belong to the
+                // enclosing statement.
                 let inner = self.statement(s);
-                let _ = inner;
+                self.nested.push(inner);
                 QueryOut::default()
             }
         }
     }
 
     fn select(&mut self, s: &Select, parent: Option<&Scope<'_>>) -> QueryOut {
+        if let Some(into) = &s.into {
+            // SELECT ... INTO t: a write.
+            for target in &into.targets {
+                let parts = match target {
+                    Expr::Identifier(i) => vec![i.clone()],
+                    Expr::CompoundIdentifier(ids) => ids.clone(),
+                    _ => continue,
+                };
+                let t = self.table(&ObjectName::from(parts));
+                let writes = vec![t];
+                self.nested.push(StatementLineage {
+                    kind: "select_into".into(),
+                    writes,
+                    ..StatementLineage::default()
+                });
+            }
+        }
         let mut scope = Scope {
             parent,
             ..Scope::default()
@@ -1195,8 +1271,36 @@ impl<'a> Cx<'a> {
                                 | FunctionArg::ExprNamed { arg, .. }
                                 | FunctionArg::Unnamed(arg) => arg,
                             };
-                            if let FunctionArgExpr::Expr(x) = ae {
-                                self.expr(x, scope, inner, direct, indirect);
+                            match ae {
+                                FunctionArgExpr::Expr(x) => {
+                                    self.expr(x, scope, inner, direct, indirect)
+                                }
+                                // count(*): every row of every relation in scope counts.
+                                FunctionArgExpr::Wildcard
+                                | FunctionArgExpr::WildcardWithOptions(_) => {
+                                    for (_, t, _) in &scope.rels {
+                                        if let Some(t) = t {
+                                            direct.push(Src {
+                                                col: ColumnRef {
+                                                    table: t.clone(),
+                                                    column: "*".into(),
+                                                },
+                                                sub: inner,
+                                            });
+                                        }
+                                    }
+                                }
+                                FunctionArgExpr::QualifiedWildcard(n) => {
+                                    if let Some(Rel::Table(t)) = find_rel(scope, &name_parts(n)) {
+                                        direct.push(Src {
+                                            col: ColumnRef {
+                                                table: t.clone(),
+                                                column: "*".into(),
+                                            },
+                                            sub: inner,
+                                        });
+                                    }
+                                }
                             }
                         }
                     }
@@ -1406,6 +1510,17 @@ impl<'a> Cx<'a> {
         }
         match (known.len(), maybe.len()) {
             (0, 1) => self.column_of(maybe[0], col),
+            (k, _) if k >= 2 => {
+                // Several relations have it (a catalog or subqueries say so): report all.
+                let (mut d, mut i) = (Vec::new(), Vec::new());
+                for r in known {
+                    if let Resolved::Sources(dd, ii) = self.column_of(r, col) {
+                        d.extend(dd);
+                        i.extend(ii);
+                    }
+                }
+                Resolved::Sources(d, i)
+            }
             (0, 0) => Resolved::Unknown,
             _ => Resolved::Ambiguous(known.iter().chain(&maybe).map(|r| rel_label(r)).collect()),
         }
