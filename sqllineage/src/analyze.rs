@@ -52,7 +52,11 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
                 out.location = parsed.location;
                 out.reads = cx.reads.into_iter().collect();
                 out.diagnostics.extend(cx.diags);
-                script.after(&out, cx.created);
+                let (created, renamed) = (cx.created, cx.renamed);
+                script.after(&out, created);
+                for (old, new) in renamed {
+                    rename_in(&mut statements, &old, &new);
+                }
                 out
             }
         };
@@ -62,6 +66,24 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
     Lineage {
         statements,
         intermediate_tables,
+    }
+}
+
+/// Renames a table in the lineage of earlier statements: after `ALTER TABLE a RENAME TO
+/// b` the data those statements moved lives in `b`.
+fn rename_in(statements: &mut [StatementLineage], old: &TableName, new: &TableName) {
+    let fix = |t: &mut TableName| {
+        if t == old {
+            *t = new.clone();
+        }
+    };
+    for s in statements {
+        s.reads.iter_mut().for_each(fix);
+        s.writes.iter_mut().for_each(fix);
+        for e in &mut s.columns {
+            fix(&mut e.source.table);
+            fix(&mut e.target.table);
+        }
     }
 }
 
@@ -169,6 +191,8 @@ struct Cx<'a> {
     created: Vec<(TableName, Option<Vec<String>>)>,
     /// Statements nested in a query (`WITH ... INSERT`), merged into the outer one.
     nested: Vec<StatementLineage>,
+    /// Tables renamed by this statement (old, new).
+    renamed: Vec<(TableName, TableName)>,
     depth: usize,
     lateral_alias: bool,
 }
@@ -248,6 +272,7 @@ impl<'a> Cx<'a> {
             ctes: Vec::new(),
             created: Vec::new(),
             nested: Vec::new(),
+            renamed: Vec::new(),
             depth: 0,
             lateral_alias: opts
                 .lateral_column_alias
@@ -305,6 +330,36 @@ impl<'a> Cx<'a> {
             return Some(c.clone());
         }
         self.opts.catalog.as_ref().and_then(|c| c.columns(t))
+    }
+
+    /// T-SQL's `t(NOLOCK)`: table hints that parse like table-function arguments.
+    fn is_table_hint(&self, args: Option<&ast::TableFunctionArgs>) -> bool {
+        const HINTS: &[&str] = &[
+            "nolock",
+            "readuncommitted",
+            "readcommitted",
+            "repeatableread",
+            "serializable",
+            "updlock",
+            "holdlock",
+            "rowlock",
+            "paglock",
+            "tablock",
+            "tablockx",
+            "xlock",
+            "nowait",
+            "readpast",
+            "snapshot",
+            "forceseek",
+            "forcescan",
+        ];
+        self.opts.dialect == crate::dialect::Dialect::MsSql
+            && args.is_some_and(|a| {
+                !a.args.is_empty() && a.args.iter().all(|arg| {
+                    matches!(arg, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(i)))
+                            if HINTS.contains(&i.value.to_lowercase().as_str()))
+                })
+            })
     }
 
     fn cte(&self, name: &str) -> Option<QueryOut> {
@@ -475,8 +530,9 @@ impl<'a> Cx<'a> {
                                 ast::RenameTableNameKind::As(n)
                                 | ast::RenameTableNameKind::To(n) => self.table(n),
                             };
-                            // A rename moves no data: no lineage, but later statements
-                            // see the table under its new name.
+                            // A rename moves no data: no lineage of its own; the table is
+                            // known by its new name from here on, in earlier statements too.
+                            self.renamed.push((from.clone(), to.clone()));
                             let cols = self.known_columns(&from);
                             self.created.push((from.clone(), None));
                             self.created.push((to, cols));
@@ -495,6 +551,7 @@ impl<'a> Cx<'a> {
                 out.kind = "rename_table".into();
                 for r in renames {
                     let (from, to) = (self.table(&r.old_name), self.table(&r.new_name));
+                    self.renamed.push((from.clone(), to.clone()));
                     let cols = self.known_columns(&from);
                     self.created.push((from, None));
                     self.created.push((to, cols));
@@ -1136,7 +1193,7 @@ impl<'a> Cx<'a> {
             } => {
                 let parts = name_parts(name);
                 let alias_name = alias.as_ref().map(|a| norm(&a.name));
-                if args.is_some() {
+                if args.is_some() && !self.is_table_hint(args.as_ref()) {
                     // A table-valued function: nothing read by name.
                     scope.rels.push((
                         alias_name.unwrap_or_else(|| parts.join(".")),
@@ -1446,7 +1503,16 @@ impl<'a> Cx<'a> {
                     sub: combine(role, s.sub),
                     ..s
                 }));
-                indirect.extend(ind);
+                // A column used to filter or join passes that role on to whatever
+                // influenced it upstream.
+                let indirect_role = role.kind() == crate::model::TransformationType::Indirect;
+                indirect.extend(ind.into_iter().map(|s| {
+                    if indirect_role {
+                        Src { sub: role, ..s }
+                    } else {
+                        s
+                    }
+                }));
             }
             Resolved::Ambiguous(tables) => self.diag(
                 DiagnosticKind::AmbiguousColumn,
