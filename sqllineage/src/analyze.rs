@@ -170,6 +170,8 @@ enum Rel {
     Table(TableName),
     /// A subquery, CTE or other computed relation.
     Derived(QueryOut),
+    /// UNNEST / explode of expressions: any column of it comes from them.
+    Unnest(Vec<Src>),
 }
 
 /// The relations of one FROM clause, and the select items defined so far.
@@ -393,6 +395,8 @@ impl<'a> Cx<'a> {
             out.writes.extend(inner.writes);
             out.columns.extend(inner.columns);
         }
+        out.columns.sort();
+        out.columns.dedup();
         out
     }
 
@@ -974,23 +978,6 @@ impl<'a> Cx<'a> {
     }
 
     fn select(&mut self, s: &Select, parent: Option<&Scope<'_>>) -> QueryOut {
-        if let Some(into) = &s.into {
-            // SELECT ... INTO t: a write.
-            for target in &into.targets {
-                let parts = match target {
-                    Expr::Identifier(i) => vec![i.clone()],
-                    Expr::CompoundIdentifier(ids) => ids.clone(),
-                    _ => continue,
-                };
-                let t = self.table(&ObjectName::from(parts));
-                let writes = vec![t];
-                self.nested.push(StatementLineage {
-                    kind: "select_into".into(),
-                    writes,
-                    ..StatementLineage::default()
-                });
-            }
-        }
         let mut scope = Scope {
             parent,
             ..Scope::default()
@@ -1119,12 +1106,38 @@ impl<'a> Cx<'a> {
         }
         out.indirect = indirect;
         dedup(&mut out.indirect);
+        if let Some(into) = &s.into {
+            // SELECT ... INTO t: t is written with the selected columns.
+            for target in &into.targets {
+                let parts = match target {
+                    Expr::Identifier(i) => vec![i.clone()],
+                    Expr::CompoundIdentifier(ids) => ids.clone(),
+                    _ => continue,
+                };
+                let t = self.table(&ObjectName::from(parts));
+                let columns = self.edges(&t, &out, &[]);
+                let cols = out.cols.iter().map(|c| c.name.clone()).collect();
+                self.created.push((t.clone(), Some(cols)));
+                self.nested.push(StatementLineage {
+                    kind: "select_into".into(),
+                    writes: vec![t],
+                    columns,
+                    ..StatementLineage::default()
+                });
+            }
+        }
         out
     }
 
     /// The columns of `*` over one relation.
     fn expand(&mut self, r: &Rel) -> Vec<OutCol> {
         match r {
+            Rel::Unnest(srcs) => vec![OutCol {
+                name: "*".into(),
+                direct: srcs.clone(),
+                indirect: Vec::new(),
+                expr: None,
+            }],
             Rel::Derived(q) => q.cols.clone(),
             Rel::Table(t) => match self.known_columns(t) {
                 Some(cols) => cols
@@ -1215,7 +1228,7 @@ impl<'a> Cx<'a> {
                         scope.rels.push((
                             alias_name.unwrap_or_else(|| parts[0].clone()),
                             None,
-                            Rel::Derived(q),
+                            Rel::Derived(fold_indirect(q)),
                         ));
                         return;
                     }
@@ -1247,7 +1260,7 @@ impl<'a> Cx<'a> {
                     }
                 }
                 let key = alias.as_ref().map(|a| norm(&a.name)).unwrap_or_default();
-                scope.rels.push((key, None, Rel::Derived(q)));
+                scope.rels.push((key, None, Rel::Derived(fold_indirect(q))));
             }
             TableFactor::NestedJoin {
                 table_with_joins,
@@ -1256,8 +1269,18 @@ impl<'a> Cx<'a> {
                 let ind = self.add_from(table_with_joins, scope, true);
                 let _ = (ind, alias);
             }
+            TableFactor::UNNEST {
+                array_exprs, alias, ..
+            } => {
+                let (mut direct, mut ind) = (Vec::new(), Vec::new());
+                for e in array_exprs {
+                    self.expr(e, scope, Sub::Transformation, &mut direct, &mut ind);
+                }
+                let key = alias.as_ref().map(|a| norm(&a.name)).unwrap_or_default();
+                scope.rels.push((key, None, Rel::Unnest(direct)));
+            }
             other => {
-                // UNNEST, table functions, PIVOT, ...: columns come from expressions we
+                // Table functions, PIVOT, ...: columns come from expressions we
                 // do not model; record what they read by name.
                 let mut v = RelationCollector::default();
                 let _ = other.visit(&mut v);
@@ -1266,8 +1289,7 @@ impl<'a> Cx<'a> {
                     self.reads.insert(t);
                 }
                 let alias = match other {
-                    TableFactor::UNNEST { alias, .. }
-                    | TableFactor::Function { alias, .. }
+                    TableFactor::Function { alias, .. }
                     | TableFactor::TableFunction { alias, .. }
                     | TableFactor::Pivot { alias, .. }
                     | TableFactor::Unpivot { alias, .. } => alias.as_ref().map(|a| norm(&a.name)),
@@ -1527,6 +1549,19 @@ impl<'a> Cx<'a> {
     }
 
     fn resolve(&self, parts: &[String], scope: &Scope<'_>) -> Resolved {
+        // A qualifier names a relation of this query or of an enclosing one (correlated
+        // subquery) before `a.b` may be read as field `b` of column `a`.
+        if parts.len() >= 2 {
+            let mut s = Some(scope);
+            while let Some(sc) = s {
+                for split in (1..parts.len()).rev() {
+                    if let Some(rel) = find_rel(sc, &parts[..split]) {
+                        return self.column_of(rel, &parts[split]);
+                    }
+                }
+                s = sc.parent;
+            }
+        }
         let mut s = Some(scope);
         while let Some(sc) = s {
             let r = self.resolve_in(parts, sc);
@@ -1539,13 +1574,6 @@ impl<'a> Cx<'a> {
     }
 
     fn resolve_in(&self, parts: &[String], scope: &Scope<'_>) -> Resolved {
-        if parts.len() >= 2 {
-            for split in (1..parts.len()).rev() {
-                if let Some(rel) = find_rel(scope, &parts[..split]) {
-                    return self.column_of(rel, &parts[split]);
-                }
-            }
-        }
         let col = &parts[0];
         // Which relations have this column?
         let mut known: Vec<&Rel> = Vec::new();
@@ -1564,6 +1592,7 @@ impl<'a> Cx<'a> {
                     Some(_) => {}
                     None => maybe.push(rel),
                 },
+                Rel::Unnest(_) => maybe.push(rel),
             }
         }
         if known.len() == 1 {
@@ -1595,6 +1624,7 @@ impl<'a> Cx<'a> {
     /// Sources of column `col` of a relation.
     fn column_of(&self, rel: &Rel, col: &str) -> Resolved {
         match rel {
+            Rel::Unnest(srcs) => Resolved::Sources(srcs.clone(), Vec::new()),
             Rel::Table(t) => Resolved::Sources(
                 vec![Src {
                     col: ColumnRef {
@@ -1642,6 +1672,7 @@ enum Resolved {
 
 fn rel_label(r: &Rel) -> String {
     match r {
+        Rel::Unnest(_) => "an UNNEST".into(),
         Rel::Table(t) => t.to_string(),
         Rel::Derived(_) => "a subquery".into(),
     }
@@ -1678,6 +1709,16 @@ fn star(t: &TableName) -> OutCol {
         indirect: Vec::new(),
         expr: None,
     }
+}
+
+/// A subquery used as a relation: what filtered or joined its rows influences every
+/// column read from it.
+fn fold_indirect(mut q: QueryOut) -> QueryOut {
+    let ind = std::mem::take(&mut q.indirect);
+    for c in &mut q.cols {
+        c.indirect.extend(ind.iter().cloned());
+    }
+    q
 }
 
 /// The name an unaliased select item gets: the column's own name, else its text.
