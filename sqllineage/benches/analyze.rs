@@ -1,0 +1,35 @@
+#![allow(missing_docs)] // criterion_main! generates an undocumented main
+//! Criterion: column-level analysis of single TPC-H and TPC-DS queries and of the whole
+//! mixed corpus.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use headwaters_sqllineage::analyze;
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+fn bench(c: &mut Criterion) {
+    let tpch = corpus::tpc("tpch");
+    let tpcds = corpus::tpc("tpcds");
+    let mixed = corpus::mixed();
+    c.bench_function("tpch_q09_column_level", |b| {
+        b.iter(|| analyze(&tpch[8].sql, &tpch[8].opts))
+    });
+    c.bench_function("tpcds_q64_column_level", |b| {
+        b.iter(|| analyze(&tpcds[63].sql, &tpcds[63].opts))
+    });
+    let mut g = c.benchmark_group("corpus");
+    g.sample_size(20);
+    g.bench_function("mixed_262_cases", |b| {
+        b.iter(|| {
+            mixed
+                .iter()
+                .map(|i| analyze(&i.sql, &i.opts).statements.len())
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
