@@ -1,0 +1,180 @@
+//! What the extractor promises beyond the conformance cases: transformation types,
+//! qualification, scripts, diagnostics with positions.
+
+use std::sync::Arc;
+
+use headwaters_sqllineage::{
+    ColumnEdge, DiagnosticKind, JsonCatalog, Options, TransformationSubtype as Sub,
+    TransformationType as Kind, analyze,
+};
+
+fn edges(sql: &str, opts: &Options) -> Vec<(String, String, Kind, Sub)> {
+    let l = analyze(sql, opts);
+    let mut v: Vec<_> = l
+        .statements
+        .iter()
+        .flat_map(|s| s.columns.iter())
+        .map(|e: &ColumnEdge| {
+            (
+                e.source.to_string(),
+                e.target.to_string(),
+                e.kind,
+                e.subtype,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn has(v: &[(String, String, Kind, Sub)], from: &str, to: &str, sub: Sub) -> bool {
+    v.iter()
+        .any(|(a, b, _, s)| a == from && b == to && *s == sub)
+}
+
+#[test]
+fn transformation_types_follow_openlineage() {
+    let sql = "INSERT INTO o SELECT s.a AS id, s.b + 1 AS inc, sum(s.c) AS total, \
+               CASE WHEN s.d > 0 THEN s.e END AS picked, \
+               row_number() OVER (PARTITION BY s.f ORDER BY s.g) AS rn \
+               FROM s JOIN u ON s.k = u.k WHERE s.h = 1 \
+               GROUP BY s.a, s.b, s.d, s.e, s.f, s.g ORDER BY id";
+    let v = edges(sql, &Options::default());
+    assert!(has(&v, "s.a", "o.id", Sub::Identity), "{v:#?}");
+    assert!(has(&v, "s.b", "o.inc", Sub::Transformation));
+    assert!(has(&v, "s.c", "o.total", Sub::Aggregation));
+    assert!(has(&v, "s.e", "o.picked", Sub::Transformation));
+    assert!(has(&v, "s.d", "o.picked", Sub::Conditional));
+    assert!(has(&v, "s.f", "o.rn", Sub::Window) && has(&v, "s.g", "o.rn", Sub::Window));
+    assert!(has(&v, "s.k", "o.id", Sub::Join) && has(&v, "u.k", "o.total", Sub::Join));
+    assert!(has(&v, "s.h", "o.inc", Sub::Filter));
+    assert!(has(&v, "s.a", "o.total", Sub::GroupBy));
+    assert!(has(&v, "s.a", "o.rn", Sub::Sort));
+    assert!(v.iter().all(|(_, _, k, s)| *k == s.kind()));
+    // The CASE condition influences only the CASE column.
+    assert!(!has(&v, "s.d", "o.id", Sub::Conditional));
+}
+
+#[test]
+fn defaults_catalog_and_star() {
+    let catalog = JsonCatalog::from_json(
+        r#"{"raw.orders": ["id", "amount"], "raw.customers": ["id", "name"]}"#,
+    )
+    .unwrap();
+    let opts = Options {
+        default_schema: Some("raw".into()),
+        default_database: Some("wh".into()),
+        catalog: Some(Arc::new(catalog)),
+        ..Options::default()
+    };
+    let l = analyze("INSERT INTO mart.x SELECT * FROM orders", &opts);
+    let s = &l.statements[0];
+    assert_eq!(s.reads[0].to_string(), "wh.raw.orders");
+    assert_eq!(s.writes[0].to_string(), "wh.mart.x");
+    let v = edges(
+        "INSERT INTO mart.x SELECT name, amount FROM raw.orders o JOIN raw.customers c ON o.id = c.id",
+        &opts,
+    );
+    assert!(
+        has(&v, "wh.raw.customers.name", "wh.mart.x.name", Sub::Identity),
+        "{v:#?}"
+    );
+    assert!(has(
+        &v,
+        "wh.raw.orders.amount",
+        "wh.mart.x.amount",
+        Sub::Identity
+    ));
+    let unresolved = analyze(
+        "INSERT INTO x SELECT name FROM a JOIN b ON a.k = b.k",
+        &Options::default(),
+    );
+    let d: Vec<_> = unresolved.diagnostics().collect();
+    assert!(
+        d.iter()
+            .any(|d| d.kind == DiagnosticKind::AmbiguousColumn && d.message.contains("name")),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn scripts_carry_tables_between_statements() {
+    let sql = "CREATE TEMP TABLE t AS SELECT id, amount * 2 AS doubled FROM raw.orders;\n\
+               INSERT INTO mart.y SELECT * FROM t;\n\
+               ALTER TABLE mart.y RENAME TO mart.z;";
+    let l = analyze(sql, &Options::default());
+    assert_eq!(l.statements.len(), 3);
+    assert_eq!(
+        l.intermediate_tables
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>(),
+        ["t"]
+    );
+    let second = &l.statements[1];
+    assert_eq!(
+        second.writes[0].to_string(),
+        "mart.z",
+        "the later rename applies"
+    );
+    assert!(
+        second.columns.iter().any(
+            |e| e.source.to_string() == "t.doubled" && e.target.to_string() == "mart.z.doubled"
+        ),
+        "SELECT * expands to the temp table's columns: {:#?}",
+        second.columns
+    );
+}
+
+#[test]
+fn diagnostics_carry_positions_and_nothing_is_dropped() {
+    let sql = "INSERT INTO a SELECT x FROM b;\n  SELEC y FROM c;\nGRANT SELECT ON a TO bob;\nINSERT INTO d SELECT z FROM e";
+    let l = analyze(sql, &Options::default());
+    assert_eq!(l.statements.len(), 4);
+    let parse = &l.statements[1].diagnostics[0];
+    assert_eq!(parse.kind, DiagnosticKind::Parse);
+    assert_eq!(
+        (parse.location.line, parse.location.column),
+        (2, 3),
+        "{parse}"
+    );
+    assert_eq!(
+        l.statements[2].diagnostics[0].kind,
+        DiagnosticKind::Unsupported
+    );
+    assert_eq!(l.statements[3].writes[0].to_string(), "d");
+}
+
+#[test]
+fn dialect_features() {
+    let hive = Options {
+        dialect: "hive".parse().unwrap(),
+        ..Options::default()
+    };
+    let v = edges(
+        "INSERT OVERWRITE TABLE t SELECT tag FROM p LATERAL VIEW explode(tags) x AS tag",
+        &hive,
+    );
+    assert!(has(&v, "p.tags", "t.tag", Sub::Transformation), "{v:#?}");
+    let snow = Options {
+        dialect: "snowflake".parse().unwrap(),
+        ..Options::default()
+    };
+    let v = edges("INSERT INTO t SELECT a + 1 AS b, b * 2 AS c FROM s", &snow);
+    assert!(
+        has(&v, "s.a", "t.c", Sub::Transformation),
+        "lateral column alias: {v:#?}"
+    );
+    let pg = Options {
+        dialect: "postgres".parse().unwrap(),
+        ..Options::default()
+    };
+    let v = edges(
+        "INSERT INTO \"Mixed\".\"Case\" SELECT \"Col\" FROM Src",
+        &pg,
+    );
+    assert!(
+        has(&v, "src.Col", "Mixed.Case.Col", Sub::Identity),
+        "quoted names keep their case: {v:#?}"
+    );
+}
