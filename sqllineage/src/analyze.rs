@@ -12,8 +12,10 @@
 //!                         indirect:    [x.k, y.k (JOIN), x.p (GROUP_BY)]
 //! ```
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName,
@@ -195,6 +197,8 @@ struct Cx<'a> {
     nested: Vec<StatementLineage>,
     /// Tables renamed by this statement (old, new).
     renamed: Vec<(TableName, TableName)>,
+    /// Columns of base tables, as looked up so far in this statement.
+    columns_seen: RefCell<HashMap<TableName, Option<Rc<Vec<String>>>>>,
     depth: usize,
     lateral_alias: bool,
 }
@@ -275,6 +279,7 @@ impl<'a> Cx<'a> {
             created: Vec::new(),
             nested: Vec::new(),
             renamed: Vec::new(),
+            columns_seen: RefCell::new(HashMap::new()),
             depth: 0,
             lateral_alias: opts
                 .lateral_column_alias
@@ -327,11 +332,20 @@ impl<'a> Cx<'a> {
     }
 
     /// Known columns of a base table: created earlier in the script, or in the catalog.
-    fn known_columns(&self, t: &TableName) -> Option<Vec<String>> {
-        if let Some(c) = self.script.tables.get(t) {
-            return Some(c.clone());
+    /// Looked up once per statement and table (big queries ask many times).
+    fn known_columns(&self, t: &TableName) -> Option<Rc<Vec<String>>> {
+        if let Some(hit) = self.columns_seen.borrow().get(t) {
+            return hit.clone();
         }
-        self.opts.catalog.as_ref().and_then(|c| c.columns(t))
+        let found = match self.script.tables.get(t) {
+            Some(c) => Some(c.clone()),
+            None => self.opts.catalog.as_ref().and_then(|c| c.columns(t)),
+        }
+        .map(Rc::new);
+        self.columns_seen
+            .borrow_mut()
+            .insert(t.clone(), found.clone());
+        found
     }
 
     /// T-SQL's `t(NOLOCK)`: table hints that parse like table-function arguments.
@@ -422,7 +436,9 @@ impl<'a> Cx<'a> {
                         .map(|c| name_parts(c).pop().unwrap_or_default())
                         .collect();
                     let names = if names.is_empty() {
-                        self.known_columns(&target).unwrap_or_default()
+                        self.known_columns(&target)
+                            .map(|c| c.to_vec())
+                            .unwrap_or_default()
                     } else {
                         names
                     };
@@ -537,7 +553,7 @@ impl<'a> Cx<'a> {
                             // A rename moves no data: no lineage of its own; the table is
                             // known by its new name from here on, in earlier statements too.
                             self.renamed.push((from.clone(), to.clone()));
-                            let cols = self.known_columns(&from);
+                            let cols = self.known_columns(&from).map(|c| c.to_vec());
                             self.created.push((from.clone(), None));
                             self.created.push((to, cols));
                         }
@@ -556,7 +572,7 @@ impl<'a> Cx<'a> {
                 for r in renames {
                     let (from, to) = (self.table(&r.old_name), self.table(&r.new_name));
                     self.renamed.push((from.clone(), to.clone()));
-                    let cols = self.known_columns(&from);
+                    let cols = self.known_columns(&from).map(|c| c.to_vec());
                     self.created.push((from, None));
                     self.created.push((to, cols));
                 }
@@ -1141,7 +1157,8 @@ impl<'a> Cx<'a> {
             Rel::Derived(q) => q.cols.clone(),
             Rel::Table(t) => match self.known_columns(t) {
                 Some(cols) => cols
-                    .into_iter()
+                    .iter()
+                    .cloned()
                     .map(|c| OutCol {
                         direct: vec![Src {
                             col: ColumnRef {
