@@ -449,16 +449,8 @@ impl<'a> Cx<'a> {
                 let target = self.table(&ct.name);
                 if let Some(q) = &ct.query {
                     out.kind = "create_table_as".into();
-                    out.writes.push(target.clone());
-                    let q = self.query(q, None);
-                    let names: Vec<String> = ct.columns.iter().map(|c| norm(&c.name)).collect();
-                    out.columns = self.edges(&target, &q, &names);
-                    let cols = if names.is_empty() {
-                        q.cols.iter().map(|c| c.name.clone()).collect()
-                    } else {
-                        names
-                    };
-                    self.created.push((target, Some(cols)));
+                    let names = ct.columns.iter().map(|c| norm(&c.name)).collect();
+                    self.create_from_query(target, q, names, &mut out);
                 } else if let Some(src) = ct.clone.as_ref() {
                     out.kind = "create_table_clone".into();
                     let from = self.table(src);
@@ -489,16 +481,8 @@ impl<'a> Cx<'a> {
                 }
                 .into();
                 let target = self.table(&v.name);
-                out.writes.push(target.clone());
-                let q = self.query(&v.query, None);
-                let names: Vec<String> = v.columns.iter().map(|c| norm(&c.name)).collect();
-                out.columns = self.edges(&target, &q, &names);
-                let cols = if names.is_empty() {
-                    q.cols.iter().map(|c| c.name.clone()).collect()
-                } else {
-                    names
-                };
-                self.created.push((target, Some(cols)));
+                let names = v.columns.iter().map(|c| norm(&c.name)).collect();
+                self.create_from_query(target, &v.query, names, &mut out);
             }
             Statement::Update(u) => {
                 out.kind = "update".into();
@@ -673,6 +657,26 @@ impl<'a> Cx<'a> {
             }
         }
         out
+    }
+
+    /// CREATE TABLE AS / CREATE VIEW: `target` gets the query's columns (named by
+    /// `names` when given) and is known to later statements.
+    fn create_from_query(
+        &mut self,
+        target: TableName,
+        query: &Query,
+        names: Vec<String>,
+        out: &mut StatementLineage,
+    ) {
+        out.writes.push(target.clone());
+        let q = self.query(query, None);
+        out.columns = self.edges(&target, &q, &names);
+        let cols = if names.is_empty() {
+            q.cols.iter().map(|c| c.name.clone()).collect()
+        } else {
+            names
+        };
+        self.created.push((target, Some(cols)));
     }
 
     fn update(&mut self, u: &ast::Update, out: &mut StatementLineage) {
