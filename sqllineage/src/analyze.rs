@@ -299,7 +299,17 @@ impl<'a> Cx<'a> {
 
     /// A table name qualified with the defaults.
     fn table(&self, n: &ObjectName) -> TableName {
-        let mut parts = name_parts(n);
+        let mut parts = if self.opts.dialect.case_sensitive_table_names() {
+            n.0.iter()
+                .map(|p| {
+                    p.to_string()
+                        .trim_matches(|c| c == '`' || c == '"')
+                        .to_string()
+                })
+                .collect()
+        } else {
+            name_parts(n)
+        };
         let name = parts.pop().unwrap_or_default();
         if name.contains('/') {
             // A path (`parquet.`s3://...``, `delta.`/data/x``): the path is the name.
@@ -1705,12 +1715,16 @@ fn find_rel<'s>(scope: &'s Scope<'_>, qualifier: &[String]) -> Option<&'s Rel> {
     scope
         .rels
         .iter()
-        .find(|(key, _, _)| *key == q)
+        .find(|(key, _, _)| key.eq_ignore_ascii_case(&q))
         .or_else(|| {
+            // Table names may keep their case (BigQuery, MySQL); qualifiers match them
+            // without regard to case.
+            let last = qualifier.last().map_or("", String::as_str);
             scope.rels.iter().find(|(_, t, _)| {
                 t.as_ref().is_some_and(|t| {
-                    t.name == *qualifier.last().unwrap_or(&String::new())
-                        && (qualifier.len() == 1 || t.to_string().ends_with(&q))
+                    t.name.eq_ignore_ascii_case(last)
+                        && (qualifier.len() == 1
+                            || t.to_string().to_lowercase().ends_with(&q.to_lowercase()))
                 })
             })
         })

@@ -115,6 +115,13 @@ impl Dialect {
         }
     }
 
+    /// Whether table names are case-sensitive, so unquoted ones keep their case:
+    /// BigQuery (datasets and tables) and MySQL (tables are files on case-sensitive file
+    /// systems). Elsewhere unquoted identifiers are lower-cased.
+    pub fn case_sensitive_table_names(self) -> bool {
+        matches!(self, Dialect::BigQuery | Dialect::MySql)
+    }
+
     /// Whether a select item may refer to an alias defined earlier in the same SELECT.
     pub fn has_lateral_column_alias(self) -> bool {
         matches!(

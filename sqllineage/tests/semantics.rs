@@ -178,3 +178,39 @@ fn dialect_features() {
         "quoted names keep their case: {v:#?}"
     );
 }
+
+#[test]
+fn identifier_case_follows_the_dialect() {
+    let bq = Options {
+        dialect: "bigquery".parse().unwrap(),
+        ..Options::default()
+    };
+    let l = analyze(
+        "INSERT INTO Sales.Daily SELECT Amount FROM `proj.Raw.Orders` o",
+        &bq,
+    );
+    let s = &l.statements[0];
+    assert_eq!(
+        s.writes[0].to_string(),
+        "Sales.Daily",
+        "BigQuery table names keep their case"
+    );
+    assert_eq!(s.reads[0].to_string(), "proj.Raw.Orders");
+    assert_eq!(
+        s.columns[0].source.column, "amount",
+        "column names are case-insensitive"
+    );
+    let pg = Options {
+        dialect: "postgres".parse().unwrap(),
+        ..Options::default()
+    };
+    let l = analyze(
+        "INSERT INTO Sales.Daily SELECT o.Amount FROM Raw.Orders O",
+        &pg,
+    );
+    assert_eq!(l.statements[0].writes[0].to_string(), "sales.daily");
+    assert_eq!(
+        l.statements[0].columns[0].source.to_string(),
+        "raw.orders.amount"
+    );
+}
