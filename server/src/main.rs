@@ -240,17 +240,27 @@ fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
             t.elapsed().as_secs_f64() * 1e3
         );
     }
-    // Column lineage: the first column of the mart, traced upstream five hops.
-    if let Some(c) = view.column_by_fqn(&format!("{}.c0", graph.fqn(mart)))? {
+    // Column lineage: the first mart table whose first column has upstream column
+    // lineage, traced upstream five hops.
+    for table in (graph.layer_starts[3]..graph.layer_starts[4])
+        .filter(|i| graph.types[*i as usize] == EntityType::Table)
+    {
+        let fqn = format!("{}.c0", graph.fqn(table));
+        let Some(c) = view.column_by_fqn(&fqn)? else {
+            continue;
+        };
         let cols = view.column_traverse(c, &Query::depths(5, 0))?;
+        if cols.upstream.visits.is_empty() {
+            continue;
+        }
         println!(
-            "\ncolumn {}.c0 comes from {} columns upstream:",
-            graph.fqn(mart),
+            "\ncolumn {fqn} comes from {} columns upstream:",
             cols.upstream.visits.len()
         );
         for v in cols.upstream.visits.iter().take(8) {
             println!("  depth {}: {}", v.depth, view.column_fqn(v.node)?);
         }
+        break;
     }
     Ok(())
 }
