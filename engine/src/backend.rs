@@ -134,8 +134,35 @@ impl Backend {
     /// Applies the batch atomically; on RocksDB with a synced WAL, so it survives a crash
     /// once this returns.
     pub(crate) fn write(&self, batch: Batch) -> Result<()> {
-        if batch.is_empty() {
+        self.write_opts(batch, true).map(drop)
+    }
+
+    /// Applies the batch atomically without waiting for the disk; returns the sequence
+    /// number to pass to [`Backend::sync_to`] before acknowledging the write.
+    pub(crate) fn write_unsynced(&self, batch: Batch) -> Result<u64> {
+        self.write_opts(batch, false)
+    }
+
+    /// Makes every write up to sequence `seq` durable. Group commit: one WAL fsync
+    /// covers every write that reached the WAL before it started, so concurrent writers
+    /// waiting here mostly find their write already synced by someone else.
+    pub(crate) fn sync_to(&self, seq: u64, synced: &Mutex<u64>) -> Result<()> {
+        let Backend::Rocks { db, .. } = self else {
             return Ok(());
+        };
+        let mut done = synced.lock().unwrap_or_else(|p| p.into_inner());
+        if *done >= seq {
+            return Ok(());
+        }
+        let upto = db.latest_sequence_number();
+        db.flush_wal(true)?;
+        *done = upto;
+        Ok(())
+    }
+
+    fn write_opts(&self, batch: Batch, sync: bool) -> Result<u64> {
+        if batch.is_empty() {
+            return Ok(0);
         }
         match self {
             Backend::Rocks { db, .. } => {
@@ -148,8 +175,9 @@ impl Backend {
                     }
                 }
                 let mut wo = WriteOptions::default();
-                wo.set_sync(true);
+                wo.set_sync(sync);
                 db.write_opt(wb, &wo)?;
+                return Ok(db.latest_sequence_number());
             }
             Backend::Memory(m) => {
                 let mut m = Self::mem(m);
@@ -162,7 +190,7 @@ impl Backend {
                 }
             }
         }
-        Ok(())
+        Ok(0)
     }
 
     /// Calls `f` on every entry of a column family, in key order.

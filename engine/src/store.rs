@@ -48,6 +48,8 @@ use crate::txn::{Record, Txn, decode_details};
 pub struct Store {
     kv: Backend,
     graph: RwLock<Graph>,
+    /// Highest RocksDB sequence number known to be on disk (group commit).
+    synced: std::sync::Mutex<u64>,
 }
 
 /// A traversal request: depth bounds and budget, plus which nodes may be visited.
@@ -115,6 +117,7 @@ impl Store {
         Ok(Store {
             kv,
             graph: RwLock::new(graph),
+            synced: std::sync::Mutex::new(0),
         })
     }
 
@@ -131,17 +134,29 @@ impl Store {
         }
     }
 
-    /// Runs `f` as one atomic write.
+    /// Runs `f` as one atomic write and returns once it is durable.
+    ///
+    /// Under the graph lock: compute the changes, append them to RocksDB (WAL and
+    /// memtable, not yet synced), apply them to memory. Then, outside the lock, wait for
+    /// a WAL fsync that covers them (group commit, see [`Backend::sync_to`]). So writes
+    /// are applied in one order and concurrent writers share fsyncs. A reader may see a
+    /// write shortly before it is acknowledged; a crash in that window loses it, and it
+    /// was never acknowledged. If the sync fails the caller gets the error and must
+    /// treat the write's outcome as unknown.
     fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
-        let mut g = self.graph.write().unwrap_or_else(lock_poisoned);
-        let (value, batch, mem) = {
-            let mut t = Txn::new(&g, &self.kv);
-            let value = f(&mut t)?;
-            let (batch, mem) = t.finish();
-            (value, batch, mem)
+        let (value, seq) = {
+            let mut g = self.graph.write().unwrap_or_else(lock_poisoned);
+            let (value, batch, mem) = {
+                let mut t = Txn::new(&g, &self.kv);
+                let value = f(&mut t)?;
+                let (batch, mem) = t.finish();
+                (value, batch, mem)
+            };
+            let seq = self.kv.write_unsynced(batch)?;
+            g.apply(mem);
+            (value, seq)
         };
-        self.kv.write(batch)?;
-        g.apply(mem);
+        self.kv.sync_to(seq, &self.synced)?;
         Ok(value)
     }
 

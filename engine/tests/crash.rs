@@ -1,4 +1,5 @@
-//! Crash test: a child process writes edges (and bulk loads) and is killed with SIGKILL
+//! Crash test: a child process writes edges from four threads (group commit) and bulk
+//! loads, and is killed with SIGKILL
 //! at random moments; after every kill the store reopens with every acknowledged write
 //! present and both adjacency directions in agreement.
 
@@ -33,13 +34,24 @@ fn child(dir: &str, round: u64) {
     for i in 0..NODES {
         nodes.push(store.upsert_entity(table(i)).expect("upsert").0);
     }
+    // Four writers at once, so acknowledgements go through group commit.
+    std::thread::scope(|s| {
+        for thread in 0..4u64 {
+            let (store, nodes) = (&store, &nodes);
+            s.spawn(move || writer(store, nodes, round, thread));
+        }
+    });
+}
+
+/// One writer thread of the child: edges, and (thread 0) a bulk load every 25 steps.
+fn writer(store: &Store, nodes: &[NodeId], round: u64, thread: u64) {
     let out = std::io::stdout();
-    let mut rng = round.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = (round * 4 + thread + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     for step in 0..1_000_000u64 {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        if step % 25 == 24 {
+        if thread == 0 && step % 25 == 24 {
             let tag = format!("r{round}s{step}");
             let mut recs = Vec::new();
             for j in 0..50 {
@@ -73,7 +85,9 @@ fn child(dir: &str, round: u64) {
                 )));
             }
             store.bulk_load(recs, &mut |_, _| {}).expect("bulk load");
-            writeln!(out.lock(), "ACK bulk {tag}").unwrap();
+            let mut o = out.lock();
+            writeln!(o, "ACK bulk {tag}").unwrap();
+            o.flush().unwrap();
         } else {
             let a = (rng % NODES as u64) as usize;
             let b = ((rng >> 20) % NODES as u64) as usize;
@@ -88,9 +102,10 @@ fn child(dir: &str, round: u64) {
                 ..EdgeInput::default()
             };
             store.put_edge(nodes[a], nodes[b], input).expect("put edge");
-            writeln!(out.lock(), "ACK edge {a} {b}").unwrap();
+            let mut o = out.lock();
+            writeln!(o, "ACK edge {a} {b}").unwrap();
+            o.flush().unwrap();
         }
-        out.lock().flush().unwrap();
     }
 }
 
