@@ -8,6 +8,10 @@ use headwaters_sqllineage::analyze;
 #[path = "support/corpus.rs"]
 mod corpus;
 
+// The same allocator as the `headwaters-sql` binary.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn bench(c: &mut Criterion) {
     let tpch = corpus::tpc("tpch");
     let tpcds = corpus::tpc("tpcds");

@@ -11,6 +11,10 @@ use rayon::prelude::*;
 #[path = "support/corpus.rs"]
 mod corpus;
 
+// The same allocator as the `headwaters-sql` binary.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Repeats `pass` until at least `min` has elapsed; statements per second.
 fn rate(min: Duration, mut pass: impl FnMut() -> usize) -> f64 {
     pass();
