@@ -717,24 +717,37 @@ impl<'a> Cx<'a> {
                 ast::AssignmentTarget::ColumnName(n) => vec![n],
                 ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
             };
-            let mut direct = Vec::new();
-            let mut ind = indirect.clone();
-            self.expr(&a.value, &scope, Sub::Identity, &mut direct, &mut ind);
             for c in cols {
                 let name = name_parts(c).pop().unwrap_or_default();
-                let oc = OutCol {
-                    name: name.clone(),
-                    direct: direct.clone(),
-                    expr: Some(a.value.to_string()),
-                    indirect: Vec::new(),
-                };
-                let q = QueryOut {
-                    cols: vec![oc],
-                    indirect: ind.clone(),
-                };
-                out.columns.extend(self.edges(&target, &q, &[name]));
+                let edges = self.assignment(&target, name, &a.value, &scope, &indirect);
+                out.columns.extend(edges);
             }
         }
+    }
+
+    /// `SET name = value` on `target`: edges from the value's columns, plus `indirect`
+    /// (what selected the rows) and whatever the value's own subqueries filter on.
+    fn assignment(
+        &mut self,
+        target: &TableName,
+        name: String,
+        value: &Expr,
+        scope: &Scope<'_>,
+        indirect: &[Src],
+    ) -> Vec<ColumnEdge> {
+        let (mut direct, mut ind) = (Vec::new(), indirect.to_vec());
+        self.expr(value, scope, Sub::Identity, &mut direct, &mut ind);
+        let col = OutCol {
+            name: name.clone(),
+            direct,
+            indirect: Vec::new(),
+            expr: Some(value.to_string()),
+        };
+        let q = QueryOut {
+            cols: vec![col],
+            indirect: ind,
+        };
+        self.edges(target, &q, &[name])
     }
 
     fn merge(&mut self, m: &ast::Merge, out: &mut StatementLineage) {
@@ -774,19 +787,8 @@ impl<'a> Cx<'a> {
                         }) else {
                             continue;
                         };
-                        let mut direct = Vec::new();
-                        self.expr(&a.value, &scope, Sub::Identity, &mut direct, &mut ind);
-                        let oc = OutCol {
-                            name: name.clone(),
-                            direct,
-                            expr: Some(a.value.to_string()),
-                            indirect: Vec::new(),
-                        };
-                        let q = QueryOut {
-                            cols: vec![oc],
-                            indirect: ind.clone(),
-                        };
-                        out.columns.extend(self.edges(&target, &q, &[name]));
+                        let edges = self.assignment(&target, name, &a.value, &scope, &ind);
+                        out.columns.extend(edges);
                     }
                 }
                 ast::MergeAction::Insert(ins) => {
