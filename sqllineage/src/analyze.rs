@@ -505,7 +505,7 @@ impl<'a> Cx<'a> {
                     ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
                 };
                 for twj in from.iter().chain(d.using.iter().flatten()) {
-                    self.add_from(twj, &mut scope, false);
+                    self.add_from(twj, &mut scope);
                 }
                 // The deleted table is modified, not read; only what the filter reads counts.
                 if let Some((_, Some(t), _)) = scope.rels.first() {
@@ -691,7 +691,7 @@ impl<'a> Cx<'a> {
 
     fn update(&mut self, u: &ast::Update, out: &mut StatementLineage) {
         let mut scope = Scope::default();
-        self.add_from(&u.table, &mut scope, false);
+        self.add_from(&u.table, &mut scope);
         let target = scope.rels.first().and_then(|r| r.1.clone());
         if let Some(t) = &target {
             self.reads.remove(t);
@@ -702,7 +702,7 @@ impl<'a> Cx<'a> {
                 ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f) => f,
             };
             for twj in items {
-                self.add_from(twj, &mut scope, false);
+                self.add_from(twj, &mut scope);
             }
         }
         let mut indirect = Vec::new();
@@ -1016,7 +1016,7 @@ impl<'a> Cx<'a> {
         };
         let mut indirect = Vec::new();
         for twj in &s.from {
-            let ind = self.add_from(twj, &mut scope, true);
+            let ind = self.add_from(twj, &mut scope);
             indirect.extend(ind);
         }
         for lv in &s.lateral_views {
@@ -1195,8 +1195,7 @@ impl<'a> Cx<'a> {
 
     /// Adds the relations of one FROM item to the scope; returns the columns its join
     /// conditions use.
-    fn add_from(&mut self, twj: &TableWithJoins, scope: &mut Scope<'_>, reads: bool) -> Vec<Src> {
-        let _ = reads;
+    fn add_from(&mut self, twj: &TableWithJoins, scope: &mut Scope<'_>) -> Vec<Src> {
         let mut indirect = Vec::new();
         self.table_factor(&twj.relation, scope);
         for j in &twj.joins {
@@ -1299,7 +1298,7 @@ impl<'a> Cx<'a> {
                 table_with_joins,
                 alias,
             } => {
-                let ind = self.add_from(table_with_joins, scope, true);
+                let ind = self.add_from(table_with_joins, scope);
                 let _ = (ind, alias);
             }
             TableFactor::UNNEST {
