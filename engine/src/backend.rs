@@ -222,6 +222,57 @@ impl Backend {
         Ok(())
     }
 
+    /// Walks a column family in key order from `start` (inclusive), forward or backward
+    /// (backward starts at the last key `<= start`), while `f` returns `true`.
+    pub(crate) fn scan_from(
+        &self,
+        cf: &'static str,
+        start: &[u8],
+        backward: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            Backend::Rocks { db, .. } => {
+                let mut it = db.raw_iterator_cf(Self::handle(db, cf));
+                if backward {
+                    it.seek_for_prev(start);
+                } else {
+                    it.seek(start);
+                }
+                while it.valid() {
+                    if !f(it.key().unwrap_or_default(), it.value().unwrap_or_default())? {
+                        break;
+                    }
+                    if backward {
+                        it.prev();
+                    } else {
+                        it.next();
+                    }
+                }
+                it.status()?;
+            }
+            Backend::Memory(m) => {
+                use std::ops::Bound;
+                let m = Self::mem(m);
+                let map = &m[cf];
+                let entries: Box<dyn Iterator<Item = (&Vec<u8>, &Vec<u8>)>> = if backward {
+                    Box::new(
+                        map.range::<[u8], _>((Bound::Unbounded, Bound::Included(start)))
+                            .rev(),
+                    )
+                } else {
+                    Box::new(map.range::<[u8], _>((Bound::Included(start), Bound::Unbounded)))
+                };
+                for (k, v) in entries {
+                    if !f(k, v)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes each column family's entries, as its [`Source`] produces them (in key
     /// order, unique), bypassing the memtable: SST files written in parallel, then
     /// ingested into RocksDB one column family at a time in the order given. Not atomic

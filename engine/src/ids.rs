@@ -119,6 +119,28 @@ string_enum! {
         Metric = (11, "metric"),
         /// A chart inside a dashboard.
         Chart = (12, "chart"),
+        /// A database service (the root of databases, schemas, tables).
+        DatabaseService = (13, "databaseService"),
+        /// A database inside a database service.
+        Database = (14, "database"),
+        /// A schema inside a database.
+        DatabaseSchema = (15, "databaseSchema"),
+        /// A dashboard service.
+        DashboardService = (16, "dashboardService"),
+        /// A pipeline service.
+        PipelineService = (17, "pipelineService"),
+        /// A messaging service (topics).
+        MessagingService = (18, "messagingService"),
+        /// An ML model service.
+        MlModelService = (19, "mlmodelService"),
+        /// A storage service (containers).
+        StorageService = (20, "storageService"),
+        /// A search service (search indexes).
+        SearchService = (21, "searchService"),
+        /// An API service.
+        ApiService = (22, "apiService"),
+        /// A collection of API endpoints.
+        ApiCollection = (23, "apiCollection"),
     }
 }
 

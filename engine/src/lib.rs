@@ -28,7 +28,7 @@ pub use keys::{STORAGE_VERSION, cf};
 pub use model::{
     ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn,
 };
-pub use store::{Query, ReadView, Stats, Store};
+pub use store::{Include, Query, ReadView, Stats, Store};
 pub use traverse::{
     Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths,
     traverse,

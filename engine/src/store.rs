@@ -780,6 +780,28 @@ fn repair(kv: &Backend) -> Result<Graph> {
     Ok(loaded)
 }
 
+/// Which entities a listing returns, by their soft-deleted flag (OpenMetadata's `include`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Include {
+    /// Only entities that are not soft-deleted.
+    #[default]
+    NonDeleted,
+    /// Only soft-deleted entities.
+    Deleted,
+    /// Both.
+    All,
+}
+
+impl Include {
+    fn admits(self, deleted: bool) -> bool {
+        match self {
+            Include::NonDeleted => !deleted,
+            Include::Deleted => deleted,
+            Include::All => true,
+        }
+    }
+}
+
 /// A consistent view for reads. Holds the graph lock shared while alive.
 pub struct ReadView<'a> {
     g: RwLockReadGuard<'a, Graph>,
@@ -819,6 +841,115 @@ impl ReadView<'_> {
             .get(cf::FQN_NODE, &keys::fqn_key(t, fqn))?
             .map(|b| Ok(NodeId(keys::decode_u32(cf::FQN_NODE, &b)?)))
             .transpose()
+    }
+
+    /// The type of a node, from memory (`None` if there is no such node).
+    pub fn entity_type(&self, n: NodeId) -> Option<EntityType> {
+        self.g
+            .kind
+            .get(n.0 as usize)
+            .and_then(|k| EntityType::from_code(*k))
+    }
+
+    /// Whether the node is soft-deleted, from memory.
+    pub fn is_deleted(&self, n: NodeId) -> bool {
+        self.g
+            .flags
+            .get(n.0 as usize)
+            .is_some_and(|f| f & FLAG_DELETED != 0)
+    }
+
+    /// Every existing node, in id order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.g
+            .kind
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k != 0)
+            .map(|(i, _)| NodeId(i as u32))
+    }
+
+    /// Up to `limit` entities of type `t` whose FQN starts with `prefix`, in FQN order,
+    /// strictly after `after` (or, with `backward`, strictly before it, nearest first).
+    /// Returns (FQN, node) pairs.
+    pub fn list(
+        &self,
+        t: EntityType,
+        prefix: &str,
+        after: Option<&str>,
+        backward: bool,
+        limit: usize,
+        include: Include,
+    ) -> Result<Vec<(String, NodeId)>> {
+        let type_prefix = keys::fqn_key(t, prefix);
+        let start = match (after, backward) {
+            (Some(a), _) => keys::fqn_key(t, a),
+            (None, false) => type_prefix.clone(),
+            // Past every key of this type and prefix: the prefix followed by 0xFF bytes
+            // (FQNs are UTF-8, which never contains 0xFF).
+            (None, true) => {
+                let mut k = type_prefix.clone();
+                k.extend_from_slice(&[0xFF; 4]);
+                k
+            }
+        };
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let mut err = None;
+        self.kv.scan_from(cf::FQN_NODE, &start, backward, |k, v| {
+            if !k.starts_with(&type_prefix) {
+                return Ok(false);
+            }
+            if after.is_some() && k == start.as_slice() {
+                return Ok(true);
+            }
+            let node = NodeId(keys::decode_u32(cf::FQN_NODE, v)?);
+            if !include.admits(self.is_deleted(node)) {
+                return Ok(true);
+            }
+            match std::str::from_utf8(&k[1..]) {
+                Ok(f) => out.push((f.to_string(), node)),
+                Err(e) => {
+                    err = Some(corrupt(cf::FQN_NODE, e.to_string()));
+                    return Ok(false);
+                }
+            }
+            Ok(out.len() < limit)
+        })?;
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// How many entities of type `t` with an FQN starting with `prefix` `include` admits.
+    /// Without a prefix this is counted in memory; with one, by a scan of the prefix.
+    pub fn count(&self, t: EntityType, prefix: &str, include: Include) -> Result<usize> {
+        if prefix.is_empty() {
+            let code = t.code();
+            return Ok(self
+                .g
+                .kind
+                .iter()
+                .zip(&self.g.flags)
+                .filter(|(k, f)| **k == code && include.admits(**f & FLAG_DELETED != 0))
+                .count());
+        }
+        let type_prefix = keys::fqn_key(t, prefix);
+        let mut n = 0;
+        self.kv.scan_from(cf::FQN_NODE, &type_prefix, false, |k, v| {
+            if !k.starts_with(&type_prefix) {
+                return Ok(false);
+            }
+            let node = NodeId(keys::decode_u32(cf::FQN_NODE, v)?);
+            if include.admits(self.is_deleted(node)) {
+                n += 1;
+            }
+            Ok(true)
+        })?;
+        Ok(n)
     }
 
     /// The entity record of a node.

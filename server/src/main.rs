@@ -1,8 +1,11 @@
-//! `headwaters`: the lineage engine's command-line front end.
+//! `headwaters`: the lineage service and its command-line tools.
 //!
-//! Until the HTTP service lands this binary offers the engine directly: `demo` builds a
-//! lineage-shaped graph and answers queries on it, `gen` writes generated graphs,
-//! `load` bulk-loads JSON lines or CSV, and `lineage` queries a store.
+//! `serve` runs the OpenMetadata-compatible lineage service (see the library crate),
+//! `token create` mints API tokens, `demo` builds a generated graph and answers
+//! queries on it in-process, `gen` writes generated graphs, `load` bulk-loads JSON
+//! lines or CSV, and `lineage` queries a store.
+
+mod serve;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -35,6 +38,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the lineage service (OpenMetadata-compatible REST API).
+    Serve(serve::ServeArgs),
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: serve::TokenCommand,
+    },
     /// Generate a lineage-shaped graph, load it, and answer lineage queries on it.
     Demo {
         /// Where the store lives (reused if it already holds the demo graph).
@@ -105,6 +115,8 @@ enum GenFormat {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Token { command } => serve::token(command),
         Command::Demo { data_dir, nodes } => demo(&data_dir, nodes),
         Command::Gen {
             nodes,

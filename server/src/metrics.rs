@@ -1,0 +1,138 @@
+//! Prometheus metrics at `/metrics`, health at `/healthz` and readiness at `/readyz`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::AppState;
+
+/// Latency histogram bucket bounds, seconds.
+const BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.5,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request counters and latency histograms by method, route and status.
+#[derive(Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
+        let mut m = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let s = m
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
+        s.count += 1;
+        s.sum += secs;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let m = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP headwaters_http_requests_total HTTP requests answered.\n");
+        out.push_str("# TYPE headwaters_http_requests_total counter\n");
+        for ((method, route, status), s) in m.iter() {
+            let _ = writeln!(
+                out,
+                "headwaters_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                s.count
+            );
+        }
+        out.push_str("# HELP headwaters_http_request_duration_seconds Time to answer.\n");
+        out.push_str("# TYPE headwaters_http_request_duration_seconds histogram\n");
+        for ((method, route, status), s) in m.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "headwaters_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "headwaters_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(out, "headwaters_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "headwaters_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+    }
+}
+
+/// Middleware: times every request under its route pattern (not the raw path, so the
+/// label set stays bounded).
+pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    state.0.metrics.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    resp
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    use std::fmt::Write;
+    let mut out = String::new();
+    state.0.metrics.render(&mut out);
+    let stats = state.service().store.read().stats();
+    for (name, help, v) in [
+        ("headwaters_graph_nodes", "Entities in the graph.", stats.nodes),
+        ("headwaters_graph_edges", "Table-level lineage edges.", stats.edges),
+        ("headwaters_graph_columns", "Columns.", stats.columns),
+        ("headwaters_graph_column_edges", "Column-level lineage edges.", stats.column_edges),
+    ] {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.0.ready.load(Ordering::SeqCst) {
+        axum::Json(serde_json::json!({"status": "ready"})).into_response()
+    } else {
+        crate::error::error_body(StatusCode::SERVICE_UNAVAILABLE, "still loading")
+    }
+}
+
+/// `/metrics`, `/healthz`, `/readyz` (no auth).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}

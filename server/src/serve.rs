@@ -1,0 +1,232 @@
+//! `headwaters serve` and `headwaters token create`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use headwaters_engine::Store;
+use headwaters_server::auth::{Keys, Role, parse_ttl};
+use headwaters_server::config::Config;
+use headwaters_server::{AppState, app, demo};
+
+/// Flags of `serve`; each overrides the TOML file, which overrides the defaults.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// TOML configuration file (keys as the long flags, with underscores).
+    #[arg(long, env = "HEADWATERS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8585; port 0 picks a free one].
+    #[arg(long, env = "HEADWATERS_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Where the store and the token secret live [default: ./headwaters-data].
+    #[arg(long, env = "HEADWATERS_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Load the demo data platform if the store is empty.
+    #[arg(long, env = "HEADWATERS_DEMO")]
+    demo: bool,
+    /// Accept requests without a token (local exploration only; logs a warning).
+    #[arg(long, env = "HEADWATERS_NO_AUTH")]
+    no_auth: bool,
+    /// OpenMetadata API level to report [default: 1.11.14].
+    #[arg(long, env = "HEADWATERS_OPENMETADATA_VERSION")]
+    openmetadata_version: Option<String>,
+    /// Deepest lineage query allowed [default: 50].
+    #[arg(long, env = "HEADWATERS_MAX_DEPTH")]
+    max_depth: Option<u32>,
+    /// Most nodes per direction in one lineage answer [default: 10000].
+    #[arg(long, env = "HEADWATERS_NODE_BUDGET")]
+    node_budget: Option<usize>,
+    /// Largest request body in bytes [default: 8 MiB].
+    #[arg(long, env = "HEADWATERS_BODY_LIMIT_BYTES")]
+    body_limit_bytes: Option<usize>,
+    /// Request timeout in seconds [default: 30].
+    #[arg(long, env = "HEADWATERS_REQUEST_TIMEOUT_SECS")]
+    request_timeout_secs: Option<u64>,
+    /// Requests in flight at once [default: 1024].
+    #[arg(long, env = "HEADWATERS_MAX_CONCURRENCY")]
+    max_concurrency: Option<usize>,
+    /// Requests per minute per token, 0 for none [default: 60000].
+    #[arg(long, env = "HEADWATERS_RATE_LIMIT_PER_MINUTE")]
+    rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per client IP, 0 for none [default: 120000].
+    #[arg(long, env = "HEADWATERS_RATE_LIMIT_IP_PER_MINUTE")]
+    rate_limit_ip_per_minute: Option<u32>,
+    /// Verify RS256 tokens with this PEM public key instead of the HS256 secret.
+    #[arg(long, env = "HEADWATERS_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<PathBuf>,
+    /// Sign RS256 tokens with this PEM private key.
+    #[arg(long, env = "HEADWATERS_JWT_PRIVATE_KEY")]
+    jwt_private_key: Option<PathBuf>,
+    /// Base URL for hrefs [default: from the request's Host header].
+    #[arg(long, env = "HEADWATERS_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+/// `token` subcommands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum TokenCommand {
+    /// Print a new token signed with the server's key.
+    Create {
+        /// Where the server's data (and HS256 secret) lives.
+        #[arg(long, env = "HEADWATERS_DATA_DIR", default_value = "./headwaters-data")]
+        data_dir: PathBuf,
+        /// Name (subject) of the token.
+        #[arg(long)]
+        name: String,
+        /// viewer (reads), editor (writes), admin (everything).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Lifetime: 30d, 12h, 90m, 3600s or never.
+        #[arg(long, default_value = "30d")]
+        expires: String,
+        /// RS256: the PEM public key the server verifies with.
+        #[arg(long, requires = "jwt_private_key")]
+        jwt_public_key: Option<PathBuf>,
+        /// RS256: the PEM private key to sign with.
+        #[arg(long)]
+        jwt_private_key: Option<PathBuf>,
+    },
+}
+
+fn config(a: ServeArgs) -> Result<(Config, bool)> {
+    let mut c = match &a.config {
+        Some(p) => Config::from_file(p).map_err(anyhow::Error::msg)?,
+        None => Config::default(),
+    };
+    macro_rules! over {
+        ($($f:ident),*) => { $(if let Some(v) = a.$f { c.$f = v; })* };
+    }
+    over!(listen, data_dir, openmetadata_version, max_depth, node_budget, body_limit_bytes, request_timeout_secs, max_concurrency, rate_limit_per_minute, rate_limit_ip_per_minute);
+    if a.no_auth {
+        c.no_auth = true;
+    }
+    if a.jwt_public_key.is_some() {
+        c.jwt_public_key = a.jwt_public_key;
+    }
+    if a.jwt_private_key.is_some() {
+        c.jwt_private_key = a.jwt_private_key;
+    }
+    if a.public_url.is_some() {
+        c.public_url = a.public_url;
+    }
+    if c.max_depth == 0 || c.node_budget == 0 || c.max_concurrency == 0 {
+        bail!("max_depth, node_budget and max_concurrency must be at least 1");
+    }
+    Ok((c, a.demo))
+}
+
+fn keys_for(c: &Config) -> Result<(Option<Keys>, bool)> {
+    if c.no_auth {
+        return Ok((None, false));
+    }
+    if let Some(public) = &c.jwt_public_key {
+        let k = Keys::rs256(public, c.jwt_private_key.as_deref()).map_err(anyhow::Error::msg)?;
+        return Ok((Some(k), false));
+    }
+    let (k, created) = Keys::hs256_in(&c.data_dir)
+        .with_context(|| format!("reading the token secret in {}", c.data_dir.display()))?;
+    Ok((Some(k), created))
+}
+
+/// Runs the service until SIGINT/SIGTERM, then flushes the store.
+pub(crate) fn serve(args: ServeArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (cfg, demo_wanted) = config(args)?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    let (keys, first_start) = keys_for(&cfg)?;
+    if cfg.no_auth {
+        tracing::warn!("--no-auth: every request is accepted without a token, with the admin role; do not expose this server");
+    }
+    let store = Store::open(cfg.data_dir.join("store"))
+        .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
+    let listen = cfg.listen;
+    let started = std::time::Instant::now();
+    let state = AppState::new(store, cfg, keys).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "store open, search index built");
+    if demo_wanted {
+        let empty = state.service().store.read().stats().nodes == 0;
+        if empty {
+            let t = std::time::Instant::now();
+            let (tables, edges) = demo::load(state.service()).map_err(|e| anyhow::anyhow!("loading the demo: {e}"))?;
+            tracing::info!(tables, edges, elapsed_ms = t.elapsed().as_millis() as u64, "demo data platform loaded");
+        } else {
+            tracing::info!("store is not empty; --demo leaves it as it is");
+        }
+    }
+    if first_start && let Some(k) = &state.0.keys {
+        let token = k.mint("admin", Role::Admin, parse_ttl("365d").map_err(anyhow::Error::msg)?).map_err(anyhow::Error::msg)?;
+        println!("first start: admin token (valid 365 days; mint more with `headwaters token create`):\n{token}");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:0)"))?;
+        let local = listener.local_addr()?;
+        println!("headwaters listening on http://{local}");
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        let router = app(state.clone());
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("serving")?;
+        tracing::info!("shutting down: flushing the store");
+        state.service().store.flush().map_err(|e| anyhow::anyhow!("flush: {e}"))?;
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `headwaters token create`.
+pub(crate) fn token(cmd: TokenCommand) -> Result<()> {
+    match cmd {
+        TokenCommand::Create { data_dir, name, role, expires, jwt_public_key, jwt_private_key } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let ttl = parse_ttl(&expires).map_err(anyhow::Error::msg)?;
+            let keys = match jwt_public_key {
+                Some(p) => Keys::rs256(&p, jwt_private_key.as_deref()).map_err(anyhow::Error::msg)?,
+                None => {
+                    let (k, created) = Keys::hs256_in(&data_dir).with_context(|| format!("reading the token secret in {}", data_dir.display()))?;
+                    if created {
+                        eprintln!("note: created a new token secret in {}", data_dir.display());
+                    }
+                    k
+                }
+            };
+            println!("{}", keys.mint(&name, role, ttl).map_err(anyhow::Error::msg)?);
+            Ok(())
+        }
+    }
+}
