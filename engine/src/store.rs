@@ -939,16 +939,17 @@ impl ReadView<'_> {
         }
         let type_prefix = keys::fqn_key(t, prefix);
         let mut n = 0;
-        self.kv.scan_from(cf::FQN_NODE, &type_prefix, false, |k, v| {
-            if !k.starts_with(&type_prefix) {
-                return Ok(false);
-            }
-            let node = NodeId(keys::decode_u32(cf::FQN_NODE, v)?);
-            if include.admits(self.is_deleted(node)) {
-                n += 1;
-            }
-            Ok(true)
-        })?;
+        self.kv
+            .scan_from(cf::FQN_NODE, &type_prefix, false, |k, v| {
+                if !k.starts_with(&type_prefix) {
+                    return Ok(false);
+                }
+                let node = NodeId(keys::decode_u32(cf::FQN_NODE, v)?);
+                if include.admits(self.is_deleted(node)) {
+                    n += 1;
+                }
+                Ok(true)
+            })?;
         Ok(n)
     }
 

@@ -33,7 +33,9 @@ impl std::str::FromStr for Role {
             "viewer" => Ok(Role::Viewer),
             "editor" => Ok(Role::Editor),
             "admin" => Ok(Role::Admin),
-            other => Err(format!("unknown role {other:?}; expected viewer, editor or admin")),
+            other => Err(format!(
+                "unknown role {other:?}; expected viewer, editor or admin"
+            )),
         }
     }
 }
@@ -105,7 +107,10 @@ impl Keys {
         if secret.len() < 32 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{} holds a secret shorter than 32 characters", path.display()),
+                format!(
+                    "{} holds a secret shorter than 32 characters",
+                    path.display()
+                ),
             ));
         }
         Ok((
@@ -122,8 +127,12 @@ impl Keys {
     pub fn rs256(public_pem: &Path, private_pem: Option<&Path>) -> Result<Keys, String> {
         install_provider();
         let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-        let decoding = DecodingKey::from_rsa_pem(&read(public_pem)?)
-            .map_err(|e| format!("{}: not an RSA public key in PEM: {e}", public_pem.display()))?;
+        let decoding = DecodingKey::from_rsa_pem(&read(public_pem)?).map_err(|e| {
+            format!(
+                "{}: not an RSA public key in PEM: {e}",
+                public_pem.display()
+            )
+        })?;
         let encoding = match private_pem {
             Some(p) => Some(
                 EncodingKey::from_rsa_pem(&read(p)?)
@@ -216,7 +225,9 @@ pub fn bearer(value: Option<&str>) -> ApiResult<&str> {
     let t = v
         .strip_prefix("Bearer ")
         .or_else(|| v.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("Authorization header is not a Bearer token".into()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Authorization header is not a Bearer token".into())
+        })?;
     Ok(t.trim())
 }
 

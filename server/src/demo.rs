@@ -20,35 +20,114 @@ pub const WAREHOUSE_SQL: &str = include_str!("../../fixtures/demo/warehouse.sql"
 
 /// Raw tables: name and `column:TYPE` list.
 const RAW: &[(&str, &str)] = &[
-    ("orders", "id:BIGINT customer_id:BIGINT order_date:TIMESTAMP status:VARCHAR amount:DECIMAL currency:CHAR"),
-    ("customers", "id:BIGINT name:VARCHAR email:VARCHAR country:CHAR created_at:TIMESTAMP"),
-    ("products", "id:BIGINT name:VARCHAR category:VARCHAR price:DECIMAL"),
-    ("order_items", "order_id:BIGINT product_id:BIGINT quantity:INT unit_price:DECIMAL"),
-    ("payments", "id:BIGINT order_id:BIGINT method:VARCHAR amount:DECIMAL paid_at:TIMESTAMP"),
-    ("shipments", "id:BIGINT order_id:BIGINT carrier:VARCHAR shipped_at:TIMESTAMP delivered_at:TIMESTAMP"),
-    ("web_events", "event_id:VARCHAR user_id:BIGINT session_id:VARCHAR url:VARCHAR event_time:TIMESTAMP"),
-    ("campaigns", "id:BIGINT name:VARCHAR channel:VARCHAR budget:DECIMAL start_date:DATE"),
-    ("ad_spend", "campaign_id:BIGINT spend_date:DATE spend:DECIMAL"),
+    (
+        "orders",
+        "id:BIGINT customer_id:BIGINT order_date:TIMESTAMP status:VARCHAR amount:DECIMAL currency:CHAR",
+    ),
+    (
+        "customers",
+        "id:BIGINT name:VARCHAR email:VARCHAR country:CHAR created_at:TIMESTAMP",
+    ),
+    (
+        "products",
+        "id:BIGINT name:VARCHAR category:VARCHAR price:DECIMAL",
+    ),
+    (
+        "order_items",
+        "order_id:BIGINT product_id:BIGINT quantity:INT unit_price:DECIMAL",
+    ),
+    (
+        "payments",
+        "id:BIGINT order_id:BIGINT method:VARCHAR amount:DECIMAL paid_at:TIMESTAMP",
+    ),
+    (
+        "shipments",
+        "id:BIGINT order_id:BIGINT carrier:VARCHAR shipped_at:TIMESTAMP delivered_at:TIMESTAMP",
+    ),
+    (
+        "web_events",
+        "event_id:VARCHAR user_id:BIGINT session_id:VARCHAR url:VARCHAR event_time:TIMESTAMP",
+    ),
+    (
+        "campaigns",
+        "id:BIGINT name:VARCHAR channel:VARCHAR budget:DECIMAL start_date:DATE",
+    ),
+    (
+        "ad_spend",
+        "campaign_id:BIGINT spend_date:DATE spend:DECIMAL",
+    ),
     ("stores", "id:BIGINT name:VARCHAR region:VARCHAR"),
-    ("inventory", "product_id:BIGINT store_id:BIGINT quantity:INT snapshot_date:DATE"),
-    ("employees", "id:BIGINT name:VARCHAR store_id:BIGINT hired_at:DATE"),
+    (
+        "inventory",
+        "product_id:BIGINT store_id:BIGINT quantity:INT snapshot_date:DATE",
+    ),
+    (
+        "employees",
+        "id:BIGINT name:VARCHAR store_id:BIGINT hired_at:DATE",
+    ),
 ];
 
 /// Dashboards: name, description, the mart tables they read.
 const DASHBOARDS: &[(&str, &str, &[&str])] = &[
-    ("Executive Revenue", "Daily and monthly revenue for the leadership team", &["marts.mart_daily_revenue", "finance.monthly_close"]),
-    ("Customer 360", "Lifetime value and activity per customer", &["marts.mart_customer_ltv", "marts.dim_customers", "marts.fct_sessions"]),
-    ("Marketing ROI", "Spend and attributed revenue per campaign", &["marts.mart_marketing_roi"]),
-    ("Inventory Health", "Stock cover per store and product", &["marts.mart_inventory_health"]),
-    ("Store Performance", "Staffing and stock per store", &["marts.mart_store_performance"]),
-    ("Product Catalog", "Units and revenue per product", &["marts.dim_products"]),
-    ("Order Operations", "Orders, payments and delivery times", &["marts.fct_orders"]),
-    ("Finance Close", "Recognized revenue and GL postings", &["finance.gl_revenue", "finance.revenue_recognition"]),
+    (
+        "Executive Revenue",
+        "Daily and monthly revenue for the leadership team",
+        &["marts.mart_daily_revenue", "finance.monthly_close"],
+    ),
+    (
+        "Customer 360",
+        "Lifetime value and activity per customer",
+        &[
+            "marts.mart_customer_ltv",
+            "marts.dim_customers",
+            "marts.fct_sessions",
+        ],
+    ),
+    (
+        "Marketing ROI",
+        "Spend and attributed revenue per campaign",
+        &["marts.mart_marketing_roi"],
+    ),
+    (
+        "Inventory Health",
+        "Stock cover per store and product",
+        &["marts.mart_inventory_health"],
+    ),
+    (
+        "Store Performance",
+        "Staffing and stock per store",
+        &["marts.mart_store_performance"],
+    ),
+    (
+        "Product Catalog",
+        "Units and revenue per product",
+        &["marts.dim_products"],
+    ),
+    (
+        "Order Operations",
+        "Orders, payments and delivery times",
+        &["marts.fct_orders"],
+    ),
+    (
+        "Finance Close",
+        "Recognized revenue and GL postings",
+        &["finance.gl_revenue", "finance.revenue_recognition"],
+    ),
 ];
 
 /// Ingestion pipelines: name and the raw tables they load.
 const PIPELINES: &[(&str, &[&str])] = &[
-    ("ingest_shop_db", &["orders", "customers", "products", "order_items", "payments", "shipments"]),
+    (
+        "ingest_shop_db",
+        &[
+            "orders",
+            "customers",
+            "products",
+            "order_items",
+            "payments",
+            "shipments",
+        ],
+    ),
     ("ingest_web_events", &["web_events"]),
     ("ingest_marketing", &["campaigns", "ad_spend"]),
     ("ingest_store_ops", &["stores", "inventory", "employees"]),
@@ -58,11 +137,19 @@ const SERVICE: &str = "warehouse";
 const DATABASE: &str = "analytics";
 
 fn put(svc: &Service, kind: &kinds::Kind, body: Value) -> ApiResult<Value> {
-    svc.put_entity(kind, body, &Actor("demo".into()), Mode::Upsert).map(|(d, _)| d)
+    svc.put_entity(kind, body, &Actor("demo".into()), Mode::Upsert)
+        .map(|(d, _)| d)
 }
 
-fn column_type(raw_types: &std::collections::HashMap<String, String>, source: Option<&str>, expr: &str, sub: &str) -> String {
-    if let Some(t) = source.and_then(|s| raw_types.get(s)) && sub == "IDENTITY" {
+fn column_type(
+    raw_types: &std::collections::HashMap<String, String>,
+    source: Option<&str>,
+    expr: &str,
+    sub: &str,
+) -> String {
+    if let Some(t) = source.and_then(|s| raw_types.get(s))
+        && sub == "IDENTITY"
+    {
         return t.clone();
     }
     let e = expr.to_lowercase();
@@ -81,8 +168,16 @@ fn column_type(raw_types: &std::collections::HashMap<String, String>, source: Op
 
 /// Loads the demo platform into an empty service. Returns (tables, edges) created.
 pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
-    put(svc, &kinds::DATABASE_SERVICE, json!({"name": SERVICE, "serviceType": "Snowflake", "description": "The shop's Snowflake warehouse"}))?;
-    put(svc, &kinds::DATABASE, json!({"name": DATABASE, "service": SERVICE}))?;
+    put(
+        svc,
+        &kinds::DATABASE_SERVICE,
+        json!({"name": SERVICE, "serviceType": "Snowflake", "description": "The shop's Snowflake warehouse"}),
+    )?;
+    put(
+        svc,
+        &kinds::DATABASE,
+        json!({"name": DATABASE, "service": SERVICE}),
+    )?;
     for (schema, desc) in [
         ("raw", "Tables loaded as-is from source systems"),
         ("staging", "Cleaned, renamed views over raw"),
@@ -90,7 +185,11 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
         ("marts", "Business-facing facts and dimensions"),
         ("finance", "Revenue recognition and the general ledger"),
     ] {
-        put(svc, &kinds::DATABASE_SCHEMA, json!({"name": schema, "database": format!("{SERVICE}.{DATABASE}"), "description": desc}))?;
+        put(
+            svc,
+            &kinds::DATABASE_SCHEMA,
+            json!({"name": schema, "database": format!("{SERVICE}.{DATABASE}"), "description": desc}),
+        )?;
     }
     let mut tables = 0;
     // Column types by "schema.table.column", to carry types along identity lineage.
@@ -104,17 +203,24 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
                 json!({"name": n, "dataType": t})
             })
             .collect();
-        put(svc, &kinds::TABLE, json!({
-            "name": name,
-            "databaseSchema": format!("{SERVICE}.{DATABASE}.raw"),
-            "tableType": "Regular",
-            "description": format!("Raw {} from the source system", name.replace('_', " ")),
-            "columns": columns,
-        }))?;
+        put(
+            svc,
+            &kinds::TABLE,
+            json!({
+                "name": name,
+                "databaseSchema": format!("{SERVICE}.{DATABASE}.raw"),
+                "tableType": "Regular",
+                "description": format!("Raw {} from the source system", name.replace('_', " ")),
+                "columns": columns,
+            }),
+        )?;
         tables += 1;
     }
     let mut edges = 0;
-    for stmt in WAREHOUSE_SQL.split("\n;\n").map(str::trim).filter(|s| s.lines().any(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())) {
+    for stmt in WAREHOUSE_SQL.split("\n;\n").map(str::trim).filter(|s| {
+        s.lines()
+            .any(|l| !l.trim_start().starts_with("--") && !l.trim().is_empty())
+    }) {
         let lineage = analyze(stmt, &Options::default());
         let st = lineage
             .statements
@@ -134,17 +240,45 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
                 continue;
             }
             let src = format!("{}.{}", ce.source.table, ce.source.column);
-            let t = column_type(&types, Some(&src), ce.expression.as_deref().unwrap_or(""), &format!("{:?}", ce.subtype).to_uppercase());
-            types.insert(format!("{schema}.{}.{}", target.name, ce.target.column), t.clone());
+            let t = column_type(
+                &types,
+                Some(&src),
+                ce.expression.as_deref().unwrap_or(""),
+                &format!("{:?}", ce.subtype).to_uppercase(),
+            );
+            types.insert(
+                format!("{schema}.{}.{}", target.name, ce.target.column),
+                t.clone(),
+            );
             columns.push((ce.target.column.clone(), t));
         }
+        // In SELECT order: by where each name is first defined in the statement.
+        let lower = stmt.to_lowercase();
+        let select = lower.find("select").unwrap_or(0);
+        let position = |name: &str| -> usize {
+            let name = name.to_lowercase();
+            [
+                format!(" as {name}"),
+                format!(".{name}"),
+                format!(" {name}"),
+            ]
+            .iter()
+            .filter_map(|p| lower[select..].find(p.as_str()))
+            .min()
+            .unwrap_or(usize::MAX)
+        };
+        columns.sort_by_key(|(n, _)| position(n));
         let view = stmt.to_uppercase().starts_with("CREATE VIEW");
-        put(svc, &kinds::TABLE, json!({
-            "name": target.name,
-            "databaseSchema": format!("{SERVICE}.{DATABASE}.{schema}"),
-            "tableType": if view { "View" } else { "Regular" },
-            "columns": columns.iter().map(|(n, t)| json!({"name": n, "dataType": t})).collect::<Vec<_>>(),
-        }))?;
+        put(
+            svc,
+            &kinds::TABLE,
+            json!({
+                "name": target.name,
+                "databaseSchema": format!("{SERVICE}.{DATABASE}.{schema}"),
+                "tableType": if view { "View" } else { "Regular" },
+                "columns": columns.iter().map(|(n, t)| json!({"name": n, "dataType": t})).collect::<Vec<_>>(),
+            }),
+        )?;
         tables += 1;
         let out = svc.lineage_from_sql(
             &SqlRequest {
@@ -159,34 +293,64 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
         )?;
         edges += out["edges"].as_array().map_or(0, Vec::len);
     }
-    put(svc, &kinds::PIPELINE_SERVICE, json!({"name": "airflow", "serviceType": "Airflow"}))?;
-    put(svc, &kinds::DASHBOARD_SERVICE, json!({"name": "looker", "serviceType": "Looker"}))?;
-    let link = |from: (EntityType, String), to: (EntityType, String), source: &str| -> ApiResult<()> {
-        let id = |(t, f): &(EntityType, String)| -> ApiResult<Value> {
-            let view = svc.store.read();
-            let n = svc.resolve(&view, *t, &Key::Fqn(f.clone()), headwaters_engine::Include::NonDeleted)?;
-            Ok(json!({"id": view.entity(n)?.id, "type": t.as_str()}))
+    put(
+        svc,
+        &kinds::PIPELINE_SERVICE,
+        json!({"name": "airflow", "serviceType": "Airflow"}),
+    )?;
+    put(
+        svc,
+        &kinds::DASHBOARD_SERVICE,
+        json!({"name": "looker", "serviceType": "Looker"}),
+    )?;
+    let link =
+        |from: (EntityType, String), to: (EntityType, String), source: &str| -> ApiResult<()> {
+            let id = |(t, f): &(EntityType, String)| -> ApiResult<Value> {
+                let view = svc.store.read();
+                let n = svc.resolve(
+                    &view,
+                    *t,
+                    &Key::Fqn(f.clone()),
+                    headwaters_engine::Include::NonDeleted,
+                )?;
+                Ok(json!({"id": view.entity(n)?.id, "type": t.as_str()}))
+            };
+            let req: AddLineage = serde_json::from_value(json!({"edge": {
+                "fromEntity": id(&from)?, "toEntity": id(&to)?,
+                "lineageDetails": {"source": source},
+            }}))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            svc.add_lineage(req, &Actor("demo".into()))?;
+            Ok(())
         };
-        let req: AddLineage = serde_json::from_value(json!({"edge": {
-            "fromEntity": id(&from)?, "toEntity": id(&to)?,
-            "lineageDetails": {"source": source},
-        }}))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        svc.add_lineage(req, &Actor("demo".into()))?;
-        Ok(())
-    };
     for (name, loads) in PIPELINES {
-        put(svc, &kinds::PIPELINE, json!({"name": name, "service": "airflow", "description": format!("Airflow DAG {name}")}))?;
+        put(
+            svc,
+            &kinds::PIPELINE,
+            json!({"name": name, "service": "airflow", "description": format!("Airflow DAG {name}")}),
+        )?;
         for t in *loads {
-            link((EntityType::Pipeline, format!("airflow.{name}")), (EntityType::Table, format!("{SERVICE}.{DATABASE}.raw.{t}")), "PipelineLineage")?;
+            link(
+                (EntityType::Pipeline, format!("airflow.{name}")),
+                (EntityType::Table, format!("{SERVICE}.{DATABASE}.raw.{t}")),
+                "PipelineLineage",
+            )?;
             edges += 1;
         }
     }
     for (name, desc, reads) in DASHBOARDS {
         let dname = name.to_lowercase().replace(' ', "_");
-        put(svc, &kinds::DASHBOARD, json!({"name": dname, "displayName": name, "service": "looker", "description": desc}))?;
+        put(
+            svc,
+            &kinds::DASHBOARD,
+            json!({"name": dname, "displayName": name, "service": "looker", "description": desc}),
+        )?;
         for t in *reads {
-            link((EntityType::Table, format!("{SERVICE}.{DATABASE}.{t}")), (EntityType::Dashboard, format!("looker.{dname}")), "DashboardLineage")?;
+            link(
+                (EntityType::Table, format!("{SERVICE}.{DATABASE}.{t}")),
+                (EntityType::Dashboard, format!("looker.{dname}")),
+                "DashboardLineage",
+            )?;
             edges += 1;
         }
     }

@@ -72,8 +72,7 @@ impl ApiError {
     pub fn public_message(&self) -> String {
         match self {
             ApiError::Internal(_) => {
-                "internal error; the server log has the details under this request's id"
-                    .to_string()
+                "internal error; the server log has the details under this request's id".to_string()
             }
             other => other.to_string(),
         }

@@ -168,7 +168,8 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         .unwrap_or_else(|| "local".into());
     let now = Instant::now();
     let verdicts = [
-        s.token_limiter.check(&format!("token:{}", principal.name), now),
+        s.token_limiter
+            .check(&format!("token:{}", principal.name), now),
         s.ip_limiter.check(&format!("ip:{ip}"), now),
     ];
     // Report the tighter of the two limits.
@@ -178,8 +179,10 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
         .min_by_key(|v| (v.allowed, v.remaining))
         .copied();
     let mut resp = if shown.is_some_and(|v| !v.allowed) {
-        ApiError::TooManyRequests("rate limit exceeded; retry after X-RateLimit-Reset seconds".into())
-            .into_response()
+        ApiError::TooManyRequests(
+            "rate limit exceeded; retry after X-RateLimit-Reset seconds".into(),
+        )
+        .into_response()
     } else if principal.role < needed_role(req.method()) {
         ApiError::Forbidden(format!(
             "{} needs the {:?} role; token {:?} has {:?}",

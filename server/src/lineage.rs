@@ -156,7 +156,11 @@ impl<'v, 'a> Refs<'v, 'a> {
     }
 
     fn pipeline(&mut self, id: Option<Uuid>) -> ApiResult<Value> {
-        match id.map(|id| self.view.node_by_id(&id)).transpose()?.flatten() {
+        match id
+            .map(|id| self.view.node_by_id(&id))
+            .transpose()?
+            .flatten()
+        {
             Some(n) => self.reference(n),
             None => Ok(Value::Null),
         }
@@ -221,7 +225,11 @@ impl Service {
     /// `GET /lineage/{type}/{id}` and `/lineage/{type}/name/{fqn}`: `EntityLineage`.
     pub fn entity_lineage(&self, ty: EntityType, key: &Key, o: &LineageOpts) -> ApiResult<Value> {
         let view = self.store.read();
-        let include = if o.include_deleted { Include::All } else { Include::NonDeleted };
+        let include = if o.include_deleted {
+            Include::All
+        } else {
+            Include::NonDeleted
+        };
         let root = self.resolve(&view, ty, key, include)?;
         let t = view.traverse(root, &self.query(o))?;
         let mut nodes: Vec<NodeId> = vec![root];
@@ -240,7 +248,9 @@ impl Service {
         let mut edges_of = |pairs: &[(NodeId, NodeId)]| -> ApiResult<Vec<Value>> {
             let mut out = Vec::with_capacity(pairs.len());
             for (a, b) in pairs {
-                let Some(e) = view.edge(*a, *b)? else { continue };
+                let Some(e) = view.edge(*a, *b)? else {
+                    continue;
+                };
                 let details = refs.details(&e)?;
                 out.push(json!({
                     "fromEntity": refs.get(*a)?.id,
@@ -267,12 +277,23 @@ impl Service {
     fn endpoints(&self, view: &ReadView<'_>, e: &EdgeIn) -> ApiResult<(NodeId, NodeId)> {
         let from_ty = entity_type(&e.from_entity.ty)?;
         let to_ty = entity_type(&e.to_entity.ty)?;
-        let from = self.resolve(view, from_ty, &Key::Id(e.from_entity.id), Include::NonDeleted)?;
+        let from = self.resolve(
+            view,
+            from_ty,
+            &Key::Id(e.from_entity.id),
+            Include::NonDeleted,
+        )?;
         let to = self.resolve(view, to_ty, &Key::Id(e.to_entity.id), Include::NonDeleted)?;
         Ok((from, to))
     }
 
-    fn edge_input(&self, view: &ReadView<'_>, d: DetailsIn, description: Option<String>, actor: &Actor) -> ApiResult<EdgeInput> {
+    fn edge_input(
+        &self,
+        view: &ReadView<'_>,
+        d: DetailsIn,
+        description: Option<String>,
+        actor: &Actor,
+    ) -> ApiResult<EdgeInput> {
         let pipeline = match d.pipeline {
             Some(p) => {
                 let ty = entity_type(&p.ty)?;
@@ -286,7 +307,12 @@ impl Service {
             columns_lineage: d.columns_lineage.unwrap_or_default(),
             pipeline,
             description: d.description.or(description),
-            source: d.source.as_deref().map(lineage_source).transpose()?.unwrap_or_default(),
+            source: d
+                .source
+                .as_deref()
+                .map(lineage_source)
+                .transpose()?
+                .unwrap_or_default(),
             actor: Some(actor.0.clone()),
             at_millis: None,
         })
@@ -319,7 +345,12 @@ impl Service {
         }))
     }
 
-    fn edge_nodes_by_id(&self, view: &ReadView<'_>, from: Uuid, to: Uuid) -> ApiResult<(NodeId, NodeId)> {
+    fn edge_nodes_by_id(
+        &self,
+        view: &ReadView<'_>,
+        from: Uuid,
+        to: Uuid,
+    ) -> ApiResult<(NodeId, NodeId)> {
         let f = view
             .node_by_id(&from)?
             .ok_or_else(|| ApiError::not_found(format!("entity {from} not found")))?;
@@ -385,7 +416,12 @@ impl Service {
     }
 
     /// `DELETE /lineage/{type}/{id}/type/{source}`: upstream edges with that source.
-    pub fn delete_by_source(&self, ty: EntityType, id: Uuid, source: LineageSource) -> ApiResult<usize> {
+    pub fn delete_by_source(
+        &self,
+        ty: EntityType,
+        id: Uuid,
+        source: LineageSource,
+    ) -> ApiResult<usize> {
         let view = self.store.read();
         let n = self.resolve(&view, ty, &Key::Id(id), Include::All)?;
         drop(view);
@@ -394,7 +430,14 @@ impl Service {
 
     /// `GET /lineage/getLineage`: OpenMetadata's search-style answer (maps keyed by FQN).
     /// `nodeDepth` is negative upstream, positive downstream, 0 for the root.
-    pub fn search_lineage(&self, ty: EntityType, fqn: &str, o: &LineageOpts, from: usize, size: usize) -> ApiResult<Value> {
+    pub fn search_lineage(
+        &self,
+        ty: EntityType,
+        fqn: &str,
+        o: &LineageOpts,
+        from: usize,
+        size: usize,
+    ) -> ApiResult<Value> {
         let view = self.store.read();
         let root = self.resolve(&view, ty, &Key::Fqn(fqn.to_string()), Include::NonDeleted)?;
         let t = view.traverse(root, &self.query(o))?;
@@ -432,12 +475,21 @@ impl Service {
                 if !keep.contains(a) || !keep.contains(b) {
                     continue;
                 }
-                let Some(e) = view.edge(*a, *b)? else { continue };
+                let Some(e) = view.edge(*a, *b)? else {
+                    continue;
+                };
                 let fa = refs.reference(*a)?;
                 let fb = refs.reference(*b)?;
-                let key = format!("{}-->{}", fa["fullyQualifiedName"].as_str().unwrap_or(""), fb["fullyQualifiedName"].as_str().unwrap_or(""));
+                let key = format!(
+                    "{}-->{}",
+                    fa["fullyQualifiedName"].as_str().unwrap_or(""),
+                    fb["fullyQualifiedName"].as_str().unwrap_or("")
+                );
                 let mut d = refs.details(&e)?;
-                let columns = d.get_mut("columnsLineage").map(Value::take).unwrap_or(json!([]));
+                let columns = d
+                    .get_mut("columnsLineage")
+                    .map(Value::take)
+                    .unwrap_or(json!([]));
                 let mut edge = json!({
                     "fromEntity": {"id": fa["id"], "type": fa["type"], "fullyQualifiedName": fa["fullyQualifiedName"]},
                     "toEntity": {"id": fb["id"], "type": fb["type"], "fullyQualifiedName": fb["fullyQualifiedName"]},
@@ -493,20 +545,35 @@ impl Service {
         let mut w = csv::Writer::from_writer(Vec::new());
         let internal = |e: csv::Error| ApiError::Internal(format!("csv: {e}"));
         w.write_record([
-            "fromId", "fromEntityType", "fromFullyQualifiedName", "toId", "toEntityType",
-            "toFullyQualifiedName", "description", "pipelineId", "pipelineFullyQualifiedName",
-            "columnLineage", "sqlQuery", "source",
+            "fromId",
+            "fromEntityType",
+            "fromFullyQualifiedName",
+            "toId",
+            "toEntityType",
+            "toFullyQualifiedName",
+            "description",
+            "pipelineId",
+            "pipelineFullyQualifiedName",
+            "columnLineage",
+            "sqlQuery",
+            "source",
         ])
         .map_err(internal)?;
         for (a, b) in t.upstream.edges.iter().chain(&t.downstream.edges) {
-            let Some(e) = view.edge(*a, *b)? else { continue };
+            let Some(e) = view.edge(*a, *b)? else {
+                continue;
+            };
             let fa = refs.get(*a)?.clone();
             let fb = refs.get(*b)?.clone();
             let p = refs.pipeline(e.pipeline)?;
             let cols: Vec<String> = e
                 .columns_lineage
                 .iter()
-                .flat_map(|m| m.from_columns.iter().map(move |f| format!("{f}:{}", m.to_column)))
+                .flat_map(|m| {
+                    m.from_columns
+                        .iter()
+                        .map(move |f| format!("{f}:{}", m.to_column))
+                })
                 .collect();
             w.write_record([
                 fa.id.to_string(),
@@ -516,16 +583,25 @@ impl Service {
                 fb.entity_type.to_string(),
                 fb.fqn,
                 e.description.unwrap_or_default(),
-                p.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
-                p.get("fullyQualifiedName").and_then(Value::as_str).unwrap_or("").to_string(),
+                p.get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                p.get("fullyQualifiedName")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 cols.join(";"),
                 e.sql_query.unwrap_or_default(),
                 e.source.to_string(),
             ])
             .map_err(internal)?;
         }
-        String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        String::from_utf8(
+            w.into_inner()
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// Column lineage across tables from one column.
@@ -537,7 +613,10 @@ impl Service {
         let mut q = Query::depths(up, down);
         q.spec.node_budget = Some(self.settings.node_budget);
         let t = view.column_traverse(c, &q)?;
-        let owner = |c| view.column_owner(c).ok_or_else(|| ApiError::Internal(format!("column {c} has no owner")));
+        let owner = |c| {
+            view.column_owner(c)
+                .ok_or_else(|| ApiError::Internal(format!("column {c} has no owner")))
+        };
         let mut owners: Vec<NodeId> = vec![owner(c)?];
         for v in t.upstream.visits.iter().chain(&t.downstream.visits) {
             owners.push(owner(v.node)?);
@@ -610,7 +689,9 @@ impl Service {
         let mut by_depth: Vec<Map<String, Value>> = Vec::new();
         let mut by_type: std::collections::BTreeMap<&'static str, usize> = Default::default();
         for v in &t.downstream.visits {
-            let tname = view.entity_type(v.node).map_or("unknown", EntityType::as_str);
+            let tname = view
+                .entity_type(v.node)
+                .map_or("unknown", EntityType::as_str);
             *by_type.entry(tname).or_default() += 1;
             let d = v.depth as usize;
             if by_depth.len() < d {

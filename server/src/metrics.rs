@@ -75,8 +75,16 @@ impl Metrics {
                 "headwaters_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(out, "headwaters_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "headwaters_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "headwaters_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "headwaters_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
     }
 }
@@ -107,10 +115,22 @@ async fn metrics(State(state): State<AppState>) -> Response {
     state.0.metrics.render(&mut out);
     let stats = state.service().store.read().stats();
     for (name, help, v) in [
-        ("headwaters_graph_nodes", "Entities in the graph.", stats.nodes),
-        ("headwaters_graph_edges", "Table-level lineage edges.", stats.edges),
+        (
+            "headwaters_graph_nodes",
+            "Entities in the graph.",
+            stats.nodes,
+        ),
+        (
+            "headwaters_graph_edges",
+            "Table-level lineage edges.",
+            stats.edges,
+        ),
         ("headwaters_graph_columns", "Columns.", stats.columns),
-        ("headwaters_graph_column_edges", "Column-level lineage edges.", stats.column_edges),
+        (
+            "headwaters_graph_column_edges",
+            "Column-level lineage edges.",
+            stats.column_edges,
+        ),
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
     }

@@ -28,37 +28,182 @@ pub fn documented_routes() -> Vec<RouteDoc> {
     for k in kinds::ALL {
         let base = format!("/api/v1/{}", k.collection);
         let t = k.ty.as_str();
-        r.push(("get", base.clone(), "entities", format!("List {t} entities (limit, before, after, include, fields, parent filters)")));
-        r.push(("put", base.clone(), "entities", format!("Create or update a {t} from its OpenMetadata create request")));
-        r.push(("post", base.clone(), "entities", format!("Create a {t} (409 if it exists)")));
-        r.push(("put", format!("{base}/restore"), "entities", format!("Restore a soft-deleted {t}")));
-        r.push(("get", format!("{base}/{{id}}"), "entities", format!("Get a {t} by id")));
-        r.push(("patch", format!("{base}/{{id}}"), "entities", format!("JSON Patch (RFC 6902) a {t} by id")));
-        r.push(("delete", format!("{base}/{{id}}"), "entities", format!("Delete a {t} by id (hardDelete, recursive)")));
-        r.push(("get", format!("{base}/name/{{fqn}}"), "entities", format!("Get a {t} by fully qualified name")));
-        r.push(("patch", format!("{base}/name/{{fqn}}"), "entities", format!("JSON Patch a {t} by name")));
-        r.push(("delete", format!("{base}/name/{{fqn}}"), "entities", format!("Delete a {t} by name")));
+        r.push((
+            "get",
+            base.clone(),
+            "entities",
+            format!("List {t} entities (limit, before, after, include, fields, parent filters)"),
+        ));
+        r.push((
+            "put",
+            base.clone(),
+            "entities",
+            format!("Create or update a {t} from its OpenMetadata create request"),
+        ));
+        r.push((
+            "post",
+            base.clone(),
+            "entities",
+            format!("Create a {t} (409 if it exists)"),
+        ));
+        r.push((
+            "put",
+            format!("{base}/restore"),
+            "entities",
+            format!("Restore a soft-deleted {t}"),
+        ));
+        r.push((
+            "get",
+            format!("{base}/{{id}}"),
+            "entities",
+            format!("Get a {t} by id"),
+        ));
+        r.push((
+            "patch",
+            format!("{base}/{{id}}"),
+            "entities",
+            format!("JSON Patch (RFC 6902) a {t} by id"),
+        ));
+        r.push((
+            "delete",
+            format!("{base}/{{id}}"),
+            "entities",
+            format!("Delete a {t} by id (hardDelete, recursive)"),
+        ));
+        r.push((
+            "get",
+            format!("{base}/name/{{fqn}}"),
+            "entities",
+            format!("Get a {t} by fully qualified name"),
+        ));
+        r.push((
+            "patch",
+            format!("{base}/name/{{fqn}}"),
+            "entities",
+            format!("JSON Patch a {t} by name"),
+        ));
+        r.push((
+            "delete",
+            format!("{base}/name/{{fqn}}"),
+            "entities",
+            format!("Delete a {t} by name"),
+        ));
     }
     let fixed: &[(&str, &str, &str, &str)] = &[
-        ("put", "/api/v1/lineage", "lineage", "Add or replace a lineage edge (AddLineage)"),
-        ("get", "/api/v1/lineage/{ty}/{id}", "lineage", "Lineage of an entity by id (upstreamDepth, downstreamDepth)"),
-        ("get", "/api/v1/lineage/{ty}/name/{fqn}", "lineage", "Lineage of an entity by name"),
-        ("get", "/api/v1/lineage/getLineageEdge/{from}/{to}", "lineage", "Details of one edge"),
-        ("patch", "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}", "lineage", "JSON Patch an edge's details"),
-        ("delete", "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}", "lineage", "Delete an edge by ids"),
-        ("delete", "/api/v1/lineage/{ft}/name/{ff}/{tt}/name/{tf}", "lineage", "Delete an edge by names"),
-        ("delete", "/api/v1/lineage/{ty}/{id}/type/{source}", "lineage", "Delete an entity's upstream edges of one source"),
-        ("get", "/api/v1/lineage/getLineage", "lineage", "Search-style lineage (fqn, type, depths, from, size)"),
-        ("get", "/api/v1/lineage/getPaginationInfo", "lineage", "Entity counts per depth"),
-        ("get", "/api/v1/lineage/export", "lineage", "Lineage edges as CSV"),
-        ("get", "/api/v1/lineage/column/name/{fqn}", "lineage", "Column lineage across tables"),
-        ("get", "/api/v1/lineage/impact/{ty}/name/{fqn}", "lineage", "Downstream impact: counts by depth and type (depth optional: unbounded)"),
-        ("post", "/api/v1/lineage/sql", "lineage", "Lineage from SQL, parsed server-side"),
-        ("post", "/api/v1/lineage/sql/batch", "lineage", "Lineage from a query log"),
-        ("get", "/api/v1/search/query", "search", "Search names, FQNs, descriptions (q, index, from, size)"),
-        ("get", "/api/v1/search/fieldQuery", "search", "Search one field; fullyQualifiedName takes * wildcards"),
-        ("get", "/api/v1/system/version", "system", "OpenMetadata API level and Headwaters version"),
-        ("post", "/api/v1/system/tokens", "system", "Mint a token (admin)"),
+        (
+            "put",
+            "/api/v1/lineage",
+            "lineage",
+            "Add or replace a lineage edge (AddLineage)",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/{ty}/{id}",
+            "lineage",
+            "Lineage of an entity by id (upstreamDepth, downstreamDepth)",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/{ty}/name/{fqn}",
+            "lineage",
+            "Lineage of an entity by name",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/getLineageEdge/{from}/{to}",
+            "lineage",
+            "Details of one edge",
+        ),
+        (
+            "patch",
+            "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}",
+            "lineage",
+            "JSON Patch an edge's details",
+        ),
+        (
+            "delete",
+            "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}",
+            "lineage",
+            "Delete an edge by ids",
+        ),
+        (
+            "delete",
+            "/api/v1/lineage/{ft}/name/{ff}/{tt}/name/{tf}",
+            "lineage",
+            "Delete an edge by names",
+        ),
+        (
+            "delete",
+            "/api/v1/lineage/{ty}/{id}/type/{source}",
+            "lineage",
+            "Delete an entity's upstream edges of one source",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/getLineage",
+            "lineage",
+            "Search-style lineage (fqn, type, depths, from, size)",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/getPaginationInfo",
+            "lineage",
+            "Entity counts per depth",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/export",
+            "lineage",
+            "Lineage edges as CSV",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/column/name/{fqn}",
+            "lineage",
+            "Column lineage across tables",
+        ),
+        (
+            "get",
+            "/api/v1/lineage/impact/{ty}/name/{fqn}",
+            "lineage",
+            "Downstream impact: counts by depth and type (depth optional: unbounded)",
+        ),
+        (
+            "post",
+            "/api/v1/lineage/sql",
+            "lineage",
+            "Lineage from SQL, parsed server-side",
+        ),
+        (
+            "post",
+            "/api/v1/lineage/sql/batch",
+            "lineage",
+            "Lineage from a query log",
+        ),
+        (
+            "get",
+            "/api/v1/search/query",
+            "search",
+            "Search names, FQNs, descriptions (q, index, from, size)",
+        ),
+        (
+            "get",
+            "/api/v1/search/fieldQuery",
+            "search",
+            "Search one field; fullyQualifiedName takes * wildcards",
+        ),
+        (
+            "get",
+            "/api/v1/system/version",
+            "system",
+            "OpenMetadata API level and Headwaters version",
+        ),
+        (
+            "post",
+            "/api/v1/system/tokens",
+            "system",
+            "Mint a token (admin)",
+        ),
         ("get", "/healthz", "system", "Liveness"),
         ("get", "/readyz", "system", "Readiness"),
         ("get", "/metrics", "system", "Prometheus metrics"),

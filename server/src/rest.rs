@@ -82,8 +82,10 @@ fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Val
             );
         }
         for f in fields {
-            if matches!(f.as_str(), "owners" | "tags" | "followers" | "domains" | "dataProducts")
-                && !m.contains_key(f)
+            if matches!(
+                f.as_str(),
+                "owners" | "tags" | "followers" | "domains" | "dataProducts"
+            ) && !m.contains_key(f)
             {
                 m.insert(f.clone(), json!([]));
             }
@@ -95,9 +97,19 @@ fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Val
 /// Parses `fields=a,b` (names only: unknown ones are ignored, malformed ones are a 400).
 fn parse_fields(fields: Option<&str>) -> ApiResult<Vec<String>> {
     let mut out = Vec::new();
-    for f in fields.unwrap_or("").split(',').map(str::trim).filter(|f| !f.is_empty()) {
-        if !f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
-            return Err(ApiError::bad(format!("parameter fields: invalid field name {f:?}")));
+    for f in fields
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        if !f
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            return Err(ApiError::bad(format!(
+                "parameter fields: invalid field name {f:?}"
+            )));
         }
         out.push(f.to_string());
     }
@@ -151,13 +163,22 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))?
 }
 
-async fn list(kind: &'static Kind, state: AppState, headers: HeaderMap, q: ListQuery) -> ApiResult<Response> {
+async fn list(
+    kind: &'static Kind,
+    state: AppState,
+    headers: HeaderMap,
+    q: ListQuery,
+) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(10);
     if limit > 1_000_000 {
         return Err(ApiError::bad("parameter limit must be at most 1000000"));
     }
     let fields = parse_fields(q.fields.as_deref())?;
-    let parent = q.database_schema.or(q.database).or(q.api_collection).or(q.service);
+    let parent = q
+        .database_schema
+        .or(q.database)
+        .or(q.api_collection)
+        .or(q.service);
     let p = ListParams {
         limit,
         after: q.after,
@@ -175,18 +196,39 @@ async fn list(kind: &'static Kind, state: AppState, headers: HeaderMap, q: ListQ
     Ok(Json(page).into_response())
 }
 
-async fn get_one(kind: &'static Kind, state: AppState, headers: HeaderMap, key: Key, q: GetParams) -> ApiResult<Response> {
+async fn get_one(
+    kind: &'static Kind,
+    state: AppState,
+    headers: HeaderMap,
+    key: Key,
+    q: GetParams,
+) -> ApiResult<Response> {
     let fields = parse_fields(q.fields.as_deref())?;
     let include = parse_include(q.include.as_deref())?;
     let doc = state.service().get_entity(kind, &key, include)?;
     Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &fields)).into_response())
 }
 
-async fn write_one(kind: &'static Kind, state: AppState, headers: HeaderMap, p: Principal, body: Value, mode: Mode) -> ApiResult<Response> {
+async fn write_one(
+    kind: &'static Kind,
+    state: AppState,
+    headers: HeaderMap,
+    p: Principal,
+    body: Value,
+    mode: Mode,
+) -> ApiResult<Response> {
     let svc = state.0.service.clone();
     let (doc, created) = blocking(move || svc.put_entity(kind, body, &actor(&p), mode)).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(entity_out(kind, doc, &base_url(&state, &headers), &[]))).into_response())
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(entity_out(kind, doc, &base_url(&state, &headers), &[])),
+    )
+        .into_response())
 }
 
 fn json_patch_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<json_patch::Patch> {
@@ -196,20 +238,35 @@ fn json_patch_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<json_patch::Pa
         .unwrap_or("");
     if !(ct.starts_with("application/json-patch+json") || ct.starts_with("application/json")) {
         return Err(ApiError::UnsupportedMediaType(
-            "PATCH takes an RFC 6902 JSON Patch with Content-Type: application/json-patch+json".into(),
+            "PATCH takes an RFC 6902 JSON Patch with Content-Type: application/json-patch+json"
+                .into(),
         ));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("invalid JSON Patch: {e}")))
 }
 
-async fn patch_one(kind: &'static Kind, state: AppState, headers: HeaderMap, p: Principal, key: Key, body: axum::body::Bytes) -> ApiResult<Response> {
+async fn patch_one(
+    kind: &'static Kind,
+    state: AppState,
+    headers: HeaderMap,
+    p: Principal,
+    key: Key,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let patch = json_patch_body(&headers, &body)?;
     let svc = state.0.service.clone();
     let doc = blocking(move || svc.patch_entity(kind, &key, &patch, &actor(&p))).await?;
     Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &[])).into_response())
 }
 
-async fn delete_one(kind: &'static Kind, state: AppState, headers: HeaderMap, p: Principal, key: Key, q: DeleteParams) -> ApiResult<Response> {
+async fn delete_one(
+    kind: &'static Kind,
+    state: AppState,
+    headers: HeaderMap,
+    p: Principal,
+    key: Key,
+    q: DeleteParams,
+) -> ApiResult<Response> {
     let hard = q.hard_delete.unwrap_or(false);
     if hard && p.role < Role::Admin {
         return Err(ApiError::Forbidden(format!(
@@ -234,45 +291,97 @@ fn entity_routes(kind: &'static Kind) -> Router<AppState> {
     Router::new()
         .route(
             &base,
-            get(move |State(s): State<AppState>, h: HeaderMap, Query(q): Query<ListQuery>| list(kind, s, h, q))
-                .put(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Json(b): Json<Value>| {
+            get(
+                move |State(s): State<AppState>, h: HeaderMap, Query(q): Query<ListQuery>| {
+                    list(kind, s, h, q)
+                },
+            )
+            .put(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Json(b): Json<Value>| {
                     write_one(kind, s, h, p, b, Mode::Upsert)
-                })
-                .post(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Json(b): Json<Value>| {
+                },
+            )
+            .post(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Json(b): Json<Value>| {
                     write_one(kind, s, h, p, b, Mode::Create)
-                }),
+                },
+            ),
         )
         .route(
             &format!("{base}/restore"),
-            put(move |State(s): State<AppState>, h: HeaderMap, Json(r): Json<Restore>| async move {
-                let svc = s.0.service.clone();
-                let doc = blocking(move || svc.restore_entity(kind, r.id)).await?;
-                Ok::<_, ApiError>(Json(entity_out(kind, doc, &base_url(&s, &h), &[])).into_response())
-            }),
+            put(
+                move |State(s): State<AppState>, h: HeaderMap, Json(r): Json<Restore>| async move {
+                    let svc = s.0.service.clone();
+                    let doc = blocking(move || svc.restore_entity(kind, r.id)).await?;
+                    Ok::<_, ApiError>(
+                        Json(entity_out(kind, doc, &base_url(&s, &h), &[])).into_response(),
+                    )
+                },
+            ),
         )
         .route(
             &format!("{base}/{{id}}"),
-            get(move |State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>, Query(q): Query<GetParams>| async move {
-                get_one(kind, s, h, Key::Id(parse_uuid("id", &id)?), q).await
-            })
-            .patch(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Path(id): Path<String>, body: axum::body::Bytes| async move {
-                patch_one(kind, s, h, p, Key::Id(parse_uuid("id", &id)?), body).await
-            })
-            .delete(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Path(id): Path<String>, Query(q): Query<DeleteParams>| async move {
-                delete_one(kind, s, h, p, Key::Id(parse_uuid("id", &id)?), q).await
-            }),
+            get(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Path(id): Path<String>,
+                      Query(q): Query<GetParams>| async move {
+                    get_one(kind, s, h, Key::Id(parse_uuid("id", &id)?), q).await
+                },
+            )
+            .patch(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Path(id): Path<String>,
+                      body: axum::body::Bytes| async move {
+                    patch_one(kind, s, h, p, Key::Id(parse_uuid("id", &id)?), body).await
+                },
+            )
+            .delete(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Path(id): Path<String>,
+                      Query(q): Query<DeleteParams>| async move {
+                    delete_one(kind, s, h, p, Key::Id(parse_uuid("id", &id)?), q).await
+                },
+            ),
         )
         .route(
             &format!("{base}/name/{{fqn}}"),
-            get(move |State(s): State<AppState>, h: HeaderMap, Path(f): Path<String>, Query(q): Query<GetParams>| {
-                get_one(kind, s, h, Key::Fqn(f), q)
-            })
-            .patch(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Path(f): Path<String>, body: axum::body::Bytes| {
-                patch_one(kind, s, h, p, Key::Fqn(f), body)
-            })
-            .delete(move |State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Path(f): Path<String>, Query(q): Query<DeleteParams>| {
-                delete_one(kind, s, h, p, Key::Fqn(f), q)
-            }),
+            get(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Path(f): Path<String>,
+                      Query(q): Query<GetParams>| {
+                    get_one(kind, s, h, Key::Fqn(f), q)
+                },
+            )
+            .patch(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Path(f): Path<String>,
+                      body: axum::body::Bytes| {
+                    patch_one(kind, s, h, p, Key::Fqn(f), body)
+                },
+            )
+            .delete(
+                move |State(s): State<AppState>,
+                      h: HeaderMap,
+                      Extension(p): Extension<Principal>,
+                      Path(f): Path<String>,
+                      Query(q): Query<DeleteParams>| {
+                    delete_one(kind, s, h, p, Key::Fqn(f), q)
+                },
+            ),
         )
 }
 
@@ -312,7 +421,10 @@ impl DepthParams {
     }
 
     fn target(&self) -> ApiResult<(EntityType, String)> {
-        let fqn = self.fqn.clone().ok_or_else(|| ApiError::bad("parameter fqn is required"))?;
+        let fqn = self
+            .fqn
+            .clone()
+            .ok_or_else(|| ApiError::bad("parameter fqn is required"))?;
         let ty = entity_type(self.ty.as_deref().unwrap_or("table"))?;
         Ok((ty, fqn))
     }
@@ -323,20 +435,36 @@ fn lineage_out(state: &AppState, headers: &HeaderMap, mut v: Value) -> Response 
     Json(v).into_response()
 }
 
-async fn lineage_by_id(State(s): State<AppState>, h: HeaderMap, Path((ty, id)): Path<(String, String)>, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn lineage_by_id(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((ty, id)): Path<(String, String)>,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
     let key = Key::Id(parse_uuid("id", &id)?);
     let v = s.service().entity_lineage(ty, &key, &q.opts(&s)?)?;
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn lineage_by_name(State(s): State<AppState>, h: HeaderMap, Path((ty, fqn)): Path<(String, String)>, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn lineage_by_name(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((ty, fqn)): Path<(String, String)>,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
-    let v = s.service().entity_lineage(ty, &Key::Fqn(fqn), &q.opts(&s)?)?;
+    let v = s
+        .service()
+        .entity_lineage(ty, &Key::Fqn(fqn), &q.opts(&s)?)?;
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn add_lineage(State(s): State<AppState>, Extension(p): Extension<Principal>, Json(req): Json<Value>) -> ApiResult<Response> {
+async fn add_lineage(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Json(req): Json<Value>,
+) -> ApiResult<Response> {
     let req: AddLineage = serde_json::from_value(req)
         .map_err(|e| ApiError::bad(format!("invalid AddLineage body: {e}")))?;
     let svc = s.0.service.clone();
@@ -344,12 +472,24 @@ async fn add_lineage(State(s): State<AppState>, Extension(p): Extension<Principa
     Ok(Json(out).into_response())
 }
 
-async fn get_edge(State(s): State<AppState>, h: HeaderMap, Path((from, to)): Path<(String, String)>) -> ApiResult<Response> {
-    let v = s.service().get_edge(parse_uuid("fromId", &from)?, parse_uuid("toId", &to)?)?;
+async fn get_edge(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((from, to)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let v = s
+        .service()
+        .get_edge(parse_uuid("fromId", &from)?, parse_uuid("toId", &to)?)?;
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn patch_edge(State(s): State<AppState>, h: HeaderMap, Extension(p): Extension<Principal>, Path((ft, fid, tt, tid)): Path<(String, String, String, String)>, body: axum::body::Bytes) -> ApiResult<Response> {
+async fn patch_edge(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Extension(p): Extension<Principal>,
+    Path((ft, fid, tt, tid)): Path<(String, String, String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
     let patch = json_patch_body(&h, &body)?;
     let from = (entity_type(&ft)?, parse_uuid("fromId", &fid)?);
     let to = (entity_type(&tt)?, parse_uuid("toId", &tid)?);
@@ -358,7 +498,10 @@ async fn patch_edge(State(s): State<AppState>, h: HeaderMap, Extension(p): Exten
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn delete_edge(State(s): State<AppState>, Path((ft, fid, tt, tid)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+async fn delete_edge(
+    State(s): State<AppState>,
+    Path((ft, fid, tt, tid)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
     let from = (entity_type(&ft)?, Key::Id(parse_uuid("fromId", &fid)?));
     let to = (entity_type(&tt)?, Key::Id(parse_uuid("toId", &tid)?));
     let svc = s.0.service.clone();
@@ -366,7 +509,10 @@ async fn delete_edge(State(s): State<AppState>, Path((ft, fid, tt, tid)): Path<(
     Ok(StatusCode::OK.into_response())
 }
 
-async fn delete_edge_by_name(State(s): State<AppState>, Path((ft, ff, tt, tf)): Path<(String, String, String, String)>) -> ApiResult<Response> {
+async fn delete_edge_by_name(
+    State(s): State<AppState>,
+    Path((ft, ff, tt, tf)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
     let from = (entity_type(&ft)?, Key::Fqn(ff));
     let to = (entity_type(&tt)?, Key::Fqn(tf));
     let svc = s.0.service.clone();
@@ -374,7 +520,10 @@ async fn delete_edge_by_name(State(s): State<AppState>, Path((ft, ff, tt, tf)): 
     Ok(StatusCode::OK.into_response())
 }
 
-async fn delete_by_source(State(s): State<AppState>, Path((ty, id, source)): Path<(String, String, String)>) -> ApiResult<Response> {
+async fn delete_by_source(
+    State(s): State<AppState>,
+    Path((ty, id, source)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
     let id = parse_uuid("entityId", &id)?;
     let source = lineage_source(&source)?;
@@ -383,13 +532,26 @@ async fn delete_by_source(State(s): State<AppState>, Path((ty, id, source)): Pat
     Ok(Json(json!({"deleted": n})).into_response())
 }
 
-async fn get_lineage(State(s): State<AppState>, h: HeaderMap, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn get_lineage(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let (ty, fqn) = q.target()?;
-    let v = s.service().search_lineage(ty, &fqn, &q.opts(&s)?, q.from.unwrap_or(0), q.size.unwrap_or(10_000))?;
+    let v = s.service().search_lineage(
+        ty,
+        &fqn,
+        &q.opts(&s)?,
+        q.from.unwrap_or(0),
+        q.size.unwrap_or(10_000),
+    )?;
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn pagination_info(State(s): State<AppState>, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn pagination_info(
+    State(s): State<AppState>,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let (ty, fqn) = q.target()?;
     Ok(Json(s.service().pagination_info(ty, &fqn, &q.opts(&s)?)?).into_response())
 }
@@ -400,13 +562,23 @@ async fn export(State(s): State<AppState>, Query(q): Query<DepthParams>) -> ApiR
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }
 
-async fn column_lineage(State(s): State<AppState>, h: HeaderMap, Path(fqn): Path<String>, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn column_lineage(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path(fqn): Path<String>,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let o = q.opts(&s)?;
     let v = s.service().column_lineage(&fqn, o.up, o.down)?;
     Ok(lineage_out(&s, &h, v))
 }
 
-async fn impact(State(s): State<AppState>, h: HeaderMap, Path((ty, fqn)): Path<(String, String)>, Query(q): Query<DepthParams>) -> ApiResult<Response> {
+async fn impact(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Path((ty, fqn)): Path<(String, String)>,
+    Query(q): Query<DepthParams>,
+) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
     let v = s.service().impact(ty, &Key::Fqn(fqn), q.depth)?;
     Ok(lineage_out(&s, &h, v))
@@ -448,7 +620,9 @@ fn hits_out(s: &AppState, h: &HeaderMap, hits: crate::search::SearchHits) -> Api
     let base = base_url(s, h);
     let mut out = Vec::with_capacity(hits.nodes.len());
     for n in hits.nodes {
-        let Some(ty) = view.entity_type(n) else { continue };
+        let Some(ty) = view.entity_type(n) else {
+            continue;
+        };
         let kind = Kind::of(ty);
         let mut doc = entity_out(kind, s.service().document(&view, n)?, &base, &[]);
         doc["entityType"] = json!(ty.as_str());
@@ -467,7 +641,11 @@ fn hits_out(s: &AppState, h: &HeaderMap, hits: crate::search::SearchHits) -> Api
     .into_response())
 }
 
-async fn search_query(State(s): State<AppState>, h: HeaderMap, Query(q): Query<SearchParams>) -> ApiResult<Response> {
+async fn search_query(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Query(q): Query<SearchParams>,
+) -> ApiResult<Response> {
     let size = q.size.unwrap_or(10);
     if size > 10_000 {
         return Err(ApiError::bad("parameter size must be at most 10000"));
@@ -486,7 +664,11 @@ async fn search_query(State(s): State<AppState>, h: HeaderMap, Query(q): Query<S
     hits_out(&s, &h, hits)
 }
 
-async fn field_query(State(s): State<AppState>, h: HeaderMap, Query(q): Query<SearchParams>) -> ApiResult<Response> {
+async fn field_query(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Query(q): Query<SearchParams>,
+) -> ApiResult<Response> {
     let field = q.field_name.as_deref().unwrap_or("fullyQualifiedName");
     let value = q
         .field_value
@@ -499,11 +681,22 @@ async fn field_query(State(s): State<AppState>, h: HeaderMap, Query(q): Query<Se
     let hits = match field {
         "fullyQualifiedName" | "fullyQualifiedName.keyword" => {
             let view = s.service().store.read();
-            s.service().search.fqn_pattern(&view, &value, &types, deleted, from, size)?
+            s.service()
+                .search
+                .fqn_pattern(&view, &value, &types, deleted, from, size)?
         }
         "name" | "name.keyword" | "displayName" => {
             let view = s.service().store.read();
-            s.service().search.search(&view, &SearchQuery { text: value, types, from, size, deleted })
+            s.service().search.search(
+                &view,
+                &SearchQuery {
+                    text: value,
+                    types,
+                    from,
+                    size,
+                    deleted,
+                },
+            )
         }
         other => {
             return Err(ApiError::bad(format!(
@@ -535,14 +728,26 @@ struct TokenRequest {
     expires: Option<String>,
 }
 
-async fn create_token(State(s): State<AppState>, Extension(p): Extension<Principal>, Json(r): Json<TokenRequest>) -> ApiResult<Response> {
+async fn create_token(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Json(r): Json<TokenRequest>,
+) -> ApiResult<Response> {
     if p.role < Role::Admin {
-        return Err(ApiError::Forbidden("creating tokens needs the admin role".into()));
+        return Err(ApiError::Forbidden(
+            "creating tokens needs the admin role".into(),
+        ));
     }
-    let role: Role = r.role.parse().map_err(|e: String| ApiError::bad(format!("field role: {e}")))?;
+    let role: Role = r
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::bad(format!("field role: {e}")))?;
     let ttl = crate::auth::parse_ttl(r.expires.as_deref().unwrap_or("30d"))
         .map_err(|e| ApiError::bad(format!("field expires: {e}")))?;
-    let keys = s.0.keys.as_ref().ok_or_else(|| ApiError::bad("this server runs with --no-auth; it has no tokens"))?;
+    let keys =
+        s.0.keys
+            .as_ref()
+            .ok_or_else(|| ApiError::bad("this server runs with --no-auth; it has no tokens"))?;
     let token = keys.mint(&r.name, role, ttl).map_err(ApiError::bad)?;
     Ok(Json(json!({"name": r.name, "role": role, "token": token})).into_response())
 }

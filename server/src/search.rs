@@ -283,7 +283,10 @@ impl SearchIndex {
             let segments: Vec<&str> = pattern.split('*').collect();
             let last = segments.len() - 1;
             for (si, seg) in segments.iter().enumerate() {
-                let words: Vec<&str> = seg.split(|c: char| !is_word(c)).filter(|w| !w.is_empty()).collect();
+                let words: Vec<&str> = seg
+                    .split(|c: char| !is_word(c))
+                    .filter(|w| !w.is_empty())
+                    .collect();
                 let n = words.len();
                 for (i, w) in words.iter().enumerate() {
                     // A word touching a `*` may be part of a longer token: not a filter.
@@ -315,7 +318,12 @@ impl SearchIndex {
         matched.sort();
         let total = matched.len();
         Ok(SearchHits {
-            nodes: matched.into_iter().skip(from).take(size).map(|m| m.1).collect(),
+            nodes: matched
+                .into_iter()
+                .skip(from)
+                .take(size)
+                .map(|m| m.1)
+                .collect(),
             total,
         })
     }

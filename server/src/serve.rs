@@ -97,7 +97,18 @@ fn config(a: ServeArgs) -> Result<(Config, bool)> {
     macro_rules! over {
         ($($f:ident),*) => { $(if let Some(v) = a.$f { c.$f = v; })* };
     }
-    over!(listen, data_dir, openmetadata_version, max_depth, node_budget, body_limit_bytes, request_timeout_secs, max_concurrency, rate_limit_per_minute, rate_limit_ip_per_minute);
+    over!(
+        listen,
+        data_dir,
+        openmetadata_version,
+        max_depth,
+        node_budget,
+        body_limit_bytes,
+        request_timeout_secs,
+        max_concurrency,
+        rate_limit_per_minute,
+        rate_limit_ip_per_minute
+    );
     if a.no_auth {
         c.no_auth = true;
     }
@@ -143,27 +154,46 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
     let (keys, first_start) = keys_for(&cfg)?;
     if cfg.no_auth {
-        tracing::warn!("--no-auth: every request is accepted without a token, with the admin role; do not expose this server");
+        tracing::warn!(
+            "--no-auth: every request is accepted without a token, with the admin role; do not expose this server"
+        );
     }
     let store = Store::open(cfg.data_dir.join("store"))
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
     let listen = cfg.listen;
     let started = std::time::Instant::now();
     let state = AppState::new(store, cfg, keys).map_err(|e| anyhow::anyhow!("{e}"))?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "store open, search index built");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "store open, search index built"
+    );
     if demo_wanted {
         let empty = state.service().store.read().stats().nodes == 0;
         if empty {
             let t = std::time::Instant::now();
-            let (tables, edges) = demo::load(state.service()).map_err(|e| anyhow::anyhow!("loading the demo: {e}"))?;
-            tracing::info!(tables, edges, elapsed_ms = t.elapsed().as_millis() as u64, "demo data platform loaded");
+            let (tables, edges) = demo::load(state.service())
+                .map_err(|e| anyhow::anyhow!("loading the demo: {e}"))?;
+            tracing::info!(
+                tables,
+                edges,
+                elapsed_ms = t.elapsed().as_millis() as u64,
+                "demo data platform loaded"
+            );
         } else {
             tracing::info!("store is not empty; --demo leaves it as it is");
         }
     }
     if first_start && let Some(k) = &state.0.keys {
-        let token = k.mint("admin", Role::Admin, parse_ttl("365d").map_err(anyhow::Error::msg)?).map_err(anyhow::Error::msg)?;
-        println!("first start: admin token (valid 365 days; mint more with `headwaters token create`):\n{token}");
+        let token = k
+            .mint(
+                "admin",
+                Role::Admin,
+                parse_ttl("365d").map_err(anyhow::Error::msg)?,
+            )
+            .map_err(anyhow::Error::msg)?;
+        println!(
+            "first start: admin token (valid 365 days; mint more with `headwaters token create`):\n{token}"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -172,18 +202,27 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:0)"))?;
+            .with_context(|| {
+                format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:0)")
+            })?;
         let local = listener.local_addr()?;
         println!("headwaters listening on http://{local}");
         use std::io::Write;
         std::io::stdout().flush().ok();
         let router = app(state.clone());
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("serving")?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("serving")?;
         tracing::info!("shutting down: flushing the store");
-        state.service().store.flush().map_err(|e| anyhow::anyhow!("flush: {e}"))?;
+        state
+            .service()
+            .store
+            .flush()
+            .map_err(|e| anyhow::anyhow!("flush: {e}"))?;
         Ok::<_, anyhow::Error>(())
     })
 }
@@ -212,20 +251,34 @@ async fn shutdown() {
 /// `headwaters token create`.
 pub(crate) fn token(cmd: TokenCommand) -> Result<()> {
     match cmd {
-        TokenCommand::Create { data_dir, name, role, expires, jwt_public_key, jwt_private_key } => {
+        TokenCommand::Create {
+            data_dir,
+            name,
+            role,
+            expires,
+            jwt_public_key,
+            jwt_private_key,
+        } => {
             let role: Role = role.parse().map_err(anyhow::Error::msg)?;
             let ttl = parse_ttl(&expires).map_err(anyhow::Error::msg)?;
             let keys = match jwt_public_key {
-                Some(p) => Keys::rs256(&p, jwt_private_key.as_deref()).map_err(anyhow::Error::msg)?,
+                Some(p) => {
+                    Keys::rs256(&p, jwt_private_key.as_deref()).map_err(anyhow::Error::msg)?
+                }
                 None => {
-                    let (k, created) = Keys::hs256_in(&data_dir).with_context(|| format!("reading the token secret in {}", data_dir.display()))?;
+                    let (k, created) = Keys::hs256_in(&data_dir).with_context(|| {
+                        format!("reading the token secret in {}", data_dir.display())
+                    })?;
                     if created {
                         eprintln!("note: created a new token secret in {}", data_dir.display());
                     }
                     k
                 }
             };
-            println!("{}", keys.mint(&name, role, ttl).map_err(anyhow::Error::msg)?);
+            println!(
+                "{}",
+                keys.mint(&name, role, ttl).map_err(anyhow::Error::msg)?
+            );
             Ok(())
         }
     }

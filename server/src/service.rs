@@ -311,7 +311,9 @@ impl Service {
                 let old = view.document(n)?;
                 let id = view.entity(n)?.id;
                 let Value::Object(m) = old.clone() else {
-                    return Err(ApiError::Internal(format!("document of {id} is not an object")));
+                    return Err(ApiError::Internal(format!(
+                        "document of {id} is not an object"
+                    )));
                 };
                 (id, m, Some(old))
             }
@@ -332,6 +334,15 @@ impl Service {
         } else {
             Vec::new()
         };
+        // OpenMetadata stores a connection with its defaults filled in; clients rely on
+        // `connection.config.type` (the service type) being there.
+        if let (Some(st), Some(Value::Object(config))) = (
+            doc.get("serviceType").cloned(),
+            doc.get_mut("connection").and_then(|c| c.get_mut("config")),
+        ) && kind.is_service()
+        {
+            config.entry("type").or_insert(st);
+        }
         doc.insert("deleted".into(), Value::Bool(false));
         let changed = old_doc.as_ref().is_none_or(|o| {
             let mut a = o.clone();
@@ -380,7 +391,9 @@ impl Service {
     /// A page of entities of one kind: `{"data": [...], "paging": {...}}`.
     pub fn list_entities(&self, kind: &Kind, p: &ListParams) -> ApiResult<Value> {
         if p.after.is_some() && p.before.is_some() {
-            return Err(ApiError::bad("parameters before and after cannot be used together"));
+            return Err(ApiError::bad(
+                "parameters before and after cannot be used together",
+            ));
         }
         let prefix = p
             .parent
@@ -388,8 +401,16 @@ impl Service {
             .map(|f| format!("{f}."))
             .unwrap_or_default();
         let view = self.store.read();
-        let after = p.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
-        let before = p.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+        let after = p
+            .after
+            .as_deref()
+            .map(|c| decode_cursor("after", c))
+            .transpose()?;
+        let before = p
+            .before
+            .as_deref()
+            .map(|c| decode_cursor("before", c))
+            .transpose()?;
         let total = view.count(kind.ty, &prefix, p.include)?;
         let (page, has_prev, has_next) = if let Some(b) = &before {
             let mut rows = view.list(kind.ty, &prefix, Some(b), true, p.limit + 1, p.include)?;
@@ -398,8 +419,14 @@ impl Service {
             rows.reverse();
             (rows, more, true)
         } else {
-            let mut rows =
-                view.list(kind.ty, &prefix, after.as_deref(), false, p.limit + 1, p.include)?;
+            let mut rows = view.list(
+                kind.ty,
+                &prefix,
+                after.as_deref(),
+                false,
+                p.limit + 1,
+                p.include,
+            )?;
             let more = rows.len() > p.limit;
             rows.truncate(p.limit);
             (rows, after.is_some(), more)
@@ -439,7 +466,15 @@ impl Service {
         let Value::Object(mut m) = doc else {
             return Err(ApiError::bad("JSON Patch must leave an object"));
         };
-        for fixed in ["id", "name", "fullyQualifiedName", "service", "database", "databaseSchema", "deleted"] {
+        for fixed in [
+            "id",
+            "name",
+            "fullyQualifiedName",
+            "service",
+            "database",
+            "databaseSchema",
+            "deleted",
+        ] {
             if m.get(fixed) != old.get(fixed) {
                 return Err(ApiError::bad(format!(
                     "field {fixed} cannot be changed by PATCH"
@@ -450,9 +485,19 @@ impl Service {
             kind.fields.contains(&k)
                 || matches!(
                     k,
-                    "id" | "name" | "fullyQualifiedName" | "version" | "updatedAt" | "updatedBy"
-                        | "deleted" | "service" | "serviceType" | "database" | "databaseSchema"
-                        | "apiCollection" | "followers" | "votes"
+                    "id" | "name"
+                        | "fullyQualifiedName"
+                        | "version"
+                        | "updatedAt"
+                        | "updatedBy"
+                        | "deleted"
+                        | "service"
+                        | "serviceType"
+                        | "database"
+                        | "databaseSchema"
+                        | "apiCollection"
+                        | "followers"
+                        | "votes"
                 )
         };
         if let Some(k) = m.keys().find(|k| !allowed(k)) {
@@ -497,7 +542,11 @@ impl Service {
     ) -> ApiResult<Value> {
         let _guard = self.lock_docs();
         let view = self.store.read();
-        let include = if hard { Include::All } else { Include::NonDeleted };
+        let include = if hard {
+            Include::All
+        } else {
+            Include::NonDeleted
+        };
         let node = self.resolve(&view, kind.ty, key, include)?;
         let doc = self.document(&view, node)?;
         let fqn = view.entity(node)?.fqn;
@@ -507,7 +556,14 @@ impl Service {
         while let Some(k) = stack.pop() {
             for child in k.children() {
                 stack.push(child);
-                for (_, n) in view.list(child.ty, &format!("{fqn}."), None, false, usize::MAX, include)? {
+                for (_, n) in view.list(
+                    child.ty,
+                    &format!("{fqn}."),
+                    None,
+                    false,
+                    usize::MAX,
+                    include,
+                )? {
                     victims.push(n);
                 }
             }
@@ -573,7 +629,9 @@ fn walk_columns(
             return Err(ApiError::bad(format!("field {here}: must be an object")));
         };
         if let Some(k) = c.keys().find(|k| !COLUMN_FIELDS.contains(&k.as_str())) {
-            return Err(ApiError::bad(format!("field {here}.{k}: not a column field")));
+            return Err(ApiError::bad(format!(
+                "field {here}.{k}: not a column field"
+            )));
         }
         let name = match c.get("name") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -599,10 +657,18 @@ fn walk_columns(
         match c.get_mut("children") {
             None | Some(Value::Null) => {}
             Some(Value::Array(children)) => {
-                walk_columns(children, entity_fqn, &col_fqn, &format!("{here}.children"), names)?;
+                walk_columns(
+                    children,
+                    entity_fqn,
+                    &col_fqn,
+                    &format!("{here}.children"),
+                    names,
+                )?;
             }
             Some(_) => {
-                return Err(ApiError::bad(format!("field {here}.children: must be an array")));
+                return Err(ApiError::bad(format!(
+                    "field {here}.children: must be an array"
+                )));
             }
         }
     }

@@ -16,7 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use headwaters_engine::{ColumnMapping, EdgeInput, EntityType, Include, LineageSource, NodeId};
-use headwaters_sqllineage::{Catalog, Options, TableName, TransformationType, analyze};
+use headwaters_sqllineage::{
+    Catalog, Options, TableName, TransformationSubtype, TransformationType, analyze,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -187,7 +189,11 @@ impl Service {
         }
         let catalog: HashMap<String, Vec<String>> = resolved
             .iter()
-            .filter_map(|(k, r)| r.as_ref().ok().map(|r| (k.to_lowercase(), r.columns.clone())))
+            .filter_map(|(k, r)| {
+                r.as_ref()
+                    .ok()
+                    .map(|r| (k.to_lowercase(), r.columns.clone()))
+            })
             .collect();
         opts.catalog = Some(Arc::new(MapCatalog(catalog)));
         let lineage = analyze(&req.sql, &opts);
@@ -199,7 +205,12 @@ impl Service {
         let col_fqn = |r: &Resolved, c: &str| -> Option<String> {
             r.columns
                 .iter()
-                .find(|x| x.eq_ignore_ascii_case(c) || fqn::split(x).last().is_some_and(|l| l.eq_ignore_ascii_case(c)))
+                .find(|x| {
+                    x.eq_ignore_ascii_case(c)
+                        || fqn::split(x)
+                            .last()
+                            .is_some_and(|l| l.eq_ignore_ascii_case(c))
+                })
                 .map(|x| format!("{}.{x}", r.fqn))
         };
         for st in &lineage.statements {
@@ -214,7 +225,9 @@ impl Service {
             }
             for w in &st.writes {
                 for r in &st.reads {
-                    let (Some(Ok(_)), Some(Ok(_))) = (resolved.get(&r.to_string()), resolved.get(&w.to_string())) else {
+                    let (Some(Ok(_)), Some(Ok(_))) =
+                        (resolved.get(&r.to_string()), resolved.get(&w.to_string()))
+                    else {
                         continue;
                     };
                     if r == w {
@@ -234,11 +247,18 @@ impl Service {
                 if sk == tk {
                     continue;
                 }
-                let (Some(from), Some(to)) = (col_fqn(sr, &ce.source.column), col_fqn(tr, &ce.target.column)) else {
+                let (Some(from), Some(to)) = (
+                    col_fqn(sr, &ce.source.column),
+                    col_fqn(tr, &ce.target.column),
+                ) else {
                     continue;
                 };
                 let cols = edges.entry((sk, tk)).or_default();
-                let slot = cols.entry(to).or_insert_with(|| (Vec::new(), ce.expression.clone()));
+                // Identity mappings carry no function (the column is copied as is).
+                let function = (ce.subtype != TransformationSubtype::Identity)
+                    .then(|| ce.expression.clone())
+                    .flatten();
+                let slot = cols.entry(to).or_insert_with(|| (Vec::new(), function));
                 if !slot.0.contains(&from) {
                     slot.0.push(from);
                 }
@@ -286,7 +306,12 @@ impl Service {
                         at_millis: None,
                     },
                 )?;
-                dropped.extend(outcome.rejected_columns.into_iter().map(|r| json!({"column": r.column, "reason": r.reason})));
+                dropped.extend(
+                    outcome
+                        .rejected_columns
+                        .into_iter()
+                        .map(|r| json!({"column": r.column, "reason": r.reason})),
+                );
                 outcome.created
             };
             out_edges.push(json!({
@@ -344,8 +369,8 @@ async fn from_sql(
     Extension(p): Extension<Principal>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let req: SqlRequest = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad(format!("invalid body: {e}")))?;
+    let req: SqlRequest =
+        serde_json::from_value(body).map_err(|e| ApiError::bad(format!("invalid body: {e}")))?;
     let svc = s.0.service.clone();
     let out = tokio::task::spawn_blocking(move || svc.lineage_from_sql(&req, &Actor(p.name)))
         .await
@@ -358,8 +383,8 @@ async fn from_sql_batch(
     Extension(p): Extension<Principal>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let batch: SqlBatch = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad(format!("invalid body: {e}")))?;
+    let batch: SqlBatch =
+        serde_json::from_value(body).map_err(|e| ApiError::bad(format!("invalid body: {e}")))?;
     let svc = s.0.service.clone();
     let out = tokio::task::spawn_blocking(move || -> ApiResult<Value> {
         let actor = Actor(p.name);

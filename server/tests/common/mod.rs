@@ -1,0 +1,210 @@
+//! Helpers for tests that run the real `headwaters` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The binary under test.
+pub(crate) fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_headwaters")
+}
+
+/// A running `headwaters serve`.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    /// The admin token printed on first start, if this was one.
+    pub(crate) first_token: Option<String>,
+}
+
+impl Server {
+    /// Starts `serve` on a free loopback port and waits until it listens.
+    pub(crate) fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("headwaters starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut first_token = None;
+        let mut expect_token = false;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .expect("server printed its address within 60 s");
+            if expect_token {
+                first_token = Some(line.trim().to_string());
+                expect_token = false;
+            } else if line.starts_with("first start: admin token") {
+                expect_token = true;
+            } else if let Some(url) = line.strip_prefix("headwaters listening on ") {
+                return Server {
+                    child,
+                    url: url.trim().to_string(),
+                    first_token,
+                };
+            }
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub(crate) fn stop(mut self) {
+        terminate(self.child.id());
+        let status = self.child.wait().expect("server exits");
+        assert!(status.success(), "server exited with {status}");
+    }
+}
+
+/// Sends SIGTERM with kill(1) (the crate forbids unsafe code).
+fn terminate(pid: u32) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success());
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Mints a token with the CLI.
+pub(crate) fn token(data_dir: &Path, role: &str) -> String {
+    let out = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--name",
+            &format!("test-{role}"),
+            "--role",
+            role,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("token create runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A minimal JSON client that never treats a status as an error.
+pub(crate) struct Client {
+    agent: ureq::Agent,
+    pub(crate) base: String,
+    pub(crate) token: String,
+}
+
+impl Client {
+    pub(crate) fn new(base: &str, token: &str) -> Client {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        Client {
+            agent,
+            base: base.to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    fn finish(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+        let mut r = r.expect("request completes");
+        let status = r.status().as_u16();
+        let text = r.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
+        Self::finish(
+            self.agent
+                .get(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .call(),
+        )
+    }
+
+    pub(crate) fn put(&self, path: &str, body: &Value) -> (u16, Value) {
+        Self::finish(
+            self.agent
+                .put(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .send_json(body),
+        )
+    }
+
+    pub(crate) fn delete(&self, path: &str) -> (u16, Value) {
+        Self::finish(
+            self.agent
+                .delete(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .call(),
+        )
+    }
+}
+
+/// The Python venv with openmetadata-ingestion 1.11.x, created once and cached in
+/// `$HEADWATERS_CACHE` (default `~/.cache/headwaters`). A failed install fails the
+/// test with pip's output: a missing PyPI must never skip silently.
+pub(crate) fn sdk_python() -> PathBuf {
+    let cache = std::env::var_os("HEADWATERS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/headwaters")
+        });
+    let venv = cache.join("om-venv");
+    let python = venv.join("bin/python");
+    let spec = "openmetadata-ingestion~=1.11.0 cachetools";
+    let marker = venv.join("headwaters-ready");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(spec) {
+        return python;
+    }
+    std::fs::create_dir_all(&cache).unwrap();
+    let _ = std::fs::remove_dir_all(&venv);
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().expect("command runs");
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
+    let constraints = cache.join("om-constraints.txt");
+    // dbt-core 1.11+ pulls a wheel from outside PyPI; the SDK does not need it.
+    std::fs::write(&constraints, "dbt-core<1.11\n").unwrap();
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "-c"])
+        .arg(&constraints)
+        .args(spec.split(' ')));
+    std::fs::write(&marker, spec).unwrap();
+    python
+}
