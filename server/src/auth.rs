@@ -149,16 +149,21 @@ impl Keys {
 
     /// Mints a token valid for `ttl_secs`.
     pub fn mint(&self, name: &str, role: Role, ttl_secs: u64) -> Result<String, String> {
+        let iat = now_secs();
+        self.mint_until(name, role, iat.saturating_add(ttl_secs))
+    }
+
+    /// Mints a token that expires at `exp` (seconds since the epoch).
+    pub fn mint_until(&self, name: &str, role: Role, exp: u64) -> Result<String, String> {
         let key = self
             .encoding
             .as_ref()
             .ok_or("this server has no private key to sign tokens with")?;
-        let iat = now_secs();
         let claims = Claims {
             sub: name.to_string(),
             role,
-            iat,
-            exp: iat.saturating_add(ttl_secs),
+            iat: now_secs(),
+            exp,
             iss: "headwaters".into(),
         };
         jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| e.to_string())
