@@ -642,8 +642,8 @@ impl Service {
             let (oa, ob) = (owner(*a)?, owner(*b)?);
             let fa = view.column_fqn(*a)?;
             let fb = view.column_fqn(*b)?;
-            if !edge_cache.contains_key(&(oa, ob)) {
-                edge_cache.insert((oa, ob), view.edge(oa, ob)?);
+            if let std::collections::hash_map::Entry::Vacant(slot) = edge_cache.entry((oa, ob)) {
+                slot.insert(view.edge(oa, ob)?);
             }
             let function = edge_cache[&(oa, ob)].as_ref().and_then(|e| {
                 e.columns_lineage

@@ -8,6 +8,7 @@
 //! `QueryLineage` and the SQL kept. Column mappings merge with what the edge already
 //! had, so a query log builds up an edge's columns across queries.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -181,9 +182,8 @@ impl Service {
         let mut resolved: BTreeMap<String, Result<Resolved, String>> = BTreeMap::new();
         for st in &first.statements {
             for t in st.reads.iter().chain(&st.writes) {
-                let k = t.to_string();
-                if !resolved.contains_key(&k) {
-                    resolved.insert(k, self.resolve_table(&req.service, t, req)?);
+                if let Entry::Vacant(slot) = resolved.entry(t.to_string()) {
+                    slot.insert(self.resolve_table(&req.service, t, req)?);
                 }
             }
         }
@@ -216,8 +216,8 @@ impl Service {
         for st in &lineage.statements {
             for t in st.reads.iter().chain(&st.writes) {
                 let k = t.to_string();
-                if !resolved.contains_key(&k) {
-                    resolved.insert(k.clone(), self.resolve_table(&req.service, t, req)?);
+                if let Entry::Vacant(slot) = resolved.entry(k.clone()) {
+                    slot.insert(self.resolve_table(&req.service, t, req)?);
                 }
                 if let Some(Err(why)) = resolved.get(&k) {
                     unresolved.insert(k, why.clone());

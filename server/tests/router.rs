@@ -26,7 +26,13 @@ fn setup_with(cfg: Config) -> T {
     let editor = keys.mint("ed", Role::Editor, 600).unwrap();
     let viewer = keys.mint("vi", Role::Viewer, 600).unwrap();
     let state = AppState::new(Store::in_memory(), cfg, Some(keys)).unwrap();
-    T { app: app(state), keys_dir, admin, editor, viewer }
+    T {
+        app: app(state),
+        keys_dir,
+        admin,
+        editor,
+        viewer,
+    }
 }
 
 fn setup() -> T {
@@ -38,20 +44,38 @@ impl T {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap();
         let v = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         (status, v, headers)
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut b = Request::builder().method(method).uri(path).header(header::HOST, "hw.test");
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "hw.test");
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
             Some(v) => b
-                .header(header::CONTENT_TYPE, if method == "PATCH" { "application/json-patch+json" } else { "application/json" })
+                .header(
+                    header::CONTENT_TYPE,
+                    if method == "PATCH" {
+                        "application/json-patch+json"
+                    } else {
+                        "application/json"
+                    },
+                )
                 .body(Body::from(v.to_string()))
                 .unwrap(),
             None => b.body(Body::empty()).unwrap(),
@@ -61,32 +85,60 @@ impl T {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call("GET", path, Some(&self.viewer.clone()), None).await
+        self.call("GET", path, Some(&self.viewer.clone()), None)
+            .await
     }
 
     async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call("PUT", path, Some(&self.editor.clone()), Some(body)).await
+        self.call("PUT", path, Some(&self.editor.clone()), Some(body))
+            .await
     }
 
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call("POST", path, Some(&self.editor.clone()), Some(body)).await
+        self.call("POST", path, Some(&self.editor.clone()), Some(body))
+            .await
     }
 
     async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call("PATCH", path, Some(&self.editor.clone()), Some(body)).await
+        self.call("PATCH", path, Some(&self.editor.clone()), Some(body))
+            .await
     }
 
     async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call("DELETE", path, Some(&self.admin.clone()), None).await
+        self.call("DELETE", path, Some(&self.admin.clone()), None)
+            .await
     }
 
     /// service `svc`, database `db`, schema `sch`, tables a(x, y), b(x, y), c(x)
     async fn platform(&self) -> (Value, Value, Value) {
-        assert_eq!(self.put("/api/v1/services/databaseServices", json!({"name": "svc", "serviceType": "Postgres"})).await.0, StatusCode::CREATED);
-        assert_eq!(self.put("/api/v1/databases", json!({"name": "db", "service": "svc"})).await.0, StatusCode::CREATED);
-        assert_eq!(self.put("/api/v1/databaseSchemas", json!({"name": "sch", "database": "svc.db"})).await.0, StatusCode::CREATED);
-        let t = |n: &str, cols: &[&str]| json!({"name": n, "databaseSchema": "svc.db.sch",
-            "columns": cols.iter().map(|c| json!({"name": c, "dataType": "INT"})).collect::<Vec<_>>()});
+        assert_eq!(
+            self.put(
+                "/api/v1/services/databaseServices",
+                json!({"name": "svc", "serviceType": "Postgres"})
+            )
+            .await
+            .0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            self.put("/api/v1/databases", json!({"name": "db", "service": "svc"}))
+                .await
+                .0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            self.put(
+                "/api/v1/databaseSchemas",
+                json!({"name": "sch", "database": "svc.db"})
+            )
+            .await
+            .0,
+            StatusCode::CREATED
+        );
+        let t = |n: &str, cols: &[&str]| {
+            json!({"name": n, "databaseSchema": "svc.db.sch",
+            "columns": cols.iter().map(|c| json!({"name": c, "dataType": "INT"})).collect::<Vec<_>>()})
+        };
         let a = self.put("/api/v1/tables", t("a", &["x", "y"])).await.1;
         let b = self.put("/api/v1/tables", t("b", &["x", "y"])).await.1;
         let c = self.put("/api/v1/tables", t("c", &["x"])).await.1;
@@ -94,17 +146,24 @@ impl T {
     }
 
     async fn edge(&self, from: &Value, to: &Value, details: Value) -> (StatusCode, Value) {
-        self.put("/api/v1/lineage", json!({"edge": {
+        self.put(
+            "/api/v1/lineage",
+            json!({"edge": {
             "fromEntity": {"id": from["id"], "type": "table"},
             "toEntity": {"id": to["id"], "type": "table"},
-            "lineageDetails": details}})).await
+            "lineageDetails": details}}),
+        )
+        .await
     }
 }
 
 fn assert_error(v: &Value, status: StatusCode, needle: &str) {
     assert_eq!(v["code"], json!(status.as_u16()), "{v}");
     let m = v["message"].as_str().unwrap_or_default();
-    assert!(m.contains(needle), "message {m:?} should mention {needle:?}");
+    assert!(
+        m.contains(needle),
+        "message {m:?} should mention {needle:?}"
+    );
 }
 
 #[tokio::test]
@@ -124,25 +183,72 @@ async fn auth_tokens_and_roles() {
     let other = tempfile::tempdir().unwrap();
     let (foreign, _) = Keys::hs256_in(other.path()).unwrap();
     let forged = foreign.mint("x", Role::Admin, 60).unwrap();
-    assert_eq!(t.call("GET", "/api/v1/tables", Some(&forged), None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.call("GET", "/api/v1/tables", Some(&forged), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     let body = json!({"name": "svc", "serviceType": "Postgres"});
-    let (s, v) = t.call("PUT", "/api/v1/services/databaseServices", Some(&t.viewer), Some(body.clone())).await;
+    let (s, v) = t
+        .call(
+            "PUT",
+            "/api/v1/services/databaseServices",
+            Some(&t.viewer),
+            Some(body.clone()),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert_error(&v, s, "Editor");
-    assert_eq!(t.put("/api/v1/services/databaseServices", body).await.0, StatusCode::CREATED);
-    let (s, _) = t.call("DELETE", "/api/v1/services/databaseServices/name/svc?hardDelete=true", Some(&t.editor), None).await;
+    assert_eq!(
+        t.put("/api/v1/services/databaseServices", body).await.0,
+        StatusCode::CREATED
+    );
+    let (s, _) = t
+        .call(
+            "DELETE",
+            "/api/v1/services/databaseServices/name/svc?hardDelete=true",
+            Some(&t.editor),
+            None,
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    assert_eq!(t.delete("/api/v1/services/databaseServices/name/svc?hardDelete=true").await.0, StatusCode::OK);
+    assert_eq!(
+        t.delete("/api/v1/services/databaseServices/name/svc?hardDelete=true")
+            .await
+            .0,
+        StatusCode::OK
+    );
 
     // Tokens through the API: admin only.
     let req = json!({"name": "ci", "role": "viewer", "expires": "1h"});
-    assert_eq!(t.call("POST", "/api/v1/system/tokens", Some(&t.editor), Some(req.clone())).await.0, StatusCode::FORBIDDEN);
-    let (s, v) = t.call("POST", "/api/v1/system/tokens", Some(&t.admin), Some(req)).await;
+    assert_eq!(
+        t.call(
+            "POST",
+            "/api/v1/system/tokens",
+            Some(&t.editor),
+            Some(req.clone())
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, v) = t
+        .call("POST", "/api/v1/system/tokens", Some(&t.admin), Some(req))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let minted = v["token"].as_str().unwrap();
-    assert_eq!(t.call("GET", "/api/v1/tables", Some(minted), None).await.0, StatusCode::OK);
-    let (s, v) = t.call("POST", "/api/v1/system/tokens", Some(&t.admin), Some(json!({"name": "x", "role": "root"}))).await;
+    assert_eq!(
+        t.call("GET", "/api/v1/tables", Some(minted), None).await.0,
+        StatusCode::OK
+    );
+    let (s, v) = t
+        .call(
+            "POST",
+            "/api/v1/system/tokens",
+            Some(&t.admin),
+            Some(json!({"name": "x", "role": "root"})),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "field role");
 }
@@ -154,8 +260,14 @@ async fn system_endpoints() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["version"], "1.11.14");
     assert_eq!(v["headwatersVersion"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(t.call("GET", "/healthz", None, None).await.1["status"], "ok");
-    assert_eq!(t.call("GET", "/readyz", None, None).await.1["status"], "ready");
+    assert_eq!(
+        t.call("GET", "/healthz", None, None).await.1["status"],
+        "ok"
+    );
+    assert_eq!(
+        t.call("GET", "/readyz", None, None).await.1["status"],
+        "ready"
+    );
     t.platform().await;
     let (s, v) = t.call("GET", "/metrics", None, None).await;
     assert_eq!(s, StatusCode::OK);
@@ -167,7 +279,10 @@ async fn system_endpoints() {
     assert!(v["paths"]["/api/v1/lineage/{ty}/name/{fqn}"]["get"].is_object());
     let (s, v) = t.call("GET", "/api/docs/", None, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert!(v.as_str().unwrap().contains("swagger"), "docs page is Swagger UI");
+    assert!(
+        v.as_str().unwrap().contains("swagger"),
+        "docs page is Swagger UI"
+    );
 }
 
 #[tokio::test]
@@ -180,13 +295,27 @@ async fn every_documented_route_is_served() {
             .replace("{tid}", "00000000-0000-0000-0000-000000000000")
             .replace("{from}", "00000000-0000-0000-0000-000000000000")
             .replace("{to}", "00000000-0000-0000-0000-000000000000")
-            .replace("{ty}", "table").replace("{ft}", "table").replace("{tt}", "table")
+            .replace("{ty}", "table")
+            .replace("{ft}", "table")
+            .replace("{tt}", "table")
             .replace("{source}", "Manual")
             .replace(['{', '}'], "");
         let body = matches!(method, "put" | "post" | "patch").then(|| json!({}));
-        let (s, v) = t.call(&method.to_uppercase(), &concrete, Some(&t.admin.clone()), body).await;
-        let unrouted = v["message"].as_str().is_some_and(|m| m.starts_with("no such endpoint") || m.contains("is not allowed on"));
-        assert!(!unrouted, "{method} {path} is documented but not served: {s} {v}");
+        let (s, v) = t
+            .call(
+                &method.to_uppercase(),
+                &concrete,
+                Some(&t.admin.clone()),
+                body,
+            )
+            .await;
+        let unrouted = v["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no such endpoint") || m.contains("is not allowed on"));
+        assert!(
+            !unrouted,
+            "{method} {path} is documented but not served: {s} {v}"
+        );
         assert_ne!(s, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}: {v}");
     }
 }
@@ -196,84 +325,182 @@ async fn entity_lifecycle() {
     let t = setup();
     let (a, _, _) = t.platform().await;
     assert_eq!(a["fullyQualifiedName"], "svc.db.sch.a");
-    assert_eq!(a["href"], format!("http://hw.test/api/v1/tables/{}", a["id"].as_str().unwrap()));
+    assert_eq!(
+        a["href"],
+        format!("http://hw.test/api/v1/tables/{}", a["id"].as_str().unwrap())
+    );
     assert_eq!(a["columns"][1]["fullyQualifiedName"], "svc.db.sch.a.y");
     assert_eq!(a["databaseSchema"]["fullyQualifiedName"], "svc.db.sch");
     assert_eq!(a["service"]["type"], "databaseService");
     assert_eq!(a["serviceType"], "Postgres");
-    assert!(a["service"]["href"].as_str().unwrap().contains("/api/v1/services/databaseServices/"));
+    assert!(
+        a["service"]["href"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/services/databaseServices/")
+    );
 
     // PUT again updates; POST of an existing name is a conflict.
-    let (s, v) = t.put("/api/v1/tables", json!({"name": "a", "databaseSchema": "svc.db.sch", "description": "first",
-        "columns": [{"name": "x", "dataType": "INT"}, {"name": "y", "dataType": "INT"}]})).await;
+    let (s, v) = t
+        .put(
+            "/api/v1/tables",
+            json!({"name": "a", "databaseSchema": "svc.db.sch", "description": "first",
+        "columns": [{"name": "x", "dataType": "INT"}, {"name": "y", "dataType": "INT"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!((v["id"].clone(), v["version"].clone(), v["description"].clone()), (a["id"].clone(), json!(0.2), json!("first")));
-    let (s, v) = t.post("/api/v1/tables", json!({"name": "a", "databaseSchema": "svc.db.sch", "columns": []})).await;
+    assert_eq!(
+        (
+            v["id"].clone(),
+            v["version"].clone(),
+            v["description"].clone()
+        ),
+        (a["id"].clone(), json!(0.2), json!("first"))
+    );
+    let (s, v) = t
+        .post(
+            "/api/v1/tables",
+            json!({"name": "a", "databaseSchema": "svc.db.sch", "columns": []}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_error(&v, s, "svc.db.sch.a");
 
     // Reads.
     let id = a["id"].as_str().unwrap();
     assert_eq!(t.get(&format!("/api/v1/tables/{id}")).await.1["name"], "a");
-    let (s, v) = t.get("/api/v1/tables/name/svc.db.sch.a?fields=owners,tags").await;
+    let (s, v) = t
+        .get("/api/v1/tables/name/svc.db.sch.a?fields=owners,tags")
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!((v["owners"].clone(), v["tags"].clone()), (json!([]), json!([])));
+    assert_eq!(
+        (v["owners"].clone(), v["tags"].clone()),
+        (json!([]), json!([]))
+    );
     let (s, v) = t.get("/api/v1/tables/name/svc.db.sch.nope").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, s, "svc.db.sch.nope");
     let (s, v) = t.get("/api/v1/tables/not-a-uuid").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "not a UUID");
-    assert_eq!(t.get("/api/v1/tables?include=sometimes").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        t.get("/api/v1/tables?include=sometimes").await.0,
+        StatusCode::BAD_REQUEST
+    );
 
     // Paging: forward with after, back with before, total.
     let (_, p1) = t.get("/api/v1/tables?limit=2").await;
     assert_eq!(p1["paging"]["total"], 3);
-    let names = |p: &Value| p["data"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names = |p: &Value| {
+        p["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&p1), ["a", "b"]);
     assert!(p1["paging"].get("before").is_none());
     let after = p1["paging"]["after"].as_str().unwrap();
-    let (_, p2) = t.get(&format!("/api/v1/tables?limit=2&after={after}")).await;
+    let (_, p2) = t
+        .get(&format!("/api/v1/tables?limit=2&after={after}"))
+        .await;
     assert_eq!(names(&p2), ["c"]);
     assert!(p2["paging"].get("after").is_none());
     let before = p2["paging"]["before"].as_str().unwrap();
-    let (_, p0) = t.get(&format!("/api/v1/tables?limit=2&before={before}")).await;
+    let (_, p0) = t
+        .get(&format!("/api/v1/tables?limit=2&before={before}"))
+        .await;
     assert_eq!(names(&p0), ["a", "b"]);
-    assert_eq!(t.get("/api/v1/tables?after=%%%").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(t.get("/api/v1/tables?limit=ten").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(names(&t.get("/api/v1/databaseSchemas?database=svc.db").await.1), ["sch"]);
-    assert_eq!(t.get("/api/v1/tables?databaseSchema=svc.db.other").await.1["paging"]["total"], 0);
+    assert_eq!(
+        t.get("/api/v1/tables?after=%%%").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        t.get("/api/v1/tables?limit=ten").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        names(&t.get("/api/v1/databaseSchemas?database=svc.db").await.1),
+        ["sch"]
+    );
+    assert_eq!(
+        t.get("/api/v1/tables?databaseSchema=svc.db.other").await.1["paging"]["total"],
+        0
+    );
 
     // PATCH.
-    let (s, v) = t.patch(&format!("/api/v1/tables/{id}"), json!([{"op": "add", "path": "/description", "value": "patched"}])).await;
+    let (s, v) = t
+        .patch(
+            &format!("/api/v1/tables/{id}"),
+            json!([{"op": "add", "path": "/description", "value": "patched"}]),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["description"], "patched");
     assert_eq!(v["version"], 0.3);
-    let (s, v) = t.patch(&format!("/api/v1/tables/{id}"), json!([{"op": "replace", "path": "/name", "value": "zz"}])).await;
+    let (s, v) = t
+        .patch(
+            &format!("/api/v1/tables/{id}"),
+            json!([{"op": "replace", "path": "/name", "value": "zz"}]),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "name");
-    let (s, v) = t.patch(&format!("/api/v1/tables/{id}"), json!([{"op": "remove", "path": "/nothing"}])).await;
+    let (s, v) = t
+        .patch(
+            &format!("/api/v1/tables/{id}"),
+            json!([{"op": "remove", "path": "/nothing"}]),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "JSON Patch");
-    let req = Request::builder().method("PATCH").uri(format!("/api/v1/tables/{id}"))
+    let req = Request::builder()
+        .method("PATCH")
+        .uri(format!("/api/v1/tables/{id}"))
         .header(header::AUTHORIZATION, format!("Bearer {}", t.editor))
-        .header(header::CONTENT_TYPE, "text/plain").body(Body::from("[]")).unwrap();
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("[]"))
+        .unwrap();
     assert_eq!(t.raw(req).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // DELETE: a schema with tables needs recursive; soft delete hides, include finds, restore.
     let (s, v) = t.delete("/api/v1/databaseSchemas/name/svc.db.sch").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "recursive=true");
-    assert_eq!(t.delete("/api/v1/databaseSchemas/name/svc.db.sch?recursive=true").await.0, StatusCode::OK);
-    assert_eq!(t.get("/api/v1/tables/name/svc.db.sch.a").await.0, StatusCode::NOT_FOUND);
-    let (s, v) = t.get("/api/v1/tables/name/svc.db.sch.a?include=deleted").await;
+    assert_eq!(
+        t.delete("/api/v1/databaseSchemas/name/svc.db.sch?recursive=true")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.get("/api/v1/tables/name/svc.db.sch.a").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (s, v) = t
+        .get("/api/v1/tables/name/svc.db.sch.a?include=deleted")
+        .await;
     assert_eq!((s, v["deleted"].clone()), (StatusCode::OK, json!(true)));
-    assert_eq!(t.get("/api/v1/tables?include=deleted").await.1["paging"]["total"], 3);
+    assert_eq!(
+        t.get("/api/v1/tables?include=deleted").await.1["paging"]["total"],
+        3
+    );
     let (s, v) = t.put("/api/v1/tables/restore", json!({"id": id})).await;
     assert_eq!((s, v["deleted"].clone()), (StatusCode::OK, json!(false)));
     // Hard delete frees the name.
-    assert_eq!(t.delete(&format!("/api/v1/tables/{id}?hardDelete=true")).await.0, StatusCode::OK);
-    assert_eq!(t.get("/api/v1/tables/name/svc.db.sch.a?include=all").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.delete(&format!("/api/v1/tables/{id}?hardDelete=true"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        t.get("/api/v1/tables/name/svc.db.sch.a?include=all")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -281,15 +508,51 @@ async fn bad_input_is_a_clear_4xx() {
     let t = setup();
     t.platform().await;
     let cases = [
-        (json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "x", "dataType": "integer"}]}), StatusCode::BAD_REQUEST, "columns[0].dataType"),
-        (json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "x"}]}), StatusCode::BAD_REQUEST, "columns[0].dataType is required"),
-        (json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "s", "dataType": "STRUCT", "children": [{"name": "", "dataType": "INT"}]}]}), StatusCode::BAD_REQUEST, "columns[0].children[0].name"),
-        (json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [], "colour": "red"}), StatusCode::BAD_REQUEST, "field colour"),
-        (json!({"name": "t", "columns": []}), StatusCode::BAD_REQUEST, "field databaseSchema is required"),
-        (json!({"databaseSchema": "svc.db.sch", "columns": []}), StatusCode::BAD_REQUEST, "field name is required"),
-        (json!({"name": "t", "databaseSchema": "svc.db.missing", "columns": []}), StatusCode::NOT_FOUND, "svc.db.missing"),
-        (json!({"name": "t\"q", "databaseSchema": "svc.db.sch", "columns": []}), StatusCode::BAD_REQUEST, "double quote"),
-        (json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [], "tableType": "Weird"}), StatusCode::BAD_REQUEST, "tableType"),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "x", "dataType": "integer"}]}),
+            StatusCode::BAD_REQUEST,
+            "columns[0].dataType",
+        ),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "x"}]}),
+            StatusCode::BAD_REQUEST,
+            "columns[0].dataType is required",
+        ),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [{"name": "s", "dataType": "STRUCT", "children": [{"name": "", "dataType": "INT"}]}]}),
+            StatusCode::BAD_REQUEST,
+            "columns[0].children[0].name",
+        ),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [], "colour": "red"}),
+            StatusCode::BAD_REQUEST,
+            "field colour",
+        ),
+        (
+            json!({"name": "t", "columns": []}),
+            StatusCode::BAD_REQUEST,
+            "field databaseSchema is required",
+        ),
+        (
+            json!({"databaseSchema": "svc.db.sch", "columns": []}),
+            StatusCode::BAD_REQUEST,
+            "field name is required",
+        ),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.missing", "columns": []}),
+            StatusCode::NOT_FOUND,
+            "svc.db.missing",
+        ),
+        (
+            json!({"name": "t\"q", "databaseSchema": "svc.db.sch", "columns": []}),
+            StatusCode::BAD_REQUEST,
+            "double quote",
+        ),
+        (
+            json!({"name": "t", "databaseSchema": "svc.db.sch", "columns": [], "tableType": "Weird"}),
+            StatusCode::BAD_REQUEST,
+            "tableType",
+        ),
         (json!([1, 2]), StatusCode::BAD_REQUEST, "JSON object"),
     ];
     for (body, status, needle) in cases {
@@ -298,7 +561,10 @@ async fn bad_input_is_a_clear_4xx() {
         assert_error(&v, s, needle);
     }
     let req = |ct: Option<&str>, body: &str| {
-        let mut b = Request::builder().method("PUT").uri("/api/v1/tables").header(header::AUTHORIZATION, format!("Bearer {}", t.editor));
+        let mut b = Request::builder()
+            .method("PUT")
+            .uri("/api/v1/tables")
+            .header(header::AUTHORIZATION, format!("Bearer {}", t.editor));
         if let Some(ct) = ct {
             b = b.header(header::CONTENT_TYPE, ct);
         }
@@ -313,11 +579,21 @@ async fn bad_input_is_a_clear_4xx() {
     let (s, v) = t.get("/api/v1/nowhere").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, s, "no such endpoint");
-    let (s, v) = t.call("POST", "/api/v1/lineage/getLineage", Some(&t.admin.clone()), Some(json!({}))).await;
+    let (s, v) = t
+        .call(
+            "POST",
+            "/api/v1/lineage/getLineage",
+            Some(&t.admin.clone()),
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&v, s, "not allowed");
 
-    let small = setup_with(Config { body_limit_bytes: 64, ..Config::default() });
+    let small = setup_with(Config {
+        body_limit_bytes: 64,
+        ..Config::default()
+    });
     let big = json!({"name": "x".repeat(200), "serviceType": "Postgres"});
     let (s, v) = small.put("/api/v1/services/databaseServices", big).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
@@ -326,21 +602,37 @@ async fn bad_input_is_a_clear_4xx() {
 
 #[tokio::test]
 async fn rate_limit_answers_429_with_headers() {
-    let t = setup_with(Config { rate_limit_per_minute: 3, ..Config::default() });
+    let t = setup_with(Config {
+        rate_limit_per_minute: 3,
+        ..Config::default()
+    });
     for left in [2, 1, 0] {
-        let req = Request::builder().uri("/api/v1/tables").header(header::AUTHORIZATION, format!("Bearer {}", t.viewer)).body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri("/api/v1/tables")
+            .header(header::AUTHORIZATION, format!("Bearer {}", t.viewer))
+            .body(Body::empty())
+            .unwrap();
         let (s, _, h) = t.raw(req).await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(h["x-ratelimit-limit"], "3");
         assert_eq!(h["x-ratelimit-remaining"], left.to_string().as_str());
     }
-    let req = Request::builder().uri("/api/v1/tables").header(header::AUTHORIZATION, format!("Bearer {}", t.viewer)).body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri("/api/v1/tables")
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.viewer))
+        .body(Body::empty())
+        .unwrap();
     let (s, v, h) = t.raw(req).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_error(&v, s, "rate limit");
     assert!(h.contains_key("x-ratelimit-reset") && h.contains_key(header::RETRY_AFTER));
     // Another token has its own budget.
-    assert_eq!(t.call("GET", "/api/v1/tables", Some(&t.editor.clone()), None).await.0, StatusCode::OK);
+    assert_eq!(
+        t.call("GET", "/api/v1/tables", Some(&t.editor.clone()), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -354,33 +646,76 @@ async fn lineage_endpoints() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["created"], true);
     assert_eq!(v["droppedColumns"][0]["column"], fqn(&a, "nope"));
-    assert_eq!(t.edge(&b, &c, json!({"columnsLineage": [{"fromColumns": [fqn(&b, "y")], "toColumn": fqn(&c, "x")}]})).await.0, StatusCode::OK);
+    assert_eq!(
+        t.edge(
+            &b,
+            &c,
+            json!({"columnsLineage": [{"fromColumns": [fqn(&b, "y")], "toColumn": fqn(&c, "x")}]})
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
 
     // GET by name and by id at depths.
-    let (s, v) = t.get("/api/v1/lineage/table/name/svc.db.sch.a?upstreamDepth=0&downstreamDepth=1").await;
+    let (s, v) = t
+        .get("/api/v1/lineage/table/name/svc.db.sch.a?upstreamDepth=0&downstreamDepth=1")
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["entity"]["id"], a["id"]);
     assert_eq!(v["nodes"].as_array().unwrap().len(), 1);
-    assert_eq!(v["downstreamEdges"][0]["lineageDetails"]["sqlQuery"], "insert into b select x, y from a");
-    assert_eq!(v["downstreamEdges"][0]["lineageDetails"]["columnsLineage"][1]["fromColumns"], json!([fqn(&a, "y")]));
-    let (_, v) = t.get(&format!("/api/v1/lineage/table/{}?upstreamDepth=3&downstreamDepth=0", c["id"].as_str().unwrap())).await;
+    assert_eq!(
+        v["downstreamEdges"][0]["lineageDetails"]["sqlQuery"],
+        "insert into b select x, y from a"
+    );
+    assert_eq!(
+        v["downstreamEdges"][0]["lineageDetails"]["columnsLineage"][1]["fromColumns"],
+        json!([fqn(&a, "y")])
+    );
+    let (_, v) = t
+        .get(&format!(
+            "/api/v1/lineage/table/{}?upstreamDepth=3&downstreamDepth=0",
+            c["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(v["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(v["upstreamEdges"].as_array().unwrap().len(), 2);
-    assert!(v["nodes"][0]["href"].as_str().unwrap().starts_with("http://hw.test/api/v1/tables/"));
-    let (s, v) = t.get("/api/v1/lineage/table/name/svc.db.sch.a?downstreamDepth=51").await;
+    assert!(
+        v["nodes"][0]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://hw.test/api/v1/tables/")
+    );
+    let (s, v) = t
+        .get("/api/v1/lineage/table/name/svc.db.sch.a?downstreamDepth=51")
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "downstreamDepth=51");
     let (s, v) = t.get("/api/v1/lineage/tabel/name/svc.db.sch.a").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "tabel");
-    assert_eq!(t.get("/api/v1/lineage/table/name/svc.db.sch.zz").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get("/api/v1/lineage/table/name/svc.db.sch.zz").await.0,
+        StatusCode::NOT_FOUND
+    );
 
     // Edge read, patch.
-    let (ai, bi, ci) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap(), c["id"].as_str().unwrap());
-    let (s, v) = t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{bi}")).await;
+    let (ai, bi, ci) = (
+        a["id"].as_str().unwrap(),
+        b["id"].as_str().unwrap(),
+        c["id"].as_str().unwrap(),
+    );
+    let (s, v) = t
+        .get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{bi}"))
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["edge"]["source"], "QueryLineage");
-    assert_eq!(t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{ci}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{ci}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     let (s, v) = t.patch(&format!("/api/v1/lineage/table/{ai}/table/{bi}"),
         json!([{"op": "add", "path": "/description", "value": "nightly"}, {"op": "remove", "path": "/columnsLineage/1"}])).await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -391,52 +726,138 @@ async fn lineage_endpoints() {
     let (_, v) = t.get("/api/v1/lineage/getLineage?fqn=svc.db.sch.b&type=table&upstreamDepth=1&downstreamDepth=1").await;
     assert_eq!(v["nodes"]["svc.db.sch.a"]["nodeDepth"], -1);
     assert_eq!(v["nodes"]["svc.db.sch.c"]["nodeDepth"], 1);
-    assert_eq!(v["nodes"]["svc.db.sch.b"]["paging"]["entityDownstreamCount"], 1);
-    assert!(v["upstreamEdges"]["svc.db.sch.a-->svc.db.sch.b"].is_object(), "{v}");
+    assert_eq!(
+        v["nodes"]["svc.db.sch.b"]["paging"]["entityDownstreamCount"],
+        1
+    );
+    assert!(
+        v["upstreamEdges"]["svc.db.sch.a-->svc.db.sch.b"].is_object(),
+        "{v}"
+    );
     let (_, v) = t.get("/api/v1/lineage/getPaginationInfo?fqn=svc.db.sch.a&type=table&upstreamDepth=0&downstreamDepth=3").await;
     assert_eq!(v["totalDownstreamEntities"], 2);
-    assert_eq!(v["downstreamDepthInfo"], json!([{"depth": 1, "entityCount": 1}, {"depth": 2, "entityCount": 1}]));
-    let (s, v) = t.get("/api/v1/lineage/export?fqn=svc.db.sch.a&type=table&upstreamDepth=0&downstreamDepth=2").await;
+    assert_eq!(
+        v["downstreamDepthInfo"],
+        json!([{"depth": 1, "entityCount": 1}, {"depth": 2, "entityCount": 1}])
+    );
+    let (s, v) = t
+        .get("/api/v1/lineage/export?fqn=svc.db.sch.a&type=table&upstreamDepth=0&downstreamDepth=2")
+        .await;
     assert_eq!(s, StatusCode::OK);
     let csv = v.as_str().unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert!(lines[0].starts_with("fromId,fromEntityType,fromFullyQualifiedName,toId"), "{csv}");
+    assert!(
+        lines[0].starts_with("fromId,fromEntityType,fromFullyQualifiedName,toId"),
+        "{csv}"
+    );
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(csv.contains(&format!("{}:{}", fqn(&a, "x"), fqn(&b, "x"))), "{csv}");
-    assert_eq!(t.get("/api/v1/lineage/export?type=table").await.0, StatusCode::BAD_REQUEST);
-    let (s, v) = t.get(&format!("/api/v1/lineage/column/name/{}?upstreamDepth=0&downstreamDepth=5", fqn(&a, "x"))).await;
+    assert!(
+        csv.contains(&format!("{}:{}", fqn(&a, "x"), fqn(&b, "x"))),
+        "{csv}"
+    );
+    assert_eq!(
+        t.get("/api/v1/lineage/export?type=table").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let (s, v) = t
+        .get(&format!(
+            "/api/v1/lineage/column/name/{}?upstreamDepth=0&downstreamDepth=5",
+            fqn(&a, "x")
+        ))
+        .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["columns"][0]["column"], fqn(&b, "x"));
     assert_eq!(v["edges"][0]["function"], "identity");
-    let (_, v) = t.get(&format!("/api/v1/lineage/column/name/{}?upstreamDepth=0&downstreamDepth=5", fqn(&a, "x"))).await;
-    assert_eq!(v["columns"].as_array().unwrap().len(), 1, "b.y no longer comes from a.y after the patch");
-    assert_eq!(t.get("/api/v1/lineage/column/name/svc.db.sch.a.zz").await.0, StatusCode::NOT_FOUND);
-    let (_, v) = t.get("/api/v1/lineage/impact/table/name/svc.db.sch.a").await;
+    let (_, v) = t
+        .get(&format!(
+            "/api/v1/lineage/column/name/{}?upstreamDepth=0&downstreamDepth=5",
+            fqn(&a, "x")
+        ))
+        .await;
+    assert_eq!(
+        v["columns"].as_array().unwrap().len(),
+        1,
+        "b.y no longer comes from a.y after the patch"
+    );
+    assert_eq!(
+        t.get("/api/v1/lineage/column/name/svc.db.sch.a.zz").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, v) = t
+        .get("/api/v1/lineage/impact/table/name/svc.db.sch.a")
+        .await;
     assert_eq!(v["total"], 2);
     assert_eq!(v["byType"]["table"], 2);
     assert_eq!(v["byDepth"][1]["count"], 1);
 
     // Deletes: by ids (second is 404), by names, by source.
-    let (s, _) = t.delete(&format!("/api/v1/lineage/table/{bi}/table/{ci}")).await;
+    let (s, _) = t
+        .delete(&format!("/api/v1/lineage/table/{bi}/table/{ci}"))
+        .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = t.delete(&format!("/api/v1/lineage/table/{bi}/table/{ci}")).await;
+    let (s, v) = t
+        .delete(&format!("/api/v1/lineage/table/{bi}/table/{ci}"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(v["message"], "Lineage edge not found");
     t.edge(&b, &c, json!({})).await;
-    assert_eq!(t.delete("/api/v1/lineage/table/name/svc.db.sch.b/table/name/svc.db.sch.c").await.0, StatusCode::OK);
-    let (s, v) = t.delete(&format!("/api/v1/lineage/table/{bi}/type/QueryLineage")).await;
+    assert_eq!(
+        t.delete("/api/v1/lineage/table/name/svc.db.sch.b/table/name/svc.db.sch.c")
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, v) = t
+        .delete(&format!("/api/v1/lineage/table/{bi}/type/QueryLineage"))
+        .await;
     assert_eq!((s, v["deleted"].clone()), (StatusCode::OK, json!(1)));
-    assert_eq!(t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{bi}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{bi}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 
     // Pipelines in details; a missing pipeline is a 404.
-    assert_eq!(t.put("/api/v1/services/pipelineServices", json!({"name": "air", "serviceType": "Airflow"})).await.0, StatusCode::CREATED);
-    let (_, p) = t.put("/api/v1/pipelines", json!({"name": "dag", "service": "air"})).await;
-    t.edge(&a, &c, json!({"pipeline": {"id": p["id"], "type": "pipeline"}})).await;
-    let (_, v) = t.get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{ci}")).await;
+    assert_eq!(
+        t.put(
+            "/api/v1/services/pipelineServices",
+            json!({"name": "air", "serviceType": "Airflow"})
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (_, p) = t
+        .put(
+            "/api/v1/pipelines",
+            json!({"name": "dag", "service": "air"}),
+        )
+        .await;
+    t.edge(
+        &a,
+        &c,
+        json!({"pipeline": {"id": p["id"], "type": "pipeline"}}),
+    )
+    .await;
+    let (_, v) = t
+        .get(&format!("/api/v1/lineage/getLineageEdge/{ai}/{ci}"))
+        .await;
     assert_eq!(v["edge"]["pipeline"]["fullyQualifiedName"], "air.dag");
-    let (s, _) = t.edge(&a, &c, json!({"pipeline": {"id": "00000000-0000-0000-0000-000000000000", "type": "pipeline"}})).await;
+    let (s, _) = t
+        .edge(
+            &a,
+            &c,
+            json!({"pipeline": {"id": "00000000-0000-0000-0000-000000000000", "type": "pipeline"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, v) = t.put("/api/v1/lineage", json!({"edge": {"fromEntity": {"id": ai}}})).await;
+    let (s, v) = t
+        .put(
+            "/api/v1/lineage",
+            json!({"edge": {"fromEntity": {"id": ai}}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "AddLineage");
 }
@@ -450,39 +871,93 @@ async fn lineage_from_sql_and_search() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["edges"].as_array().unwrap().len(), 2, "{v}");
     assert_eq!(v["unresolved"][0]["table"], "db.sch.ghost");
-    assert!(v["unresolved"][0]["reason"].as_str().unwrap().contains("no table matches svc.db.sch.ghost"), "{v}");
-    assert_eq!(t.get("/api/v1/lineage/table/name/svc.db.sch.c?upstreamDepth=1").await.1["nodes"], json!([]), "dry run wrote nothing");
+    assert!(
+        v["unresolved"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no table matches svc.db.sch.ghost"),
+        "{v}"
+    );
+    assert_eq!(
+        t.get("/api/v1/lineage/table/name/svc.db.sch.c?upstreamDepth=1")
+            .await
+            .1["nodes"],
+        json!([]),
+        "dry run wrote nothing"
+    );
     let (_, v) = t.post("/api/v1/lineage/sql", json!({"sql": "INSERT INTO sch.c (x) SELECT a.x + b.y FROM sch.a a JOIN sch.b b ON a.x = b.x",
         "service": "svc", "defaultDatabase": "db"})).await;
-    let e = v["edges"].as_array().unwrap().iter().find(|e| e["fromEntity"]["name"] == "a").unwrap();
+    let e = v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fromEntity"]["name"] == "a")
+        .unwrap();
     assert_eq!(e["columnsLineage"][0]["toColumn"], "svc.db.sch.c.x");
-    let (_, up) = t.get("/api/v1/lineage/table/name/svc.db.sch.c?upstreamDepth=1&downstreamDepth=0").await;
-    assert_eq!(up["upstreamEdges"][0]["lineageDetails"]["source"], "QueryLineage");
-    let (s, v) = t.post("/api/v1/lineage/sql", json!({"sql": "select 1", "service": "nope"})).await;
+    let (_, up) = t
+        .get("/api/v1/lineage/table/name/svc.db.sch.c?upstreamDepth=1&downstreamDepth=0")
+        .await;
+    assert_eq!(
+        up["upstreamEdges"][0]["lineageDetails"]["source"],
+        "QueryLineage"
+    );
+    let (s, v) = t
+        .post(
+            "/api/v1/lineage/sql",
+            json!({"sql": "select 1", "service": "nope"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, s, "nope");
-    let (s, v) = t.post("/api/v1/lineage/sql", json!({"sql": "select 1", "service": "svc", "dialect": "cobol"})).await;
+    let (s, v) = t
+        .post(
+            "/api/v1/lineage/sql",
+            json!({"sql": "select 1", "service": "svc", "dialect": "cobol"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "dialect");
     let (s, v) = t.post("/api/v1/lineage/sql/batch", json!({"service": "svc", "defaultDatabase": "db", "defaultSchema": "sch",
         "queries": [{"sql": "insert into b select * from a"}, {"sql": "insert into c select x from b"}]})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["queries"].clone(), v["failed"].clone(), v["edges"].clone()), (json!(2), json!(0), json!(2)));
+    assert_eq!(
+        (
+            v["queries"].clone(),
+            v["failed"].clone(),
+            v["edges"].clone()
+        ),
+        (json!(2), json!(0), json!(2))
+    );
 
     // Search.
-    let (_, v) = t.get("/api/v1/search/query?q=sch&index=table_search_index&size=2").await;
+    let (_, v) = t
+        .get("/api/v1/search/query?q=sch&index=table_search_index&size=2")
+        .await;
     assert_eq!(v["hits"]["total"]["value"], 3);
     assert_eq!(v["hits"]["hits"].as_array().unwrap().len(), 2);
     assert_eq!(v["hits"]["hits"][0]["_index"], "table_search_index");
-    let (_, v) = t.get("/api/v1/search/query?q=a&index=table_search_index").await;
-    assert_eq!(v["hits"]["hits"][0]["_source"]["name"], "a", "exact name ranks first");
+    let (_, v) = t
+        .get("/api/v1/search/query?q=a&index=table_search_index")
+        .await;
+    assert_eq!(
+        v["hits"]["hits"][0]["_source"]["name"], "a",
+        "exact name ranks first"
+    );
     let (_, v) = t.get("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=svc.*.sch.b&index=table_search_index").await;
     assert_eq!(v["hits"]["total"]["value"], 1);
-    assert_eq!(v["hits"]["hits"][0]["_source"]["fullyQualifiedName"], "svc.db.sch.b");
+    assert_eq!(
+        v["hits"]["hits"][0]["_source"]["fullyQualifiedName"],
+        "svc.db.sch.b"
+    );
     let (_, v) = t.get("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=svc.*&index=database_schema_search_index").await;
     assert_eq!(v["hits"]["total"]["value"], 1);
     let (s, v) = t.get("/api/v1/search/query?q=a&index=nope_index").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "index");
-    assert_eq!(t.get("/api/v1/search/fieldQuery?fieldName=owner&fieldValue=x").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        t.get("/api/v1/search/fieldQuery?fieldName=owner&fieldValue=x")
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -33,7 +33,14 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("headwaters starts");
-        let stdout = child.stdout.take().expect("piped stdout");
+        let stdout = child.stdout.take();
+        // Owned by a Server at once, so a failed start still kills and reaps the child.
+        let mut server = Server {
+            child,
+            url: String::new(),
+            first_token: None,
+        };
+        let stdout = stdout.expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -43,7 +50,6 @@ impl Server {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut first_token = None;
         let mut expect_token = false;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -51,16 +57,13 @@ impl Server {
                 .recv_timeout(left)
                 .expect("server printed its address within 60 s");
             if expect_token {
-                first_token = Some(line.trim().to_string());
+                server.first_token = Some(line.trim().to_string());
                 expect_token = false;
             } else if line.starts_with("first start: admin token") {
                 expect_token = true;
             } else if let Some(url) = line.strip_prefix("headwaters listening on ") {
-                return Server {
-                    child,
-                    url: url.trim().to_string(),
-                    first_token,
-                };
+                server.url = url.trim().to_string();
+                return server;
             }
         }
     }
