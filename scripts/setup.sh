@@ -31,3 +31,24 @@ fi
 # One build directory outside the clone, shared by run, test and CI, so RocksDB's C++
 # (most of a clean build) is compiled once per machine. Override with CARGO_TARGET_DIR.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/headwaters/target}"
+
+# The server's end-to-end test runs OpenMetadata's Python SDK from a venv it creates
+# (cached under ~/.cache/headwaters). Only the test command asks for this.
+need_python_venv() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "error: python3 is not on PATH. Run: sudo apt-get install -y python3 python3-venv" >&2
+    exit 1
+  fi
+  if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing python3-venv (the SDK test builds a virtualenv) ..." >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2
+      apt-get install -y -qq --no-install-recommends python3-venv >&2
+    else
+      echo "error: python3 cannot create virtualenvs. Run:" >&2
+      echo "  sudo apt-get install -y --no-install-recommends python3-venv" >&2
+      exit 1
+    fi
+  fi
+}

@@ -2,6 +2,7 @@
 # The whole test suite: formatting, lints (warnings are errors), and every test, all on
 # the release profile so RocksDB is compiled once. Ends with one summary line.
 source "$(dirname "$0")/setup.sh"
+need_python_venv
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (release, all targets, -D warnings)"

@@ -1043,67 +1043,98 @@ impl ReadView<'_> {
 
     /// The edge with its details, or `None` if there is no such edge.
     pub fn edge(&self, from: NodeId, to: NodeId) -> Result<Option<Edge>> {
-        if !self.has_edge(from, to) {
-            return Ok(None);
-        }
-        let d = match self.kv.get(cf::EDGE_DETAILS, &keys::edge_key(from, to))? {
-            Some(b) => decode_details(&b)?,
-            None => StoredDetails::default(),
-        };
-        let mut fqn_cache: HashMap<u32, String> = HashMap::new();
-        let mut col_fqn = |c: u32| -> Result<Option<String>> {
-            if let Some(f) = fqn_cache.get(&c) {
-                return Ok(Some(f.clone()));
-            }
-            if self
-                .g
+        Ok(self.edges(&[(from, to)])?.pop().flatten())
+    }
+
+    /// Many edges with their details at once: one batched read of the details, one of
+    /// the entities owning the columns they map (column FQNs come from those records),
+    /// and one lookup per distinct pipeline. `None` where there is no such edge.
+    pub fn edges(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Edge>>> {
+        let present: Vec<usize> = (0..pairs.len())
+            .filter(|i| self.has_edge(pairs[*i].0, pairs[*i].1))
+            .collect();
+        let keys: Vec<Vec<u8>> = present
+            .iter()
+            .map(|i| keys::edge_key(pairs[*i].0, pairs[*i].1).to_vec())
+            .collect();
+        let raw = self.kv.multi_get(cf::EDGE_DETAILS, &keys)?;
+        let details: Vec<StoredDetails> = raw
+            .into_iter()
+            .map(|b| match b {
+                Some(b) => decode_details(&b),
+                None => Ok(StoredDetails::default()),
+            })
+            .collect::<Result<_>>()?;
+        // Column id -> FQN, from the owners' entity records.
+        let live_owner = |c: u32| {
+            self.g
                 .col_owner
                 .get(c as usize)
-                .is_none_or(|o| *o == NO_OWNER)
-            {
-                return Ok(None);
-            }
-            let f = self.column_fqn(ColumnId(c))?;
-            fqn_cache.insert(c, f.clone());
-            Ok(Some(f))
+                .copied()
+                .filter(|o| *o != NO_OWNER)
         };
-        let mut columns_lineage = Vec::with_capacity(d.cols.len());
-        for m in &d.cols {
-            let Some(to_column) = col_fqn(m.to)? else {
-                continue;
-            };
-            let mut from_columns = Vec::with_capacity(m.from.len());
-            for f in &m.from {
-                from_columns.extend(col_fqn(*f)?);
+        let mut owners: Vec<NodeId> = details
+            .iter()
+            .flat_map(|d| d.cols.iter().flat_map(|m| m.from.iter().chain([&m.to])))
+            .filter_map(|c| live_owner(*c).map(NodeId))
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        let mut col_fqn: HashMap<u32, String> = HashMap::new();
+        for e in self.entities(&owners)? {
+            for (name, c) in &e.columns {
+                col_fqn.insert(c.0, format!("{}.{name}", e.fqn));
             }
-            columns_lineage.push(ColumnMapping {
-                from_columns,
-                to_column,
-                function: m.func.clone(),
+        }
+        let mut pipelines: HashMap<Uuid, bool> = HashMap::new();
+        let mut out: Vec<Option<Edge>> = vec![None; pairs.len()];
+        for (i, d) in present.into_iter().zip(details) {
+            let (from, to) = pairs[i];
+            let mut columns_lineage = Vec::with_capacity(d.cols.len());
+            for m in &d.cols {
+                let Some(to_column) = col_fqn.get(&m.to) else {
+                    continue;
+                };
+                columns_lineage.push(ColumnMapping {
+                    from_columns: m.from.iter().filter_map(|f| col_fqn.get(f).cloned()).collect(),
+                    to_column: to_column.clone(),
+                    function: m.func.clone(),
+                });
+            }
+            let pipeline = match d.pipeline {
+                Some(p) => {
+                    let exists = match pipelines.get(&p) {
+                        Some(e) => *e,
+                        None => {
+                            let e = self.node_by_id(&p)?.is_some();
+                            pipelines.insert(p, e);
+                            e
+                        }
+                    };
+                    exists.then_some(p)
+                }
+                None => None,
+            };
+            out[i] = Some(Edge {
+                from,
+                to,
+                sql_query: d.sql,
+                columns_lineage,
+                pipeline,
+                description: d.desc,
+                source: LineageSource::from_code(d.source).ok_or_else(|| {
+                    corrupt(
+                        cf::EDGE_DETAILS,
+                        format!("unknown source code {}", d.source),
+                    )
+                })?,
+                created_at: d.created_at,
+                created_by: d.created_by,
+                updated_at: d.updated_at,
+                updated_by: d.updated_by,
             });
         }
-        let pipeline = match d.pipeline {
-            Some(p) if self.node_by_id(&p)?.is_some() => Some(p),
-            _ => None,
-        };
-        Ok(Some(Edge {
-            from,
-            to,
-            sql_query: d.sql,
-            columns_lineage,
-            pipeline,
-            description: d.desc,
-            source: LineageSource::from_code(d.source).ok_or_else(|| {
-                corrupt(
-                    cf::EDGE_DETAILS,
-                    format!("unknown source code {}", d.source),
-                )
-            })?,
-            created_at: d.created_at,
-            created_by: d.created_by,
-            updated_at: d.updated_at,
-            updated_by: d.updated_by,
-        }))
+        Ok(out)
     }
 
     fn node_view(&self, q: &Query) -> NodeView<'_> {

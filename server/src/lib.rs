@@ -45,6 +45,9 @@ use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::service::{Service, Settings};
 
+/// The store's directory inside a data directory (`serve`, `load`, `lineage`, `demo`).
+pub const STORE_DIR: &str = "store";
+
 /// Shared state of every request.
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);

@@ -6,7 +6,7 @@ use headwaters_engine::{
     ColumnMapping, Direction, Edge, EdgeInput, Entity, EntityType, EntityTypeSet, Include,
     LineageSource, NodeId, Query, ReadView, TraversalSpec,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -195,6 +195,111 @@ impl<'v, 'a> Refs<'v, 'a> {
     }
 }
 
+/// An entity reference as answered.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RefOut<'a> {
+    id: Uuid,
+    #[serde(rename = "type")]
+    ty: &'static str,
+    name: &'a str,
+    fully_qualified_name: &'a str,
+    deleted: bool,
+    href: String,
+}
+
+impl<'a> RefOut<'a> {
+    fn new(e: &'a Entity, base: &str) -> Self {
+        RefOut {
+            id: e.id,
+            ty: e.entity_type.as_str(),
+            name: &e.name,
+            fully_qualified_name: &e.fqn,
+            deleted: e.deleted,
+            href: format!(
+                "{base}/api/v1/{}/{}",
+                crate::kinds::Kind::of(e.entity_type).collection,
+                e.id
+            ),
+        }
+    }
+}
+
+/// `LineageDetails` as answered.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DetailsOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sql_query: Option<&'a str>,
+    columns_lineage: &'a [ColumnMapping],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline: Option<RefOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_by: Option<&'a str>,
+}
+
+/// An `Edge` of `EntityLineage`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EdgeOut<'a> {
+    from_entity: Uuid,
+    to_entity: Uuid,
+    lineage_details: DetailsOut<'a>,
+}
+
+/// `EntityLineage` (plus `truncated` when the node budget cut the walk).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntityLineageOut<'a> {
+    entity: RefOut<'a>,
+    nodes: Vec<RefOut<'a>>,
+    upstream_edges: Vec<EdgeOut<'a>>,
+    downstream_edges: Vec<EdgeOut<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+}
+
+fn edge_out<'a>(
+    e: &'a Edge,
+    entities: &HashMap<NodeId, Entity>,
+    pipelines: &'a HashMap<Uuid, Entity>,
+    base: &str,
+) -> ApiResult<EdgeOut<'a>> {
+    let id = |n: NodeId| {
+        entities
+            .get(&n)
+            .map(|e| e.id)
+            .ok_or_else(|| ApiError::Internal(format!("edge end {n} not fetched")))
+    };
+    Ok(EdgeOut {
+        from_entity: id(e.from)?,
+        to_entity: id(e.to)?,
+        lineage_details: DetailsOut {
+            sql_query: e.sql_query.as_deref(),
+            columns_lineage: &e.columns_lineage,
+            pipeline: e
+                .pipeline
+                .and_then(|p| pipelines.get(&p))
+                .map(|p| RefOut::new(p, base)),
+            description: e.description.as_deref(),
+            source: e.source.as_str(),
+            created_at: (e.created_at != 0).then_some(e.created_at),
+            created_by: e.created_by.as_deref(),
+            updated_at: (e.updated_at != 0).then_some(e.updated_at),
+            updated_by: e.updated_by.as_deref(),
+        },
+    })
+}
+
 /// Options of a lineage query beyond depths.
 #[derive(Clone, Copy, Debug)]
 pub struct LineageOpts {
@@ -222,8 +327,16 @@ impl Service {
         }
     }
 
-    /// `GET /lineage/{type}/{id}` and `/lineage/{type}/name/{fqn}`: `EntityLineage`.
-    pub fn entity_lineage(&self, ty: EntityType, key: &Key, o: &LineageOpts) -> ApiResult<Value> {
+    /// `GET /lineage/{type}/{id}` and `/lineage/{type}/name/{fqn}`: `EntityLineage`,
+    /// serialized. The hot read path: typed records straight to JSON bytes, `href`s
+    /// built from `base` as it goes, no intermediate JSON tree.
+    pub fn entity_lineage(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+        base: &str,
+    ) -> ApiResult<Vec<u8>> {
         let view = self.store.read();
         let include = if o.include_deleted {
             Include::All
@@ -237,41 +350,41 @@ impl Service {
         nodes.extend(t.downstream.visits.iter().map(|v| v.node));
         nodes.sort_unstable();
         nodes.dedup();
-        let mut refs = Refs::new(&view, &nodes)?;
-        let entity = refs.reference(root)?;
-        let mut node_refs = Vec::with_capacity(nodes.len());
-        for n in &nodes {
-            if *n != root {
-                node_refs.push(refs.reference(*n)?);
+        let entities: HashMap<NodeId, Entity> = view
+            .entities(&nodes)?
+            .into_iter()
+            .map(|e| (e.node, e))
+            .collect();
+        let up = view.edges(&t.upstream.edges)?;
+        let down = view.edges(&t.downstream.edges)?;
+        let mut pipelines: HashMap<Uuid, Entity> = HashMap::new();
+        for p in up.iter().chain(&down).flatten().filter_map(|e| e.pipeline) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(p)
+                && let Some(n) = view.node_by_id(&p)?
+            {
+                slot.insert(view.entity(n)?);
             }
         }
-        let mut edges_of = |pairs: &[(NodeId, NodeId)]| -> ApiResult<Vec<Value>> {
-            let mut out = Vec::with_capacity(pairs.len());
-            for (a, b) in pairs {
-                let Some(e) = view.edge(*a, *b)? else {
-                    continue;
-                };
-                let details = refs.details(&e)?;
-                out.push(json!({
-                    "fromEntity": refs.get(*a)?.id,
-                    "toEntity": refs.get(*b)?.id,
-                    "lineageDetails": details,
-                }));
-            }
-            Ok(out)
+        let out = EntityLineageOut {
+            entity: RefOut::new(&entities[&root], base),
+            nodes: nodes
+                .iter()
+                .filter(|n| **n != root)
+                .map(|n| RefOut::new(&entities[n], base))
+                .collect(),
+            upstream_edges: up
+                .iter()
+                .flatten()
+                .map(|e| edge_out(e, &entities, &pipelines, base))
+                .collect::<ApiResult<_>>()?,
+            downstream_edges: down
+                .iter()
+                .flatten()
+                .map(|e| edge_out(e, &entities, &pipelines, base))
+                .collect::<ApiResult<_>>()?,
+            truncated: t.truncated(),
         };
-        let upstream = edges_of(&t.upstream.edges)?;
-        let downstream = edges_of(&t.downstream.edges)?;
-        let mut out = json!({
-            "entity": entity,
-            "nodes": node_refs,
-            "upstreamEdges": upstream,
-            "downstreamEdges": downstream,
-        });
-        if t.truncated() {
-            out["truncated"] = json!(true);
-        }
-        Ok(out)
+        serde_json::to_vec(&out).map_err(|e| ApiError::Internal(format!("serializing lineage: {e}")))
     }
 
     fn endpoints(&self, view: &ReadView<'_>, e: &EdgeIn) -> ApiResult<(NodeId, NodeId)> {

@@ -150,8 +150,10 @@ fn main() {
     }
 }
 
+/// The store of a data directory (the same one `serve` uses).
 fn open(data_dir: &Path) -> Result<Store> {
-    Store::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))
+    let path = data_dir.join(headwaters_server::STORE_DIR);
+    Store::open(&path).with_context(|| format!("opening the store in {}", path.display()))
 }
 
 fn bulk(

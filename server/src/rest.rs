@@ -435,6 +435,11 @@ fn lineage_out(state: &AppState, headers: &HeaderMap, mut v: Value) -> Response 
     Json(v).into_response()
 }
 
+/// A body serialized already.
+fn json_bytes(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 async fn lineage_by_id(
     State(s): State<AppState>,
     h: HeaderMap,
@@ -443,8 +448,10 @@ async fn lineage_by_id(
 ) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
     let key = Key::Id(parse_uuid("id", &id)?);
-    let v = s.service().entity_lineage(ty, &key, &q.opts(&s)?)?;
-    Ok(lineage_out(&s, &h, v))
+    let v = s
+        .service()
+        .entity_lineage(ty, &key, &q.opts(&s)?, &base_url(&s, &h))?;
+    Ok(json_bytes(v))
 }
 
 async fn lineage_by_name(
@@ -456,8 +463,8 @@ async fn lineage_by_name(
     let ty = entity_type(&ty)?;
     let v = s
         .service()
-        .entity_lineage(ty, &Key::Fqn(fqn), &q.opts(&s)?)?;
-    Ok(lineage_out(&s, &h, v))
+        .entity_lineage(ty, &Key::Fqn(fqn), &q.opts(&s)?, &base_url(&s, &h))?;
+    Ok(json_bytes(v))
 }
 
 async fn add_lineage(

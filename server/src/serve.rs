@@ -158,7 +158,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             "--no-auth: every request is accepted without a token, with the admin role; do not expose this server"
         );
     }
-    let store = Store::open(cfg.data_dir.join("store"))
+    let store = Store::open(cfg.data_dir.join(headwaters_server::STORE_DIR))
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
     let listen = cfg.listen;
     let started = std::time::Instant::now();

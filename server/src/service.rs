@@ -168,6 +168,30 @@ impl Service {
     /// The stored document of a node with its `deleted` flag brought up to date.
     pub fn document(&self, view: &ReadView<'_>, node: NodeId) -> ApiResult<Value> {
         let mut doc = view.document(node)?;
+        if doc.is_null() {
+            // Bulk-loaded entities carry no document: answer the minimal valid one.
+            let e = view.entity(node)?;
+            let mut m = Map::new();
+            m.insert("id".into(), json!(e.id));
+            m.insert("name".into(), json!(e.name));
+            m.insert("fullyQualifiedName".into(), json!(e.fqn));
+            if Kind::of(e.entity_type).has_columns || !e.columns.is_empty() {
+                let cols: Vec<Value> = e
+                    .columns
+                    .iter()
+                    .map(|(c, _)| {
+                        json!({
+                            "name": fqn::split(c).pop().unwrap_or_default(),
+                            "dataType": "UNKNOWN",
+                            "fullyQualifiedName": format!("{}.{c}", e.fqn),
+                        })
+                    })
+                    .collect();
+                m.insert("columns".into(), Value::Array(cols));
+            }
+            m.insert("version".into(), json!(0.1));
+            doc = Value::Object(m);
+        }
         if let Value::Object(m) = &mut doc {
             m.insert("deleted".into(), Value::Bool(view.is_deleted(node)));
         }
