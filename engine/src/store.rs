@@ -1096,7 +1096,11 @@ impl ReadView<'_> {
                     continue;
                 };
                 columns_lineage.push(ColumnMapping {
-                    from_columns: m.from.iter().filter_map(|f| col_fqn.get(f).cloned()).collect(),
+                    from_columns: m
+                        .from
+                        .iter()
+                        .filter_map(|f| col_fqn.get(f).cloned())
+                        .collect(),
                     to_column: to_column.clone(),
                     function: m.func.clone(),
                 });

@@ -384,7 +384,8 @@ impl Service {
                 .collect::<ApiResult<_>>()?,
             truncated: t.truncated(),
         };
-        serde_json::to_vec(&out).map_err(|e| ApiError::Internal(format!("serializing lineage: {e}")))
+        serde_json::to_vec(&out)
+            .map_err(|e| ApiError::Internal(format!("serializing lineage: {e}")))
     }
 
     fn endpoints(&self, view: &ReadView<'_>, e: &EdgeIn) -> ApiResult<(NodeId, NodeId)> {

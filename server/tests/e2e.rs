@@ -183,3 +183,65 @@ fn bad_configuration_is_reported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role \"owner\""));
 }
+
+#[test]
+fn rs256_tokens_with_configured_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private.pem");
+    let public = dir.path().join("public.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+        ])
+        .arg(&private)
+        .status()
+        .expect("openssl runs");
+    assert!(ok.success());
+    let ok = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let server = Server::start(dir.path(), &["--jwt-public-key", public.to_str().unwrap()]);
+    assert!(
+        server.first_token.is_none(),
+        "with RS256 the server has no key to mint an admin token"
+    );
+    let out = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--name",
+            "rs",
+            "--role",
+            "viewer",
+            "--jwt-public-key",
+        ])
+        .arg(&public)
+        .arg("--jwt-private-key")
+        .arg(&private)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rs = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(Client::new(&server.url, &rs).get("/api/v1/tables").0, 200);
+    let hs = token(dir.path(), "admin");
+    let (s, v) = Client::new(&server.url, &hs).get("/api/v1/tables");
+    assert_eq!(
+        s, 401,
+        "an HS256 token is not accepted by an RS256 server: {v}"
+    );
+    server.stop();
+}
