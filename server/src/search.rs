@@ -236,9 +236,16 @@ impl SearchIndex {
         let hits = hits.unwrap_or_else(|| inner.all());
         let hits = self.finish(&inner, view, hits, &q.types, q.deleted);
         let total = hits.len() as usize;
+        if text.is_empty() {
+            // Nothing to rank by: id order, and only the page is touched.
+            return SearchHits {
+                nodes: hits.iter().skip(q.from).take(q.size).map(NodeId).collect(),
+                total,
+            };
+        }
         let rank = |n: u32| -> (u8, usize, u32) {
             let name = inner.nodes.get(&n).map(|(_, nm)| &**nm).unwrap_or("");
-            let r = if text.is_empty() || name == text {
+            let r = if name == text {
                 0
             } else if name.starts_with(&text) {
                 1

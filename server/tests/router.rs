@@ -961,3 +961,233 @@ async fn lineage_from_sql_and_search() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn every_entity_kind_round_trips() {
+    let t = setup();
+    // (collection, create body); parents first.
+    let bodies = [
+        (
+            "services/databaseServices",
+            json!({"name": "dbs", "serviceType": "Postgres"}),
+        ),
+        ("databases", json!({"name": "db", "service": "dbs"})),
+        (
+            "databaseSchemas",
+            json!({"name": "sch", "database": "dbs.db"}),
+        ),
+        (
+            "tables",
+            json!({"name": "t", "databaseSchema": "dbs.db.sch", "columns": [{"name": "c", "dataType": "INT"}]}),
+        ),
+        (
+            "storedProcedures",
+            json!({"name": "p", "databaseSchema": "dbs.db.sch", "storedProcedureCode": {"language": "SQL", "code": "select 1"}}),
+        ),
+        (
+            "services/dashboardServices",
+            json!({"name": "bi", "serviceType": "Looker"}),
+        ),
+        ("dashboards", json!({"name": "d", "service": "bi"})),
+        ("charts", json!({"name": "ch", "service": "bi"})),
+        (
+            "dashboard/datamodels",
+            json!({"name": "m", "service": "bi", "dataModelType": "LookMlView", "columns": [{"name": "c", "dataType": "INT"}]}),
+        ),
+        (
+            "services/pipelineServices",
+            json!({"name": "air", "serviceType": "Airflow"}),
+        ),
+        ("pipelines", json!({"name": "dag", "service": "air"})),
+        (
+            "services/messagingServices",
+            json!({"name": "kafka", "serviceType": "Kafka"}),
+        ),
+        (
+            "topics",
+            json!({"name": "events", "service": "kafka", "partitions": 3}),
+        ),
+        (
+            "services/mlmodelServices",
+            json!({"name": "ml", "serviceType": "Mlflow"}),
+        ),
+        (
+            "mlmodels",
+            json!({"name": "churn", "service": "ml", "algorithm": "xgboost"}),
+        ),
+        (
+            "services/storageServices",
+            json!({"name": "s3", "serviceType": "S3"}),
+        ),
+        ("containers", json!({"name": "bucket", "service": "s3"})),
+        (
+            "services/searchServices",
+            json!({"name": "es", "serviceType": "ElasticSearch"}),
+        ),
+        (
+            "searchIndexes",
+            json!({"name": "idx", "service": "es", "fields": [{"name": "f", "dataType": "TEXT"}]}),
+        ),
+        (
+            "services/apiServices",
+            json!({"name": "api", "serviceType": "Rest"}),
+        ),
+        ("apiCollections", json!({"name": "v1", "service": "api"})),
+        (
+            "apiEndpoints",
+            json!({"name": "get.users", "apiCollection": "api.v1"}),
+        ),
+        ("metrics", json!({"name": "revenue"})),
+    ];
+    assert_eq!(
+        bodies.len(),
+        headwaters_server::kinds::ALL.len(),
+        "one body per collection"
+    );
+    let mut ids = Vec::new();
+    for (collection, body) in &bodies {
+        let (s, v) = t.post(&format!("/api/v1/{collection}"), body.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{collection}: {v}");
+        let fqn = v["fullyQualifiedName"].as_str().unwrap().to_string();
+        let (s, got) = t
+            .get(&format!("/api/v1/{collection}/name/{}", urlencode(&fqn)))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{collection} {fqn}: {got}");
+        assert_eq!(got["id"], v["id"]);
+        assert!(
+            got["href"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/api/v1/{collection}/"))
+        );
+        ids.push((collection, v["id"].as_str().unwrap().to_string(), fqn));
+    }
+    let fqn_of = |c: &str| ids.iter().find(|(k, _, _)| **k == c).unwrap().2.clone();
+    assert_eq!(fqn_of("apiEndpoints"), "api.v1.\"get.users\"");
+    assert_eq!(fqn_of("topics"), "kafka.events");
+    assert_eq!(fqn_of("metrics"), "revenue");
+    // Lineage across types: topic -> pipeline -> table -> dashboard -> mlmodel.
+    let id_of = |c: &str| ids.iter().find(|(k, _, _)| **k == c).unwrap().1.clone();
+    for (a, at, b, bt) in [
+        ("topics", "topic", "pipelines", "pipeline"),
+        ("pipelines", "pipeline", "tables", "table"),
+        ("tables", "table", "dashboards", "dashboard"),
+        ("dashboards", "dashboard", "mlmodels", "mlmodel"),
+    ] {
+        let (s, v) = t.put("/api/v1/lineage", json!({"edge": {"fromEntity": {"id": id_of(a), "type": at}, "toEntity": {"id": id_of(b), "type": bt}}})).await;
+        assert_eq!(s, StatusCode::OK, "{a} -> {b}: {v}");
+    }
+    let (_, v) = t
+        .get("/api/v1/lineage/topic/name/kafka.events?downstreamDepth=4&upstreamDepth=0")
+        .await;
+    let types: Vec<&str> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.len(), 4, "{v}");
+    for ty in ["pipeline", "table", "dashboard", "mlmodel"] {
+        assert!(types.contains(&ty), "{types:?}");
+    }
+    let (_, v) = t
+        .get("/api/v1/lineage/impact/topic/name/kafka.events")
+        .await;
+    assert_eq!(
+        v["byType"],
+        json!({"dashboard": 1, "mlmodel": 1, "pipeline": 1, "table": 1})
+    );
+    let (_, v) = t.get("/api/v1/lineage/topic/name/kafka.events?downstreamDepth=4&upstreamDepth=0&entityTypes=topic,pipeline,table").await;
+    assert_eq!(
+        v["nodes"].as_array().unwrap().len(),
+        2,
+        "type filter stops the walk: {v}"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+mod never_500 {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z.\"*%]{0,12}".prop_map(Value::String),
+            Just(json!("svc.db.sch.a")),
+            Just(json!("INT")),
+            Just(json!("00000000-0000-0000-0000-000000000000")),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("name".to_string()),
+                            Just("columns".to_string()),
+                            Just("edge".to_string()),
+                            Just("fromEntity".to_string()),
+                            Just("id".to_string()),
+                            Just("type".to_string()),
+                            Just("databaseSchema".to_string()),
+                            Just("dataType".to_string()),
+                            Just("op".to_string()),
+                            Just("path".to_string()),
+                            Just("value".to_string()),
+                            Just("sql".to_string()),
+                            Just("service".to_string()),
+                            "[a-z]{1,6}"
+                        ],
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn arbitrary_bodies_get_4xx_or_2xx(body in json_value(), which in 0usize..7, seg in "[a-zA-Z0-9.%\"*_-]{1,20}") {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            // A client cannot send a raw `"` in a URL; everything else goes as generated.
+            let seg = seg.replace('"', "%22");
+            rt.block_on(async {
+                let t = setup();
+                t.platform().await;
+                let (method, path) = match which {
+                    0 => ("PUT", "/api/v1/tables".to_string()),
+                    1 => ("PUT", "/api/v1/lineage".to_string()),
+                    2 => ("POST", "/api/v1/lineage/sql".to_string()),
+                    3 => ("PATCH", "/api/v1/tables/name/svc.db.sch.a".to_string()),
+                    4 => ("PATCH", format!("/api/v1/lineage/table/{seg}/table/{seg}")),
+                    5 => ("GET", format!("/api/v1/lineage/table/name/{seg}?upstreamDepth=2")),
+                    _ => ("GET", format!("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue={seg}")),
+                };
+                let body = (method != "GET").then_some(body);
+                let (s, v) = t.call(method, &path, Some(&t.admin.clone()), body).await;
+                prop_assert!(s.as_u16() < 500, "{method} {path}: {s} {v}");
+                if !s.is_success() {
+                    prop_assert_eq!(&v["code"], &json!(s.as_u16()));
+                    prop_assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()));
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
