@@ -145,14 +145,7 @@ impl<'v, 'a> Refs<'v, 'a> {
     }
 
     fn reference(&mut self, n: NodeId) -> ApiResult<Value> {
-        let e = self.get(n)?;
-        Ok(json!({
-            "id": e.id,
-            "type": e.entity_type.as_str(),
-            "name": e.name,
-            "fullyQualifiedName": e.fqn,
-            "deleted": e.deleted,
-        }))
+        Ok(crate::service::reference_json(self.get(n)?))
     }
 
     fn pipeline(&mut self, id: Option<Uuid>) -> ApiResult<Value> {

@@ -207,14 +207,7 @@ impl Service {
 
     /// A reference to a node: `{id, type, name, fullyQualifiedName, deleted}`.
     pub fn reference(view: &ReadView<'_>, node: NodeId) -> ApiResult<Value> {
-        let e = view.entity(node)?;
-        Ok(json!({
-            "id": e.id,
-            "type": e.entity_type.as_str(),
-            "name": e.name,
-            "fullyQualifiedName": e.fqn,
-            "deleted": e.deleted,
-        }))
+        Ok(reference_json(&view.entity(node)?))
     }
 
     /// PUT / POST an entity from its OpenMetadata create request.
@@ -623,6 +616,18 @@ impl Service {
         let view = self.store.read();
         self.document(&view, node)
     }
+}
+
+/// OpenMetadata's `EntityReference` of an entity (without `href`, which the REST layer
+/// adds).
+pub fn reference_json(e: &headwaters_engine::Entity) -> Value {
+    json!({
+        "id": e.id,
+        "type": e.entity_type.as_str(),
+        "name": e.name,
+        "fullyQualifiedName": e.fqn,
+        "deleted": e.deleted,
+    })
 }
 
 /// Validates a document's `columns`, gives each (and nested children) its FQN, and
