@@ -775,6 +775,7 @@ impl ReadState<'_> {
                     from,
                     to,
                     func: m.function.clone(),
+                    tr: None,
                 });
             }
         }

@@ -17,6 +17,7 @@
 //! | `fqn_column`    | type code (1), column FQN (UTF-8)    | ColumnId (4)                                  |
 //! | `column_out`    | ColumnId (4)                         | serialized RoaringBitmap of downstream ColumnIds |
 //! | `column_in`     | ColumnId (4)                         | serialized RoaringBitmap of upstream ColumnIds |
+//! | `aux`           | bytes chosen by the server           | bytes (e.g. OpenLineage run records)          |
 //!
 //! `edge_details` is the source of truth for column lineage; `column_out`/`column_in`
 //! are its index and change in the same write batch.
@@ -28,7 +29,7 @@ use crate::ids::{ColumnId, EntityType, NodeId};
 
 /// Newest storage version this build writes. Bump it and add a step to
 /// [`crate::store`]'s `migrate` when the layout changes.
-pub const STORAGE_VERSION: u32 = 1;
+pub const STORAGE_VERSION: u32 = 2;
 
 /// Column family names. `ALL` is the order in which they are created.
 pub mod cf {
@@ -56,6 +57,8 @@ pub mod cf {
     pub const COLUMN_OUT: &str = "column_out";
     /// ColumnId -> upstream column bitmap.
     pub const COLUMN_IN: &str = "column_in";
+    /// Server-owned key -> value records outside the graph (version 2).
+    pub const AUX: &str = "aux";
 
     /// Every column family.
     pub const ALL: &[&str] = &[
@@ -71,6 +74,7 @@ pub mod cf {
         FQN_COLUMN,
         COLUMN_OUT,
         COLUMN_IN,
+        AUX,
     ];
 }
 

@@ -62,6 +62,10 @@ pub struct ColumnMapping {
     /// The transformation, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
+    /// OpenLineage's transformation type and subtype (`DIRECT/AGGREGATION`,
+    /// `INDIRECT/JOIN`, ...), if known. Not part of OpenMetadata's `ColumnLineage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transformation: Option<String>,
 }
 
 /// Details to attach to an edge; replaces what the edge had.
@@ -131,6 +135,8 @@ pub(crate) struct StoredMapping {
     pub(crate) to: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) func: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tr: Option<String>,
 }
 
 impl StoredDetails {

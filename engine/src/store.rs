@@ -340,6 +340,17 @@ impl Store {
         })
     }
 
+    /// Writes (or with `None` deletes) a server-owned record in the `aux` column family,
+    /// durably. The graph is untouched.
+    pub fn put_aux(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
+        let mut b = Batch::default();
+        match value {
+            Some(v) => b.put(cf::AUX, key, v),
+            None => b.delete(cf::AUX, key),
+        }
+        self.kv.write(b)
+    }
+
     /// Removes the edge `from -> to` and its column lineage. False if there was none.
     pub fn remove_edge(&self, from: NodeId, to: NodeId) -> Result<bool> {
         self.write(|t| {
@@ -555,6 +566,7 @@ fn resolve_mappings(
                 from: sources,
                 to,
                 func: m.function.clone(),
+                tr: m.transformation.clone(),
             });
         }
     }
@@ -585,6 +597,7 @@ fn migrate(kv: &Backend) -> Result<()> {
         }));
     }
     // 0 -> 1: a new database; nothing to convert.
+    // 1 -> 2: adds the `aux` column family (created empty when the database opens).
     if version < STORAGE_VERSION {
         let mut b = Batch::default();
         b.put(
@@ -841,6 +854,11 @@ impl ReadView<'_> {
             .get(cf::FQN_NODE, &keys::fqn_key(t, fqn))?
             .map(|b| Ok(NodeId(keys::decode_u32(cf::FQN_NODE, &b)?)))
             .transpose()
+    }
+
+    /// A server-owned record from the `aux` column family.
+    pub fn aux(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.kv.get(cf::AUX, key)
     }
 
     /// The type of a node, from memory (`None` if there is no such node).
@@ -1103,6 +1121,7 @@ impl ReadView<'_> {
                         .collect(),
                     to_column: to_column.clone(),
                     function: m.func.clone(),
+                    transformation: m.tr.clone(),
                 });
             }
             let pipeline = match d.pipeline {

@@ -144,6 +144,7 @@ fn loads_into_an_existing_graph_reusing_entities_and_replacing_edges() {
         from_columns: vec![f.into()],
         to_column: t.into(),
         function: None,
+        transformation: None,
     };
     store
         .put_edge(

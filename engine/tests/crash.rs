@@ -95,6 +95,7 @@ fn writer(store: &Store, nodes: &[NodeId], round: u64, thread: u64) {
                 from_columns: vec![format!("svc.db.s.t{a}.a")],
                 to_column: format!("svc.db.s.t{b}.b"),
                 function: Some(format!("step {step}")),
+                transformation: None,
             }];
             let input = EdgeInput {
                 columns_lineage: cols,

@@ -289,6 +289,7 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                             from_columns: f.iter().map(|c| col_fqn(a, *c)).collect(),
                             to_column: col_fqn(b, *t),
                             function: None,
+                            transformation: None,
                         })
                         .collect(),
                     ..EdgeInput::default()

@@ -39,6 +39,11 @@ pub struct Config {
     pub jwt_private_key: Option<PathBuf>,
     /// Base URL used in `href`s (default: from the request's Host header).
     pub public_url: Option<String>,
+    /// OpenLineage namespace -> existing service name, e.g.
+    /// `"postgres://db:5432" = "warehouse"` (TOML table `[openlineage_namespaces]`).
+    pub openlineage_namespaces: std::collections::BTreeMap<String, String>,
+    /// OpenLineage runs kept per job.
+    pub openlineage_run_retention: usize,
 }
 
 impl Default for Config {
@@ -58,6 +63,8 @@ impl Default for Config {
             jwt_public_key: None,
             jwt_private_key: None,
             public_url: None,
+            openlineage_namespaces: Default::default(),
+            openlineage_run_retention: 1000,
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod lineage;
 pub mod metrics;
 pub mod openapi;
+pub mod openlineage;
 pub mod rest;
 pub mod search;
 pub mod service;
@@ -81,6 +82,8 @@ impl AppState {
             openmetadata_version: config.openmetadata_version.clone(),
             max_depth: config.max_depth,
             node_budget: config.node_budget,
+            openlineage_namespaces: config.openlineage_namespaces.clone(),
+            run_retention: config.openlineage_run_retention,
         };
         let service = Service::new(store, settings)?;
         Ok(AppState(Arc::new(Inner {
@@ -105,6 +108,7 @@ pub fn app(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let protected = rest::routes()
         .merge(sql::routes())
+        .merge(openlineage::http::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let cfg = &state.0.config;
     Router::new()
@@ -113,6 +117,9 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
+        // gzip request bodies (the OpenLineage client's `compression: gzip`); the body
+        // limit applies to the decompressed bytes.
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower::limit::ConcurrencyLimitLayer::new(cfg.max_concurrency))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -165,7 +165,10 @@ impl<'v, 'a> Refs<'v, 'a> {
         if let Some(s) = &e.sql_query {
             d.insert("sqlQuery".into(), json!(s));
         }
-        d.insert("columnsLineage".into(), json!(e.columns_lineage));
+        d.insert(
+            "columnsLineage".into(),
+            json!(om_columns(&e.columns_lineage)),
+        );
         let p = self.pipeline(e.pipeline)?;
         if !p.is_null() {
             d.insert("pipeline".into(), p);
@@ -224,7 +227,7 @@ impl<'a> RefOut<'a> {
 struct DetailsOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sql_query: Option<&'a str>,
-    columns_lineage: &'a [ColumnMapping],
+    columns_lineage: Vec<OmColumnLineage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pipeline: Option<RefOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -238,6 +241,27 @@ struct DetailsOut<'a> {
     updated_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     updated_by: Option<&'a str>,
+}
+
+/// OpenMetadata's `ColumnLineage`: exactly `fromColumns`, `toColumn`, `function` (the
+/// SDK parses it with extra fields forbidden, so `transformation` stays out).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OmColumnLineage<'a> {
+    from_columns: &'a [String],
+    to_column: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<&'a str>,
+}
+
+fn om_columns(m: &[ColumnMapping]) -> Vec<OmColumnLineage<'_>> {
+    m.iter()
+        .map(|m| OmColumnLineage {
+            from_columns: &m.from_columns,
+            to_column: &m.to_column,
+            function: m.function.as_deref(),
+        })
+        .collect()
 }
 
 /// An `Edge` of `EntityLineage`.
@@ -278,7 +302,7 @@ fn edge_out<'a>(
         to_entity: id(e.to)?,
         lineage_details: DetailsOut {
             sql_query: e.sql_query.as_deref(),
-            columns_lineage: &e.columns_lineage,
+            columns_lineage: om_columns(&e.columns_lineage),
             pipeline: e
                 .pipeline
                 .and_then(|p| pipelines.get(&p))
@@ -752,12 +776,13 @@ impl Service {
             if let std::collections::hash_map::Entry::Vacant(slot) = edge_cache.entry((oa, ob)) {
                 slot.insert(view.edge(oa, ob)?);
             }
-            let function = edge_cache[&(oa, ob)].as_ref().and_then(|e| {
+            let mapping = edge_cache[&(oa, ob)].as_ref().and_then(|e| {
                 e.columns_lineage
                     .iter()
                     .find(|m| m.to_column == fb && m.from_columns.contains(&fa))
-                    .and_then(|m| m.function.clone())
             });
+            let function = mapping.and_then(|m| m.function.clone());
+            let transformation = mapping.and_then(|m| m.transformation.clone());
             let source = edge_cache[&(oa, ob)].as_ref().map(|e| e.source.as_str());
             edges.push(json!({
                 "fromColumn": fa,
@@ -765,6 +790,7 @@ impl Service {
                 "fromEntity": refs.get(oa)?.id,
                 "toEntity": refs.get(ob)?.id,
                 "function": function,
+                "transformation": transformation,
                 "source": source,
             }));
         }

@@ -765,30 +765,33 @@ pub fn routes() -> Router<AppState> {
     for kind in kinds::ALL {
         r = r.merge(entity_routes(kind));
     }
-    r.route("/api/v1/lineage", put(add_lineage))
-        .route("/api/v1/lineage/getLineage", get(get_lineage))
-        .route("/api/v1/lineage/getPaginationInfo", get(pagination_info))
-        .route("/api/v1/lineage/export", get(export))
-        .route("/api/v1/lineage/getLineageEdge/{from}/{to}", get(get_edge))
-        .route("/api/v1/lineage/column/name/{fqn}", get(column_lineage))
-        .route("/api/v1/lineage/impact/{ty}/name/{fqn}", get(impact))
-        .route("/api/v1/lineage/{ty}/{id}", get(lineage_by_id))
-        .route("/api/v1/lineage/{ty}/name/{fqn}", get(lineage_by_name))
-        .route(
-            "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}",
-            axum::routing::patch(patch_edge).delete(delete_edge),
-        )
-        .route(
-            "/api/v1/lineage/{ft}/name/{ff}/{tt}/name/{tf}",
-            axum::routing::delete(delete_edge_by_name),
-        )
-        .route(
-            "/api/v1/lineage/{ty}/{id}/type/{source}",
-            axum::routing::delete(delete_by_source),
-        )
-        .route("/api/v1/search/query", get(search_query))
-        .route("/api/v1/search/fieldQuery", get(field_query))
-        .route("/api/v1/system/tokens", axum::routing::post(create_token))
+    r.route(
+        "/api/v1/lineage",
+        put(add_lineage).post(crate::openlineage::http::single),
+    )
+    .route("/api/v1/lineage/getLineage", get(get_lineage))
+    .route("/api/v1/lineage/getPaginationInfo", get(pagination_info))
+    .route("/api/v1/lineage/export", get(export))
+    .route("/api/v1/lineage/getLineageEdge/{from}/{to}", get(get_edge))
+    .route("/api/v1/lineage/column/name/{fqn}", get(column_lineage))
+    .route("/api/v1/lineage/impact/{ty}/name/{fqn}", get(impact))
+    .route("/api/v1/lineage/{ty}/{id}", get(lineage_by_id))
+    .route("/api/v1/lineage/{ty}/name/{fqn}", get(lineage_by_name))
+    .route(
+        "/api/v1/lineage/{ft}/{fid}/{tt}/{tid}",
+        axum::routing::patch(patch_edge).delete(delete_edge),
+    )
+    .route(
+        "/api/v1/lineage/{ft}/name/{ff}/{tt}/name/{tf}",
+        axum::routing::delete(delete_edge_by_name),
+    )
+    .route(
+        "/api/v1/lineage/{ty}/{id}/type/{source}",
+        axum::routing::delete(delete_by_source),
+    )
+    .route("/api/v1/search/query", get(search_query))
+    .route("/api/v1/search/fieldQuery", get(field_query))
+    .route("/api/v1/system/tokens", axum::routing::post(create_token))
 }
 
 /// Routes anyone may call (the SDK checks the version before anything else).

@@ -25,6 +25,11 @@ pub struct Settings {
     pub max_depth: u32,
     /// Most nodes one lineage answer returns per direction (`truncated` beyond).
     pub node_budget: usize,
+    /// OpenLineage namespace -> service name (unmapped namespaces get a service
+    /// named after them).
+    pub openlineage_namespaces: std::collections::BTreeMap<String, String>,
+    /// OpenLineage runs kept per job.
+    pub run_retention: usize,
 }
 
 impl Default for Settings {
@@ -33,6 +38,8 @@ impl Default for Settings {
             openmetadata_version: "1.11.14".into(),
             max_depth: 50,
             node_budget: 10_000,
+            openlineage_namespaces: Default::default(),
+            run_retention: 1000,
         }
     }
 }
@@ -133,7 +140,7 @@ impl Service {
         })
     }
 
-    fn lock_docs(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn lock_docs(&self) -> std::sync::MutexGuard<'_, ()> {
         self.doc_lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -605,6 +612,22 @@ impl Service {
         let mut doc = doc;
         doc["deleted"] = Value::Bool(true);
         Ok(doc)
+    }
+
+    /// Stores `doc` as the node's document as is (server-maintained fields such as a
+    /// pipeline's `pipelineStatus`); the caller holds the document lock.
+    pub(crate) fn replace_document(&self, node: NodeId, doc: Value) -> ApiResult<()> {
+        let e = self.store.read().entity(node)?;
+        self.store.upsert_entity(EntityInput {
+            id: e.id,
+            entity_type: e.entity_type,
+            fqn: e.fqn,
+            name: e.name,
+            columns: e.columns.into_iter().map(|c| c.0).collect(),
+            doc: doc.clone(),
+        })?;
+        self.search.upsert(node, e.entity_type, &doc);
+        Ok(())
     }
 
     /// Restores a soft-deleted entity (`PUT /{collection}/restore {"id": ...}`).

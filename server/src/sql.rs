@@ -199,7 +199,7 @@ impl Service {
         let lineage = analyze(&req.sql, &opts);
 
         // (from, to) -> to column -> (from columns, function)
-        type Cols = BTreeMap<String, (Vec<String>, Option<String>)>;
+        type Cols = BTreeMap<String, (Vec<String>, Option<String>, String)>;
         let mut edges: BTreeMap<(String, String), Cols> = BTreeMap::new();
         let mut unresolved: BTreeMap<String, String> = BTreeMap::new();
         let col_fqn = |r: &Resolved, c: &str| -> Option<String> {
@@ -258,7 +258,10 @@ impl Service {
                 let function = (ce.subtype != TransformationSubtype::Identity)
                     .then(|| ce.expression.clone())
                     .flatten();
-                let slot = cols.entry(to).or_insert_with(|| (Vec::new(), function));
+                let transformation = format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase();
+                let slot = cols
+                    .entry(to)
+                    .or_insert_with(|| (Vec::new(), function, transformation));
                 if !slot.0.contains(&from) {
                     slot.0.push(from);
                 }
@@ -273,11 +276,14 @@ impl Service {
             };
             let mut mappings: Vec<ColumnMapping> = cols
                 .into_iter()
-                .map(|(to_column, (from_columns, function))| ColumnMapping {
-                    from_columns,
-                    to_column,
-                    function,
-                })
+                .map(
+                    |(to_column, (from_columns, function, transformation))| ColumnMapping {
+                        from_columns,
+                        to_column,
+                        function,
+                        transformation: Some(transformation),
+                    },
+                )
                 .collect();
             let (from_ref, to_ref, existing) = {
                 let view = self.store.read();
@@ -356,6 +362,9 @@ pub fn merge_mappings(old: &[ColumnMapping], new: Vec<ColumnMapping>) -> Vec<Col
                 }
                 if o.function.is_none() {
                     o.function = m.function;
+                }
+                if o.transformation.is_none() {
+                    o.transformation = m.transformation;
                 }
             }
             None => out.push(m),

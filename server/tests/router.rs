@@ -1191,3 +1191,104 @@ mod never_500 {
         }
     }
 }
+
+#[tokio::test]
+async fn openlineage_events_checked_field_by_field() {
+    let t = setup();
+    let ev = |job: Value, outputs: Value| {
+        json!({"eventType": "COMPLETE", "eventTime": "2026-01-02T03:04:05Z",
+        "run": {"runId": "3f1c2c7e-8b4a-4c59-9f55-0d6a1f1e2b3c"}, "job": job, "producer": "test",
+        "inputs": [{"namespace": "postgres://h:5432", "name": "db.s.a"}], "outputs": outputs})
+    };
+    let good = ev(
+        json!({"namespace": "etl", "name": "j"}),
+        json!([{"namespace": "postgres://h:5432", "name": "db.s.b"}]),
+    );
+    let (s, v) = t.post("/api/v1/openlineage/lineage", good.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["edges"], 1);
+    let (_, v) = t
+        .get("/api/v1/lineage/table/name/postgres_h_5432.db.s.b?upstreamDepth=1&downstreamDepth=0")
+        .await;
+    assert_eq!(
+        v["nodes"][0]["fullyQualifiedName"],
+        "postgres_h_5432.db.s.a"
+    );
+    for (body, needle) in [
+        (
+            ev(json!({"namespace": "etl"}), json!([])),
+            "event.job.name is required",
+        ),
+        (
+            ev(
+                json!({"namespace": "etl", "name": "j"}),
+                json!([{"namespace": "x"}]),
+            ),
+            "event.outputs[0].name is required",
+        ),
+        (
+            ev(json!({"namespace": "etl", "name": "j"}), json!({"a": 1})),
+            "event.outputs: must be an array",
+        ),
+        (
+            json!({"eventTime": "noon", "job": {"namespace": "a", "name": "b"}}),
+            "event.eventTime",
+        ),
+        (json!({"producer": "x"}), "not an OpenLineage event"),
+    ] {
+        let (s, v) = t.post("/api/v1/openlineage/lineage", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_error(&v, s, needle);
+    }
+    let mut bad_type = good.clone();
+    bad_type["eventType"] = json!("DONE");
+    let (s, v) = t.post("/api/v1/openlineage/lineage", bad_type).await;
+    assert_error(&v, s, "event.eventType");
+    let (s, v) = t
+        .post("/api/v1/openlineage/lineage/batch", json!({"evnts": []}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, s, "events");
+    let (s, v) = t
+        .post(
+            "/api/v1/openlineage/lineage/batch",
+            json!([good, {"job": 5, "run": {}}]),
+        )
+        .await;
+    assert_eq!(
+        (s, v["successful"].clone(), v["failed"].clone()),
+        (StatusCode::OK, json!(1), json!(1)),
+        "{v}"
+    );
+    let (s, v) = t.get("/api/v1/openlineage/runs?namespace=etl&job=j").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["runs"][0]["state"], "COMPLETE");
+    assert_eq!(v["runs"][0]["endTime"], 1_767_323_045_000_i64);
+    assert_eq!(
+        t.get("/api/v1/openlineage/runs?namespace=etl&job=nope")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    // gzip bodies.
+    let mut gz = Vec::new();
+    {
+        use std::io::Write;
+        let mut e = flate2_writer(&mut gz);
+        e.write_all(good.to_string().as_bytes()).unwrap();
+    }
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/openlineage/lineage")
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.editor))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(gz))
+        .unwrap();
+    let (s, v, _) = t.raw(req).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+fn flate2_writer(out: &mut Vec<u8>) -> flate2::write::GzEncoder<&mut Vec<u8>> {
+    flate2::write::GzEncoder::new(out, flate2::Compression::fast())
+}

@@ -173,20 +173,20 @@ impl Client {
     }
 }
 
-/// The Python venv with openmetadata-ingestion 1.11.x, created once and cached in
-/// `$HEADWATERS_CACHE` (default `~/.cache/headwaters`). A failed install fails the
-/// test with pip's output: a missing PyPI must never skip silently.
-pub(crate) fn sdk_python() -> PathBuf {
+/// A Python venv with `spec` installed, created once and cached in `$HEADWATERS_CACHE`
+/// (default `~/.cache/headwaters`) under `name`. A failed install fails the test with
+/// pip's output: a missing PyPI must never skip silently.
+pub(crate) fn venv(name: &str, spec: &str, constraints: &str) -> PathBuf {
     let cache = std::env::var_os("HEADWATERS_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/headwaters")
         });
-    let venv = cache.join("om-venv");
+    let venv = cache.join(name);
     let python = venv.join("bin/python");
-    let spec = "openmetadata-ingestion~=1.11.0 cachetools";
     let marker = venv.join("headwaters-ready");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(spec) {
+    let wanted = format!("{spec}\n{constraints}");
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
         return python;
     }
     std::fs::create_dir_all(&cache).unwrap();
@@ -201,13 +201,45 @@ pub(crate) fn sdk_python() -> PathBuf {
         );
     };
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-    let constraints = cache.join("om-constraints.txt");
-    // dbt-core 1.11+ pulls a wheel from outside PyPI; the SDK does not need it.
-    std::fs::write(&constraints, "dbt-core<1.11\n").unwrap();
+    let constraint_file = cache.join(format!("{name}-constraints.txt"));
+    std::fs::write(&constraint_file, constraints).unwrap();
     run(Command::new(&python)
         .args(["-m", "pip", "install", "--quiet", "-c"])
-        .arg(&constraints)
+        .arg(&constraint_file)
         .args(spec.split(' ')));
-    std::fs::write(&marker, spec).unwrap();
+    std::fs::write(&marker, wanted).unwrap();
     python
+}
+
+/// The venv with OpenMetadata's SDK, openmetadata-ingestion 1.11.x (dbt-core 1.11+
+/// pulls a wheel from outside PyPI; the SDK does not need it).
+pub(crate) fn sdk_python() -> PathBuf {
+    venv(
+        "om-venv",
+        "openmetadata-ingestion~=1.11.0 cachetools",
+        "dbt-core<1.11\n",
+    )
+}
+
+/// The venv with the OpenLineage Python client 1.5x.
+pub(crate) fn openlineage_python() -> PathBuf {
+    venv("ol-venv", "openlineage-python~=1.54.0 requests", "")
+}
+
+/// Runs a Python script against a server; fails with its output unless it exits 0 and
+/// prints `expect`.
+pub(crate) fn run_python(python: &Path, script: &str, url: &str, token: &str, expect: &str) {
+    let out = Command::new(python)
+        .arg(script)
+        .env("HW_URL", url)
+        .env("HW_TOKEN", token)
+        .env("PYTHONWARNINGS", "ignore")
+        .output()
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(expect),
+        "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
 }

@@ -1,0 +1,1038 @@
+//! The OpenLineage receiver: RunEvents, DatasetEvents and JobEvents become entities,
+//! edges, column edges and run records.
+//!
+//! ```text
+//!  event --parse (every field checked, path-named errors; nothing written yet)-->
+//!  datasets {namespace, name} --map--> service / database / schema / table  (or
+//!                                      storage container, messaging topic)
+//!  job {namespace, name}      -------> pipelineService / pipeline
+//!  COMPLETE RunEvent, JobEvent: input x output -> edge (source OpenLineage, pipeline),
+//!       columnLineage facet -> column mappings (transformation type/subtype kept)
+//!  RunEvent: run record (aux `ol-run/<runId>`), job's run list (`ol-job/<pipeline id>`),
+//!       last run on the pipeline entity (`pipelineStatus`)
+//! ```
+//! Namespaces map to services by configuration (`openlineage_namespaces`), otherwise to
+//! a service named after the namespace (`postgres://db:5432` -> `postgres_db_5432`),
+//! created on first sight with a service type from the scheme. Re-sending an event
+//! gives the same graph and the same run record.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use headwaters_engine::{ColumnMapping, EdgeInput, EntityType, Include, LineageSource, NodeId};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::fqn;
+use crate::kinds::{self, DATA_TYPES, Kind};
+use crate::service::{Actor, Key, Mode, Service};
+
+/// A dataset as an event names it.
+#[derive(Clone, Debug)]
+struct Dataset {
+    namespace: String,
+    name: String,
+    facets: Map<String, Value>,
+    /// Columns from the `schema` facet: (name, OpenMetadata data type).
+    schema: Vec<(String, String)>,
+    /// `columnLineage`: output field -> (input (namespace, name, field), transformation, description).
+    column_lineage: Vec<(String, Vec<InputField>)>,
+}
+
+#[derive(Clone, Debug)]
+struct InputField {
+    namespace: String,
+    name: String,
+    field: String,
+    transformation: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum EventKind {
+    Run { run_id: Uuid, event_type: String },
+    Dataset,
+    Job,
+}
+
+/// An event, parsed and checked.
+#[derive(Clone, Debug)]
+struct Event {
+    kind: EventKind,
+    event_time: Option<String>,
+    job: Option<(String, String, Map<String, Value>)>,
+    run_facets: Map<String, Value>,
+    inputs: Vec<Dataset>,
+    outputs: Vec<Dataset>,
+}
+
+/// What one event did.
+#[derive(Clone, Debug, Default)]
+pub struct Applied {
+    /// Edges written.
+    pub edges: usize,
+    /// Column mappings written.
+    pub column_mappings: usize,
+    /// Column references the engine dropped.
+    pub dropped_columns: Vec<String>,
+}
+
+fn bad(path: &str, what: &str) -> ApiError {
+    if what.starts_with("is ") {
+        ApiError::bad(format!("{path} {what}"))
+    } else {
+        ApiError::bad(format!("{path}: {what}"))
+    }
+}
+
+fn obj<'a>(v: &'a Value, path: &str) -> ApiResult<&'a Map<String, Value>> {
+    v.as_object().ok_or_else(|| bad(path, "must be an object"))
+}
+
+fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<String> {
+    match m.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(_) => Err(bad(&format!("{path}.{key}"), "must be a non-empty string")),
+        None => Err(bad(&format!("{path}.{key}"), "is required")),
+    }
+}
+
+fn opt_obj(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Map<String, Value>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(o)) => Ok(o.clone()),
+        Some(_) => Err(bad(&format!("{path}.{key}"), "must be an object")),
+    }
+}
+
+/// OpenLineage / SQL type names to OpenMetadata's `dataType` enum.
+pub fn data_type(t: &str) -> String {
+    let u = t.trim().to_uppercase();
+    let base = u.split(['(', '<', ' ']).next().unwrap_or("");
+    let mapped = match base {
+        "INTEGER" | "INT4" | "INT32" => "INT",
+        "INT8" | "INT64" | "LONG" => "BIGINT",
+        "INT2" | "SHORT" => "SMALLINT",
+        "FLOAT8" | "FLOAT64" | "DOUBLE PRECISION" => "DOUBLE",
+        "FLOAT4" | "FLOAT32" | "REAL" => "FLOAT",
+        "BOOL" => "BOOLEAN",
+        "CHARACTER" => "CHAR",
+        "TIMESTAMPTZ" | "TIMESTAMP_TZ" | "TIMESTAMP_LTZ" | "TIMESTAMP_NTZ" => "TIMESTAMP",
+        "STR" => "STRING",
+        "VARIANT" | "OBJECT" => "JSON",
+        "LIST" => "ARRAY",
+        "ROW" => "STRUCT",
+        "HUGEINT" | "UBIGINT" => "LARGEINT",
+        "BLOB" | "BYTEA" => "BLOB",
+        other => other,
+    };
+    if DATA_TYPES.contains(&mapped) {
+        mapped.to_string()
+    } else if u.starts_with("CHARACTER VARYING") {
+        "VARCHAR".into()
+    } else {
+        "UNKNOWN".into()
+    }
+}
+
+fn parse_dataset(v: &Value, path: &str) -> ApiResult<Dataset> {
+    let m = obj(v, path)?;
+    let namespace = req_str(m, "namespace", path)?;
+    let name = req_str(m, "name", path)?;
+    let facets = opt_obj(m, "facets", path)?;
+    let mut schema = Vec::new();
+    if let Some(s) = facets.get("schema") {
+        let fpath = format!("{path}.facets.schema");
+        let sm = obj(s, &fpath)?;
+        if let Some(fields) = sm.get("fields") {
+            let arr = fields
+                .as_array()
+                .ok_or_else(|| bad(&format!("{fpath}.fields"), "must be an array"))?;
+            for (i, f) in arr.iter().enumerate() {
+                let p = format!("{fpath}.fields[{i}]");
+                let fm = obj(f, &p)?;
+                let n = req_str(fm, "name", &p)?;
+                let t = fm.get("type").and_then(Value::as_str).unwrap_or("UNKNOWN");
+                schema.push((n, data_type(t)));
+            }
+        }
+    }
+    let mut column_lineage = Vec::new();
+    if let Some(cl) = facets.get("columnLineage") {
+        let cpath = format!("{path}.facets.columnLineage");
+        let cm = obj(cl, &cpath)?;
+        let fields = match cm.get("fields") {
+            Some(Value::Object(f)) => f.clone(),
+            Some(_) => return Err(bad(&format!("{cpath}.fields"), "must be an object")),
+            None => Map::new(),
+        };
+        for (out_field, spec) in fields {
+            let p = format!("{cpath}.fields.{out_field}");
+            let sm = obj(&spec, &p)?;
+            let desc = sm
+                .get("transformationDescription")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let legacy_type = sm
+                .get("transformationType")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let inputs = match sm.get("inputFields") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(_) => return Err(bad(&format!("{p}.inputFields"), "must be an array")),
+                None => return Err(bad(&format!("{p}.inputFields"), "is required")),
+            };
+            let mut ins = Vec::new();
+            for (i, inf) in inputs.iter().enumerate() {
+                let ip = format!("{p}.inputFields[{i}]");
+                let im = obj(inf, &ip)?;
+                let (mut transformation, mut description) = (legacy_type.clone(), desc.clone());
+                if let Some(Value::Array(ts)) = im.get("transformations")
+                    && let Some(Value::Object(t)) = ts.first()
+                {
+                    let ty = t.get("type").and_then(Value::as_str).unwrap_or("DIRECT");
+                    transformation = Some(match t.get("subtype").and_then(Value::as_str) {
+                        Some(st) => format!("{ty}/{st}"),
+                        None => ty.to_string(),
+                    });
+                    if let Some(d) = t.get("description").and_then(Value::as_str) {
+                        description = Some(d.to_string());
+                    }
+                }
+                ins.push(InputField {
+                    namespace: req_str(im, "namespace", &ip)?,
+                    name: req_str(im, "name", &ip)?,
+                    field: req_str(im, "field", &ip)?,
+                    transformation,
+                    description,
+                });
+            }
+            column_lineage.push((out_field, ins));
+        }
+    }
+    Ok(Dataset {
+        namespace,
+        name,
+        facets,
+        schema,
+        column_lineage,
+    })
+}
+
+fn parse_datasets(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Vec<Dataset>> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, d)| parse_dataset(d, &format!("{path}.{key}[{i}]")))
+            .collect(),
+        Some(_) => Err(bad(&format!("{path}.{key}"), "must be an array")),
+    }
+}
+
+const EVENT_TYPES: &[&str] = &["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"];
+
+fn parse_event(v: &Value, path: &str) -> ApiResult<Event> {
+    let m = obj(v, path)?;
+    let event_time = match m.get("eventTime") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            parse_time(s).ok_or_else(|| {
+                bad(
+                    &format!("{path}.eventTime"),
+                    "must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z",
+                )
+            })?;
+            Some(s.clone())
+        }
+        Some(_) => return Err(bad(&format!("{path}.eventTime"), "must be a string")),
+    };
+    let job = match m.get("job") {
+        None | Some(Value::Null) => None,
+        Some(j) => {
+            let jp = format!("{path}.job");
+            let jm = obj(j, &jp)?;
+            Some((
+                req_str(jm, "namespace", &jp)?,
+                req_str(jm, "name", &jp)?,
+                opt_obj(jm, "facets", &jp)?,
+            ))
+        }
+    };
+    let (kind, run_facets) = if let Some(run) = m.get("run") {
+        let rp = format!("{path}.run");
+        let rm = obj(run, &rp)?;
+        let id = req_str(rm, "runId", &rp)?;
+        let run_id =
+            Uuid::parse_str(&id).map_err(|_| bad(&format!("{rp}.runId"), "must be a UUID"))?;
+        if job.is_none() {
+            return Err(bad(&format!("{path}.job"), "is required in a RunEvent"));
+        }
+        let event_type = match m.get("eventType") {
+            None | Some(Value::Null) => "OTHER".to_string(),
+            Some(Value::String(t)) if EVENT_TYPES.contains(&t.as_str()) => t.clone(),
+            Some(other) => {
+                return Err(bad(
+                    &format!("{path}.eventType"),
+                    &format!("{other} is not one of {}", EVENT_TYPES.join(", ")),
+                ));
+            }
+        };
+        (
+            EventKind::Run { run_id, event_type },
+            opt_obj(rm, "facets", &rp)?,
+        )
+    } else if m.contains_key("dataset") {
+        (EventKind::Dataset, Map::new())
+    } else if job.is_some() {
+        (EventKind::Job, Map::new())
+    } else {
+        return Err(bad(
+            path,
+            "not an OpenLineage event: a RunEvent has run and job, a DatasetEvent has dataset, a JobEvent has job",
+        ));
+    };
+    let (inputs, outputs) = if kind == EventKind::Dataset {
+        (
+            Vec::new(),
+            vec![parse_dataset(&m["dataset"], &format!("{path}.dataset"))?],
+        )
+    } else {
+        (
+            parse_datasets(m, "inputs", path)?,
+            parse_datasets(m, "outputs", path)?,
+        )
+    };
+    Ok(Event {
+        kind,
+        event_time,
+        job,
+        run_facets,
+        inputs,
+        outputs,
+    })
+}
+
+/// Milliseconds since the epoch of an RFC 3339 date-time (`2024-05-01T12:00:00.123+02:00`).
+pub fn parse_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut millis = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            return None;
+        }
+        millis = format!("{:0<3}", &digits[..digits.len().min(3)])
+            .parse::<i64>()
+            .ok()?;
+        rest = &frac[digits.len()..];
+    }
+    let offset = match rest {
+        "" | "Z" | "z" => 0,
+        o if (o.starts_with('+') || o.starts_with('-')) && o.len() == 6 && &o[3..4] == ":" => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?)
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 86_400 + h * 3600 + mi * 60 + se) - offset * 60) * 1000 + millis)
+}
+
+/// Where a dataset lives in the OpenMetadata hierarchy.
+struct Placement {
+    service_kind: &'static Kind,
+    service: String,
+    service_type: &'static str,
+    /// The entity's kind and, for tables, database and schema.
+    kind: &'static Kind,
+    database: Option<String>,
+    schema: Option<String>,
+    name: String,
+}
+
+fn sanitize(ns: &str) -> String {
+    let s: String = ns
+        .replace("://", "_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_matches('_').to_string()
+}
+
+impl Service {
+    fn placement(&self, namespace: &str, name: &str) -> Placement {
+        let scheme = namespace
+            .split("://")
+            .next()
+            .unwrap_or(namespace)
+            .to_lowercase();
+        let service = self
+            .settings
+            .openlineage_namespaces
+            .get(namespace)
+            .cloned()
+            .unwrap_or_else(|| sanitize(namespace));
+        let db_type = match scheme.as_str() {
+            "postgres" | "postgresql" => Some("Postgres"),
+            "mysql" => Some("Mysql"),
+            "mariadb" => Some("MariaDB"),
+            "snowflake" => Some("Snowflake"),
+            "bigquery" => Some("BigQuery"),
+            "redshift" => Some("Redshift"),
+            "sqlserver" | "mssql" => Some("Mssql"),
+            "oracle" => Some("Oracle"),
+            "trino" => Some("Trino"),
+            "presto" => Some("Presto"),
+            "hive" => Some("Hive"),
+            "awsathena" | "athena" => Some("Athena"),
+            "databricks" => Some("Databricks"),
+            "clickhouse" => Some("Clickhouse"),
+            "teradata" => Some("Teradata"),
+            "db2" => Some("Db2"),
+            "sqlite" => Some("SQLite"),
+            "duckdb" | "spark" | "jdbc" => Some("CustomDatabase"),
+            _ => None,
+        };
+        if let Some(t) = db_type {
+            let parts: Vec<&str> = name.split('.').collect();
+            let (database, schema, table) = match parts.as_slice() {
+                [d, s, rest @ ..] if !rest.is_empty() => {
+                    (d.to_string(), s.to_string(), rest.join("."))
+                }
+                [s, t] => ("default".to_string(), s.to_string(), t.to_string()),
+                _ => (
+                    "default".to_string(),
+                    "default".to_string(),
+                    name.to_string(),
+                ),
+            };
+            return Placement {
+                service_kind: &kinds::DATABASE_SERVICE,
+                service,
+                service_type: t,
+                kind: &kinds::TABLE,
+                database: Some(database),
+                schema: Some(schema),
+                name: table,
+            };
+        }
+        let (service_kind, service_type, kind) = match scheme.as_str() {
+            "kafka" => (&kinds::MESSAGING_SERVICE, "Kafka", &kinds::TOPIC),
+            "kinesis" => (&kinds::MESSAGING_SERVICE, "Kinesis", &kinds::TOPIC),
+            "pulsar" | "pubsub" => (&kinds::MESSAGING_SERVICE, "CustomMessaging", &kinds::TOPIC),
+            "s3" | "s3a" | "s3n" => (&kinds::STORAGE_SERVICE, "S3", &kinds::CONTAINER),
+            "gs" | "gcs" => (&kinds::STORAGE_SERVICE, "GCS", &kinds::CONTAINER),
+            "abfss" | "abfs" | "wasbs" | "adl" => {
+                (&kinds::STORAGE_SERVICE, "ADLS", &kinds::CONTAINER)
+            }
+            _ => (&kinds::STORAGE_SERVICE, "CustomStorage", &kinds::CONTAINER),
+        };
+        Placement {
+            service_kind,
+            service,
+            service_type,
+            kind,
+            database: None,
+            schema: None,
+            name: name.trim_start_matches('/').to_string(),
+        }
+    }
+
+    fn ensure(&self, kind: &Kind, body: Value) -> ApiResult<Value> {
+        let name = body["name"].as_str().unwrap_or_default().to_string();
+        let parent = kind
+            .parent
+            .and_then(|(f, _)| body.get(f))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let full = fqn::build(parent.as_deref(), &name)?;
+        {
+            let view = self.store.read();
+            if let Some(n) = view.node_by_fqn(kind.ty, &full)?
+                && !view.is_deleted(n)
+            {
+                return self.document(&view, n);
+            }
+        }
+        Ok(self
+            .put_entity(kind, body, &Actor("openlineage".into()), Mode::Upsert)?
+            .0)
+    }
+
+    /// The entity of a dataset, created (with its service, database and schema) if
+    /// missing; columns from the schema facet and the lineage are added if missing.
+    fn ensure_dataset(
+        &self,
+        d: &Dataset,
+        referenced: &BTreeSet<String>,
+    ) -> ApiResult<(NodeId, String)> {
+        let p = self.placement(&d.namespace, &d.name);
+        let svc = self.ensure(
+            p.service_kind,
+            json!({"name": p.service, "serviceType": p.service_type}),
+        )?;
+        let svc_fqn = svc["fullyQualifiedName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut body = json!({"name": p.name});
+        let parent_fqn = if let (Some(db), Some(sch)) = (&p.database, &p.schema) {
+            let dbd = self.ensure(&kinds::DATABASE, json!({"name": db, "service": svc_fqn}))?;
+            let dbf = dbd["fullyQualifiedName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let sd = self.ensure(
+                &kinds::DATABASE_SCHEMA,
+                json!({"name": sch, "database": dbf}),
+            )?;
+            let sf = sd["fullyQualifiedName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            body["databaseSchema"] = json!(sf);
+            sf
+        } else {
+            body["service"] = json!(svc_fqn);
+            svc_fqn
+        };
+        let full = fqn::build(Some(&parent_fqn), &p.name)?;
+        let existing = {
+            let view = self.store.read();
+            match view.node_by_fqn(p.kind.ty, &full)? {
+                Some(n) => Some((n, self.document(&view, n)?, view.is_deleted(n))),
+                None => None,
+            }
+        };
+        if p.kind.has_columns {
+            let mut cols: Vec<Value> = existing
+                .as_ref()
+                .and_then(|(_, doc, _)| doc.get("columns").and_then(Value::as_array).cloned())
+                .unwrap_or_default();
+            let mut changed = existing.is_none();
+            let have = |cols: &[Value], n: &str| {
+                cols.iter().any(|c| {
+                    c["name"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(n))
+                })
+            };
+            for (n, t) in &d.schema {
+                if !have(&cols, n) {
+                    cols.push(json!({"name": n, "dataType": t}));
+                    changed = true;
+                }
+            }
+            for n in referenced {
+                if !have(&cols, n) {
+                    cols.push(json!({"name": n, "dataType": "UNKNOWN"}));
+                    changed = true;
+                }
+            }
+            if let Some((n, _, false)) = &existing
+                && !changed
+            {
+                return Ok((*n, full));
+            }
+            for c in &mut cols {
+                if let Value::Object(m) = c {
+                    m.remove("fullyQualifiedName");
+                }
+            }
+            body["columns"] = Value::Array(cols);
+        } else if let Some((n, _, false)) = &existing {
+            return Ok((*n, full));
+        }
+        if p.kind.ty == EntityType::Topic {
+            body["partitions"] = json!(1);
+            if let Some((_, doc, _)) = &existing
+                && let Some(parts) = doc.get("partitions")
+            {
+                body["partitions"] = parts.clone();
+            }
+        }
+        let (doc, _) = self.put_entity(p.kind, body, &Actor("openlineage".into()), Mode::Upsert)?;
+        let id: Uuid = serde_json::from_value(doc["id"].clone())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let view = self.store.read();
+        let n = view
+            .node_by_id(&id)?
+            .ok_or_else(|| ApiError::Internal(format!("{full} vanished")))?;
+        Ok((n, full))
+    }
+
+    fn ensure_job(&self, namespace: &str, name: &str) -> ApiResult<(NodeId, Uuid, String)> {
+        let service = self
+            .settings
+            .openlineage_namespaces
+            .get(namespace)
+            .cloned()
+            .unwrap_or_else(|| sanitize(namespace));
+        let svc = self.ensure(
+            &kinds::PIPELINE_SERVICE,
+            json!({"name": service, "serviceType": "OpenLineage"}),
+        )?;
+        let svc_fqn = svc["fullyQualifiedName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let doc = self.ensure(&kinds::PIPELINE, json!({"name": name, "service": svc_fqn, "description": format!("OpenLineage job {namespace}/{name}")}))?;
+        let id: Uuid = serde_json::from_value(doc["id"].clone())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let view = self.store.read();
+        let n = view
+            .node_by_id(&id)?
+            .ok_or_else(|| ApiError::Internal("pipeline vanished".into()))?;
+        Ok((
+            n,
+            id,
+            doc["fullyQualifiedName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        ))
+    }
+
+    /// Applies one event (already a JSON value). Errors name the field under `path`.
+    pub fn openlineage_event(&self, v: &Value, path: &str) -> ApiResult<Applied> {
+        let ev = parse_event(v, path)?;
+        let mut applied = Applied::default();
+        // Columns each dataset must have: its own lineage targets and the inputs named.
+        let key = |ns: &str, n: &str| (ns.to_string(), n.to_string());
+        let mut referenced: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for o in &ev.outputs {
+            for (out, ins) in &o.column_lineage {
+                referenced
+                    .entry(key(&o.namespace, &o.name))
+                    .or_default()
+                    .insert(out.clone());
+                for i in ins {
+                    referenced
+                        .entry(key(&i.namespace, &i.name))
+                        .or_default()
+                        .insert(i.field.clone());
+                }
+            }
+        }
+        // Inputs: those listed, plus datasets named only by column lineage.
+        let mut inputs: Vec<Dataset> = ev.inputs.clone();
+        for o in &ev.outputs {
+            for (_, ins) in &o.column_lineage {
+                for i in ins {
+                    let listed = inputs
+                        .iter()
+                        .any(|d| d.namespace == i.namespace && d.name == i.name);
+                    let is_output = o.namespace == i.namespace && o.name == i.name;
+                    if !listed && !is_output {
+                        inputs.push(Dataset {
+                            namespace: i.namespace.clone(),
+                            name: i.name.clone(),
+                            facets: Map::new(),
+                            schema: Vec::new(),
+                            column_lineage: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        let none = BTreeSet::new();
+        let mut resolved: BTreeMap<(String, String), (NodeId, String)> = BTreeMap::new();
+        for d in inputs.iter().chain(&ev.outputs) {
+            let k = key(&d.namespace, &d.name);
+            let r = self.ensure_dataset(d, referenced.get(&k).unwrap_or(&none))?;
+            resolved.insert(k, r);
+        }
+        let job = match &ev.job {
+            Some((ns, name, _)) => Some(self.ensure_job(ns, name)?),
+            None => None,
+        };
+        let apply_edges = match &ev.kind {
+            EventKind::Run { event_type, .. } => event_type == "COMPLETE",
+            EventKind::Job | EventKind::Dataset => true,
+        };
+        if apply_edges {
+            let sql = ev
+                .job
+                .as_ref()
+                .and_then(|(_, _, f)| f.get("sql"))
+                .and_then(|s| s.get("query"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            for o in &ev.outputs {
+                let (to, to_fqn) = resolved[&key(&o.namespace, &o.name)].clone();
+                for i in &inputs {
+                    let ik = key(&i.namespace, &i.name);
+                    if ik == key(&o.namespace, &o.name) {
+                        continue;
+                    }
+                    let (from, from_fqn) = resolved[&ik].clone();
+                    let mut mappings = Vec::new();
+                    for (out_field, ins) in &o.column_lineage {
+                        let mine: Vec<&InputField> = ins
+                            .iter()
+                            .filter(|f| key(&f.namespace, &f.name) == ik)
+                            .collect();
+                        if mine.is_empty() {
+                            continue;
+                        }
+                        mappings.push(ColumnMapping {
+                            from_columns: mine
+                                .iter()
+                                .map(|f| Ok(format!("{from_fqn}.{}", fqn::quote(&f.field)?)))
+                                .collect::<ApiResult<_>>()?,
+                            to_column: format!("{to_fqn}.{}", fqn::quote(out_field)?),
+                            function: mine.iter().find_map(|f| f.description.clone()),
+                            transformation: mine.iter().find_map(|f| f.transformation.clone()),
+                        });
+                    }
+                    // A DatasetEvent only links datasets its column lineage names.
+                    if ev.kind == EventKind::Dataset && mappings.is_empty() {
+                        continue;
+                    }
+                    applied.column_mappings += mappings.len();
+                    let outcome = self.store.put_edge(
+                        from,
+                        to,
+                        EdgeInput {
+                            sql_query: sql.clone(),
+                            columns_lineage: mappings,
+                            pipeline: job.as_ref().map(|j| j.1),
+                            description: None,
+                            source: LineageSource::OpenLineage,
+                            actor: Some("openlineage".into()),
+                            at_millis: ev.event_time.as_deref().and_then(parse_time),
+                        },
+                    )?;
+                    applied.edges += 1;
+                    applied
+                        .dropped_columns
+                        .extend(outcome.rejected_columns.into_iter().map(|r| r.column));
+                }
+            }
+        }
+        if let (
+            EventKind::Run { run_id, event_type },
+            Some((pipeline, pipeline_id, pipeline_fqn)),
+        ) = (&ev.kind, &job)
+        {
+            self.record_run(
+                &ev,
+                *run_id,
+                event_type,
+                *pipeline,
+                *pipeline_id,
+                pipeline_fqn,
+            )?;
+        }
+        Ok(applied)
+    }
+
+    fn record_run(
+        &self,
+        ev: &Event,
+        run_id: Uuid,
+        event_type: &str,
+        pipeline: NodeId,
+        pipeline_id: Uuid,
+        pipeline_fqn: &str,
+    ) -> ApiResult<()> {
+        let _guard = self.lock_docs();
+        let run_key = format!("ol-run/{run_id}");
+        let mut rec = match self.store.read().aux(run_key.as_bytes())? {
+            Some(b) => serde_json::from_slice::<Value>(&b)
+                .map_err(|e| ApiError::Internal(format!("run record {run_id}: {e}")))?,
+            None => json!({"runId": run_id, "job": pipeline_fqn, "pipelineId": pipeline_id}),
+        };
+        let (ns, name, job_facets) = ev.job.clone().unwrap_or_default();
+        rec["jobNamespace"] = json!(ns);
+        rec["jobName"] = json!(name);
+        // Later states win, but a late START or RUNNING does not undo an end state.
+        let ended = matches!(rec["state"].as_str(), Some("COMPLETE" | "FAIL" | "ABORT"));
+        if !ended || matches!(event_type, "COMPLETE" | "FAIL" | "ABORT") {
+            rec["state"] = json!(event_type);
+        }
+        let t = ev.event_time.as_deref().and_then(parse_time);
+        match event_type {
+            "START" => rec["startTime"] = json!(t),
+            "COMPLETE" | "FAIL" | "ABORT" => {
+                rec["endTime"] = json!(t);
+                if rec.get("startTime").is_none_or(Value::is_null) {
+                    rec["startTime"] = json!(t);
+                }
+            }
+            _ => {}
+        }
+        let facets_of = |ds: &[Dataset]| {
+            ds.iter()
+                .map(|d| json!({"namespace": d.namespace, "name": d.name, "facets": d.facets}))
+                .collect::<Vec<_>>()
+        };
+        if !ev.inputs.is_empty() {
+            rec["inputs"] = json!(facets_of(&ev.inputs));
+        }
+        if !ev.outputs.is_empty() {
+            rec["outputs"] = json!(facets_of(&ev.outputs));
+        }
+        if let Value::Object(m) = &mut rec {
+            let rf = m.entry("runFacets").or_insert(json!({}));
+            for (k, v) in &ev.run_facets {
+                rf[k] = v.clone();
+            }
+            let jf = m.entry("jobFacets").or_insert(json!({}));
+            for (k, v) in job_facets {
+                jf[&k] = v;
+            }
+        }
+        self.store.put_aux(
+            run_key.as_bytes(),
+            Some(serde_json::to_vec(&rec).map_err(|e| ApiError::Internal(e.to_string()))?),
+        )?;
+        // The job's runs, newest last, bounded.
+        let job_key = format!("ol-job/{pipeline_id}");
+        let mut runs: Vec<Uuid> = match self.store.read().aux(job_key.as_bytes())? {
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| ApiError::Internal(format!("run list: {e}")))?,
+            None => Vec::new(),
+        };
+        if !runs.contains(&run_id) {
+            runs.push(run_id);
+            while runs.len() > self.settings.run_retention.max(1) {
+                let old = runs.remove(0);
+                self.store
+                    .put_aux(format!("ol-run/{old}").as_bytes(), None)?;
+            }
+            self.store.put_aux(
+                job_key.as_bytes(),
+                Some(serde_json::to_vec(&runs).map_err(|e| ApiError::Internal(e.to_string()))?),
+            )?;
+        }
+        // The last run on the pipeline entity, in OpenMetadata's pipelineStatus shape.
+        let status = match rec["state"].as_str() {
+            Some("COMPLETE") => "Successful",
+            Some("FAIL" | "ABORT") => "Failed",
+            _ => "Pending",
+        };
+        let mut ps = json!({"timestamp": rec["startTime"].as_i64().or(t).unwrap_or(0), "executionStatus": status, "executionId": run_id.to_string(), "taskStatus": []});
+        if let Some(end) = rec["endTime"].as_i64() {
+            ps["endTime"] = json!(end);
+        }
+        let view = self.store.read();
+        let current = self.document(&view, pipeline)?;
+        drop(view);
+        let newer = current["pipelineStatus"]["timestamp"]
+            .as_i64()
+            .is_none_or(|old| ps["timestamp"].as_i64().unwrap_or(0) >= old);
+        if newer {
+            let mut doc = current;
+            doc["pipelineStatus"] = ps;
+            self.replace_document(pipeline, doc)?;
+        }
+        Ok(())
+    }
+
+    /// Runs of a job, newest first.
+    pub fn openlineage_runs(&self, namespace: &str, job: &str, limit: usize) -> ApiResult<Value> {
+        let service = self
+            .settings
+            .openlineage_namespaces
+            .get(namespace)
+            .cloned()
+            .unwrap_or_else(|| sanitize(namespace));
+        let pfqn = fqn::build(Some(&fqn::quote(&service)?), job)?;
+        let view = self.store.read();
+        let n = self.resolve(
+            &view,
+            EntityType::Pipeline,
+            &Key::Fqn(pfqn.clone()),
+            Include::All,
+        )?;
+        let id = view.entity(n)?.id;
+        let runs: Vec<Uuid> = match view.aux(format!("ol-job/{id}").as_bytes())? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| ApiError::Internal(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for r in runs.iter().rev().take(limit) {
+            if let Some(b) = view.aux(format!("ol-run/{r}").as_bytes())? {
+                out.push(
+                    serde_json::from_slice::<Value>(&b)
+                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                );
+            }
+        }
+        Ok(json!({"job": pfqn, "runs": out}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_types() {
+        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_time("2024-05-01T12:00:00.5+02:00"),
+            Some(1_714_557_600_500)
+        );
+        assert_eq!(
+            parse_time("2024-05-01T12:00:00.123456Z"),
+            Some(1_714_564_800_123)
+        );
+        assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(data_type("integer"), "INT");
+        assert_eq!(data_type("varchar(20)"), "VARCHAR");
+        assert_eq!(data_type("geo-thing"), "UNKNOWN");
+        assert_eq!(
+            sanitize("postgres://db.internal:5432"),
+            "postgres_db_internal_5432"
+        );
+    }
+}
+
+/// HTTP handlers: the OpenLineage HTTP transport's endpoints and the runs query.
+pub mod http {
+    use axum::Router;
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use crate::AppState;
+    use crate::error::{ApiError, ApiResult, Json, Query};
+
+    async fn apply_blocking(
+        s: &AppState,
+        events: Vec<Value>,
+        paths: Vec<String>,
+    ) -> ApiResult<Vec<ApiResult<super::Applied>>> {
+        let svc = s.0.service.clone();
+        tokio::task::spawn_blocking(move || {
+            events
+                .iter()
+                .zip(&paths)
+                .map(|(e, p)| svc.openlineage_event(e, p))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))
+    }
+
+    /// One event: 201 with a summary, or the event's first error.
+    pub async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
+        let mut r = apply_blocking(&s, vec![body], vec!["event".into()]).await?;
+        let a = r
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::Internal("no result".into())))?;
+        Ok((
+            StatusCode::CREATED,
+            Json(
+                json!({"received": 1, "successful": 1, "failed": 0, "edges": a.edges,
+                        "columnMappings": a.column_mappings, "droppedColumns": a.dropped_columns}),
+            ),
+        )
+            .into_response())
+    }
+
+    /// A batch (`{"events": [...]}` or an array): each event applied on its own; bad
+    /// ones are reported with their index and field, good ones are kept.
+    async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
+        let events = match body {
+            Value::Array(a) => a,
+            Value::Object(mut m) => match m.remove("events") {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Err(ApiError::bad(
+                        "events: a batch is {\"events\": [...]} or an array of events",
+                    ));
+                }
+            },
+            _ => {
+                return Err(ApiError::bad(
+                    "a batch is {\"events\": [...]} or an array of events",
+                ));
+            }
+        };
+        let n = events.len();
+        let paths = (0..n).map(|i| format!("events[{i}]")).collect();
+        let results = apply_blocking(&s, events, paths).await?;
+        let mut errors = Vec::new();
+        let (mut edges, mut ok) = (0, 0);
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(a) => {
+                    ok += 1;
+                    edges += a.edges;
+                }
+                Err(e @ ApiError::Internal(_)) => return Err(e),
+                Err(e) => errors.push(
+                    json!({"index": i, "code": e.status().as_u16(), "message": e.public_message()}),
+                ),
+            }
+        }
+        Ok(Json(json!({"received": n, "successful": ok, "failed": n - ok, "edges": edges, "errors": errors})).into_response())
+    }
+
+    /// Parameters of the runs query.
+    #[derive(Debug, Deserialize)]
+    struct RunsQuery {
+        namespace: String,
+        job: String,
+        limit: Option<usize>,
+    }
+
+    async fn runs(State(s): State<AppState>, Query(q): Query<RunsQuery>) -> ApiResult<Response> {
+        Ok(Json(
+            s.service()
+                .openlineage_runs(&q.namespace, &q.job, q.limit.unwrap_or(100))?,
+        )
+        .into_response())
+    }
+
+    /// `/api/v1/openlineage/lineage`, `/lineage/batch`, `/runs`. (Marquez's
+    /// `POST /api/v1/lineage` is routed with OpenMetadata's `PUT` in `rest.rs`.)
+    pub fn routes() -> Router<AppState> {
+        Router::new()
+            .route("/api/v1/openlineage/lineage", post(single))
+            .route("/api/v1/openlineage/lineage/batch", post(batch))
+            .route("/api/v1/openlineage/runs", get(runs))
+    }
+}
