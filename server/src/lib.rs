@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod dbt;
 pub mod demo;
 pub mod error;
 pub mod fqn;
@@ -109,6 +110,7 @@ pub fn app(state: AppState) -> Router {
     let protected = rest::routes()
         .merge(sql::routes())
         .merge(openlineage::http::routes())
+        .merge(dbt::http::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let cfg = &state.0.config;
     Router::new()

@@ -40,6 +40,12 @@ struct Cli {
 enum Command {
     /// Run the lineage service (OpenMetadata-compatible REST API).
     Serve(serve::ServeArgs),
+    /// Import lineage from a tool's artifacts into a store (the server must not be
+    /// running on it; use `POST /api/v1/dbt/import` then).
+    Import {
+        #[command(subcommand)]
+        command: serve::ImportCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -117,6 +123,7 @@ fn main() {
     let result = match cli.command {
         Command::Serve(args) => serve::serve(args),
         Command::Token { command } => serve::token(command),
+        Command::Import { command } => serve::import(command),
         Command::Demo { data_dir, nodes } => demo(&data_dir, nodes),
         Command::Gen {
             nodes,

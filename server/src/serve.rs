@@ -283,3 +283,80 @@ pub(crate) fn token(cmd: TokenCommand) -> Result<()> {
         }
     }
 }
+
+/// `import` subcommands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum ImportCommand {
+    /// A dbt project's target/manifest.json (and catalog.json).
+    Dbt {
+        /// Where the store lives.
+        #[arg(long, env = "HEADWATERS_DATA_DIR", default_value = "./headwaters-data")]
+        data_dir: PathBuf,
+        /// target/manifest.json.
+        #[arg(long)]
+        manifest: PathBuf,
+        /// target/catalog.json (column names and types; `dbt docs generate` writes it).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// The database service dbt builds in (created if missing).
+        #[arg(long)]
+        service: String,
+    },
+}
+
+/// `headwaters import dbt`.
+pub(crate) fn import(cmd: ImportCommand) -> Result<()> {
+    let ImportCommand::Dbt {
+        data_dir,
+        manifest,
+        catalog,
+        service,
+    } = cmd;
+    let read = |p: &PathBuf| -> Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", p.display()))
+    };
+    let m = read(&manifest)?;
+    let c = catalog.as_ref().map(read).transpose()?;
+    let path = data_dir.join(headwaters_server::STORE_DIR);
+    let store = Store::open(&path).with_context(|| {
+        format!(
+            "opening the store in {} (is a server running on it?)",
+            path.display()
+        )
+    })?;
+    let svc = headwaters_server::service::Service::new(store, Default::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("importing dbt");
+    let report = svc
+        .import_dbt(&m, c.as_ref(), &service, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    bar.finish_and_clear();
+    svc.store.flush().map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "dbt project {}: {} models, {} seeds, {} snapshots, {} sources; {} edges, {} column edges; removed from the previous import: {} edges, {} tables",
+        report.project,
+        report.models,
+        report.seeds,
+        report.snapshots,
+        report.sources,
+        report.edges,
+        report.column_edges,
+        report.removed_edges,
+        report.removed_entities
+    );
+    for (model, why) in &report.unanalyzed {
+        println!("  column lineage not analyzed for {model}: {why}");
+    }
+    Ok(())
+}

@@ -87,7 +87,8 @@ pub struct SqlBatch {
     pub dry_run: bool,
 }
 
-struct MapCatalog(HashMap<String, Vec<String>>);
+/// A catalog from a map of lower-cased `db.schema.table` names to column names.
+pub(crate) struct MapCatalog(pub(crate) HashMap<String, Vec<String>>);
 
 impl Catalog for MapCatalog {
     fn columns(&self, t: &TableName) -> Option<Vec<String>> {

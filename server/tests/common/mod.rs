@@ -163,6 +163,15 @@ impl Client {
         )
     }
 
+    pub(crate) fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        Self::finish(
+            self.agent
+                .post(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .send_json(body),
+        )
+    }
+
     pub(crate) fn delete(&self, path: &str) -> (u16, Value) {
         Self::finish(
             self.agent
