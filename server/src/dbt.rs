@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use headwaters_engine::{ColumnMapping, EdgeInput, EntityType, LineageSource, NodeId};
+use headwaters_engine::{EdgeInput, EntityType, LineageSource, NodeId};
 use headwaters_sqllineage::{Options, TableName, TransformationType, analyze};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -23,7 +23,7 @@ use crate::fqn;
 use crate::kinds;
 use crate::openlineage::data_type;
 use crate::service::{Actor, Key, Mode, Service};
-use crate::sql::MapCatalog;
+use crate::sql::{MapCatalog, Mappings};
 
 /// What an import did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -334,8 +334,8 @@ impl Service {
                 .filter_map(|p| rels.iter().find(|x| &x.unique_id == p))
                 .collect();
             // Column lineage from the compiled SQL.
-            let mut cols: BTreeMap<(String, String), (Vec<String>, Option<String>, String)> =
-                BTreeMap::new();
+            // Parent unique id -> its column mappings into this relation.
+            let mut cols: BTreeMap<String, Mappings> = BTreeMap::new();
             if let (Some(sql), false) = (&r.compiled, parents.is_empty()) {
                 let catalog: HashMap<String, Vec<String>> = parents
                     .iter()
@@ -396,19 +396,9 @@ impl Service {
                         };
                         let from_col = format!("{src_fqn}.{}", fqn::quote(&fc)?);
                         let to_col = format!("{to_fqn}.{}", fqn::quote(&tc)?);
-                        let tr = format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase();
-                        let slot =
-                            cols.entry((src.unique_id.clone(), to_col))
-                                .or_insert_with(|| {
-                                    (
-                                        Vec::new(),
-                                        ce.expression.clone().filter(|_| !tr.ends_with("IDENTITY")),
-                                        tr,
-                                    )
-                                });
-                        if !slot.0.contains(&from_col) {
-                            slot.0.push(from_col);
-                        }
+                        cols.entry(src.unique_id.clone())
+                            .or_default()
+                            .add(from_col, to_col, ce);
                     }
                 }
             }
@@ -416,16 +406,10 @@ impl Service {
                 let Some((from, from_id, _)) = by_id.get(&p.unique_id).cloned() else {
                     continue;
                 };
-                let mappings: Vec<ColumnMapping> = cols
-                    .iter()
-                    .filter(|((pid, _), _)| *pid == p.unique_id)
-                    .map(|((_, to_col), (from_cols, function, tr))| ColumnMapping {
-                        from_columns: from_cols.clone(),
-                        to_column: to_col.clone(),
-                        function: function.clone(),
-                        transformation: Some(tr.clone()),
-                    })
-                    .collect();
+                let mappings = cols
+                    .remove(&p.unique_id)
+                    .map(Mappings::into_vec)
+                    .unwrap_or_default();
                 report.column_edges += mappings.iter().map(|m| m.from_columns.len()).sum::<usize>();
                 self.store.put_edge(
                     from,

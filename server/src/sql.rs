@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use headwaters_engine::{ColumnMapping, EdgeInput, EntityType, Include, LineageSource, NodeId};
 use headwaters_sqllineage::{
-    Catalog, Options, TableName, TransformationSubtype, TransformationType, analyze,
+    Catalog, ColumnEdge, Options, TableName, TransformationSubtype, TransformationType, analyze,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -199,9 +199,8 @@ impl Service {
         opts.catalog = Some(Arc::new(MapCatalog(catalog)));
         let lineage = analyze(&req.sql, &opts);
 
-        // (from, to) -> to column -> (from columns, function)
-        type Cols = BTreeMap<String, (Vec<String>, Option<String>, String)>;
-        let mut edges: BTreeMap<(String, String), Cols> = BTreeMap::new();
+        // Table edges (from, to) and their column mappings.
+        let mut edges: BTreeMap<(String, String), Mappings> = BTreeMap::new();
         let mut unresolved: BTreeMap<String, String> = BTreeMap::new();
         let col_fqn = |r: &Resolved, c: &str| -> Option<String> {
             r.columns
@@ -254,18 +253,7 @@ impl Service {
                 ) else {
                     continue;
                 };
-                let cols = edges.entry((sk, tk)).or_default();
-                // Identity mappings carry no function (the column is copied as is).
-                let function = (ce.subtype != TransformationSubtype::Identity)
-                    .then(|| ce.expression.clone())
-                    .flatten();
-                let transformation = format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase();
-                let slot = cols
-                    .entry(to)
-                    .or_insert_with(|| (Vec::new(), function, transformation));
-                if !slot.0.contains(&from) {
-                    slot.0.push(from);
-                }
+                edges.entry((sk, tk)).or_default().add(from, to, ce);
             }
         }
 
@@ -275,17 +263,7 @@ impl Service {
             let (Some(Ok(f)), Some(Ok(t))) = (resolved.get(&from_k), resolved.get(&to_k)) else {
                 continue;
             };
-            let mut mappings: Vec<ColumnMapping> = cols
-                .into_iter()
-                .map(
-                    |(to_column, (from_columns, function, transformation))| ColumnMapping {
-                        from_columns,
-                        to_column,
-                        function,
-                        transformation: Some(transformation),
-                    },
-                )
-                .collect();
+            let mut mappings = cols.into_vec();
             let (from_ref, to_ref, existing) = {
                 let view = self.store.read();
                 (
@@ -347,6 +325,33 @@ impl Service {
             "droppedColumns": dropped,
             "diagnostics": diagnostics,
         }))
+    }
+}
+
+/// Column mappings gathered from DIRECT column edges of analyzed SQL, one per target
+/// column (sources unioned; identity copies carry no function).
+#[derive(Default)]
+pub(crate) struct Mappings(BTreeMap<String, ColumnMapping>);
+
+impl Mappings {
+    /// Adds `from -> to` (column FQNs) for the analyzer's edge `ce`.
+    pub(crate) fn add(&mut self, from: String, to: String, ce: &ColumnEdge) {
+        let slot = self.0.entry(to.clone()).or_insert_with(|| ColumnMapping {
+            from_columns: Vec::new(),
+            to_column: to,
+            function: (ce.subtype != TransformationSubtype::Identity)
+                .then(|| ce.expression.clone())
+                .flatten(),
+            transformation: Some(format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase()),
+        });
+        if !slot.from_columns.contains(&from) {
+            slot.from_columns.push(from);
+        }
+    }
+
+    /// The mappings, by target column.
+    pub(crate) fn into_vec(self) -> Vec<ColumnMapping> {
+        self.0.into_values().collect()
     }
 }
 
