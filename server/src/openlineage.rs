@@ -396,18 +396,22 @@ fn sanitize(ns: &str) -> String {
 }
 
 impl Service {
+    /// The service a namespace maps to: configured, else named after the namespace.
+    fn service_for_namespace(&self, namespace: &str) -> String {
+        self.settings
+            .openlineage_namespaces
+            .get(namespace)
+            .cloned()
+            .unwrap_or_else(|| sanitize(namespace))
+    }
+
     fn placement(&self, namespace: &str, name: &str) -> Placement {
         let scheme = namespace
             .split("://")
             .next()
             .unwrap_or(namespace)
             .to_lowercase();
-        let service = self
-            .settings
-            .openlineage_namespaces
-            .get(namespace)
-            .cloned()
-            .unwrap_or_else(|| sanitize(namespace));
+        let service = self.service_for_namespace(namespace);
         let db_type = match scheme.as_str() {
             "postgres" | "postgresql" => Some("Postgres"),
             "mysql" => Some("Mysql"),
@@ -598,12 +602,7 @@ impl Service {
     }
 
     fn ensure_job(&self, namespace: &str, name: &str) -> ApiResult<(NodeId, Uuid, String)> {
-        let service = self
-            .settings
-            .openlineage_namespaces
-            .get(namespace)
-            .cloned()
-            .unwrap_or_else(|| sanitize(namespace));
+        let service = self.service_for_namespace(namespace);
         let svc = self.ensure(
             &kinds::PIPELINE_SERVICE,
             json!({"name": service, "serviceType": "OpenLineage"}),
@@ -868,12 +867,7 @@ impl Service {
 
     /// Runs of a job, newest first.
     pub fn openlineage_runs(&self, namespace: &str, job: &str, limit: usize) -> ApiResult<Value> {
-        let service = self
-            .settings
-            .openlineage_namespaces
-            .get(namespace)
-            .cloned()
-            .unwrap_or_else(|| sanitize(namespace));
+        let service = self.service_for_namespace(namespace);
         let pfqn = fqn::build(Some(&fqn::quote(&service)?), job)?;
         let view = self.store.read();
         let n = self.resolve(

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Client, Server, bin, token};
+use common::{Client, Server, bin, pluck, token};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = concat!(
@@ -103,12 +103,7 @@ fn dbt_artifacts_become_the_expected_graph() {
     let (_, t) = c.get("/api/v1/tables/name/duck.jaffle.snapshots.orders_snapshot");
     assert_eq!(t["tableType"], "Regular");
     let (_, col) = c.get("/api/v1/lineage/column/name/duck.jaffle.main.customers.lifetime_value?upstreamDepth=5&downstreamDepth=0");
-    let chain: Vec<&str> = col["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["column"].as_str().unwrap())
-        .collect();
+    let chain = pluck(&col, "columns", "column");
     assert_eq!(
         chain,
         [

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Client, Server, bin, token};
+use common::{Client, Server, bin, pluck, token};
 use serde_json::json;
 
 #[test]
@@ -111,12 +111,7 @@ fn demo_platform_and_no_auth() {
     assert_eq!(s, 200, "--no-auth serves without a token");
     assert!(v["paging"]["total"].as_u64().unwrap() >= 40, "{v}");
     let (_, v) = c.get("/api/v1/lineage/table/name/warehouse.analytics.marts.fct_orders?upstreamDepth=3&downstreamDepth=3");
-    let names: Vec<&str> = v["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["name"].as_str().unwrap())
-        .collect();
+    let names = pluck(&v, "nodes", "name");
     for expected in [
         "stg_orders",
         "orders",
@@ -125,19 +120,15 @@ fn demo_platform_and_no_auth() {
         "order_operations",
     ] {
         assert!(
-            names.contains(&expected),
+            names.iter().any(|n| n == expected),
             "{expected} missing from {names:?}"
         );
     }
     let (_, v) = c.get("/api/v1/lineage/column/name/warehouse.analytics.raw.orders.amount?upstreamDepth=0&downstreamDepth=10");
-    let cols: Vec<&str> = v["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["column"].as_str().unwrap())
-        .collect();
+    let cols = pluck(&v, "columns", "column");
     assert!(
-        cols.contains(&"warehouse.analytics.marts.mart_daily_revenue.revenue"),
+        cols.iter()
+            .any(|c| c == "warehouse.analytics.marts.mart_daily_revenue.revenue"),
         "{cols:?}"
     );
     let (_, v) = c.get("/api/v1/search/query?q=revenue");

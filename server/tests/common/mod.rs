@@ -252,3 +252,15 @@ pub(crate) fn run_python(python: &Path, script: &str, url: &str, token: &str, ex
         "{script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
 }
+
+/// The string `field` of every object in the array `v[key]`.
+pub(crate) fn pluck(v: &Value, key: &str, field: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x[field].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
