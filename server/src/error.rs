@@ -44,8 +44,8 @@ pub enum ApiError {
     /// 429: over the rate limit.
     #[error("{0}")]
     TooManyRequests(String),
-    /// 500: our fault; the detail is logged, not sent.
-    #[error("internal error: {0}")]
+    /// 500: our fault; the detail is logged, not sent (and not in `Display`).
+    #[error("internal error")]
     Internal(String),
 }
 
@@ -254,4 +254,55 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
 /// An empty 200 body, for completeness of the type.
 pub fn empty() -> Response {
     Response::new(Body::empty())
+}
+
+impl ApiError {
+    /// The `extensions.code` of this error in GraphQL answers.
+    pub fn graphql_code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "BAD_REQUEST",
+            ApiError::Unauthorized(_) => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::TooManyRequests(_) => "RATE_LIMITED",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+/// The GraphQL form of an error: the public message and `extensions.code`.
+pub fn graphql_error(e: ApiError) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    if let ApiError::Internal(detail) = &e {
+        tracing::error!(error = %detail, "internal error");
+    }
+    let code = e.graphql_code();
+    async_graphql::Error::new(e.public_message()).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// `.gql()?` turns service and engine errors into GraphQL errors with a code.
+pub trait OrGraphql<T> {
+    /// Converts the error.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> OrGraphql<T> for Result<T, ApiError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(graphql_error)
+    }
+}
+
+impl<T> OrGraphql<T> for async_graphql::Result<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self
+    }
+}
+
+impl<T> OrGraphql<T> for Result<T, headwaters_engine::Error> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| graphql_error(e.into()))
+    }
 }

@@ -15,6 +15,7 @@ pub mod dbt;
 pub mod demo;
 pub mod error;
 pub mod fqn;
+pub mod graphql;
 pub mod kinds;
 pub mod limits;
 pub mod lineage;
@@ -70,6 +71,8 @@ pub struct Inner {
     pub config: Config,
     /// Set once start-up work (demo load) is done.
     pub ready: AtomicBool,
+    /// The GraphQL schema.
+    pub graphql: graphql::HwSchema,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
             metrics: Metrics::default(),
             config,
             ready: AtomicBool::new(true),
+            graphql: graphql::schema(),
         })))
     }
 
@@ -111,6 +115,10 @@ pub fn app(state: AppState) -> Router {
         .merge(sql::routes())
         .merge(openlineage::http::routes())
         .merge(dbt::http::routes())
+        .route(
+            "/api/graphql",
+            axum::routing::post(graphql::handler).get(graphql::handler),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let cfg = &state.0.config;
     Router::new()
@@ -118,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rest::public_routes())
         .merge(metrics::routes())
         .merge(openapi::routes())
+        .merge(graphql::explorer_routes())
         .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
         // gzip request bodies (the OpenLineage client's `compression: gzip`); the body
         // limit applies to the decompressed bytes.
@@ -144,9 +153,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The role a request needs, by method; handlers ask for more where needed.
-fn needed_role(method: &Method) -> Role {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+/// The role a request needs, by method; handlers ask for more where needed (GraphQL
+/// reads are POSTs: its mutations check the editor role themselves).
+fn needed_role(method: &Method, path: &str) -> Role {
+    if path == "/api/graphql" || matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         Role::Viewer
     } else {
         Role::Editor
@@ -195,11 +205,11 @@ async fn authenticate(State(state): State<AppState>, mut req: Request, next: Nex
             "rate limit exceeded; retry after X-RateLimit-Reset seconds".into(),
         )
         .into_response()
-    } else if principal.role < needed_role(req.method()) {
+    } else if principal.role < needed_role(req.method(), req.uri().path()) {
         ApiError::Forbidden(format!(
             "{} needs the {:?} role; token {:?} has {:?}",
             req.method(),
-            needed_role(req.method()),
+            needed_role(req.method(), req.uri().path()),
             principal.name,
             principal.role
         ))

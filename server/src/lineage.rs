@@ -317,6 +317,32 @@ fn edge_out<'a>(
     })
 }
 
+/// The result of [`Service::lineage_graph`].
+pub struct LineageGraph {
+    /// The start node.
+    pub root: NodeId,
+    /// Every node reached and the root, sorted.
+    pub nodes: Vec<NodeId>,
+    /// Upstream nodes with their depth, nearest first.
+    pub visits_up: Vec<(NodeId, u32)>,
+    /// Downstream nodes with their depth, nearest first.
+    pub visits_down: Vec<(NodeId, u32)>,
+    /// Entity records of `nodes`.
+    pub entities: HashMap<NodeId, Entity>,
+    /// Upstream edges followed, with details.
+    pub upstream: Vec<Edge>,
+    /// Downstream edges followed, with details.
+    pub downstream: Vec<Edge>,
+    /// Pipelines named by the edges, by UUID.
+    pub pipelines: HashMap<Uuid, Entity>,
+    /// Nodes reached per depth upstream (index 0 = depth 1).
+    pub upstream_counts: Vec<usize>,
+    /// Nodes reached per depth downstream.
+    pub downstream_counts: Vec<usize>,
+    /// The node budget cut the walk.
+    pub truncated: bool,
+}
+
 /// Options of a lineage query beyond depths.
 #[derive(Clone, Copy, Debug)]
 pub struct LineageOpts {
@@ -344,16 +370,14 @@ impl Service {
         }
     }
 
-    /// `GET /lineage/{type}/{id}` and `/lineage/{type}/name/{fqn}`: `EntityLineage`,
-    /// serialized. The hot read path: typed records straight to JSON bytes, `href`s
-    /// built from `base` as it goes, no intermediate JSON tree.
-    pub fn entity_lineage(
+    /// One lineage query, with everything an answer needs fetched in batched reads: the
+    /// entities reached, the edges followed with their details, their pipelines.
+    pub fn lineage_graph(
         &self,
         ty: EntityType,
         key: &Key,
         o: &LineageOpts,
-        base: &str,
-    ) -> ApiResult<Vec<u8>> {
+    ) -> ApiResult<LineageGraph> {
         let view = self.store.read();
         let include = if o.include_deleted {
             Include::All
@@ -372,16 +396,73 @@ impl Service {
             .into_iter()
             .map(|e| (e.node, e))
             .collect();
-        let up = view.edges(&t.upstream.edges)?;
-        let down = view.edges(&t.downstream.edges)?;
+        let upstream: Vec<Edge> = view
+            .edges(&t.upstream.edges)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let downstream: Vec<Edge> = view
+            .edges(&t.downstream.edges)?
+            .into_iter()
+            .flatten()
+            .collect();
         let mut pipelines: HashMap<Uuid, Entity> = HashMap::new();
-        for p in up.iter().chain(&down).flatten().filter_map(|e| e.pipeline) {
+        for p in upstream
+            .iter()
+            .chain(&downstream)
+            .filter_map(|e| e.pipeline)
+        {
             if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(p)
                 && let Some(n) = view.node_by_id(&p)?
             {
                 slot.insert(view.entity(n)?);
             }
         }
+        Ok(LineageGraph {
+            root,
+            upstream_counts: t.upstream.counts_per_depth(),
+            downstream_counts: t.downstream.counts_per_depth(),
+            visits_up: t
+                .upstream
+                .visits
+                .iter()
+                .map(|v| (v.node, v.depth))
+                .collect(),
+            visits_down: t
+                .downstream
+                .visits
+                .iter()
+                .map(|v| (v.node, v.depth))
+                .collect(),
+            truncated: t.truncated(),
+            nodes,
+            entities,
+            upstream,
+            downstream,
+            pipelines,
+        })
+    }
+
+    /// `GET /lineage/{type}/{id}` and `/lineage/{type}/name/{fqn}`: `EntityLineage`,
+    /// serialized. The hot read path: typed records straight to JSON bytes, `href`s
+    /// built from `base` as it goes, no intermediate JSON tree.
+    pub fn entity_lineage(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+        base: &str,
+    ) -> ApiResult<Vec<u8>> {
+        let LineageGraph {
+            root,
+            nodes,
+            entities,
+            upstream: up,
+            downstream: down,
+            pipelines,
+            truncated,
+            ..
+        } = self.lineage_graph(ty, key, o)?;
         let out = EntityLineageOut {
             entity: RefOut::new(&entities[&root], base),
             nodes: nodes
@@ -391,15 +472,13 @@ impl Service {
                 .collect(),
             upstream_edges: up
                 .iter()
-                .flatten()
                 .map(|e| edge_out(e, &entities, &pipelines, base))
                 .collect::<ApiResult<_>>()?,
             downstream_edges: down
                 .iter()
-                .flatten()
                 .map(|e| edge_out(e, &entities, &pipelines, base))
                 .collect::<ApiResult<_>>()?,
-            truncated: t.truncated(),
+            truncated,
         };
         serde_json::to_vec(&out)
             .map_err(|e| ApiError::Internal(format!("serializing lineage: {e}")))

@@ -1292,3 +1292,275 @@ async fn openlineage_events_checked_field_by_field() {
 fn flate2_writer(out: &mut Vec<u8>) -> flate2::write::GzEncoder<&mut Vec<u8>> {
     flate2::write::GzEncoder::new(out, flate2::Compression::fast())
 }
+
+impl T {
+    async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (s, v) = self
+            .call(
+                "POST",
+                "/api/graphql",
+                Some(token),
+                Some(json!({"query": query, "variables": variables})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+}
+
+fn gql_code(v: &Value) -> &str {
+    v["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+#[tokio::test]
+async fn graphql_queries() {
+    let t = setup();
+    let (a, b, c) = t.platform().await;
+    let fq = |v: &Value, col: &str| format!("{}.{col}", v["fullyQualifiedName"].as_str().unwrap());
+    t.edge(&a, &b, json!({"columnsLineage": [{"fromColumns": [fq(&a, "x")], "toColumn": fq(&b, "x"), "function": "x + 1"}], "sqlQuery": "insert into b select x + 1 from a"})).await;
+    t.edge(
+        &b,
+        &c,
+        json!({"columnsLineage": [{"fromColumns": [fq(&b, "x")], "toColumn": fq(&c, "x")}]}),
+    )
+    .await;
+    let v = t.viewer.clone();
+
+    let r = t.gql(&v, r#"{ entity(fqn: "svc.db.sch.a") { __typename id name fullyQualifiedName ... on Table { columns { name dataType fullyQualifiedName } } } }"#, json!({})).await;
+    assert_eq!(r["data"]["entity"]["__typename"], "Table");
+    assert_eq!(r["data"]["entity"]["id"], a["id"]);
+    assert_eq!(
+        r["data"]["entity"]["columns"][1]["fullyQualifiedName"],
+        "svc.db.sch.a.y"
+    );
+    let r = t
+        .gql(
+            &v,
+            r#"{ entity(fqn: "svc.db.sch.zz") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert!(r["data"]["entity"].is_null());
+    let r = t
+        .gql(
+            &v,
+            r#"{ entity(fqn: "svc.db.sch.a", type: "tabel") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_code(&r), "BAD_REQUEST", "{r}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tabel")
+    );
+
+    let r = t.gql(&v, r#"query($after: String) { search(query: "sch", types: ["table"], first: 2, after: $after) { total hasNextPage endCursor nodes { name } } }"#, json!({})).await;
+    let s = &r["data"]["search"];
+    assert_eq!(
+        (s["total"].clone(), s["hasNextPage"].clone()),
+        (json!(3), json!(true)),
+        "{r}"
+    );
+    let r2 = t.gql(&v, r#"query($after: String) { search(query: "sch", types: ["table"], first: 2, after: $after) { hasNextPage nodes { name } } }"#, json!({"after": s["endCursor"]})).await;
+    assert_eq!(r2["data"]["search"]["nodes"].as_array().unwrap().len(), 1);
+    assert_eq!(r2["data"]["search"]["hasNextPage"], false);
+
+    let q = r#"query($first: Int!, $after: String) { lineage(fqn: "svc.db.sch.c", direction: UPSTREAM, depth: 5, first: $first, after: $after) {
+        root { name } totalNodes hasNextPage endCursor upstreamCounts truncated
+        nodes { depth direction entity { name } }
+        edges { fromFqn toFqn sqlQuery source columnsLineage { fromColumns toColumn function } } } }"#;
+    let r = t.gql(&v, q, json!({"first": 10})).await;
+    let l = &r["data"]["lineage"];
+    assert_eq!(l["root"]["name"], "c");
+    assert_eq!(l["upstreamCounts"], json!([1, 1]));
+    assert_eq!(
+        l["nodes"],
+        json!([{"depth": 1, "direction": "UPSTREAM", "entity": {"name": "b"}}, {"depth": 2, "direction": "UPSTREAM", "entity": {"name": "a"}}])
+    );
+    assert_eq!(l["edges"].as_array().unwrap().len(), 2);
+    let ab = l["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["fromFqn"] == "svc.db.sch.a")
+        .unwrap();
+    assert_eq!(ab["columnsLineage"][0]["function"], "x + 1");
+    assert_eq!(ab["sqlQuery"], "insert into b select x + 1 from a");
+    let r = t.gql(&v, q, json!({"first": 1})).await;
+    assert_eq!(r["data"]["lineage"]["hasNextPage"], true);
+    assert_eq!(
+        r["data"]["lineage"]["edges"].as_array().unwrap().len(),
+        1,
+        "only edges among the page's nodes"
+    );
+    let r = t
+        .gql(
+            &v,
+            q,
+            json!({"first": 1, "after": r["data"]["lineage"]["endCursor"]}),
+        )
+        .await;
+    assert_eq!(r["data"]["lineage"]["nodes"][0]["entity"]["name"], "a");
+    let r = t
+        .gql(
+            &v,
+            r#"{ lineage(fqn: "svc.db.sch.c", depth: 99) { totalNodes } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_code(&r), "BAD_REQUEST");
+    let r = t
+        .gql(
+            &v,
+            r#"{ lineage(fqn: "svc.db.sch.q") { totalNodes } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(gql_code(&r), "NOT_FOUND");
+    let r = t.gql(&v, r#"{ lineage(fqn: "svc.db.sch.a", direction: DOWNSTREAM, entityTypes: ["dashboard"]) { totalNodes } }"#, json!({})).await;
+    assert_eq!(r["data"]["lineage"]["totalNodes"], 0, "type filter");
+
+    let r = t.gql(&v, r#"{ columnLineage(columnFqn: "svc.db.sch.a.x", direction: DOWNSTREAM) { columns { column depth entity { name } } edges { fromColumn toColumn function } } }"#, json!({})).await;
+    let cl = &r["data"]["columnLineage"];
+    assert_eq!(
+        pluck_str(&cl["columns"], "column"),
+        ["svc.db.sch.b.x", "svc.db.sch.c.x"]
+    );
+    assert_eq!(cl["edges"][0]["function"], "x + 1");
+    let r = t.gql(&v, r#"{ impact(fqn: "svc.db.sch.a") { total byDepth { depth count } byType { entityType count } entity { name } } }"#, json!({})).await;
+    assert_eq!(r["data"]["impact"]["total"], 2);
+    assert_eq!(
+        r["data"]["impact"]["byType"],
+        json!([{"entityType": "table", "count": 2}])
+    );
+    let r = t
+        .gql(
+            &v,
+            r#"{ paths(from: "svc.db.sch.a", to: "svc.db.sch.c") { name } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["paths"],
+        json!([[{"name": "a"}, {"name": "b"}, {"name": "c"}]])
+    );
+
+    // Limits: nesting deeper than the limit is refused.
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(12),
+        "} ".repeat(12)
+    );
+    let r = t.gql(&v, &deep, json!({})).await;
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("nested too deep"),
+        "{r}"
+    );
+    // Without a token: 401 like REST.
+    let (s, _) = t
+        .call(
+            "POST",
+            "/api/graphql",
+            None,
+            Some(json!({"query": "{ search(query: \"a\") { total } }"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+fn pluck_str(v: &Value, field: &str) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn graphql_mutations() {
+    let t = setup();
+    let (a, b, _) = t.platform().await;
+    let add = r#"mutation($i: AddLineageInput!) { addLineage(input: $i) { fromFqn toFqn source columnsLineage { fromColumns toColumn } } }"#;
+    let input = json!({"i": {"fromFqn": "svc.db.sch.a", "toFqn": "svc.db.sch.b", "source": "QueryLineage",
+        "columnsLineage": [{"fromColumns": ["svc.db.sch.a.x"], "toColumn": "svc.db.sch.b.y"}]}});
+    let r = t.gql(&t.viewer.clone(), add, input.clone()).await;
+    assert_eq!(gql_code(&r), "FORBIDDEN", "{r}");
+    let r = t.gql(&t.editor.clone(), add, input).await;
+    assert_eq!(r["data"]["addLineage"]["source"], "QueryLineage", "{r}");
+    assert_eq!(
+        r["data"]["addLineage"]["columnsLineage"][0]["toColumn"],
+        "svc.db.sch.b.y"
+    );
+    let (_, v) = t
+        .get(&format!(
+            "/api/v1/lineage/getLineageEdge/{}/{}",
+            a["id"].as_str().unwrap(),
+            b["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        v["edge"]["source"], "QueryLineage",
+        "REST sees the GraphQL write"
+    );
+    let del = r#"mutation { deleteLineage(fromFqn: "svc.db.sch.a", toFqn: "svc.db.sch.b") }"#;
+    assert_eq!(
+        t.gql(&t.editor.clone(), del, json!({})).await["data"]["deleteLineage"],
+        true
+    );
+    assert_eq!(
+        t.gql(&t.editor.clone(), del, json!({})).await["data"]["deleteLineage"],
+        false
+    );
+    let sql = r#"mutation { lineageFromSql(sql: "insert into sch.c (x) select a.x from sch.a a; insert into sch.c select * from sch.ghost", service: "svc", defaultDatabase: "db", dryRun: true) {
+        statements edges { fromFqn toFqn columnsLineage { fromColumns toColumn } } unresolved { table reason } } }"#;
+    let r = t.gql(&t.editor.clone(), sql, json!({})).await;
+    let l = &r["data"]["lineageFromSql"];
+    assert_eq!(l["statements"], 2, "{r}");
+    assert_eq!(l["edges"][0]["fromFqn"], "svc.db.sch.a");
+    assert_eq!(
+        l["edges"][0]["columnsLineage"][0]["toColumn"],
+        "svc.db.sch.c.x"
+    );
+    assert_eq!(l["unresolved"][0]["table"], "db.sch.ghost");
+}
+
+#[tokio::test]
+async fn graphql_sdl_is_committed_and_explorer_is_self_hosted() {
+    let sdl = headwaters_server::graphql::sdl();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+    if std::env::var_os("UPDATE_GRAPHQL_SCHEMA").is_some() {
+        std::fs::write(path, &sdl).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == sdl,
+        "server/schema.graphql is stale: run `UPDATE_GRAPHQL_SCHEMA=1 cargo test --release -p headwaters-server --test router graphql_sdl` and commit it"
+    );
+    assert!(sdl.contains("interface Entity"), "{sdl}");
+    let t = setup();
+    let (s, page) = t.call("GET", "/graphiql", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let html = page.as_str().unwrap();
+    for src in [
+        "/graphiql/react.production.min.js",
+        "/graphiql/react-dom.production.min.js",
+        "/graphiql/graphiql.min.js",
+        "/graphiql/graphiql.min.css",
+    ] {
+        assert!(html.contains(src), "{src}");
+        let (s, _) = t.call("GET", src, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{src}");
+    }
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "the explorer loads nothing from another host"
+    );
+}
