@@ -52,3 +52,28 @@ need_python_venv() {
     fi
   fi
 }
+
+# The browser test drives Debian's Chromium with playwright-core (never a downloaded
+# browser) and needs Node.js for it. Only the test command asks for these.
+need_browser() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "error: the browser test needs Node.js and npm. Run: sudo apt-get install -y nodejs npm" >&2
+    exit 1
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "setup: installing chromium (headless browser tests) ..." >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >&2
+      apt-get install -y -qq --no-install-recommends chromium >&2
+    else
+      echo "error: the browser test needs Debian's Chromium. Run:" >&2
+      echo "  sudo apt-get install -y --no-install-recommends chromium" >&2
+      exit 1
+    fi
+  fi
+  if [ ! -d server/viewer/node_modules/playwright-core ]; then
+    echo "setup: npm ci in server/viewer (playwright-core, the viewer's build tools) ..." >&2
+    (cd server/viewer && npm ci --no-audit --no-fund --silent >&2)
+  fi
+}

@@ -26,6 +26,7 @@ pub mod rest;
 pub mod search;
 pub mod service;
 pub mod sql;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -126,7 +127,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rest::public_routes())
         .merge(metrics::routes())
         .merge(openapi::routes())
-        .merge(graphql::explorer_routes())
+        .merge(web::routes())
         .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
         // gzip request bodies (the OpenLineage client's `compression: gzip`); the body
         // limit applies to the decompressed bytes.
