@@ -571,6 +571,7 @@ fn types_set(types: Option<Vec<String>>) -> R<EntityTypeSet> {
 /// Queries.
 pub struct QueryRoot;
 
+/// Reads: entities, search, lineage of entities and columns, impact, paths.
 // Resolver arguments are the GraphQL field's arguments, one each.
 #[allow(clippy::too_many_arguments)]
 #[Object]
@@ -891,6 +892,7 @@ impl QueryRoot {
 /// Mutations (editor role).
 pub struct MutationRoot;
 
+/// Writes (editor role): lineage edges, lineage from SQL.
 #[allow(clippy::too_many_arguments)]
 #[Object]
 impl MutationRoot {

@@ -1545,6 +1545,40 @@ async fn graphql_sdl_is_committed_and_explorer_is_self_hosted() {
         "server/schema.graphql is stale: run `UPDATE_GRAPHQL_SCHEMA=1 cargo test --release -p headwaters-server --test router graphql_sdl` and commit it"
     );
     assert!(sdl.contains("interface Entity"), "{sdl}");
+    // Every type, field and enum value carries a description (the explorer shows them).
+    let lines: Vec<&str> = sdl.lines().collect();
+    let mut in_description = false;
+    let mut described = false;
+    for l in &lines {
+        let t = l.trim_start();
+        if t == "\"\"\"" {
+            in_description = !in_description;
+            described = true;
+            continue;
+        }
+        if in_description {
+            continue;
+        }
+        if t.starts_with("\"\"\"") {
+            described = true;
+            continue;
+        }
+        let depth = l.len() - t.len();
+        let is_type = depth == 0
+            && ["type ", "interface ", "enum ", "input "]
+                .iter()
+                .any(|k| t.starts_with(k));
+        let is_member = depth == 1
+            && t.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && !t.starts_with("query:")
+            && !t.starts_with("mutation:");
+        if (is_type || is_member) && !t.starts_with("type __") {
+            assert!(described, "no description for `{t}`");
+        }
+        if !t.is_empty() {
+            described = false;
+        }
+    }
     let t = setup();
     let (s, page) = t.call("GET", "/graphiql", None, None).await;
     assert_eq!(s, StatusCode::OK);
