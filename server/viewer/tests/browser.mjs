@@ -108,7 +108,7 @@ try {
   const label = await page.evaluate(() => window.hwViewer.cy.nodes('.more').data('label'));
   const shown = await page.evaluate(() => window.hwViewer.cy.nodes().not('.more').length);
   assert.equal(label, '+36 more', '61 downstreams: 25 shown, 36 behind the "+K more" node');
-  await page.evaluate(() => window.hwViewer.cy.nodes('.more').emit('tap'));
+  await page.evaluate(() => { window.hwViewer.cy.nodes('.more').emit('tap'); });
   await page.waitForFunction((n) => window.hwViewer.cy.nodes().not('.more').length === n + 25, shown);
   assert.equal(await page.evaluate(() => window.hwViewer.cy.nodes('.more').data('label')), '+11 more');
   ok('a hub shows 25 neighbours and a "+K more" node that pages');
