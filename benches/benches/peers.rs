@@ -288,27 +288,67 @@ fn main() -> Result<()> {
         db.query(&down_stmt, &[&(*r as i32), &3i32])?;
         db.query(&up_stmt, &[&(*r as i32), &3i32])?;
     }
-    let (mut hw, mut csr, mut pgt) = (Vec::new(), Vec::new(), Vec::new());
-    let mut reached = 0usize;
-    for r in &roots {
-        let t = Instant::now();
-        let res = view.traverse(NodeId(*r), &q3)?;
-        hw.push(t.elapsed());
-        let t = Instant::now();
-        let n = up.bfs_count(*r, Some(3), &mut seen) + down.bfs_count(*r, Some(3), &mut seen);
-        csr.push(t.elapsed());
-        let t = Instant::now();
-        let p = db.query(&up_stmt, &[&(*r as i32), &3i32])?.len()
-            + db.query(&down_stmt, &[&(*r as i32), &3i32])?.len();
-        pgt.push(t.elapsed());
-        let h = res.upstream.visits.len() + res.downstream.visits.len();
-        ensure!(
-            h == n && n == p,
-            "root {r}: headwaters {h}, CSR {n}, PostgreSQL {p} nodes"
-        );
-        reached += h;
-    }
-    let (hw3, csr3, pg3) = (stat(hw), stat(csr), stat(pgt));
+    // Like for like: CSR counts nodes and PostgreSQL returns node ids, so Headwaters
+    // answers the same question (nodes with depth, no edge list).
+    let q3 = Query {
+        spec: TraversalSpec {
+            collect_edges: false,
+            ..q3.spec
+        },
+        ..q3
+    };
+    // One pass per engine over the same roots (interleaving them would let each evict
+    // the others' caches), then every size compared.
+    let run = |roots: &[u32], db: &mut postgres::Client| -> Result<(Stat, Stat, Stat, usize)> {
+        let mut seen = Vec::new();
+        let (mut hw, mut csr, mut pgt) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut hs, mut cs, mut ps) = (Vec::new(), Vec::new(), Vec::new());
+        for r in roots {
+            let t = Instant::now();
+            let res = view.traverse(NodeId(*r), &q3)?;
+            hw.push(t.elapsed());
+            hs.push(res.upstream.visits.len() + res.downstream.visits.len());
+        }
+        for r in roots {
+            let t = Instant::now();
+            cs.push(up.bfs_count(*r, Some(3), &mut seen) + down.bfs_count(*r, Some(3), &mut seen));
+            csr.push(t.elapsed());
+        }
+        for r in roots {
+            let t = Instant::now();
+            ps.push(
+                db.query(&up_stmt, &[&(*r as i32), &3i32])?.len()
+                    + db.query(&down_stmt, &[&(*r as i32), &3i32])?.len(),
+            );
+            pgt.push(t.elapsed());
+        }
+        for (i, r) in roots.iter().enumerate() {
+            ensure!(
+                hs[i] == cs[i] && cs[i] == ps[i],
+                "root {r}: headwaters {}, CSR {}, PostgreSQL {} nodes",
+                hs[i],
+                cs[i],
+                ps[i]
+            );
+        }
+        Ok((stat(hw), stat(csr), stat(pgt), hs.iter().sum()))
+    };
+    let (hw3, csr3, pg3, reached) = run(&roots, &mut db)?;
+    // Direct upstreams of hubs: depth 3 from them reaches the hub's big neighbourhood.
+    let hubs: std::collections::HashSet<u32> = g.hubs.iter().copied().collect();
+    let mut hub_parents: Vec<u32> = g
+        .edges
+        .iter()
+        .filter(|(_, t)| hubs.contains(t))
+        .map(|(f, _)| *f)
+        .collect();
+    hub_parents.sort_unstable();
+    hub_parents.dedup();
+    let mut rng2 = Rng::new(a.seed ^ 0xFEED);
+    let hub_roots: Vec<u32> = (0..100.min(hub_parents.len()))
+        .map(|_| hub_parents[rng2.below(hub_parents.len() as u64) as usize])
+        .collect();
+    let (hwp, csrp, pgp, hub_reached) = run(&hub_roots, &mut db)?;
 
     // Unbounded downstream closure of the 5 biggest hubs (median of 3 runs each).
     let closure = Query {
@@ -358,27 +398,29 @@ fn main() -> Result<()> {
 
     let ratio = |x: Duration, y: Duration| y.as_secs_f64() / x.as_secs_f64().max(1e-12);
     println!(
-        "\nall result sizes agree: {} depth-3 queries ({reached} nodes reached), hub closures of {hub_sizes:?} nodes\n",
-        a.queries
+        "\nall result sizes agree: {} depth-3 queries from random roots ({reached} nodes reached), {} from direct upstreams of hubs ({} nodes per query on average), hub closures of {hub_sizes:?} nodes\n",
+        a.queries,
+        hub_roots.len(),
+        hub_reached / hub_roots.len().max(1)
     );
     println!("| query | engine | p50 | p99 | max |");
     println!("|---|---|---|---|---|");
+    let engines = |h: Stat, c: Stat, p: Stat| {
+        [
+            ("Headwaters", h),
+            ("CSR (in-memory BFS)", c),
+            ("PostgreSQL", p),
+        ]
+    };
     for (name, rows) in [
+        ("depth-3 up+down, random roots", engines(hw3, csr3, pg3)),
         (
-            "depth-3 up+down, random roots",
-            [
-                ("Headwaters", hw3),
-                ("CSR (in-memory BFS)", csr3),
-                ("PostgreSQL", pg3),
-            ],
+            "depth-3 up+down, direct upstreams of hubs",
+            engines(hwp, csrp, pgp),
         ),
         (
             "unbounded downstream, 5 biggest hubs",
-            [
-                ("Headwaters", hwc),
-                ("CSR (in-memory BFS)", csrc),
-                ("PostgreSQL", pgc),
-            ],
+            engines(hwc, csrc, pgc),
         ),
     ] {
         for (engine, s) in rows {
@@ -390,16 +432,18 @@ fn main() -> Result<()> {
             );
         }
     }
-    println!("\n| ratio (p50) | depth 3 | hub closures |");
-    println!("|---|---|---|");
+    println!("\n| ratio (p50) | depth 3, random | depth 3, hub upstreams | hub closures |");
+    println!("|---|---|---|---|");
     println!(
-        "| PostgreSQL / Headwaters | {:.0}x | {:.0}x |",
+        "| PostgreSQL / Headwaters | {:.0}x | {:.0}x | {:.0}x |",
         ratio(hw3.p50, pg3.p50),
+        ratio(hwp.p50, pgp.p50),
         ratio(hwc.p50, pgc.p50)
     );
     println!(
-        "| Headwaters / CSR | {:.2}x | {:.2}x |",
+        "| Headwaters / CSR | {:.2}x | {:.2}x | {:.2}x |",
         ratio(csr3.p50, hw3.p50),
+        ratio(csrp.p50, hwp.p50),
         ratio(csrc.p50, hwc.p50)
     );
     println!("\n| engine | load | on disk | reopen |");
