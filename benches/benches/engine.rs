@@ -6,55 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
+use headwaters_benches::harness::{bench_args, dir_size, fmt_duration as fmt, summarize};
 use headwaters_benches::{Csr, GenConfig, GenGraph, Rng, rss_mib};
 use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
 
 // The same allocator as the `headwaters` binary.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-struct Args {
-    nodes: u32,
-    queries: usize,
-    seed: u64,
-}
-
-fn args() -> Result<Args> {
-    let mut a = Args {
-        nodes: 1_000_000,
-        queries: 300,
-        seed: 42,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--nodes" => a.nodes = val()?.parse()?,
-            "--queries" => a.queries = val()?.parse()?,
-            "--seed" => a.seed = val()?.parse()?,
-            "--bench" => {}
-            other => anyhow::bail!("unknown argument {other}; use --nodes N --queries N --seed S"),
-        }
-    }
-    Ok(a)
-}
-
-struct Summary {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn summarize(mut times: Vec<Duration>) -> Summary {
-    times.sort_unstable();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-    Summary {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: *times.last().expect("at least one sample"),
-    }
-}
 
 /// Median wall time of five runs of `f`.
 fn median_of_5<E>(mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
@@ -68,37 +27,8 @@ fn median_of_5<E>(mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
     Ok(times[2])
 }
 
-fn fmt(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 {
-        format!("{us:.1} µs")
-    } else {
-        format!("{:.2} ms", us / 1000.0)
-    }
-}
-
-fn dir_size(p: &std::path::Path) -> u64 {
-    std::fs::read_dir(p)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| {
-                    e.metadata()
-                        .map(|m| {
-                            if m.is_dir() {
-                                dir_size(&e.path())
-                            } else {
-                                m.len()
-                            }
-                        })
-                        .unwrap_or(0)
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 fn main() -> Result<()> {
-    let a = args()?;
+    let a = bench_args(1_000_000).map_err(anyhow::Error::msg)?;
     let t = Instant::now();
     let g = GenGraph::generate(&GenConfig::new(a.nodes, a.seed));
     println!(

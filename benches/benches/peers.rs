@@ -9,83 +9,19 @@
 //! PostgreSQL runs as its own cluster in a temporary directory on 127.0.0.1, started and
 //! stopped here (as the `postgres` user when run as root, since initdb refuses root).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
+use headwaters_benches::harness::{
+    Summary as Stat, bench_args, dir_size, fmt_duration as us, summarize as stat,
+};
 use headwaters_benches::{Csr, GenConfig, GenGraph, Rng};
 use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-struct Args {
-    nodes: u32,
-    queries: usize,
-    seed: u64,
-}
-
-fn args() -> Result<Args> {
-    let mut a = Args {
-        nodes: 100_000,
-        queries: 300,
-        seed: 42,
-    };
-    let mut it = std::env::args().skip(1).filter(|x| x != "--bench");
-    while let Some(k) = it.next() {
-        let mut val = || it.next().context("missing value");
-        match k.as_str() {
-            "--nodes" => a.nodes = val()?.parse()?,
-            "--queries" => a.queries = val()?.parse()?,
-            "--seed" => a.seed = val()?.parse()?,
-            other => bail!("unknown argument {other}; use --nodes N --queries N --seed S"),
-        }
-    }
-    Ok(a)
-}
-
-#[derive(Clone, Copy)]
-struct Stat {
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
-}
-
-fn stat(mut t: Vec<Duration>) -> Stat {
-    t.sort();
-    let at = |q: f64| t[((t.len() as f64 - 1.0) * q).round() as usize];
-    Stat {
-        p50: at(0.5),
-        p99: at(0.99),
-        max: *t.last().expect("at least one sample"),
-    }
-}
-
-fn us(d: Duration) -> String {
-    let us = d.as_secs_f64() * 1e6;
-    if us < 1000.0 {
-        format!("{us:.1} µs")
-    } else if us < 1e6 {
-        format!("{:.2} ms", us / 1000.0)
-    } else {
-        format!("{:.2} s", us / 1e6)
-    }
-}
-
-fn dir_size(p: &Path) -> u64 {
-    std::fs::read_dir(p)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => dir_size(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
 
 /// A PostgreSQL cluster of our own.
 struct Pg {
@@ -217,7 +153,7 @@ const PG_UP: &str = "WITH RECURSIVE r(n, d) AS (SELECT $1::int, 0 UNION SELECT e
 const PG_CLOSURE: &str = "WITH RECURSIVE r(n) AS (SELECT $1::int UNION SELECT e.dst FROM r JOIN edges e ON e.src = r.n) SELECT n FROM r WHERE n <> $1";
 
 fn main() -> Result<()> {
-    let a = args()?;
+    let a = bench_args(100_000).map_err(anyhow::Error::msg)?;
     let g = GenGraph::generate(&GenConfig::new(a.nodes, a.seed));
     println!(
         "graph: {} nodes, {} edges, {} hubs (seed {})",

@@ -14,6 +14,8 @@
 //! - typed entities (tables, pipelines, dashboards) with FQNs and a few columns, and
 //!   column lineage on a share of edges.
 
+pub mod harness;
+
 use std::collections::HashSet;
 use std::io::{self, Write};
 

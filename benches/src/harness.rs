@@ -1,0 +1,92 @@
+//! What the bench binaries share: flags, percentiles, formatting, sizes on disk.
+
+use std::path::Path;
+use std::time::Duration;
+
+/// `--nodes N --queries N --seed S`.
+#[derive(Clone, Copy, Debug)]
+pub struct BenchArgs {
+    /// Graph size.
+    pub nodes: u32,
+    /// Random roots queried.
+    pub queries: usize,
+    /// Generator seed.
+    pub seed: u64,
+}
+
+/// Parses the bench flags (cargo's own `--bench` is ignored).
+pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
+    let mut a = BenchArgs {
+        nodes: default_nodes,
+        queries: 300,
+        seed: 42,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue;
+        }
+        let val = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let bad = |e: &dyn std::fmt::Display| format!("{flag} {val}: {e}");
+        match flag.as_str() {
+            "--nodes" => a.nodes = val.parse().map_err(|e| bad(&e))?,
+            "--queries" => a.queries = val.parse().map_err(|e| bad(&e))?,
+            "--seed" => a.seed = val.parse().map_err(|e| bad(&e))?,
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; use --nodes N --queries N --seed S"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// Percentiles of a set of timings.
+#[derive(Clone, Copy, Debug)]
+pub struct Summary {
+    /// Median.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Slowest.
+    pub max: Duration,
+}
+
+/// p50, p99 and max of `times` (not empty).
+pub fn summarize(mut times: Vec<Duration>) -> Summary {
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    Summary {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: *times.last().expect("at least one sample"),
+    }
+}
+
+/// `12.3 µs`, `4.56 ms`, `1.23 s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.2} s", us / 1e6)
+    }
+}
+
+/// Bytes under a directory.
+pub fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
