@@ -1,5 +1,5 @@
 //! The demo data platform `headwaters serve --demo` loads on first start: a shop's
-//! warehouse (raw -> staging -> intermediate -> marts -> finance, 46 tables), the
+//! warehouse (raw -> staging -> intermediate -> marts -> finance, 45 tables), the
 //! ingestion pipelines that fill the raw tables, and the dashboards that read the
 //! marts. Every table past raw is created by a statement of
 //! `fixtures/demo/warehouse.sql`, and its table and column lineage comes from running
