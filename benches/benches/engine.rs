@@ -7,8 +7,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
-use headwaters_benches::harness::{bench_args, dir_size, fmt_duration as fmt, summarize};
-use headwaters_benches::{Csr, GenConfig, GenGraph, Rng, rss_mib};
+use headwaters_benches::harness::{
+    bench_args, dir_size, fmt_duration as fmt, random_roots, summarize,
+};
+use headwaters_benches::{Csr, GenConfig, GenGraph, rss_mib};
 use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
 
 // The same allocator as the `headwaters` binary.
@@ -87,10 +89,7 @@ fn main() -> Result<()> {
     ensure!(fqn_check == Some(NodeId(7)), "node ids follow load order");
     let down_csr = Csr::new(a.nodes, &g.edges, false);
     let up_csr = Csr::new(a.nodes, &g.edges, true);
-    let mut rng = Rng::new(a.seed ^ 0xBEEF);
-    let roots: Vec<u32> = (0..a.queries)
-        .map(|_| rng.below(a.nodes as u64) as u32)
-        .collect();
+    let roots = random_roots(&a);
     let q3 = Query::depths(3, 3);
     let mut seen = Vec::new();
 

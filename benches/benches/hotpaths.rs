@@ -5,8 +5,9 @@
 //! and result assembly (the entity records and edge details of a lineage answer).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use headwaters_benches::harness::in_memory_store;
 use headwaters_benches::{GenConfig, GenGraph};
-use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
+use headwaters_engine::{NodeId, Query, TraversalSpec};
 use roaring::RoaringBitmap;
 
 fn count_only(up: u32, down: u32) -> Query {
@@ -22,10 +23,7 @@ fn count_only(up: u32, down: u32) -> Query {
 
 fn hotpaths(c: &mut Criterion) {
     let g = GenGraph::generate(&GenConfig::new(100_000, 42));
-    let store = Store::in_memory();
-    store
-        .bulk_load(g.records(), &mut |_, _| {})
-        .expect("bulk load");
+    let store = in_memory_store(&g);
     let view = store.read();
     let hub = NodeId(g.hubs[0]);
     let mut group = c.benchmark_group("hotpaths");

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use headwaters_benches::harness::{
-    Summary as Stat, bench_args, dir_size, fmt_duration as us, summarize as stat,
+    Summary as Stat, bench_args, dir_size, fmt_duration as us, random_roots, summarize as stat,
 };
 use headwaters_benches::{Csr, GenConfig, GenGraph, Rng};
 use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
@@ -212,10 +212,7 @@ fn main() -> Result<()> {
     let up_stmt = db.prepare(PG_UP)?;
     let closure_stmt = db.prepare(PG_CLOSURE)?;
 
-    let mut rng = Rng::new(a.seed ^ 0xBEEF);
-    let roots: Vec<u32> = (0..a.queries)
-        .map(|_| rng.below(a.nodes as u64) as u32)
-        .collect();
+    let roots = random_roots(&a);
     let q3 = Query::depths(3, 3);
     let mut seen = Vec::new();
     // Warm every engine once on the same roots.

@@ -3,15 +3,13 @@
 //! Scale runs with p50/p99 live in the `engine` bench.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use headwaters_benches::harness::in_memory_store;
 use headwaters_benches::{GenConfig, GenGraph, Rng};
-use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
+use headwaters_engine::{NodeId, Query, TraversalSpec};
 
 fn traversal(c: &mut Criterion) {
     let g = GenGraph::generate(&GenConfig::new(100_000, 42));
-    let store = Store::in_memory();
-    store
-        .bulk_load(g.records(), &mut |_, _| {})
-        .expect("bulk load");
+    let store = in_memory_store(&g);
     let view = store.read();
     let mut rng = Rng::new(1);
     let roots: Vec<u32> = (0..1024).map(|_| rng.below(100_000) as u32).collect();

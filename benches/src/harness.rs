@@ -90,3 +90,21 @@ pub fn dir_size(p: &Path) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The random roots every query-timing bench uses: `args.queries` node ids drawn with
+/// a generator derived from the seed, so all engines and runs query the same nodes.
+pub fn random_roots(args: &BenchArgs) -> Vec<u32> {
+    let mut rng = crate::Rng::new(args.seed ^ 0xBEEF);
+    (0..args.queries)
+        .map(|_| rng.below(args.nodes as u64) as u32)
+        .collect()
+}
+
+/// The graph bulk-loaded into an in-memory store (criterion benches: no disk involved).
+pub fn in_memory_store(g: &crate::GenGraph) -> headwaters_engine::Store {
+    let store = headwaters_engine::Store::in_memory();
+    store
+        .bulk_load(g.records(), &mut |_, _| {})
+        .expect("a generated graph bulk-loads");
+    store
+}
