@@ -1,24 +1,30 @@
 //! Headwaters side by side with its peers, in one run, on one generated graph:
-//! an in-memory CSR BFS (the practical lower bound) and PostgreSQL (an edge table with
+//! an in-memory CSR BFS (the practical lower bound), PostgreSQL (an edge table with
 //! btree indexes and depth-bounded `WITH RECURSIVE`, rows fetched to the client: how
-//! relational metadata stores answer lineage). Every engine must return the same result
-//! sizes for every query; the run fails otherwise.
+//! relational metadata stores answer lineage), and in Python DuckDB (the same
+//! recursive CTEs) and networkx (a data engineer's script). Every engine must return
+//! the same result sizes for every query; the run fails otherwise.
 //!
-//! `cargo bench -p headwaters-benches --bench peers -- --nodes 100000 [--queries 300] [--seed 42]`
+//! `cargo bench -p headwaters-benches --bench peers -- --nodes 100000 [--queries 300] [--seed 42] [--python no]`
 //!
 //! PostgreSQL runs as its own cluster in a temporary directory on 127.0.0.1, started and
 //! stopped here (as the `postgres` user when run as root, since initdb refuses root).
+//! The Python peers run in a venv of their own (benches/peers/run.sh), one process per
+//! engine so that each one's peak RSS is its own.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use headwaters_benches::harness::{
-    Summary as Stat, bench_args, dir_size, fmt_duration as us, random_roots, summarize as stat,
+    BenchArgs, bench_args, dir_size, fmt_duration as us, random_roots, summarize,
 };
-use headwaters_benches::{Csr, GenConfig, GenGraph, Rng};
-use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
+use headwaters_benches::{Csr, GenConfig, GenGraph, Rng, reset_peak_rss, rss_mib};
+use headwaters_engine::{ColumnId, NodeId, Query, Store, TraversalSpec};
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -148,125 +154,270 @@ impl Drop for Pg {
     }
 }
 
-const PG_DOWN: &str = "WITH RECURSIVE r(n, d) AS (SELECT $1::int, 0 UNION SELECT e.dst, r.d + 1 FROM r JOIN edges e ON e.src = r.n WHERE r.d < $2) SELECT DISTINCT n FROM r WHERE n <> $1";
-const PG_UP: &str = "WITH RECURSIVE r(n, d) AS (SELECT $1::int, 0 UNION SELECT e.src, r.d + 1 FROM r JOIN edges e ON e.dst = r.n WHERE r.d < $2) SELECT DISTINCT n FROM r WHERE n <> $1";
-const PG_CLOSURE: &str = "WITH RECURSIVE r(n) AS (SELECT $1::int UNION SELECT e.dst FROM r JOIN edges e ON e.src = r.n) SELECT n FROM r WHERE n <> $1";
+/// The processes of the cluster in `data`: the postmaster and its children.
+fn cluster_pids(data: &Path) -> Vec<u32> {
+    let Some(master) = std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().next()?.trim().parse::<u32>().ok())
+    else {
+        return Vec::new();
+    };
+    let mut pids = vec![master];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces.
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if ppid == Some(master) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Proportional set size of the cluster in `data`, in KiB (shared buffers counted once).
+fn cluster_pss_kib(data: &Path) -> u64 {
+    cluster_pids(data)
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Samples the cluster's PSS every 100 ms until dropped; `peak()` is the largest seen.
+struct PssSampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PssSampler {
+    fn start(pg: &Pg) -> PssSampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (s, p, data) = (stop.clone(), peak.clone(), pg.data.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(cluster_pss_kib(&data), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        PssSampler {
+            stop,
+            peak,
+            thread: Some(thread),
+        }
+    }
+
+    fn peak_mib(&self) -> f64 {
+        self.peak.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+}
+
+impl Drop for PssSampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// How far a query goes in one direction.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    Skip,
+    Depth(u32),
+    All,
+}
+
+impl Span {
+    /// Headwaters' depth bound (`None`: unbounded).
+    fn bound(self) -> Option<u32> {
+        match self {
+            Span::Skip => Some(0),
+            Span::Depth(d) => Some(d),
+            Span::All => None,
+        }
+    }
+
+    /// The Python peers' encoding: 0 skip, -1 unbounded.
+    fn code(self) -> i64 {
+        match self {
+            Span::Skip => 0,
+            Span::Depth(d) => d.into(),
+            Span::All => -1,
+        }
+    }
+}
+
+/// Table lineage or column lineage.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Graph {
+    Tables,
+    Columns,
+}
+
+/// A query class: the same question asked from each root.
+struct Class {
+    key: &'static str,
+    label: String,
+    graph: Graph,
+    up: Span,
+    down: Span,
+    roots: Vec<u32>,
+    /// Runs per root; the root's time is their median.
+    repeat: usize,
+}
+
+/// One engine's answers to one class: time and result size per root.
+struct Measured {
+    times: Vec<Duration>,
+    sizes: Vec<usize>,
+}
+
+/// One engine's run: a `Measured` per class, in class order, and its footprint.
+struct EngineRun {
+    name: String,
+    classes: Vec<Measured>,
+    load: String,
+    disk: String,
+    memory: String,
+}
+
+/// Asks `query(index, root)` for every root of `class`, timing each call.
+fn measure(class: &Class, mut query: impl FnMut(usize, u32) -> Result<usize>) -> Result<Measured> {
+    let mut m = Measured {
+        times: Vec::new(),
+        sizes: Vec::new(),
+    };
+    for (i, &root) in class.roots.iter().enumerate() {
+        let mut runs = Vec::with_capacity(class.repeat);
+        let mut size = 0;
+        for _ in 0..class.repeat {
+            let t = Instant::now();
+            size = query(i, root)?;
+            runs.push(t.elapsed());
+        }
+        runs.sort_unstable();
+        m.times.push(runs[runs.len() / 2]);
+        m.sizes.push(size);
+    }
+    Ok(m)
+}
+
+/// Runs every class, after one untimed pass over the classes named in `warm`.
+fn measure_all(
+    classes: &[Class],
+    mut query: impl FnMut(&Class, usize, u32) -> Result<usize>,
+) -> Result<Vec<Measured>> {
+    for c in classes.iter().filter(|c| WARM.contains(&c.key)) {
+        for (i, &r) in c.roots.iter().enumerate() {
+            query(c, i, r)?;
+        }
+    }
+    classes
+        .iter()
+        .map(|c| measure(c, |i, r| query(c, i, r)))
+        .collect()
+}
+
+/// Classes every engine runs once before timing (the rest reuse what they warmed).
+const WARM: [&str; 2] = ["depth3", "columns"];
+
+fn mib(bytes: f64) -> String {
+    if bytes >= 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2} GiB", bytes / (1024.0 * 1024.0 * 1024.0))
+    } else {
+        format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+    }
+}
 
 fn main() -> Result<()> {
     let a = bench_args(100_000).map_err(anyhow::Error::msg)?;
     let g = GenGraph::generate(&GenConfig::new(a.nodes, a.seed));
+    let col_edges = g.column_edges();
     println!(
-        "graph: {} nodes, {} edges, {} hubs (seed {})",
+        "graph: {} nodes, {} edges, {} column edges, {} hubs (seed {})",
         a.nodes,
         g.edges.len(),
+        col_edges.len(),
         g.hubs.len(),
         a.seed
     );
+    let classes = classes(&a, &g, &col_edges);
+    let mut runs = vec![headwaters(&g, &classes)?];
 
-    // Headwaters: bulk load, reopen.
-    let dir = tempfile::tempdir()?;
+    // CSR over tables and over columns.
     let t = Instant::now();
-    {
-        let store = Store::open(dir.path())?;
-        store.bulk_load(g.records(), &mut |_, _| {})?;
-        store.flush()?;
-    }
-    let hw_load = t.elapsed();
-    let t = Instant::now();
-    let store = Store::open(dir.path())?;
-    let hw_reopen = t.elapsed();
-    let hw_disk = dir_size(dir.path());
-    let view = store.read();
-
-    // CSR.
-    let t = Instant::now();
-    let down = Csr::new(a.nodes, &g.edges, false);
-    let up = Csr::new(a.nodes, &g.edges, true);
+    let csr = [
+        Csr::new(a.nodes, &g.edges, true),
+        Csr::new(a.nodes, &g.edges, false),
+        Csr::new(g.column_count(), &col_edges, true),
+        Csr::new(g.column_count(), &col_edges, false),
+    ];
     let csr_load = t.elapsed();
+    let mut seen = Vec::new();
+    runs.push(EngineRun {
+        name: "CSR (in-memory BFS)".into(),
+        classes: measure_all(&classes, |c, _, r| {
+            let (up, down) = match c.graph {
+                Graph::Tables => (&csr[0], &csr[1]),
+                Graph::Columns => (&csr[2], &csr[3]),
+            };
+            Ok(up.bfs_count(r, c.up.bound(), &mut seen)
+                + down.bfs_count(r, c.down.bound(), &mut seen))
+        })?,
+        load: format!("{:.2} s (from memory)", csr_load.as_secs_f64()),
+        disk: "-".into(),
+        memory: format!(
+            "{} (its arrays)",
+            mib(csr.iter().map(Csr::heap_bytes).sum::<usize>() as f64)
+        ),
+    });
+    drop(csr);
 
-    // PostgreSQL.
-    let pg = Pg::start()?;
-    let mut db = pg.connect()?;
-    let t = Instant::now();
-    db.batch_execute("CREATE TABLE edges (src int NOT NULL, dst int NOT NULL)")?;
-    {
-        use std::io::Write;
-        let mut w = db.copy_in("COPY edges (src, dst) FROM STDIN")?;
-        let mut buf = String::with_capacity(1 << 20);
-        for (s, d) in &g.edges {
-            buf.push_str(&format!("{s}\t{d}\n"));
-            if buf.len() > 1 << 20 {
-                w.write_all(buf.as_bytes())?;
-                buf.clear();
+    runs.push(postgres(&g, &col_edges, &classes)?);
+    if a.python {
+        let work = tempfile::tempdir()?;
+        write_python_inputs(work.path(), &g, &col_edges, &classes)?;
+        for engine in ["duckdb", "networkx"] {
+            runs.push(python_peer(engine, work.path(), &classes)?);
+        }
+    }
+
+    // Every engine's sizes must match Headwaters', query by query.
+    for run in &runs[1..] {
+        for (c, (hw, other)) in classes.iter().zip(runs[0].classes.iter().zip(&run.classes)) {
+            for (i, root) in c.roots.iter().enumerate() {
+                ensure!(
+                    hw.sizes[i] == other.sizes[i],
+                    "{}, root {root}: Headwaters {} nodes, {} {}",
+                    c.label,
+                    hw.sizes[i],
+                    run.name,
+                    other.sizes[i]
+                );
             }
         }
-        w.write_all(buf.as_bytes())?;
-        w.finish()?;
     }
-    db.batch_execute("CREATE INDEX edges_src_dst ON edges (src, dst); CREATE INDEX edges_dst_src ON edges (dst, src); ANALYZE edges;")?;
-    let pg_load = t.elapsed();
-    let pg_disk: i64 = db
-        .query_one("SELECT pg_total_relation_size('edges')", &[])?
-        .get(0);
-    let down_stmt = db.prepare(PG_DOWN)?;
-    let up_stmt = db.prepare(PG_UP)?;
-    let closure_stmt = db.prepare(PG_CLOSURE)?;
+    report(&classes, &runs);
+    Ok(())
+}
 
-    let roots = random_roots(&a);
-    let q3 = Query::depths(3, 3);
-    let mut seen = Vec::new();
-    // Warm every engine once on the same roots.
-    for r in &roots {
-        view.traverse(NodeId(*r), &q3)?;
-        db.query(&down_stmt, &[&(*r as i32), &3i32])?;
-        db.query(&up_stmt, &[&(*r as i32), &3i32])?;
-    }
-    // Like for like: CSR counts nodes and PostgreSQL returns node ids, so Headwaters
-    // answers the same question (nodes with depth, no edge list).
-    let q3 = Query {
-        spec: TraversalSpec {
-            collect_edges: false,
-            ..q3.spec
-        },
-        ..q3
-    };
-    // One pass per engine over the same roots (interleaving them would let each evict
-    // the others' caches), then every size compared.
-    let run = |roots: &[u32], db: &mut postgres::Client| -> Result<(Stat, Stat, Stat, usize)> {
-        let mut seen = Vec::new();
-        let (mut hw, mut csr, mut pgt) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut hs, mut cs, mut ps) = (Vec::new(), Vec::new(), Vec::new());
-        for r in roots {
-            let t = Instant::now();
-            let res = view.traverse(NodeId(*r), &q3)?;
-            hw.push(t.elapsed());
-            hs.push(res.upstream.visits.len() + res.downstream.visits.len());
-        }
-        for r in roots {
-            let t = Instant::now();
-            cs.push(up.bfs_count(*r, Some(3), &mut seen) + down.bfs_count(*r, Some(3), &mut seen));
-            csr.push(t.elapsed());
-        }
-        for r in roots {
-            let t = Instant::now();
-            ps.push(
-                db.query(&up_stmt, &[&(*r as i32), &3i32])?.len()
-                    + db.query(&down_stmt, &[&(*r as i32), &3i32])?.len(),
-            );
-            pgt.push(t.elapsed());
-        }
-        for (i, r) in roots.iter().enumerate() {
-            ensure!(
-                hs[i] == cs[i] && cs[i] == ps[i],
-                "root {r}: headwaters {}, CSR {}, PostgreSQL {} nodes",
-                hs[i],
-                cs[i],
-                ps[i]
-            );
-        }
-        Ok((stat(hw), stat(csr), stat(pgt), hs.iter().sum()))
-    };
-    let (hw3, csr3, pg3, reached) = run(&roots, &mut db)?;
+/// The query classes of the benchmarks issue, with their roots.
+fn classes(a: &BenchArgs, g: &GenGraph, col_edges: &[(u32, u32)]) -> Vec<Class> {
     // Direct upstreams of hubs: depth 3 from them reaches the hub's big neighbourhood.
     let hubs: std::collections::HashSet<u32> = g.hubs.iter().copied().collect();
     let mut hub_parents: Vec<u32> = g
@@ -277,129 +428,380 @@ fn main() -> Result<()> {
         .collect();
     hub_parents.sort_unstable();
     hub_parents.dedup();
-    let mut rng2 = Rng::new(a.seed ^ 0xFEED);
-    let hub_roots: Vec<u32> = (0..100.min(hub_parents.len()))
-        .map(|_| hub_parents[rng2.below(hub_parents.len() as u64) as usize])
+    let mut rng = Rng::new(a.seed ^ 0xFEED);
+    let hub_roots = (0..100.min(hub_parents.len()))
+        .map(|_| hub_parents[rng.below(hub_parents.len() as u64) as usize])
         .collect();
-    let (hwp, csrp, pgp, hub_reached) = run(&hub_roots, &mut db)?;
-
-    // Unbounded downstream closure of the 5 biggest hubs (median of 3 runs each).
-    let closure = Query {
-        spec: TraversalSpec {
-            downstream_depth: None,
-            collect_edges: false,
-            ..TraversalSpec::depths(0, 0)
+    // Random columns among those with column lineage (most columns have none).
+    let mut linked: Vec<u32> = col_edges.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    linked.sort_unstable();
+    linked.dedup();
+    let mut rng = Rng::new(a.seed ^ 0xC011);
+    let col_roots = (0..a.queries.min(linked.len()))
+        .map(|_| linked[rng.below(linked.len() as u64) as usize])
+        .collect();
+    vec![
+        Class {
+            key: "depth3",
+            label: "depth 3 up + down, random roots".into(),
+            graph: Graph::Tables,
+            up: Span::Depth(3),
+            down: Span::Depth(3),
+            roots: random_roots(a),
+            repeat: 1,
         },
-        ..q3
-    };
-    let (mut hwh, mut csrh, mut pgh) = (Vec::new(), Vec::new(), Vec::new());
-    let mut hub_sizes = Vec::new();
-    let med = |mut v: Vec<Duration>| {
-        v.sort();
-        v[v.len() / 2]
-    };
-    for &h in g.hubs.iter().take(5) {
-        let (mut a1, mut b1, mut c1) = (Vec::new(), Vec::new(), Vec::new());
-        let mut sizes = (0, 0, 0);
-        for _ in 0..3 {
-            let t = Instant::now();
-            sizes.0 = view.traverse(NodeId(h), &closure)?.downstream.visits.len();
-            a1.push(t.elapsed());
-            let t = Instant::now();
-            sizes.1 = down.bfs_count(h, None, &mut seen);
-            b1.push(t.elapsed());
-            let t = Instant::now();
-            sizes.2 = db.query(&closure_stmt, &[&(h as i32)])?.len();
-            c1.push(t.elapsed());
-        }
-        ensure!(
-            sizes.0 == sizes.1 && sizes.1 == sizes.2,
-            "hub {h}: headwaters {}, CSR {}, PostgreSQL {}",
-            sizes.0,
-            sizes.1,
-            sizes.2
-        );
-        hub_sizes.push(sizes.0);
-        hwh.push(med(a1));
-        csrh.push(med(b1));
-        pgh.push(med(c1));
+        Class {
+            key: "hub_upstreams",
+            label: "depth 3 up + down, direct upstreams of hubs".into(),
+            graph: Graph::Tables,
+            up: Span::Depth(3),
+            down: Span::Depth(3),
+            roots: hub_roots,
+            repeat: 1,
+        },
+        Class {
+            key: "closures",
+            label: "unbounded downstream, 5 biggest hubs (median of 3)".into(),
+            graph: Graph::Tables,
+            up: Span::Skip,
+            down: Span::All,
+            roots: g.hubs.iter().take(5).copied().collect(),
+            repeat: 3,
+        },
+        Class {
+            key: "columns",
+            label: "column lineage depth 5 up + down, random columns".into(),
+            graph: Graph::Columns,
+            up: Span::Depth(5),
+            down: Span::Depth(5),
+            roots: col_roots,
+            repeat: 1,
+        },
+    ]
+}
+
+/// Headwaters: bulk load into RocksDB, reopen, answer every class from the store.
+fn headwaters(g: &GenGraph, classes: &[Class]) -> Result<EngineRun> {
+    let (_, baseline) = rss_mib().unwrap_or_default();
+    reset_peak_rss();
+    let dir = tempfile::tempdir()?;
+    let t = Instant::now();
+    {
+        let store = Store::open(dir.path())?;
+        store.bulk_load(g.records(), &mut |_, _| {})?;
+        store.flush()?;
     }
-    let (hwc, csrc, pgc) = (stat(hwh), stat(csrh), stat(pgh));
-    drop(view);
+    let load = t.elapsed();
+    let (load_peak, before_open) = rss_mib().unwrap_or_default();
+    reset_peak_rss();
+    let t = Instant::now();
+    let store = Store::open(dir.path())?;
+    let reopen = t.elapsed();
+    let disk = dir_size(dir.path());
+    let view = store.read();
+    // Column roots resolved by name before timing, as a caller holding an id would.
+    let columns = classes
+        .iter()
+        .find(|c| c.graph == Graph::Columns)
+        .map(|c| {
+            c.roots
+                .iter()
+                .map(|&i| {
+                    let (node, name) = g.column_of(i);
+                    view.column_by_fqn(&format!("{}.{name}", g.fqn(node)))?
+                        .with_context(|| format!("column {name} of node {node} is not stored"))
+                })
+                .collect::<Result<Vec<ColumnId>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    // Like for like: the peers return node sets, so Headwaters answers nodes with their
+    // depths and no edge list.
+    let query = |c: &Class| Query {
+        spec: TraversalSpec {
+            upstream_depth: c.up.bound(),
+            downstream_depth: c.down.bound(),
+            node_budget: None,
+            collect_edges: false,
+        },
+        ..Query::depths(0, 0)
+    };
+    let measured = measure_all(classes, |c, i, r| {
+        let q = query(c);
+        Ok(match c.graph {
+            Graph::Tables => {
+                let res = view.traverse(NodeId(r), &q)?;
+                res.upstream.visits.len() + res.downstream.visits.len()
+            }
+            Graph::Columns => {
+                let res = view.column_traverse(columns[i], &q)?;
+                res.upstream.visits.len() + res.downstream.visits.len()
+            }
+        })
+    })?;
+    let (open_peak, _) = rss_mib().unwrap_or_default();
+    Ok(EngineRun {
+        name: "Headwaters".into(),
+        classes: measured,
+        load: format!(
+            "{:.2} s (bulk load, durable); reopen {:.2} s",
+            load.as_secs_f64(),
+            reopen.as_secs_f64()
+        ),
+        disk: mib(disk as f64),
+        memory: format!(
+            "load peak +{}, open store + queries peak +{} (process RSS above the generator's)",
+            mib((load_peak - baseline) * 1048576.0),
+            mib((open_peak - before_open) * 1048576.0)
+        ),
+    })
+}
+
+const PG_BOUNDED: &str = "WITH RECURSIVE r(n, d) AS (SELECT $1::int, 0 UNION SELECT e.{far}, r.d + 1 FROM r JOIN {table} e ON e.{near} = r.n WHERE r.d < $2) SELECT DISTINCT n FROM r WHERE n <> $1";
+const PG_CLOSURE: &str = "WITH RECURSIVE r(n) AS (SELECT $1::int UNION SELECT e.{far} FROM r JOIN {table} e ON e.{near} = r.n) SELECT n FROM r WHERE n <> $1";
+
+/// PostgreSQL: COPY both edge tables, index both directions, ANALYZE, then
+/// depth-bounded recursive CTEs with every row fetched.
+fn postgres(g: &GenGraph, col_edges: &[(u32, u32)], classes: &[Class]) -> Result<EngineRun> {
+    let pg = Pg::start()?;
+    let sampler = PssSampler::start(&pg);
+    let mut db = pg.connect()?;
+    let t = Instant::now();
+    for (table, edges) in [("edges", &g.edges[..]), ("col_edges", col_edges)] {
+        db.batch_execute(&format!(
+            "CREATE TABLE {table} (src int NOT NULL, dst int NOT NULL)"
+        ))?;
+        use std::io::Write;
+        let mut w = db.copy_in(&format!("COPY {table} (src, dst) FROM STDIN"))?;
+        let mut buf = String::with_capacity(1 << 20);
+        for (s, d) in edges {
+            buf.push_str(&format!("{s}\t{d}\n"));
+            if buf.len() > 1 << 20 {
+                w.write_all(buf.as_bytes())?;
+                buf.clear();
+            }
+        }
+        w.write_all(buf.as_bytes())?;
+        w.finish()?;
+        db.batch_execute(&format!(
+            "CREATE INDEX {table}_src_dst ON {table} (src, dst); CREATE INDEX {table}_dst_src ON {table} (dst, src); ANALYZE {table};"
+        ))?;
+    }
+    let load = t.elapsed();
+    let disk: i64 = db
+        .query_one(
+            "SELECT pg_total_relation_size('edges') + pg_total_relation_size('col_edges')",
+            &[],
+        )?
+        .get(0);
+    let mut statements = HashMap::new();
+    for table in ["edges", "col_edges"] {
+        for (dir, near, far) in [("up", "dst", "src"), ("down", "src", "dst")] {
+            for (bounded, sql) in [(true, PG_BOUNDED), (false, PG_CLOSURE)] {
+                let sql = sql
+                    .replace("{table}", table)
+                    .replace("{near}", near)
+                    .replace("{far}", far);
+                statements.insert((table, dir, bounded), db.prepare(&sql)?);
+            }
+        }
+    }
+    let measured = measure_all(classes, |c, _, r| {
+        let table = match c.graph {
+            Graph::Tables => "edges",
+            Graph::Columns => "col_edges",
+        };
+        let mut n = 0;
+        for (dir, span) in [("up", c.up), ("down", c.down)] {
+            n += match span {
+                Span::Skip => 0,
+                Span::Depth(d) => db
+                    .query(
+                        &statements[&(table, dir, true)],
+                        &[&(r as i32), &(d as i32)],
+                    )?
+                    .len(),
+                Span::All => db
+                    .query(&statements[&(table, dir, false)], &[&(r as i32)])?
+                    .len(),
+            };
+        }
+        Ok(n)
+    })?;
+    let peak = sampler.peak_mib();
+    drop(sampler);
     drop(db);
     drop(pg);
+    Ok(EngineRun {
+        name: "PostgreSQL".into(),
+        classes: measured,
+        load: format!(
+            "{:.2} s (COPY + 2 indexes + ANALYZE, per table)",
+            load.as_secs_f64()
+        ),
+        disk: format!("{} (tables + indexes)", mib(disk as f64)),
+        memory: format!(
+            "{} (PSS of the cluster's processes, sampled every 100 ms; shared_buffers 1 GB)",
+            mib(peak * 1048576.0)
+        ),
+    })
+}
 
-    let ratio = |x: Duration, y: Duration| y.as_secs_f64() / x.as_secs_f64().max(1e-12);
-    println!(
-        "\nall result sizes agree: {} depth-3 queries from random roots ({reached} nodes reached), {} from direct upstreams of hubs ({} nodes per query on average), hub closures of {hub_sizes:?} nodes\n",
-        a.queries,
-        hub_roots.len(),
-        hub_reached / hub_roots.len().max(1)
-    );
-    println!("| query | engine | p50 | p99 | max |");
-    println!("|---|---|---|---|---|");
-    let engines = |h: Stat, c: Stat, p: Stat| {
-        [
-            ("Headwaters", h),
-            ("CSR (in-memory BFS)", c),
-            ("PostgreSQL", p),
-        ]
+/// The CSVs and query list the Python peers read.
+fn write_python_inputs(
+    dir: &Path,
+    g: &GenGraph,
+    col_edges: &[(u32, u32)],
+    classes: &[Class],
+) -> Result<()> {
+    use std::io::Write;
+    for (name, edges) in [("edges.csv", &g.edges[..]), ("columns.csv", col_edges)] {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(name))?);
+        writeln!(w, "src,dst")?;
+        for (s, d) in edges {
+            writeln!(w, "{s},{d}")?;
+        }
+        w.flush()?;
+    }
+    let spec = serde_json::json!({
+        "warm": WARM,
+        "classes": classes.iter().map(|c| serde_json::json!({
+            "name": c.key,
+            "graph": match c.graph { Graph::Tables => "tables", Graph::Columns => "columns" },
+            "up": c.up.code(),
+            "down": c.down.code(),
+            "roots": c.roots,
+            "repeat": c.repeat,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(dir.join("queries.json"), serde_json::to_vec(&spec)?)?;
+    Ok(())
+}
+
+/// Runs one Python peer (benches/peers/run.sh) and reads its answers.
+fn python_peer(engine: &str, dir: &Path, classes: &[Class]) -> Result<EngineRun> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/run.sh");
+    eprintln!("running {engine} (Python)...");
+    let status = Command::new("bash")
+        .arg(&script)
+        .arg(engine)
+        .arg(dir)
+        .status()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !status.success() {
+        bail!(
+            "{engine} failed ({status}); see its output above, or skip the Python peers with --python no"
+        );
+    }
+    let out: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(format!("{engine}.json")))?)?;
+    let field = |v: &serde_json::Value, k: &str| -> Result<serde_json::Value> {
+        v.get(k)
+            .cloned()
+            .with_context(|| format!("{engine}.json has no {k}"))
     };
-    for (name, rows) in [
-        ("depth-3 up+down, random roots", engines(hw3, csr3, pg3)),
-        (
-            "depth-3 up+down, direct upstreams of hubs",
-            engines(hwp, csrp, pgp),
+    let measured = classes
+        .iter()
+        .map(|c| {
+            let m = field(&field(&out, "classes")?, c.key)?;
+            let times: Vec<f64> = serde_json::from_value(field(&m, "times")?)?;
+            let sizes: Vec<usize> = serde_json::from_value(field(&m, "sizes")?)?;
+            ensure!(
+                times.len() == c.roots.len() && sizes.len() == c.roots.len(),
+                "{engine} answered {} of {} {} queries",
+                sizes.len(),
+                c.roots.len(),
+                c.key
+            );
+            Ok(Measured {
+                times: times.into_iter().map(Duration::from_secs_f64).collect(),
+                sizes,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let num = |k: &str| -> Result<f64> {
+        field(&out, k)?
+            .as_f64()
+            .with_context(|| format!("{engine}.json: {k} is not a number"))
+    };
+    let disk = num("disk_bytes")?;
+    Ok(EngineRun {
+        name: format!(
+            "{} {} (Python)",
+            if engine == "duckdb" {
+                "DuckDB"
+            } else {
+                "networkx"
+            },
+            field(&out, "version")?.as_str().unwrap_or("?")
         ),
-        (
-            "unbounded downstream, 5 biggest hubs",
-            engines(hwc, csrc, pgc),
+        classes: measured,
+        load: format!("{:.2} s (from CSV)", num("load_s")?),
+        disk: if disk > 0.0 { mib(disk) } else { "-".into() },
+        memory: format!(
+            "{} (peak RSS of its Python process)",
+            mib(num("peak_rss_kib")? * 1024.0)
         ),
-    ] {
-        for (engine, s) in rows {
+    })
+}
+
+fn report(classes: &[Class], runs: &[EngineRun]) {
+    let hw = &runs[0];
+    let mean = |m: &Measured| m.sizes.iter().sum::<usize>() / m.sizes.len().max(1);
+    println!("\nall result sizes agree across {} engines:", runs.len());
+    for (c, m) in classes.iter().zip(&hw.classes) {
+        println!(
+            "- {}: {} queries, {} nodes per answer on average, largest {}",
+            c.label,
+            c.roots.len(),
+            mean(m),
+            m.sizes.iter().max().unwrap_or(&0)
+        );
+    }
+    println!("\n| query | engine | p50 | p99 | max |");
+    println!("|---|---|---|---|---|");
+    let p50 = |m: &Measured| summarize(m.times.clone()).p50;
+    for (i, c) in classes.iter().enumerate() {
+        for run in runs {
+            let s = summarize(run.classes[i].times.clone());
             println!(
-                "| {name} | {engine} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
+                c.label,
+                run.name,
                 us(s.p50),
                 us(s.p99),
                 us(s.max)
             );
         }
     }
-    println!("\n| ratio (p50) | depth 3, random | depth 3, hub upstreams | hub closures |");
+    let ratio = |num: Duration, den: Duration| num.as_secs_f64() / den.as_secs_f64().max(1e-12);
+    print!("\n| ratio of p50 |");
+    for c in classes {
+        print!(" {} |", c.key);
+    }
+    println!("\n|---|{}", "---|".repeat(classes.len()));
+    for run in &runs[1..] {
+        let csr = run.name.starts_with("CSR");
+        if csr {
+            print!("| Headwaters / {} |", run.name);
+        } else {
+            print!("| {} / Headwaters |", run.name);
+        }
+        for (h, o) in hw.classes.iter().zip(&run.classes) {
+            if csr {
+                print!(" {:.2}x |", ratio(p50(h), p50(o)));
+            } else {
+                print!(" {:.0}x |", ratio(p50(o), p50(h)));
+            }
+        }
+        println!();
+    }
+    println!("\n| engine | load | on disk | memory |");
     println!("|---|---|---|---|");
-    println!(
-        "| PostgreSQL / Headwaters | {:.0}x | {:.0}x | {:.0}x |",
-        ratio(hw3.p50, pg3.p50),
-        ratio(hwp.p50, pgp.p50),
-        ratio(hwc.p50, pgc.p50)
-    );
-    println!(
-        "| Headwaters / CSR | {:.2}x | {:.2}x | {:.2}x |",
-        ratio(csr3.p50, hw3.p50),
-        ratio(csrp.p50, hwp.p50),
-        ratio(csrc.p50, hwc.p50)
-    );
-    println!("\n| engine | load | on disk | reopen |");
-    println!("|---|---|---|---|");
-    println!(
-        "| Headwaters | {:.2} s | {} MiB | {:.2} s |",
-        hw_load.as_secs_f64(),
-        hw_disk >> 20,
-        hw_reopen.as_secs_f64()
-    );
-    println!(
-        "| CSR | {:.2} s (build from memory) | - | - |",
-        csr_load.as_secs_f64()
-    );
-    println!(
-        "| PostgreSQL | {:.2} s (COPY + 2 indexes + ANALYZE) | {} MiB (edges + indexes) | - |",
-        pg_load.as_secs_f64(),
-        pg_disk >> 20
-    );
-    if let Some((peak, rss)) = headwaters_benches::rss_mib() {
+    for run in runs {
         println!(
-            "\nthis process (Headwaters + CSR + generator): RSS {rss:.0} MiB, peak {peak:.0} MiB"
+            "| {} | {} | {} | {} |",
+            run.name, run.load, run.disk, run.memory
         );
     }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-/// `--nodes N --queries N --seed S`.
+/// `--nodes N --queries N --seed S [--python yes|no]`.
 #[derive(Clone, Copy, Debug)]
 pub struct BenchArgs {
     /// Graph size.
@@ -12,6 +12,8 @@ pub struct BenchArgs {
     pub queries: usize,
     /// Generator seed.
     pub seed: u64,
+    /// Whether the `peers` bench runs its Python peers (DuckDB, networkx).
+    pub python: bool,
 }
 
 /// Parses the bench flags (cargo's own `--bench` is ignored).
@@ -20,6 +22,7 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
         nodes: default_nodes,
         queries: 300,
         seed: 42,
+        python: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -32,9 +35,16 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
             "--nodes" => a.nodes = val.parse().map_err(|e| bad(&e))?,
             "--queries" => a.queries = val.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = val.parse().map_err(|e| bad(&e))?,
+            "--python" => {
+                a.python = match val.as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(bad(&"expected yes or no")),
+                }
+            }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --nodes N --queries N --seed S"
+                    "unknown argument {other}; use --nodes N --queries N --seed S --python yes|no"
                 ));
             }
         }

@@ -232,14 +232,51 @@ impl GenGraph {
             && self.types[to as usize] == EntityType::Table
     }
 
+    /// Columns that carry lineage on an edge with column lineage: column i maps to
+    /// column i for the first two columns.
+    fn lineage_columns(&self) -> u32 {
+        self.config.columns.min(2)
+    }
+
     /// Column mappings of an edge: column i to column i, for the first two columns.
     pub fn column_pairs(&self, from: u32, to: u32) -> Vec<(String, String)> {
         if !self.has_column_lineage(from, to) {
             return Vec::new();
         }
-        (0..self.config.columns.min(2))
+        (0..self.lineage_columns())
             .map(|c| (format!("c{c}"), format!("c{c}")))
             .collect()
+    }
+
+    /// The column-lineage graph as plain edges for peers: column `c` of node `n` is
+    /// [`GenGraph::column_index`]`(n, c)`; the same mappings [`GenGraph::records`] loads.
+    pub fn column_edges(&self) -> Vec<(u32, u32)> {
+        self.edges
+            .iter()
+            .filter(|(a, b)| self.has_column_lineage(*a, *b))
+            .flat_map(|&(a, b)| {
+                (0..self.lineage_columns())
+                    .map(move |c| (self.column_index(a, c), self.column_index(b, c)))
+            })
+            .collect()
+    }
+
+    /// Number of column indexes (`nodes * columns`).
+    pub fn column_count(&self) -> u32 {
+        self.config.nodes * self.config.columns
+    }
+
+    /// The dense index of column `c` (named `c{c}`) of `node`.
+    pub fn column_index(&self, node: u32, c: u32) -> u32 {
+        node * self.config.columns + c
+    }
+
+    /// The (node, column name) of a column index.
+    pub fn column_of(&self, index: u32) -> (u32, String) {
+        (
+            index / self.config.columns,
+            format!("c{}", index % self.config.columns),
+        )
     }
 
     /// Bulk-load records: every node (key = its id), then every edge.
@@ -368,6 +405,11 @@ impl Csr {
         Csr { offsets, targets }
     }
 
+    /// Bytes of its two arrays.
+    pub fn heap_bytes(&self) -> usize {
+        (self.offsets.len() + self.targets.len()) * std::mem::size_of::<u32>()
+    }
+
     /// Nodes reached from `root` within `depth` hops (`None`: unbounded), root excluded.
     /// `seen` is scratch space reused across calls (left all false on return).
     pub fn bfs_count(&self, root: u32, depth: Option<u32>, seen: &mut Vec<bool>) -> usize {
@@ -401,6 +443,12 @@ impl Csr {
         }
         count
     }
+}
+
+/// Resets this process's peak resident set size (`VmHWM`) to its current RSS, so a
+/// later [`rss_mib`] reports the peak of what ran in between (Linux; no-op elsewhere).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Peak and current resident set size of this process in MiB, from /proc (Linux).
@@ -452,6 +500,35 @@ mod tests {
         assert!(max >= 50, "heavy tail: some node has many parents ({max})");
         let cyclic = GenGraph::generate(&GenConfig { cycles: 5, ..c });
         assert!(cyclic.edges.iter().any(|(a, b)| a > b));
+    }
+
+    #[test]
+    fn column_edges_are_the_loaded_mappings() {
+        let g = GenGraph::generate(&GenConfig::new(5_000, 3));
+        let mut from_records = Vec::new();
+        for r in g.records() {
+            if let (_, BulkRecord::Edge(e)) = r.unwrap() {
+                let (a, b): (u32, u32) = (e.from.parse().unwrap(), e.to.parse().unwrap());
+                for m in e.columns {
+                    let col = |n: u32, name: &str| {
+                        let c: u32 = name[1..].parse().unwrap();
+                        assert_eq!(g.column_of(g.column_index(n, c)), (n, name.to_string()));
+                        g.column_index(n, c)
+                    };
+                    from_records.push((col(a, &m.from[0]), col(b, &m.to)));
+                }
+            }
+        }
+        let mut edges = g.column_edges();
+        assert!(edges.len() > 1_000, "{} column edges", edges.len());
+        edges.sort_unstable();
+        from_records.sort_unstable();
+        assert_eq!(edges, from_records);
+        assert!(
+            edges
+                .iter()
+                .all(|(a, b)| *a < g.column_count() && *b < g.column_count())
+        );
     }
 
     #[test]
