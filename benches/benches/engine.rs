@@ -53,17 +53,24 @@ fn main() -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let mut phases: Vec<(&str, Duration)> = Vec::new();
-    let report = store.bulk_load(g.records(), &mut |phase, _| match phases.last_mut() {
-        Some(last) if last.0 == phase => last.1 = t.elapsed(),
-        _ => phases.push((phase, t.elapsed())),
+    // Each phase's end time and the process RSS then (MiB; the generator is resident).
+    let mut phases: Vec<(&str, Duration, f64)> = Vec::new();
+    let report = store.bulk_load(g.records(), &mut |phase, _| {
+        let rss = rss_mib().map_or(0.0, |(_, rss)| rss);
+        match phases.last_mut() {
+            Some(last) if last.0 == phase => (last.1, last.2) = (t.elapsed(), rss),
+            _ => phases.push((phase, t.elapsed(), rss)),
+        }
     })?;
     let load = t.elapsed();
     let mut prev = Duration::ZERO;
     let split: Vec<String> = phases
         .iter()
-        .map(|(p, at)| {
-            let s = format!("{p} {:.2} s", (*at - prev).as_secs_f64());
+        .map(|(p, at, rss)| {
+            let s = format!(
+                "{p} {:.2} s (RSS {rss:.0} MiB at its end)",
+                (*at - prev).as_secs_f64()
+            );
             prev = *at;
             s
         })
