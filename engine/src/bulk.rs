@@ -281,8 +281,9 @@ impl Store {
             uuids: crate::model::UuidSource::new(),
             resolved: Default::default(),
         };
-        // (from, to, details); `None` = default details, which need no stored entry.
-        let mut edges: Vec<(u32, u32, Option<Box<StoredDetails>>)> = Vec::new();
+        // (from, to, entry in `details` or NO_DETAILS: defaults, which need no stored entry).
+        let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+        let mut details = DetailArena::default();
         let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
         let mut count = 0usize;
         // Records are produced (parsed) on their own thread, in batches, while this one
@@ -300,20 +301,20 @@ impl Store {
                 match rec {
                     BulkRecord::Node(n) => {
                         // Edges resolve against the nodes that came before them.
-                        state.resolve(&mut pending, &mut edges, &mut report)?;
+                        state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
                         state.add_node(line, n, &mut report)?;
                     }
                     BulkRecord::Edge(e) => {
                         pending.push((line, e));
                         if pending.len() >= EDGE_BATCH {
-                            state.resolve(&mut pending, &mut edges, &mut report)?;
+                            state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
                         }
                     }
                 }
             }
             Ok(())
         })?;
-        state.resolve(&mut pending, &mut edges, &mut report)?;
+        state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
         let ReadState {
             new_nodes,
             next_col,
@@ -344,12 +345,14 @@ impl Store {
         }
         let next_node = base_nodes + new_nodes.len() as u32;
         report.nodes_created = new_nodes.len();
-        // One edge per pair: the last record for a pair wins.
+        // One edge per pair: the last record for a pair wins (the sort is stable).
         edges.par_sort_by_key(|e| (e.0, e.1));
+        let mut lost = HashSet::new();
         edges.dedup_by(|later, kept| {
             let same = (later.0, later.1) == (kept.0, kept.1);
             if same {
                 std::mem::swap(later, kept);
+                lost.insert(later.2);
             }
             same
         });
@@ -367,10 +370,10 @@ impl Store {
                 }
             }
         }
-        let mut added_cols: Vec<(u32, u32)> = edges
-            .iter()
-            .filter_map(|e| e.2.as_deref())
-            .flat_map(StoredDetails::column_edges)
+        let mut added_cols: Vec<(u32, u32)> = std::mem::take(&mut details.cols)
+            .into_iter()
+            .filter(|(entry, _, _)| lost.is_empty() || !lost.contains(entry))
+            .map(|(_, f, t)| (f, t))
             .collect();
         added_cols.par_sort_unstable();
         added_cols.dedup();
@@ -412,11 +415,12 @@ impl Store {
                 _ => true,
             }
         });
-        let default_details = StoredDetails {
+        let default_details = serde_json::to_vec(&StoredDetails {
             created_at: now,
             updated_at: now,
             ..StoredDetails::default()
-        };
+        })
+        .expect("details serialize");
         let lists = |lists: &[(u32, Vec<u32>)], sink: Sink<'_>| -> Result<()> {
             lists
                 .iter()
@@ -506,12 +510,15 @@ impl Store {
                 cf::EDGE_DETAILS,
                 Box::new(|sink: Sink<'_>| {
                     // Plain edges need no details entry, unless they replace stored details.
-                    for (a, b, d) in &edges {
-                        if d.is_some() || replaced.contains(&(*a, *b)) {
-                            let d = d.as_deref().unwrap_or(&default_details);
-                            let value = serde_json::to_vec(d).expect("details serialize");
-                            sink(&keys::edge_key(NodeId(*a), NodeId(*b)), &value)?;
-                        }
+                    for &(a, b, d) in &edges {
+                        let value = if d != NO_DETAILS {
+                            details.get(d)
+                        } else if replaced.contains(&(a, b)) {
+                            &default_details
+                        } else {
+                            continue;
+                        };
+                        sink(&keys::edge_key(NodeId(a), NodeId(b)), value)?;
                     }
                     Ok(())
                 }),
@@ -593,8 +600,49 @@ fn sorted_columns(n: &NewNode) -> Vec<(usize, &String)> {
     cols
 }
 
-/// A resolved edge: from, to, details (`None` = defaults), column references dropped.
-type Resolved = (u32, u32, Option<Box<StoredDetails>>, Vec<RejectedColumn>);
+/// A resolved edge: from, to, details (`None` = defaults) encoded with the column edges
+/// they imply, column references dropped.
+type Resolved = (
+    u32,
+    u32,
+    Option<(Vec<u8>, Vec<(u32, u32)>)>,
+    Vec<RejectedColumn>,
+);
+
+/// No details entry: the edge has default details.
+const NO_DETAILS: u32 = u32::MAX;
+
+/// The encoded details of a bulk load's edges, back to back in one buffer rather than a
+/// boxed struct per edge (at 10M nodes, 13M edges carry column mappings).
+#[derive(Default)]
+struct DetailArena {
+    bytes: Vec<u8>,
+    /// Where each entry starts in `bytes`; it ends where the next one starts.
+    starts: Vec<usize>,
+    /// The column edges of every entry: (entry, from column, to column).
+    cols: Vec<(u32, u32, u32)>,
+}
+
+impl DetailArena {
+    /// Appends an entry; its number.
+    fn push(&mut self, encoded: &[u8], cols: &[(u32, u32)]) -> Result<u32> {
+        let entry = u32::try_from(self.starts.len())
+            .ok()
+            .filter(|e| *e != NO_DETAILS)
+            .ok_or_else(|| bad_input("more than 4 billion edges with details in one load"))?;
+        self.starts.push(self.bytes.len());
+        self.bytes.extend_from_slice(encoded);
+        self.cols.extend(cols.iter().map(|&(f, t)| (entry, f, t)));
+        Ok(entry)
+    }
+
+    /// The encoded details of `entry`.
+    fn get(&self, entry: u32) -> &[u8] {
+        let i = entry as usize;
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.bytes.len());
+        &self.bytes[self.starts[i]..end]
+    }
+}
 
 /// Edges are resolved in parallel batches of this many.
 const EDGE_BATCH: usize = 1 << 20;
@@ -696,7 +744,8 @@ impl ReadState<'_> {
     fn resolve(
         &self,
         pending: &mut Vec<(usize, BulkEdge)>,
-        edges: &mut Vec<(u32, u32, Option<Box<StoredDetails>>)>,
+        edges: &mut Vec<(u32, u32, u32)>,
+        details: &mut DetailArena,
         report: &mut BulkReport,
     ) -> Result<()> {
         if pending.is_empty() {
@@ -720,7 +769,11 @@ impl ReadState<'_> {
                     report.rejected_columns.push(r);
                 }
             }
-            edges.push((a, b, d));
+            let entry = match d {
+                Some((encoded, cols)) => details.push(&encoded, &cols)?,
+                None => NO_DETAILS,
+            };
+            edges.push((a, b, entry));
         }
         *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = resolved;
         Ok(())
@@ -784,7 +837,7 @@ impl ReadState<'_> {
             && e.description.is_none()
             && e.source.is_none_or(|s| s == LineageSource::Manual);
         let details = (!plain).then(|| {
-            Box::new(StoredDetails {
+            let d = StoredDetails {
                 sql: e.sql_query,
                 cols,
                 desc: e.description,
@@ -792,7 +845,9 @@ impl ReadState<'_> {
                 created_at: self.now,
                 updated_at: self.now,
                 ..StoredDetails::default()
-            })
+            };
+            let encoded = serde_json::to_vec(&d).expect("details serialize");
+            (encoded, d.column_edges().collect())
         });
         Ok((a, b, details, rejected))
     }

@@ -218,3 +218,42 @@ fn jsonl_line_numbers_hold_across_parallel_blocks() {
         "{err}"
     );
 }
+
+#[test]
+fn the_last_record_of_a_pair_wins_with_its_column_edges() {
+    let store = Store::in_memory();
+    let text = r#"{"kind":"node","type":"table","fqn":"x","columns":["a","b"]}
+{"kind":"node","type":"table","fqn":"y","columns":["a","b"]}
+{"kind":"node","type":"table","fqn":"z","columns":["a"]}
+{"kind":"edge","from":"x","to":"y","columns":[{"from":["a"],"to":"a"}],"sqlQuery":"first"}
+{"kind":"edge","from":"y","to":"z","columns":[{"from":["a"],"to":"a"}]}
+{"kind":"edge","from":"x","to":"y","columns":[{"from":["b"],"to":"b"}],"sqlQuery":"second"}
+{"kind":"edge","from":"x","to":"z"}
+{"kind":"edge","from":"x","to":"z","sqlQuery":"plain first, details last"}"#;
+    let r = load_str(&store, text).unwrap();
+    assert_eq!((r.edges, r.column_edges), (3, 2));
+    let view = store.read();
+    let node = |fqn: &str| view.node_by_fqn(EntityType::Table, fqn).unwrap().unwrap();
+    let (x, y, z) = (node("x"), node("y"), node("z"));
+    let e = view.edge(x, y).unwrap().unwrap();
+    assert_eq!(e.sql_query.as_deref(), Some("second"));
+    assert_eq!(e.columns_lineage.len(), 1);
+    assert_eq!(e.columns_lineage[0].from_columns, ["x.b"]);
+    let reach = |c: &str| {
+        let c = view.column_by_fqn(c).unwrap().unwrap();
+        view.column_traverse(c, &Query::depths(0, 5))
+            .unwrap()
+            .downstream
+            .visits
+            .len()
+    };
+    assert_eq!(reach("x.a"), 0, "the first record's column edge is gone");
+    assert_eq!(reach("x.b"), 1);
+    assert_eq!(reach("y.a"), 1, "other edges' details are theirs");
+    assert_eq!(
+        view.edge(x, z).unwrap().unwrap().sql_query.as_deref(),
+        Some("plain first, details last")
+    );
+    drop(view);
+    store.verify().unwrap();
+}
