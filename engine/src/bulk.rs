@@ -319,8 +319,14 @@ impl Store {
             new_nodes,
             next_col,
             now,
+            keymap,
+            resolved,
+            existing,
             ..
         } = state;
+        // Free what only the reading needed now, not at the end of the load (a partly
+        // moved struct keeps its other fields to the end of the scope).
+        drop((keymap, resolved, existing));
         progress("read", count);
         // New entities sorted by (type code, FQN): the `fqn_node` key order, and where a
         // repeated FQN shows up as two neighbours.
@@ -359,7 +365,8 @@ impl Store {
         report.edges = edges.len();
 
         // Adjacency: new edges merged into the current lists of the nodes they touch.
-        let pairs: Vec<(u32, u32)> = edges.iter().map(|e| (e.0, e.1)).collect();
+        let (pairs, entries): (Vec<(u32, u32)>, Vec<u32>) =
+            edges.into_iter().map(|(a, b, d)| ((a, b), d)).unzip();
         let mut removed_cols: Vec<(u32, u32)> = Vec::new();
         let mut replaced: HashSet<(u32, u32)> = HashSet::new();
         for &(a, b) in &pairs {
@@ -510,7 +517,7 @@ impl Store {
                 cf::EDGE_DETAILS,
                 Box::new(|sink: Sink<'_>| {
                     // Plain edges need no details entry, unless they replace stored details.
-                    for &(a, b, d) in &edges {
+                    for (&(a, b), &d) in pairs.iter().zip(&entries) {
                         let value = if d != NO_DETAILS {
                             details.get(d)
                         } else if replaced.contains(&(a, b)) {
@@ -552,6 +559,17 @@ impl Store {
         done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
         kv.write(done)?;
         progress("ingest", count);
+        // What only the SST writers needed goes before the lists grow: at 10M nodes this
+        // is gigabytes, and the peak of the load comes next.
+        drop((
+            pairs,
+            entries,
+            details,
+            uuids,
+            by_fqn,
+            added_cols,
+            removed_cols,
+        ));
 
         // Committed: now memory.
         g.grow(next_node, next_col);
