@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::backend::{Batch, Sink, Source};
 use crate::error::{Result, bad_input};
-use crate::graph::Side;
+use crate::graph::{Lists, Side};
 use crate::ids::{EntityType, LineageSource, NodeId};
 use crate::keys::{self, cf, meta};
 use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping, now_millis};
@@ -428,7 +428,7 @@ impl Store {
             ..StoredDetails::default()
         })
         .expect("details serialize");
-        let lists = |lists: &[(u32, Vec<u32>)], sink: Sink<'_>| -> Result<()> {
+        let lists = |lists: &Changed, sink: Sink<'_>| -> Result<()> {
             lists
                 .iter()
                 .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
@@ -581,17 +581,25 @@ impl Store {
                 g.col_owner[(n.first_column + j) as usize] = node;
             }
         }
+        // Each side packed anew with its changed lists (and whatever single commits
+        // had put in its overlay).
         let g = &mut *g;
-        for (lists, changed) in [
-            (&mut g.out, out_lists),
-            (&mut g.inn, inn_lists),
-            (&mut g.col_out, col_out_lists),
-            (&mut g.col_in, col_in_lists),
-        ] {
-            for (id, l) in changed {
-                lists[id as usize] = l;
-            }
-        }
+        let (n, c) = (g.kind.len(), g.col_owner.len());
+        let ((out, inn), (col_out, col_in)) = rayon::join(
+            || {
+                rayon::join(
+                    || g.out.rebuilt(n, out_lists.iter()),
+                    || g.inn.rebuilt(n, inn_lists.iter()),
+                )
+            },
+            || {
+                rayon::join(
+                    || g.col_out.rebuilt(c, col_out_lists.iter()),
+                    || g.col_in.rebuilt(c, col_in_lists.iter()),
+                )
+            },
+        );
+        (g.out, g.inn, g.col_out, g.col_in) = (out, inn, col_out, col_in);
         Ok(report)
     }
 }
@@ -877,35 +885,55 @@ fn flip(pairs: &[(u32, u32)]) -> Vec<(u32, u32)> {
     f
 }
 
+/// The final lists of the ids an edit touches, packed: list `i` belongs to `ids[i]` and
+/// ends at `ends[i]` in `targets`.
+#[derive(Default)]
+struct Changed {
+    ids: Vec<u32>,
+    ends: Vec<usize>,
+    targets: Vec<u32>,
+}
+
+impl Changed {
+    /// (id, final list), in id order.
+    fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> {
+        self.ids.iter().enumerate().map(|(i, id)| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] };
+            (*id, &self.targets[start..self.ends[i]])
+        })
+    }
+}
+
 /// The final lists of the ids that `add` and `remove` touch (both sorted (id, neighbour)
 /// pairs without duplicates), computed from the current `lists`.
-fn merged(lists: &[Vec<u32>], add: &[(u32, u32)], remove: &[(u32, u32)]) -> Vec<(u32, Vec<u32>)> {
-    let current = |id: u32| lists.get(id as usize).map_or(&[][..], Vec::as_slice);
-    let mut out: Vec<(u32, Vec<u32>)> = add
-        .chunk_by(|x, y| x.0 == y.0)
-        .map(|chunk| {
-            let id = chunk[0].0;
-            let base = current(id);
-            let mut l = Vec::with_capacity(base.len() + chunk.len());
-            l.extend_from_slice(base);
-            l.extend(chunk.iter().map(|p| p.1));
-            if !base.is_empty() {
-                l.sort_unstable();
-                l.dedup();
-            }
-            (id, l)
-        })
-        .collect();
-    if !remove.is_empty() {
-        let mut at: HashMap<u32, usize> = out.iter().enumerate().map(|(i, e)| (e.0, i)).collect();
-        for &(id, x) in remove {
-            let i = *at.entry(id).or_insert_with(|| {
-                out.push((id, current(id).to_vec()));
-                out.len() - 1
-            });
-            crate::graph::sorted_remove(&mut out[i].1, x);
+fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Changed {
+    let mut add = add.chunk_by(|x, y| x.0 == y.0).peekable();
+    let mut remove = remove.chunk_by(|x, y| x.0 == y.0).peekable();
+    let mut out = Changed::default();
+    let mut list = Vec::new();
+    loop {
+        let id = match (add.peek(), remove.peek()) {
+            (None, None) => break,
+            (Some(a), None) => a[0].0,
+            (None, Some(r)) => r[0].0,
+            (Some(a), Some(r)) => a[0].0.min(r[0].0),
+        };
+        let adds = add.next_if(|a| a[0].0 == id).unwrap_or(&[]);
+        let removes = remove.next_if(|r| r[0].0 == id).unwrap_or(&[]);
+        let base = lists.get(id);
+        list.clear();
+        list.extend_from_slice(base);
+        list.extend(adds.iter().map(|p| p.1));
+        if !base.is_empty() {
+            list.sort_unstable();
+            list.dedup();
         }
-        out.sort_unstable_by_key(|e| e.0);
+        if !removes.is_empty() {
+            list.retain(|x| removes.binary_search_by_key(x, |p| p.1).is_err());
+        }
+        out.ids.push(id);
+        out.targets.extend_from_slice(&list);
+        out.ends.push(out.targets.len());
     }
     out
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::backend::{Backend, Batch};
 use crate::error::{Error, InternalError, Result, UserError, bad_input, corrupt};
-use crate::graph::{ColumnView, Graph, NO_OWNER, NodeView, Side};
+use crate::graph::{ColumnView, Graph, Lists, ListsBuilder, NO_OWNER, NodeView, Side};
 use crate::ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
 use crate::keys::{self, FLAG_DELETED, STORAGE_VERSION, cf, meta};
 use crate::model::{
@@ -426,13 +426,8 @@ impl Store {
                 "column_out differs from the column lineage in edge_details".into(),
             ));
         }
-        let mem = |lists: &Vec<Vec<u32>>| -> HashMap<u32, Vec<u32>> {
-            lists
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| !l.is_empty())
-                .map(|(i, l)| (i as u32, l.clone()))
-                .collect()
+        let mem = |lists: &Lists| -> HashMap<u32, Vec<u32>> {
+            lists.iter().map(|(i, l)| (i, l.to_vec())).collect()
         };
         if mem(&g.out) != out
             || mem(&g.inn) != inn
@@ -645,17 +640,29 @@ fn read_counter(kv: &Backend, key: &[u8]) -> Result<u32> {
 fn load_graph(kv: &Backend) -> Result<Graph> {
     let next_node = read_counter(kv, meta::NEXT_NODE)?;
     let next_column = read_counter(kv, meta::NEXT_COLUMN)?;
-    let lists = |family: &'static str, bound: u32| -> Result<Vec<Vec<u32>>> {
-        let mut v = vec![Vec::new(); bound as usize];
+    // Keys are big-endian ids, so a scan sees the lists in id order.
+    let lists = |family: &'static str, bound: u32| -> Result<Lists> {
+        let mut b = ListsBuilder::with_capacity(bound as usize, 0);
+        let mut next = 0u32;
         kv.scan(family, |k, val| {
-            let id = keys::decode_u32(family, k)? as usize;
-            let slot = v
-                .get_mut(id)
-                .ok_or_else(|| corrupt(family, format!("id {id} beyond counter")))?;
-            *slot = keys::decode_ids(family, val)?;
+            let id = keys::decode_u32(family, k)?;
+            if id >= bound || id < next {
+                return Err(corrupt(
+                    family,
+                    format!("id {id} beyond counter or out of order"),
+                ));
+            }
+            for _ in next..id {
+                b.push(&[]);
+            }
+            b.push(&keys::decode_ids(family, val)?);
+            next = id + 1;
             Ok(())
         })?;
-        Ok(v)
+        for _ in next..bound {
+            b.push(&[]);
+        }
+        Ok(b.finish())
     };
     let nodes = || -> Result<(Vec<u8>, Vec<u8>)> {
         let (mut kind, mut flags) = (vec![0u8; next_node as usize], vec![0u8; next_node as usize]);
@@ -739,8 +746,7 @@ fn repair(kv: &Backend) -> Result<Graph> {
     let edges: HashSet<(u32, u32)> = loaded
         .out
         .iter()
-        .enumerate()
-        .flat_map(|(a, l)| l.iter().map(move |b| (a as u32, *b)))
+        .flat_map(|(a, l)| l.iter().map(move |b| (a, *b)))
         .collect();
     let mut col_edges: Vec<(u32, u32)> = Vec::new();
     kv.scan(cf::EDGE_DETAILS, |k, v| {
@@ -760,27 +766,27 @@ fn repair(kv: &Backend) -> Result<Graph> {
     }
     let n = loaded.kind.len();
     let c = loaded.col_owner.len();
-    loaded.inn = vec![Vec::new(); n];
-    loaded.col_out = vec![Vec::new(); c];
-    loaded.col_in = vec![Vec::new(); c];
-    for (a, l) in loaded.out.iter().enumerate() {
+    let mut inn = vec![Vec::new(); n];
+    let mut col_out = vec![Vec::new(); c];
+    let mut col_in: Vec<Vec<u32>> = vec![Vec::new(); c];
+    for (a, l) in loaded.out.iter() {
         for &x in l {
-            loaded.inn[x as usize].push(a as u32);
+            inn[x as usize].push(a);
         }
     }
     col_edges.sort_unstable();
     col_edges.dedup();
     for (x, y) in col_edges {
-        loaded.col_out[x as usize].push(y);
-        loaded.col_in[y as usize].push(x);
+        col_out[x as usize].push(y);
+        col_in[y as usize].push(x);
     }
-    for l in loaded.col_in.iter_mut() {
+    for l in col_in.iter_mut() {
         l.sort_unstable();
     }
     for (family, lists) in [
-        (cf::NODE_IN, &loaded.inn),
-        (cf::COLUMN_OUT, &loaded.col_out),
-        (cf::COLUMN_IN, &loaded.col_in),
+        (cf::NODE_IN, &inn),
+        (cf::COLUMN_OUT, &col_out),
+        (cf::COLUMN_IN, &col_in),
     ] {
         for (i, l) in lists.iter().enumerate() {
             if !l.is_empty() {
@@ -788,6 +794,7 @@ fn repair(kv: &Backend) -> Result<Graph> {
             }
         }
     }
+    (loaded.inn, loaded.col_out, loaded.col_in) = (inn.into(), col_out.into(), col_in.into());
     b.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
     kv.write(b)?;
     Ok(loaded)
