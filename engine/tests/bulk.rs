@@ -257,3 +257,43 @@ fn the_last_record_of_a_pair_wins_with_its_column_edges() {
     drop(view);
     store.verify().unwrap();
 }
+
+#[test]
+fn names_and_columns_come_back_as_loaded() {
+    let store = Store::in_memory();
+    let text = r#"{"kind":"node","type":"table","fqn":"db.s.orders","name":"Orders (raw)","columns":["zeta","alpha","mid"]}
+{"kind":"node","type":"table","fqn":"db.s.derived","columns":[]}
+{"kind":"node","type":"dashboard","fqn":"bi.d","name":"","columns":["only"]}
+{"kind":"edge","from":"db.s.orders","to":"bi.d","columns":[{"from":["mid"],"to":"only"}]}"#;
+    load_str(&store, text).unwrap();
+    let view = store.read();
+    let orders = view
+        .node_by_fqn(EntityType::Table, "db.s.orders")
+        .unwrap()
+        .unwrap();
+    let e = view.entity(orders).unwrap();
+    assert_eq!(e.name, "Orders (raw)");
+    let names: Vec<&str> = e.columns.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(names, ["zeta", "alpha", "mid"], "column order as given");
+    assert_eq!(
+        view.column_by_fqn("db.s.orders.alpha").unwrap(),
+        Some(e.columns[1].1)
+    );
+    let derived = view
+        .node_by_fqn(EntityType::Table, "db.s.derived")
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.entity(derived).unwrap().name, "derived");
+    let d = view
+        .node_by_fqn(EntityType::Dashboard, "bi.d")
+        .unwrap()
+        .unwrap();
+    let d = view.entity(d).unwrap();
+    assert_eq!(d.name, "", "an explicit empty name stays empty");
+    let mid = view.column_by_fqn("db.s.orders.mid").unwrap().unwrap();
+    let down = view.column_traverse(mid, &Query::depths(0, 1)).unwrap();
+    assert_eq!(down.downstream.visits.len(), 1);
+    assert_eq!(down.downstream.visits[0].node, d.columns[0].1);
+    drop(view);
+    store.verify().unwrap();
+}
