@@ -418,20 +418,22 @@ impl Store {
         // moved struct keeps its other fields to the end of the scope).
         drop((keymap, resolved, existing));
         progress("read", count);
-        // New entities sorted by (type code, FQN): the `fqn_node` key order, and where a
-        // repeated FQN shows up as two neighbours.
-        let mut by_fqn: Vec<(u8, &str, usize)> = new_nodes
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.kind.code(), new_nodes.fqn(n), i))
-            .collect();
-        by_fqn.par_sort_unstable();
+        // New entities (their indexes) sorted by (type code, FQN): the `fqn_node` key
+        // order, and where a repeated FQN shows up as two neighbours.
+        let fqn_order = |i: &u32| {
+            let n = &new_nodes.nodes[*i as usize];
+            (n.kind.code(), new_nodes.fqn(n))
+        };
+        let mut by_fqn: Vec<u32> = (0..new_nodes.len() as u32).collect();
+        by_fqn.par_sort_unstable_by(|a, b| fqn_order(a).cmp(&fqn_order(b)));
         if let Some(w) = by_fqn
             .windows(2)
-            .find(|w| (w[0].0, w[0].1) == (w[1].0, w[1].1))
+            .find(|w| fqn_order(&w[0]) == fqn_order(&w[1]))
         {
-            let (a, b) = (&new_nodes.nodes[w[0].2], &new_nodes.nodes[w[1].2]);
+            let (a, b) = (
+                &new_nodes.nodes[w[0] as usize],
+                &new_nodes.nodes[w[1] as usize],
+            );
             return Err(bad_input(format!(
                 "lines {} and {}: {} {:?} appears twice",
                 a.line.min(b.line),
@@ -485,28 +487,26 @@ impl Store {
 
         // Final lists of every touched node and column, computed beside the current ones:
         // memory changes only once storage has them.
-        let out_lists = merged(&g.out, &pairs, &[]);
-        let inn_lists = merged(&g.inn, &flip(&pairs), &[]);
-        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols);
-        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols));
+        let out_lists = merged(&g.out, &pairs, &[])?;
+        let inn_lists = merged(&g.inn, &flip(&pairs), &[])?;
+        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols)?;
+        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols))?;
         progress("merge", pairs.len());
 
         // Each column family's entries are produced in key order straight into its SST
         // writer (the families in parallel): nothing is materialized a second time.
         let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
-        let mut uuids: Vec<([u8; 16], u32)> = new_nodes
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (*n.id.as_bytes(), i as u32))
-            .collect();
-        uuids.par_sort_unstable();
+        let mut uuids: Vec<u32> = (0..new_nodes.len() as u32).collect();
+        uuids.par_sort_unstable_by_key(|i| new_nodes.nodes[*i as usize].id);
         // Columns in entity-FQN order, each entity's columns by name, give sorted column
         // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
         let column_fqn_key =
             |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", new_nodes.fqn(n)));
         let fqn_column_in_order = by_fqn.windows(2).all(|w| {
-            let (a, b) = (&new_nodes.nodes[w[0].2], &new_nodes.nodes[w[1].2]);
+            let (a, b) = (
+                &new_nodes.nodes[w[0] as usize],
+                &new_nodes.nodes[w[1] as usize],
+            );
             let last = new_nodes.columns(a).max();
             let first = new_nodes.columns(b).min();
             match (last, first) {
@@ -555,17 +555,21 @@ impl Store {
             (
                 cf::UUID_NODE,
                 Box::new(|sink: Sink<'_>| {
-                    uuids
-                        .iter()
-                        .try_for_each(|(u, i)| sink(u, &node_key(*i as usize)))
+                    uuids.iter().try_for_each(|i| {
+                        let i = *i as usize;
+                        sink(new_nodes.nodes[i].id.as_bytes(), &node_key(i))
+                    })
                 }),
             ),
             (
                 cf::FQN_NODE,
                 Box::new(|sink: Sink<'_>| {
-                    by_fqn.iter().try_for_each(|&(_, _, i)| {
-                        let n = &new_nodes.nodes[i];
-                        sink(&keys::fqn_key(n.kind, new_nodes.fqn(n)), &node_key(i))
+                    by_fqn.iter().try_for_each(|&i| {
+                        let n = &new_nodes.nodes[i as usize];
+                        sink(
+                            &keys::fqn_key(n.kind, new_nodes.fqn(n)),
+                            &node_key(i as usize),
+                        )
                     })
                 }),
             ),
@@ -585,8 +589,8 @@ impl Store {
             (
                 cf::FQN_COLUMN,
                 Box::new(|sink: Sink<'_>| {
-                    let entries = by_fqn.iter().flat_map(|&(_, _, i)| {
-                        let n = &new_nodes.nodes[i];
+                    let entries = by_fqn.iter().flat_map(|&i| {
+                        let n = &new_nodes.nodes[i as usize];
                         sorted_columns(&new_nodes, n)
                             .into_iter()
                             .map(move |(j, c)| {
@@ -972,7 +976,7 @@ fn flip(pairs: &[(u32, u32)]) -> Vec<(u32, u32)> {
 #[derive(Default)]
 struct Changed {
     ids: Vec<u32>,
-    ends: Vec<usize>,
+    ends: Vec<u32>,
     targets: Vec<u32>,
 }
 
@@ -980,15 +984,15 @@ impl Changed {
     /// (id, final list), in id order.
     fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> {
         self.ids.iter().enumerate().map(|(i, id)| {
-            let start = if i == 0 { 0 } else { self.ends[i - 1] };
-            (*id, &self.targets[start..self.ends[i]])
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            (*id, &self.targets[start..self.ends[i] as usize])
         })
     }
 }
 
 /// The final lists of the ids that `add` and `remove` touch (both sorted (id, neighbour)
 /// pairs without duplicates), computed from the current `lists`.
-fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Changed {
+fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Result<Changed> {
     let mut add = add.chunk_by(|x, y| x.0 == y.0).peekable();
     let mut remove = remove.chunk_by(|x, y| x.0 == y.0).peekable();
     let mut out = Changed::default();
@@ -1015,7 +1019,10 @@ fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Changed {
         }
         out.ids.push(id);
         out.targets.extend_from_slice(&list);
-        out.ends.push(out.targets.len());
+        let end = u32::try_from(out.targets.len()).map_err(|_| {
+            bad_input("a bulk load may change at most 4G adjacency entries per direction")
+        })?;
+        out.ends.push(end);
     }
-    out
+    Ok(out)
 }
