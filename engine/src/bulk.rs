@@ -360,7 +360,7 @@ impl Store {
             kv,
             base_nodes,
             store_was_empty: base_nodes == 0,
-            keymap: FxHashMap::default(),
+            keymap: NodeKeys::default(),
             new_nodes: NewNodes {
                 first_column: base_cols,
                 ..NewNodes::default()
@@ -380,6 +380,10 @@ impl Store {
         // indexes nodes and resolves edges.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<(usize, BulkRecord)>>>(8);
         let records = records.into_iter();
+        // Sized once from what the input promises (nodes and edges together; pages
+        // never touched cost nothing): growing by doubling would copy and fault the
+        // edge list over again.
+        edges.reserve(records.size_hint().0.min(1 << 32));
         std::thread::scope(|scope| -> Result<()> {
             scope.spawn(move || produce(records, tx));
             for rec in rx.into_iter().flatten() {
@@ -769,12 +773,49 @@ impl DetailArena {
 /// Edges are resolved in parallel batches of this many.
 const EDGE_BATCH: usize = 1 << 20;
 
+/// Node keys to node ids. Keys that are canonical decimal integers (row ids, generated
+/// graphs) go to an integer map: no allocation per key, and a lookup compares integers
+/// in the table instead of following a pointer to each candidate key's string (a cache
+/// miss per lookup on a big load). Other keys go to a string map. Which map a key uses
+/// depends on its text only, so "7" and "07" stay different keys.
+#[derive(Default)]
+struct NodeKeys {
+    ints: FxHashMap<u64, u32>,
+    strings: FxHashMap<String, u32>,
+}
+
+impl NodeKeys {
+    /// The key as an integer if it is a canonical decimal one (no sign, no leading zero).
+    fn int(k: &str) -> Option<u64> {
+        let b = k.as_bytes();
+        let canonical = !b.is_empty()
+            && b.len() <= 19
+            && (b[0] != b'0' || b.len() == 1)
+            && b.iter().all(u8::is_ascii_digit);
+        canonical.then(|| k.parse().ok()).flatten()
+    }
+
+    fn get(&self, k: &str) -> Option<u32> {
+        match Self::int(k) {
+            Some(i) => self.ints.get(&i).copied(),
+            None => self.strings.get(k).copied(),
+        }
+    }
+
+    fn insert(&mut self, k: String, id: u32) {
+        match Self::int(&k) {
+            Some(i) => self.ints.insert(i, id),
+            None => self.strings.insert(k, id),
+        };
+    }
+}
+
 /// What the reading phase of a bulk load has gathered.
 struct ReadState<'a> {
     kv: &'a crate::backend::Backend,
     base_nodes: u32,
     store_was_empty: bool,
-    keymap: FxHashMap<String, u32>,
+    keymap: NodeKeys,
     new_nodes: NewNodes,
     existing: HashMap<u32, Record>,
     next_col: u32,
@@ -787,15 +828,11 @@ struct ReadState<'a> {
 impl ReadState<'_> {
     fn add_node(&mut self, line: usize, mut n: BulkNode, report: &mut BulkReport) -> Result<()> {
         let key = n.key.take().unwrap_or_else(|| n.fqn.clone());
-        let slot = match self.keymap.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => {
-                return Err(bad_input(format!(
-                    "line {line}: node key {:?} appears twice",
-                    o.key()
-                )));
-            }
-            std::collections::hash_map::Entry::Vacant(v) => v,
-        };
+        if self.keymap.get(&key).is_some() {
+            return Err(bad_input(format!(
+                "line {line}: node key {key:?} appears twice"
+            )));
+        }
         if n.fqn.is_empty() {
             return Err(bad_input(format!("line {line}: empty fqn")));
         }
@@ -830,7 +867,7 @@ impl ReadState<'_> {
                 id
             }
         };
-        slot.insert(node);
+        self.keymap.insert(key, node);
         Ok(())
     }
 
@@ -898,7 +935,7 @@ impl ReadState<'_> {
         last: &mut Option<(String, u32)>,
     ) -> Result<Resolved> {
         let resolve = |k: &str| {
-            self.keymap.get(k).copied().ok_or_else(|| {
+            self.keymap.get(k).ok_or_else(|| {
                 bad_input(format!(
                     "line {line}: edge names unknown node key {k:?} (nodes must come before the edges that use them)"
                 ))

@@ -297,3 +297,48 @@ fn names_and_columns_come_back_as_loaded() {
     drop(view);
     store.verify().unwrap();
 }
+
+#[test]
+fn numeric_keys_are_keys_like_any_other() {
+    let store = Store::in_memory();
+    let text = r#"{"kind":"node","key":"7","type":"table","fqn":"a.seven"}
+{"kind":"node","key":"07","type":"table","fqn":"a.zero_seven"}
+{"kind":"node","key":"0","type":"table","fqn":"a.zero"}
+{"kind":"node","key":"18446744073709551616","type":"table","fqn":"a.huge"}
+{"kind":"edge","from":"0","to":"7"}
+{"kind":"edge","from":"07","to":"18446744073709551616"}"#;
+    let r = load_str(&store, text).unwrap();
+    assert_eq!((r.nodes_created, r.edges), (4, 2));
+    let view = store.read();
+    let node = |fqn: &str| view.node_by_fqn(EntityType::Table, fqn).unwrap().unwrap();
+    assert!(
+        view.edge(node("a.zero"), node("a.seven"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        view.edge(node("a.zero_seven"), node("a.huge"))
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        view.edge(node("a.seven"), node("a.huge"))
+            .unwrap()
+            .is_none()
+    );
+    drop(view);
+
+    let dup = r#"{"kind":"node","key":"12","type":"table","fqn":"b.x"}
+{"kind":"node","key":"12","type":"table","fqn":"b.y"}"#;
+    let e = load_str(&Store::in_memory(), dup).unwrap_err().to_string();
+    assert!(
+        e.contains("line 2") && e.contains("\"12\" appears twice"),
+        "{e}"
+    );
+    let unknown = r#"{"kind":"node","key":"1","type":"table","fqn":"c.x"}
+{"kind":"edge","from":"1","to":"01"}"#;
+    let e = load_str(&Store::in_memory(), unknown)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 2") && e.contains("\"01\""), "{e}");
+}
