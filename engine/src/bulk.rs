@@ -774,15 +774,23 @@ impl DetailArena {
 const EDGE_BATCH: usize = 1 << 20;
 
 /// Node keys to node ids. Keys that are canonical decimal integers (row ids, generated
-/// graphs) go to an integer map: no allocation per key, and a lookup compares integers
-/// in the table instead of following a pointer to each candidate key's string (a cache
-/// miss per lookup on a big load). Other keys go to a string map. Which map a key uses
-/// depends on its text only, so "7" and "07" stay different keys.
+/// graphs) are stored as integers: small ones, up to a few times the number of integer
+/// keys seen, index an array directly (one memory access per lookup), larger ones go to
+/// an integer hash map; neither allocates per key or follows a pointer to compare a key
+/// (on a big load every such pointer is a cache miss). Other keys go to a string map.
+/// Where a key lives depends on its text and on the keys before it, and a lookup checks
+/// every place, so "7" and "07" stay different keys.
 #[derive(Default)]
 struct NodeKeys {
+    /// Node id by integer key; [`NO_NODE`] where none.
+    dense: Vec<u32>,
     ints: FxHashMap<u64, u32>,
+    int_count: u64,
     strings: FxHashMap<String, u32>,
 }
+
+/// An empty slot of [`NodeKeys::dense`].
+const NO_NODE: u32 = u32::MAX;
 
 impl NodeKeys {
     /// The key as an integer if it is a canonical decimal one (no sign, no leading zero).
@@ -797,16 +805,33 @@ impl NodeKeys {
 
     fn get(&self, k: &str) -> Option<u32> {
         match Self::int(k) {
-            Some(i) => self.ints.get(&i).copied(),
+            Some(i) => match self.dense.get(i as usize) {
+                Some(&id) if id != NO_NODE => Some(id),
+                _ => self.ints.get(&i).copied(),
+            },
             None => self.strings.get(k).copied(),
         }
     }
 
+    /// Adds a key that [`NodeKeys::get`] does not find.
     fn insert(&mut self, k: String, id: u32) {
-        match Self::int(&k) {
-            Some(i) => self.ints.insert(i, id),
-            None => self.strings.insert(k, id),
+        let Some(i) = Self::int(&k) else {
+            self.strings.insert(k, id);
+            return;
         };
+        self.int_count += 1;
+        // Direct indexing only while the array stays within a few slots per integer key
+        // (at most 8 after doubling: 32 bytes, about a hash entry and a half).
+        if i < self.int_count * 4 + (1 << 16) {
+            let i = i as usize;
+            if self.dense.len() <= i {
+                self.dense
+                    .resize((i + 1).max(self.dense.len() * 2), NO_NODE);
+            }
+            self.dense[i] = id;
+        } else {
+            self.ints.insert(i, id);
+        }
     }
 }
 

@@ -305,10 +305,12 @@ fn numeric_keys_are_keys_like_any_other() {
 {"kind":"node","key":"07","type":"table","fqn":"a.zero_seven"}
 {"kind":"node","key":"0","type":"table","fqn":"a.zero"}
 {"kind":"node","key":"18446744073709551616","type":"table","fqn":"a.huge"}
+{"kind":"node","key":"4000000000","type":"table","fqn":"a.big"}
 {"kind":"edge","from":"0","to":"7"}
+{"kind":"edge","from":"4000000000","to":"0"}
 {"kind":"edge","from":"07","to":"18446744073709551616"}"#;
     let r = load_str(&store, text).unwrap();
-    assert_eq!((r.nodes_created, r.edges), (4, 2));
+    assert_eq!((r.nodes_created, r.edges), (5, 3));
     let view = store.read();
     let node = |fqn: &str| view.node_by_fqn(EntityType::Table, fqn).unwrap().unwrap();
     assert!(
