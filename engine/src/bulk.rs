@@ -489,14 +489,6 @@ impl Store {
         };
         removed_cols.retain(|e| !added_set.contains(e));
 
-        // Final lists of every touched node and column, computed beside the current ones:
-        // memory changes only once storage has them.
-        let out_lists = merged(&g.out, &pairs, &[])?;
-        let inn_lists = merged(&g.inn, &flip(&pairs), &[])?;
-        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols)?;
-        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols))?;
-        progress("merge", pairs.len());
-
         // Each column family's entries are produced in key order straight into its SST
         // writer (the families in parallel): nothing is materialized a second time.
         let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
@@ -524,11 +516,6 @@ impl Store {
             ..StoredDetails::default()
         })
         .expect("details serialize");
-        let lists = |lists: &Changed, sink: Sink<'_>| -> Result<()> {
-            lists
-                .iter()
-                .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
-        };
         let sources: Vec<(&'static str, Source<'_>)> = vec![
             (
                 cf::NODE_ENTITY,
@@ -630,6 +617,37 @@ impl Store {
                     Ok(())
                 }),
             ),
+        ];
+        let mut marker = Batch::default();
+        marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
+        kv.write(marker)?;
+        // Two waves of SST files, so that what the first needs is freed before the
+        // adjacency lists are computed (the peak of a big load). Order matters for
+        // repair: entities, then details, then out-lists, then in-lists.
+        kv.ingest(sources)?;
+        progress("entities", count);
+        let (new_kinds, new_columns): (Vec<u8>, Vec<(u32, u32)>) = new_nodes
+            .nodes
+            .iter()
+            .map(|n| (n.kind.code(), (n.first_column, n.columns)))
+            .unzip();
+        drop((new_nodes, entries, details, uuids, by_fqn));
+
+        // Final lists of every touched node and column, computed beside the current ones:
+        // memory changes only once storage has them.
+        let out_lists = merged(&g.out, &pairs, &[])?;
+        let inn_lists = merged(&g.inn, &flip(&pairs), &[])?;
+        drop(pairs);
+        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols)?;
+        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols))?;
+        drop((added_cols, removed_cols));
+        progress("merge", report.edges);
+        let lists = |lists: &Changed, sink: Sink<'_>| -> Result<()> {
+            lists
+                .iter()
+                .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
+        };
+        let sources: Vec<(&'static str, Source<'_>)> = vec![
             (
                 cf::NODE_OUT,
                 Box::new(|sink: Sink<'_>| lists(&out_lists, sink)),
@@ -648,10 +666,6 @@ impl Store {
             ),
         ];
 
-        let mut marker = Batch::default();
-        marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
-        kv.write(marker)?;
-        // Order matters for repair: entities, then details, then out-lists, then in-lists.
         kv.ingest(sources)?;
         let mut done = Batch::default();
         done.put(cf::META, meta::NEXT_NODE, next_node.to_be_bytes().to_vec());
@@ -659,26 +673,15 @@ impl Store {
         done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
         kv.write(done)?;
         progress("ingest", count);
-        // What only the SST writers needed goes before the lists grow: at 10M nodes this
-        // is gigabytes, and the peak of the load comes next.
-        drop((
-            pairs,
-            entries,
-            details,
-            uuids,
-            by_fqn,
-            added_cols,
-            removed_cols,
-        ));
 
         // Committed: now memory.
         g.grow(next_node, next_col);
-        for (i, n) in new_nodes.nodes.iter().enumerate() {
+        for (i, (kind, (first, columns))) in new_kinds.into_iter().zip(new_columns).enumerate() {
             let node = base_nodes + i as u32;
-            g.kind[node as usize] = n.kind.code();
+            g.kind[node as usize] = kind;
             g.flags[node as usize] = 0;
-            for j in 0..n.columns {
-                g.col_owner[(n.first_column + j) as usize] = node;
+            for c in first..first + columns {
+                g.col_owner[c as usize] = node;
             }
         }
         // Each side packed anew with its changed lists (and whatever single commits
