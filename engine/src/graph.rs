@@ -165,6 +165,9 @@ impl Lists {
 
     /// Entries over all lists.
     pub(crate) fn entry_count(&self) -> usize {
+        if self.overlay.is_empty() {
+            return self.targets.len();
+        }
         (0..self.len() as u32).map(|i| self.get(i).len()).sum()
     }
 

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::Server;
+use common::{Server, run_ok};
 
 #[test]
 fn viewer_and_explorer_work_offline_in_chromium() {
@@ -20,15 +20,10 @@ fn viewer_and_explorer_work_offline_in_chromium() {
         .join("node_modules/playwright-core")
         .exists()
     {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(viewer)
-            .output()
-            .expect("npm runs");
-        assert!(
-            out.status.success(),
-            "npm ci failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(viewer),
         );
     }
     let dir = tempfile::tempdir().unwrap();

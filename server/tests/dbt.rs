@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Client, Server, bin, pluck, token};
+use common::{Client, Server, bin, pluck, run_ok, token};
 use serde_json::{Value, json};
 
 const MANIFEST: &str = concat!(
@@ -18,27 +18,21 @@ const CATALOG: &str = concat!(
 );
 
 fn import(data: &std::path::Path, manifest: &str) -> String {
-    let out = Command::new(bin())
-        .args([
-            "import",
-            "dbt",
-            "--manifest",
-            manifest,
-            "--catalog",
-            CATALOG,
-            "--service",
-            "duck",
-            "--data-dir",
-        ])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    run_ok(
+        Command::new(bin())
+            .args([
+                "import",
+                "dbt",
+                "--manifest",
+                manifest,
+                "--catalog",
+                CATALOG,
+                "--service",
+                "duck",
+                "--data-dir",
+            ])
+            .arg(data),
+    )
 }
 
 fn names(v: &Value) -> Vec<String> {

@@ -4,7 +4,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Client, Server, bin, pluck, token};
+use common::{Client, Server, bin, pluck, run_ok, token};
 use serde_json::json;
 
 #[test]
@@ -206,27 +206,23 @@ fn rs256_tokens_with_configured_keys() {
         server.first_token.is_none(),
         "with RS256 the server has no key to mint an admin token"
     );
-    let out = Command::new(bin())
-        .args([
-            "token",
-            "create",
-            "--name",
-            "rs",
-            "--role",
-            "viewer",
-            "--jwt-public-key",
-        ])
-        .arg(&public)
-        .arg("--jwt-private-key")
-        .arg(&private)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rs = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let rs = run_ok(
+        Command::new(bin())
+            .args([
+                "token",
+                "create",
+                "--name",
+                "rs",
+                "--role",
+                "viewer",
+                "--jwt-public-key",
+            ])
+            .arg(&public)
+            .arg("--jwt-private-key")
+            .arg(&private),
+    )
+    .trim()
+    .to_string();
     assert_eq!(Client::new(&server.url, &rs).get("/api/v1/tables").0, 200);
     let hs = token(dir.path(), "admin");
     let (s, v) = Client::new(&server.url, &hs).get("/api/v1/tables");

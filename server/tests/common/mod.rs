@@ -92,27 +92,38 @@ impl Drop for Server {
     }
 }
 
-/// Mints a token with the CLI.
-pub(crate) fn token(data_dir: &Path, role: &str) -> String {
-    let out = Command::new(bin())
-        .args([
-            "token",
-            "create",
-            "--name",
-            &format!("test-{role}"),
-            "--role",
-            role,
-            "--data-dir",
-        ])
-        .arg(data_dir)
+/// Runs `cmd` to the end, fails the test (with its output) unless it succeeds, and
+/// returns its standard output.
+pub(crate) fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
         .output()
-        .expect("token create runs");
+        .unwrap_or_else(|e| panic!("{cmd:?} did not run: {e}"));
     assert!(
         out.status.success(),
-        "{}",
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Mints a token with the CLI.
+pub(crate) fn token(data_dir: &Path, role: &str) -> String {
+    run_ok(
+        Command::new(bin())
+            .args([
+                "token",
+                "create",
+                "--name",
+                &format!("test-{role}"),
+                "--role",
+                role,
+                "--data-dir",
+            ])
+            .arg(data_dir),
+    )
+    .trim()
+    .to_string()
 }
 
 /// A minimal JSON client that never treats a status as an error.
@@ -200,15 +211,7 @@ pub(crate) fn venv(name: &str, spec: &str, constraints: &str) -> PathBuf {
     }
     std::fs::create_dir_all(&cache).unwrap();
     let _ = std::fs::remove_dir_all(&venv);
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("command runs");
-        assert!(
-            out.status.success(),
-            "{cmd:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |cmd: &mut Command| drop(run_ok(cmd));
     run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
     let constraint_file = cache.join(format!("{name}-constraints.txt"));
     std::fs::write(&constraint_file, constraints).unwrap();
