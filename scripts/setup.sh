@@ -9,23 +9,30 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Installs Debian packages when run as root, or stops with the exact command to run.
+# Usage: need_apt "why they are needed" pkg...
+need_apt() {
+  local why="$1"
+  shift
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing $* ($why) ..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "$@" >&2
+  else
+    echo "error: $why. Run:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends $*" >&2
+    exit 1
+  fi
+}
+
 have_libclang() {
   ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang-*.so* 2>/dev/null | grep -q 'libclang[-.0-9]*\.so' &&
     ls /usr/lib/llvm-*/lib/clang/*/include/stdbool.h >/dev/null 2>&1
 }
 
 if ! have_libclang; then
-  pkgs="libclang1-14 libclang-common-14-dev"
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing $pkgs (RocksDB's Rust bindings need libclang) ..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends $pkgs >&2
-  else
-    echo "error: RocksDB's Rust bindings need libclang. Run:" >&2
-    echo "  sudo apt-get install -y --no-install-recommends $pkgs" >&2
-    exit 1
-  fi
+  need_apt "RocksDB's Rust bindings need libclang" libclang1-14 libclang-common-14-dev
 fi
 
 # One build directory outside the clone, shared by run, test and CI, so RocksDB's C++
@@ -40,16 +47,7 @@ need_python_venv() {
     exit 1
   fi
   if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing python3-venv (the SDK test builds a virtualenv) ..." >&2
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2
-      apt-get install -y -qq --no-install-recommends python3-venv >&2
-    else
-      echo "error: python3 cannot create virtualenvs. Run:" >&2
-      echo "  sudo apt-get install -y --no-install-recommends python3-venv" >&2
-      exit 1
-    fi
+    need_apt "python3 cannot create virtualenvs (the SDK test builds one)" python3-venv
   fi
 }
 
@@ -61,16 +59,7 @@ need_browser() {
     exit 1
   fi
   if [ ! -x /usr/bin/chromium ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      echo "setup: installing chromium (headless browser tests) ..." >&2
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq >&2
-      apt-get install -y -qq --no-install-recommends chromium >&2
-    else
-      echo "error: the browser test needs Debian's Chromium. Run:" >&2
-      echo "  sudo apt-get install -y --no-install-recommends chromium" >&2
-      exit 1
-    fi
+    need_apt "the browser test needs Debian's Chromium" chromium
   fi
   if [ ! -d server/viewer/node_modules/playwright-core ]; then
     echo "setup: npm ci in server/viewer (playwright-core, the viewer's build tools) ..." >&2

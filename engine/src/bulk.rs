@@ -15,20 +15,21 @@ use rustc_hash::FxHashMap;
 use std::io::BufRead;
 
 use rayon::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::backend::{Batch, Sink, Source};
+use crate::backend::{Backend, Batch, Sink, Source};
 use crate::error::{Result, bad_input};
-use crate::graph::{Lists, Side};
+use crate::graph::{Graph, Lists, Side};
 use crate::ids::{EntityType, LineageSource, NodeId};
 use crate::keys::{self, cf, meta};
-use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping, now_millis};
+use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping};
 use crate::store::Store;
 use crate::txn::{Record, decode_details};
+use crate::util::now_millis;
 
 /// One line of a JSON-lines bulk file.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum BulkRecord {
     /// An entity.
@@ -38,11 +39,11 @@ pub enum BulkRecord {
 }
 
 /// An entity in a bulk file.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkNode {
     /// What edges call this node; defaults to the FQN.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Entity type.
     #[serde(rename = "type")]
@@ -50,18 +51,18 @@ pub struct BulkNode {
     /// Fully qualified name.
     pub fqn: String,
     /// Short name; defaults to the FQN's last part.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// UUID; a new one when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     /// Column names.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
 }
 
 /// An edge in a bulk file.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkEdge {
     /// Key of the upstream node.
@@ -69,21 +70,21 @@ pub struct BulkEdge {
     /// Key of the downstream node.
     pub to: String,
     /// Column mappings by column *name* on each side.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<BulkMapping>,
     /// Lineage source (default Manual).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<LineageSource>,
     /// SQL the lineage came from.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql_query: Option<String>,
     /// Free text.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
 
 /// A column mapping in a bulk file, by column names.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkMapping {
     /// Upstream column names.
@@ -91,7 +92,7 @@ pub struct BulkMapping {
     /// Downstream column name.
     pub to: String,
     /// The transformation.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
 }
 
@@ -346,6 +347,13 @@ pub type Progress<'a> = &'a mut dyn FnMut(&'static str, usize);
 impl Store {
     /// Loads nodes and edges in bulk (see the module docs). `progress` is called every
     /// 100,000 records while reading and once per later phase.
+    ///
+    /// Phases, each freeing what the next does not need: read and resolve
+    /// ([`read_records`]), order the new entities and refuse a repeated FQN
+    /// ([`fqn_order`]), keep one edge per pair ([`dedup_edges`]), work out the column
+    /// edges added and removed ([`column_changes`]), ingest entities and details (first
+    /// wave, [`ingest_entities`]), merge and ingest the adjacency lists (second wave,
+    /// [`Adjacency`]), and only then change memory.
     pub fn bulk_load(
         &self,
         records: impl IntoIterator<Item = Result<(usize, BulkRecord)>, IntoIter: Send>,
@@ -356,322 +364,56 @@ impl Store {
         let base_nodes = g.kind.len() as u32;
         let base_cols = g.col_owner.len() as u32;
         let mut report = BulkReport::default();
-        let mut state = ReadState {
-            kv,
-            base_nodes,
-            store_was_empty: base_nodes == 0,
-            keymap: NodeKeys::default(),
-            new_nodes: NewNodes {
-                first_column: base_cols,
-                ..NewNodes::default()
-            },
-            existing: HashMap::new(),
-            next_col: base_cols,
-            now: now_millis(),
-            uuids: crate::model::UuidSource::new(),
-            resolved: Default::default(),
-        };
-        // (from, to, entry in `details` or NO_DETAILS: defaults, which need no stored entry).
-        let mut edges: Vec<(u32, u32, u32)> = Vec::new();
-        let mut details = DetailArena::default();
-        let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
-        let mut count = 0usize;
-        // Records are produced (parsed) on their own thread, in batches, while this one
-        // indexes nodes and resolves edges.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<(usize, BulkRecord)>>>(8);
-        let records = records.into_iter();
-        // Sized once from what the input promises (nodes and edges together; pages
-        // never touched cost nothing): growing by doubling would copy and fault the
-        // edge list over again.
-        edges.reserve(records.size_hint().0.min(1 << 32));
-        std::thread::scope(|scope| -> Result<()> {
-            scope.spawn(move || produce(records, tx));
-            for rec in rx.into_iter().flatten() {
-                let (line, rec) = rec?;
-                count += 1;
-                if count.is_multiple_of(100_000) {
-                    progress("read", count);
-                }
-                match rec {
-                    BulkRecord::Node(n) => {
-                        // Edges resolve against the nodes that came before them.
-                        state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
-                        state.add_node(line, n, &mut report)?;
-                    }
-                    BulkRecord::Edge(e) => {
-                        pending.push((line, e));
-                        if pending.len() >= EDGE_BATCH {
-                            state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })?;
-        state.resolve(&mut pending, &mut edges, &mut details, &mut report)?;
-        let ReadState {
+        let Read {
             new_nodes,
             next_col,
             now,
-            keymap,
-            resolved,
-            existing,
-            ..
-        } = state;
-        // Free what only the reading needed now, not at the end of the load (a partly
-        // moved struct keeps its other fields to the end of the scope).
-        drop((keymap, resolved, existing));
+            edges,
+            mut details,
+            count,
+        } = read_records(kv, base_nodes, base_cols, records, progress, &mut report)?;
         progress("read", count);
-        // New entities (their indexes) sorted by (type code, FQN): the `fqn_node` key
-        // order, and where a repeated FQN shows up as two neighbours.
-        let fqn_order = |i: &u32| {
-            let n = &new_nodes.nodes[*i as usize];
-            (n.kind.code(), new_nodes.fqn(n))
-        };
-        let mut by_fqn: Vec<u32> = (0..new_nodes.len() as u32).collect();
-        by_fqn.par_sort_unstable_by(|a, b| fqn_order(a).cmp(&fqn_order(b)));
-        if let Some(w) = by_fqn
-            .windows(2)
-            .find(|w| fqn_order(&w[0]) == fqn_order(&w[1]))
-        {
-            let (a, b) = (
-                &new_nodes.nodes[w[0] as usize],
-                &new_nodes.nodes[w[1] as usize],
-            );
-            return Err(bad_input(format!(
-                "lines {} and {}: {} {:?} appears twice",
-                a.line.min(b.line),
-                a.line.max(b.line),
-                a.kind,
-                new_nodes.fqn(a)
-            )));
-        }
+        let by_fqn = fqn_order(&new_nodes)?;
         let next_node = base_nodes + new_nodes.len() as u32;
         report.nodes_created = new_nodes.len();
-        // One edge per pair: the last record for a pair wins (the sort is stable).
-        edges.par_sort_by_key(|e| (e.0, e.1));
-        let mut lost = HashSet::new();
-        edges.dedup_by(|later, kept| {
-            let same = (later.0, later.1) == (kept.0, kept.1);
-            if same {
-                std::mem::swap(later, kept);
-                lost.insert(later.2);
-            }
-            same
-        });
-        report.edges = edges.len();
+        let (pairs, entries, lost) = dedup_edges(edges);
+        report.edges = pairs.len();
+        let detail_cols = std::mem::take(&mut details.cols);
+        let cols = column_changes(kv, &g, base_nodes, &pairs, detail_cols, &lost)?;
+        report.column_edges = cols.added.len();
 
-        // Adjacency: new edges merged into the current lists of the nodes they touch.
-        let (pairs, entries): (Vec<(u32, u32)>, Vec<u32>) =
-            edges.into_iter().map(|(a, b, d)| ((a, b), d)).unzip();
-        let mut removed_cols: Vec<(u32, u32)> = Vec::new();
-        let mut replaced: HashSet<(u32, u32)> = HashSet::new();
-        for &(a, b) in &pairs {
-            if a < base_nodes && g.list(Side::NodeOut, a).binary_search(&b).is_ok() {
-                replaced.insert((a, b));
-                if let Some(v) = kv.get(cf::EDGE_DETAILS, &keys::edge_key(NodeId(a), NodeId(b)))? {
-                    removed_cols.extend(decode_details(&v)?.column_edges());
-                }
-            }
-        }
-        let mut added_cols: Vec<(u32, u32)> = std::mem::take(&mut details.cols)
-            .into_iter()
-            .filter(|(entry, _, _)| lost.is_empty() || !lost.contains(entry))
-            .map(|(_, f, t)| (f, t))
-            .collect();
-        added_cols.par_sort_unstable();
-        added_cols.dedup();
-        report.column_edges = added_cols.len();
-        let added_set: HashSet<(u32, u32)> = if removed_cols.is_empty() {
-            HashSet::new()
-        } else {
-            added_cols.iter().copied().collect()
-        };
-        removed_cols.retain(|e| !added_set.contains(e));
-
-        // Each column family's entries are produced in key order straight into its SST
-        // writer (the families in parallel): nothing is materialized a second time.
-        let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
-        let mut uuids: Vec<u32> = (0..new_nodes.len() as u32).collect();
-        uuids.par_sort_unstable_by_key(|i| new_nodes.nodes[*i as usize].id);
-        // Columns in entity-FQN order, each entity's columns by name, give sorted column
-        // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
-        let column_fqn_key =
-            |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", new_nodes.fqn(n)));
-        let fqn_column_in_order = by_fqn.windows(2).all(|w| {
-            let (a, b) = (
-                &new_nodes.nodes[w[0] as usize],
-                &new_nodes.nodes[w[1] as usize],
-            );
-            let last = new_nodes.columns(a).max();
-            let first = new_nodes.columns(b).min();
-            match (last, first) {
-                (Some(l), Some(f)) => column_fqn_key(a, l) < column_fqn_key(b, f),
-                _ => true,
-            }
-        });
-        let default_details = serde_json::to_vec(&StoredDetails {
-            created_at: now,
-            updated_at: now,
-            ..StoredDetails::default()
-        })
-        .expect("details serialize");
-        let sources: Vec<(&'static str, Source<'_>)> = vec![
-            (
-                cf::NODE_ENTITY,
-                Box::new(|sink: Sink<'_>| {
-                    for (i, n) in new_nodes.nodes.iter().enumerate() {
-                        let columns = new_nodes.columns(n).enumerate();
-                        let header = EntityHeader {
-                            id: n.id,
-                            fqn: new_nodes.fqn(n).to_string(),
-                            name: new_nodes.name(n).to_string(),
-                            columns: columns
-                                .map(|(j, c)| (c.to_string(), n.first_column + j as u32))
-                                .collect(),
-                        };
-                        sink(
-                            &node_key(i),
-                            &Record {
-                                kind: n.kind,
-                                flags: 0,
-                                header,
-                            }
-                            .encode(),
-                        )?;
-                    }
-                    Ok(())
-                }),
-            ),
-            (
-                cf::UUID_NODE,
-                Box::new(|sink: Sink<'_>| {
-                    uuids.iter().try_for_each(|i| {
-                        let i = *i as usize;
-                        sink(new_nodes.nodes[i].id.as_bytes(), &node_key(i))
-                    })
-                }),
-            ),
-            (
-                cf::FQN_NODE,
-                Box::new(|sink: Sink<'_>| {
-                    by_fqn.iter().try_for_each(|&i| {
-                        let n = &new_nodes.nodes[i as usize];
-                        sink(
-                            &keys::fqn_key(n.kind, new_nodes.fqn(n)),
-                            &node_key(i as usize),
-                        )
-                    })
-                }),
-            ),
-            (
-                cf::COLUMN_NODE,
-                Box::new(|sink: Sink<'_>| {
-                    for (i, n) in new_nodes.nodes.iter().enumerate() {
-                        for (j, c) in new_nodes.columns(n).enumerate() {
-                            let mut v = node_key(i).to_vec();
-                            v.extend_from_slice(c.as_bytes());
-                            sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
-                        }
-                    }
-                    Ok(())
-                }),
-            ),
-            (
-                cf::FQN_COLUMN,
-                Box::new(|sink: Sink<'_>| {
-                    let entries = by_fqn.iter().flat_map(|&i| {
-                        let n = &new_nodes.nodes[i as usize];
-                        sorted_columns(&new_nodes, n)
-                            .into_iter()
-                            .map(move |(j, c)| {
-                                (
-                                    column_fqn_key(n, c),
-                                    (n.first_column + j as u32).to_be_bytes(),
-                                )
-                            })
-                    });
-                    if fqn_column_in_order {
-                        entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
-                    } else {
-                        let mut all: Vec<_> = entries.collect();
-                        all.sort_unstable();
-                        all.iter().try_for_each(|(k, v)| sink(k, v))
-                    }
-                }),
-            ),
-            (
-                cf::EDGE_DETAILS,
-                Box::new(|sink: Sink<'_>| {
-                    // Plain edges need no details entry, unless they replace stored details.
-                    for (&(a, b), &d) in pairs.iter().zip(&entries) {
-                        let value = if d != NO_DETAILS {
-                            details.get(d)
-                        } else if replaced.contains(&(a, b)) {
-                            &default_details
-                        } else {
-                            continue;
-                        };
-                        sink(&keys::edge_key(NodeId(a), NodeId(b)), value)?;
-                    }
-                    Ok(())
-                }),
-            ),
-        ];
         let mut marker = Batch::default();
         marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
         kv.write(marker)?;
         // Two waves of SST files, so that what the first needs is freed before the
         // adjacency lists are computed (the peak of a big load). Order matters for
         // repair: entities, then details, then out-lists, then in-lists.
-        kv.ingest(sources)?;
+        ingest_entities(
+            kv,
+            &FirstWave {
+                base_nodes,
+                new_nodes: &new_nodes,
+                by_fqn: &by_fqn,
+                pairs: &pairs,
+                entries: &entries,
+                details: &details,
+                replaced: &cols.replaced,
+                now,
+            },
+        )?;
         progress("entities", count);
         let (new_kinds, new_columns): (Vec<u8>, Vec<(u32, u32)>) = new_nodes
             .nodes
             .iter()
             .map(|n| (n.kind.code(), (n.first_column, n.columns)))
             .unzip();
-        drop((new_nodes, entries, details, uuids, by_fqn));
+        drop((new_nodes, entries, details, by_fqn));
 
         // Final lists of every touched node and column, computed beside the current ones:
         // memory changes only once storage has them.
-        let out_lists = merged(&g.out, &pairs, &[])?;
-        let inn_lists = merged(&g.inn, &flip(&pairs), &[])?;
-        drop(pairs);
-        let col_out_lists = merged(&g.col_out, &added_cols, &removed_cols)?;
-        let col_in_lists = merged(&g.col_in, &flip(&added_cols), &flip(&removed_cols))?;
-        drop((added_cols, removed_cols));
+        let lists = Adjacency::merge(&g, pairs, cols)?;
         progress("merge", report.edges);
-        let lists = |lists: &Changed, sink: Sink<'_>| -> Result<()> {
-            lists
-                .iter()
-                .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
-        };
-        let sources: Vec<(&'static str, Source<'_>)> = vec![
-            (
-                cf::NODE_OUT,
-                Box::new(|sink: Sink<'_>| lists(&out_lists, sink)),
-            ),
-            (
-                cf::COLUMN_OUT,
-                Box::new(|sink: Sink<'_>| lists(&col_out_lists, sink)),
-            ),
-            (
-                cf::NODE_IN,
-                Box::new(|sink: Sink<'_>| lists(&inn_lists, sink)),
-            ),
-            (
-                cf::COLUMN_IN,
-                Box::new(|sink: Sink<'_>| lists(&col_in_lists, sink)),
-            ),
-        ];
-
-        kv.ingest(sources)?;
-        let mut done = Batch::default();
-        done.put(cf::META, meta::NEXT_NODE, next_node.to_be_bytes().to_vec());
-        done.put(cf::META, meta::NEXT_COLUMN, next_col.to_be_bytes().to_vec());
-        done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
-        kv.write(done)?;
+        lists.ingest(kv, next_node, next_col)?;
         progress("ingest", count);
 
         // Committed: now memory.
@@ -684,26 +426,431 @@ impl Store {
                 g.col_owner[c as usize] = node;
             }
         }
-        // Each side packed anew with its changed lists (and whatever single commits
-        // had put in its overlay).
-        let g = &mut *g;
+        lists.apply(&mut g);
+        Ok(report)
+    }
+}
+
+/// What the reading phase hands on.
+struct Read {
+    new_nodes: NewNodes,
+    next_col: u32,
+    now: i64,
+    /// (from, to, entry in the details arena or [`NO_DETAILS`]: defaults, which need no
+    /// stored entry).
+    edges: Vec<(u32, u32, u32)>,
+    details: DetailArena,
+    count: usize,
+}
+
+/// Reads every record: nodes are indexed as they arrive, edges resolved in parallel
+/// batches against the nodes before them. Records are produced (parsed) on their own
+/// thread, in batches, while this one indexes and resolves.
+fn read_records(
+    kv: &Backend,
+    base_nodes: u32,
+    base_cols: u32,
+    records: impl IntoIterator<Item = Result<(usize, BulkRecord)>, IntoIter: Send>,
+    progress: Progress<'_>,
+    report: &mut BulkReport,
+) -> Result<Read> {
+    let mut state = ReadState {
+        kv,
+        base_nodes,
+        store_was_empty: base_nodes == 0,
+        keymap: NodeKeys::default(),
+        new_nodes: NewNodes {
+            first_column: base_cols,
+            ..NewNodes::default()
+        },
+        existing: HashMap::new(),
+        next_col: base_cols,
+        now: now_millis(),
+        uuids: crate::model::UuidSource::new(),
+        resolved: Default::default(),
+    };
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    let mut details = DetailArena::default();
+    let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
+    let mut count = 0usize;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<(usize, BulkRecord)>>>(8);
+    let records = records.into_iter();
+    // Sized once from what the input promises (nodes and edges together; pages never
+    // touched cost nothing): growing by doubling would copy and fault the edge list
+    // over again.
+    edges.reserve(records.size_hint().0.min(1 << 32));
+    std::thread::scope(|scope| -> Result<()> {
+        scope.spawn(move || produce(records, tx));
+        for rec in rx.into_iter().flatten() {
+            let (line, rec) = rec?;
+            count += 1;
+            if count.is_multiple_of(100_000) {
+                progress("read", count);
+            }
+            match rec {
+                BulkRecord::Node(n) => {
+                    // Edges resolve against the nodes that came before them.
+                    state.resolve(&mut pending, &mut edges, &mut details, report)?;
+                    state.add_node(line, n, report)?;
+                }
+                BulkRecord::Edge(e) => {
+                    pending.push((line, e));
+                    if pending.len() >= EDGE_BATCH {
+                        state.resolve(&mut pending, &mut edges, &mut details, report)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    state.resolve(&mut pending, &mut edges, &mut details, report)?;
+    // What only the reading needed (the key map, the resolver's buffer, the existing
+    // records) is freed here with the rest of the state, not at the end of the load.
+    let ReadState {
+        new_nodes,
+        next_col,
+        now,
+        ..
+    } = state;
+    Ok(Read {
+        new_nodes,
+        next_col,
+        now,
+        edges,
+        details,
+        count,
+    })
+}
+
+/// The new entities (their indexes) sorted by (type code, FQN): the `fqn_node` key
+/// order, where a repeated FQN shows up as two neighbours and is refused.
+fn fqn_order(new_nodes: &NewNodes) -> Result<Vec<u32>> {
+    let key = |i: &u32| {
+        let n = &new_nodes.nodes[*i as usize];
+        (n.kind.code(), new_nodes.fqn(n))
+    };
+    let mut by_fqn: Vec<u32> = (0..new_nodes.len() as u32).collect();
+    by_fqn.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    if let Some(w) = by_fqn.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
+        let (a, b) = (
+            &new_nodes.nodes[w[0] as usize],
+            &new_nodes.nodes[w[1] as usize],
+        );
+        return Err(bad_input(format!(
+            "lines {} and {}: {} {:?} appears twice",
+            a.line.min(b.line),
+            a.line.max(b.line),
+            a.kind,
+            new_nodes.fqn(a)
+        )));
+    }
+    Ok(by_fqn)
+}
+
+/// Pairs with their details entries, sorted.
+type Pairs = (Vec<(u32, u32)>, Vec<u32>);
+
+/// One edge per pair, the last record for a pair winning (the sort is stable): the
+/// sorted pairs and their details entries, and the entries that lost.
+fn dedup_edges(mut edges: Vec<(u32, u32, u32)>) -> (Vec<(u32, u32)>, Vec<u32>, HashSet<u32>) {
+    edges.par_sort_by_key(|e| (e.0, e.1));
+    let mut lost = HashSet::new();
+    edges.dedup_by(|later, kept| {
+        let same = (later.0, later.1) == (kept.0, kept.1);
+        if same {
+            std::mem::swap(later, kept);
+            lost.insert(later.2);
+        }
+        same
+    });
+    let (pairs, entries): Pairs = edges.into_iter().map(|(a, b, d)| ((a, b), d)).unzip();
+    (pairs, entries, lost)
+}
+
+/// How a load changes the column graph.
+struct ColumnChanges {
+    /// Column edges the loaded details add, sorted, no duplicates.
+    added: Vec<(u32, u32)>,
+    /// Column edges of replaced details that the load does not add again.
+    removed: Vec<(u32, u32)>,
+    /// Existing edges whose details the load replaces.
+    replaced: HashSet<(u32, u32)>,
+}
+
+/// The column edges the loaded details add (entries that lost to a later record for
+/// the same pair excepted) and those the replaced details had.
+fn column_changes(
+    kv: &Backend,
+    g: &Graph,
+    base_nodes: u32,
+    pairs: &[(u32, u32)],
+    detail_cols: Vec<(u32, u32, u32)>,
+    lost: &HashSet<u32>,
+) -> Result<ColumnChanges> {
+    let mut removed: Vec<(u32, u32)> = Vec::new();
+    let mut replaced: HashSet<(u32, u32)> = HashSet::new();
+    for &(a, b) in pairs {
+        if a < base_nodes && g.list(Side::NodeOut, a).binary_search(&b).is_ok() {
+            replaced.insert((a, b));
+            if let Some(v) = kv.get(cf::EDGE_DETAILS, &keys::edge_key(NodeId(a), NodeId(b)))? {
+                removed.extend(decode_details(&v)?.column_edges());
+            }
+        }
+    }
+    let mut added: Vec<(u32, u32)> = detail_cols
+        .into_iter()
+        .filter(|(entry, _, _)| lost.is_empty() || !lost.contains(entry))
+        .map(|(_, f, t)| (f, t))
+        .collect();
+    added.par_sort_unstable();
+    added.dedup();
+    let added_set: HashSet<(u32, u32)> = if removed.is_empty() {
+        HashSet::new()
+    } else {
+        added.iter().copied().collect()
+    };
+    removed.retain(|e| !added_set.contains(e));
+    Ok(ColumnChanges {
+        added,
+        removed,
+        replaced,
+    })
+}
+
+/// What the first wave of SST files is made from.
+struct FirstWave<'a> {
+    base_nodes: u32,
+    new_nodes: &'a NewNodes,
+    by_fqn: &'a [u32],
+    pairs: &'a [(u32, u32)],
+    entries: &'a [u32],
+    details: &'a DetailArena,
+    replaced: &'a HashSet<(u32, u32)>,
+    now: i64,
+}
+
+/// The first wave: entity records and indexes, columns, edge details. Each column
+/// family's entries are produced in key order straight into its SST writer (the
+/// families in parallel): nothing is materialized a second time.
+fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
+    let FirstWave {
+        base_nodes,
+        new_nodes,
+        by_fqn,
+        pairs,
+        entries,
+        details,
+        replaced,
+        now,
+    } = *w;
+    let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
+    let mut uuids: Vec<u32> = (0..new_nodes.len() as u32).collect();
+    uuids.par_sort_unstable_by_key(|i| new_nodes.nodes[*i as usize].id);
+    // Columns in entity-FQN order, each entity's columns by name, give sorted column
+    // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
+    let column_fqn_key =
+        |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", new_nodes.fqn(n)));
+    let fqn_column_in_order = by_fqn.windows(2).all(|w| {
+        let (a, b) = (
+            &new_nodes.nodes[w[0] as usize],
+            &new_nodes.nodes[w[1] as usize],
+        );
+        let last = new_nodes.columns(a).max();
+        let first = new_nodes.columns(b).min();
+        match (last, first) {
+            (Some(l), Some(f)) => column_fqn_key(a, l) < column_fqn_key(b, f),
+            _ => true,
+        }
+    });
+    let default_details = serde_json::to_vec(&StoredDetails {
+        created_at: now,
+        updated_at: now,
+        ..StoredDetails::default()
+    })
+    .expect("details serialize");
+    let sources: Vec<(&'static str, Source<'_>)> = vec![
+        (
+            cf::NODE_ENTITY,
+            Box::new(|sink: Sink<'_>| {
+                for (i, n) in new_nodes.nodes.iter().enumerate() {
+                    let columns = new_nodes.columns(n).enumerate();
+                    let header = EntityHeader {
+                        id: n.id,
+                        fqn: new_nodes.fqn(n).to_string(),
+                        name: new_nodes.name(n).to_string(),
+                        columns: columns
+                            .map(|(j, c)| (c.to_string(), n.first_column + j as u32))
+                            .collect(),
+                    };
+                    sink(
+                        &node_key(i),
+                        &Record {
+                            kind: n.kind,
+                            flags: 0,
+                            header,
+                        }
+                        .encode(),
+                    )?;
+                }
+                Ok(())
+            }),
+        ),
+        (
+            cf::UUID_NODE,
+            Box::new(|sink: Sink<'_>| {
+                uuids.iter().try_for_each(|i| {
+                    let i = *i as usize;
+                    sink(new_nodes.nodes[i].id.as_bytes(), &node_key(i))
+                })
+            }),
+        ),
+        (
+            cf::FQN_NODE,
+            Box::new(|sink: Sink<'_>| {
+                by_fqn.iter().try_for_each(|&i| {
+                    let n = &new_nodes.nodes[i as usize];
+                    sink(
+                        &keys::fqn_key(n.kind, new_nodes.fqn(n)),
+                        &node_key(i as usize),
+                    )
+                })
+            }),
+        ),
+        (
+            cf::COLUMN_NODE,
+            Box::new(|sink: Sink<'_>| {
+                for (i, n) in new_nodes.nodes.iter().enumerate() {
+                    for (j, c) in new_nodes.columns(n).enumerate() {
+                        let mut v = node_key(i).to_vec();
+                        v.extend_from_slice(c.as_bytes());
+                        sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
+                    }
+                }
+                Ok(())
+            }),
+        ),
+        (
+            cf::FQN_COLUMN,
+            Box::new(|sink: Sink<'_>| {
+                let entries = by_fqn.iter().flat_map(|&i| {
+                    let n = &new_nodes.nodes[i as usize];
+                    sorted_columns(new_nodes, n)
+                        .into_iter()
+                        .map(move |(j, c)| {
+                            (
+                                column_fqn_key(n, c),
+                                (n.first_column + j as u32).to_be_bytes(),
+                            )
+                        })
+                });
+                if fqn_column_in_order {
+                    entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
+                } else {
+                    let mut all: Vec<_> = entries.collect();
+                    all.sort_unstable();
+                    all.iter().try_for_each(|(k, v)| sink(k, v))
+                }
+            }),
+        ),
+        (
+            cf::EDGE_DETAILS,
+            Box::new(|sink: Sink<'_>| {
+                // Plain edges need no details entry, unless they replace stored details.
+                for (&(a, b), &d) in pairs.iter().zip(entries) {
+                    let value = if d != NO_DETAILS {
+                        details.get(d)
+                    } else if replaced.contains(&(a, b)) {
+                        &default_details
+                    } else {
+                        continue;
+                    };
+                    sink(&keys::edge_key(NodeId(a), NodeId(b)), value)?;
+                }
+                Ok(())
+            }),
+        ),
+    ];
+    kv.ingest(sources)
+}
+
+/// The final adjacency lists of every node and column a load touches.
+struct Adjacency {
+    out: Changed,
+    inn: Changed,
+    col_out: Changed,
+    col_in: Changed,
+}
+
+impl Adjacency {
+    /// The new edges and column edges merged into the current lists (computed beside
+    /// them; memory changes only once storage has them). Frees the pairs as soon as
+    /// the node lists are done.
+    fn merge(g: &Graph, pairs: Vec<(u32, u32)>, cols: ColumnChanges) -> Result<Adjacency> {
+        let out = merged(&g.out, &pairs, &[])?;
+        let inn = merged(&g.inn, &flip(&pairs), &[])?;
+        drop(pairs);
+        let col_out = merged(&g.col_out, &cols.added, &cols.removed)?;
+        let col_in = merged(&g.col_in, &flip(&cols.added), &flip(&cols.removed))?;
+        Ok(Adjacency {
+            out,
+            inn,
+            col_out,
+            col_in,
+        })
+    }
+
+    /// The second wave of SST files, then the id counters, and the marker cleared.
+    fn ingest(&self, kv: &Backend, next_node: u32, next_col: u32) -> Result<()> {
+        let lists = |lists: &Changed, sink: Sink<'_>| -> Result<()> {
+            lists
+                .iter()
+                .try_for_each(|(i, l)| sink(&i.to_be_bytes(), &keys::encode_ids(l)))
+        };
+        let sources: Vec<(&'static str, Source<'_>)> = vec![
+            (
+                cf::NODE_OUT,
+                Box::new(|sink: Sink<'_>| lists(&self.out, sink)),
+            ),
+            (
+                cf::COLUMN_OUT,
+                Box::new(|sink: Sink<'_>| lists(&self.col_out, sink)),
+            ),
+            (
+                cf::NODE_IN,
+                Box::new(|sink: Sink<'_>| lists(&self.inn, sink)),
+            ),
+            (
+                cf::COLUMN_IN,
+                Box::new(|sink: Sink<'_>| lists(&self.col_in, sink)),
+            ),
+        ];
+        kv.ingest(sources)?;
+        let mut done = Batch::default();
+        done.put(cf::META, meta::NEXT_NODE, next_node.to_be_bytes().to_vec());
+        done.put(cf::META, meta::NEXT_COLUMN, next_col.to_be_bytes().to_vec());
+        done.delete(cf::META, meta::BULK_LOAD_IN_PROGRESS);
+        kv.write(done)
+    }
+
+    /// Each side of the in-memory graph packed anew with its changed lists (and
+    /// whatever single commits had put in its overlay).
+    fn apply(self, g: &mut Graph) {
         let (n, c) = (g.kind.len(), g.col_owner.len());
         let ((out, inn), (col_out, col_in)) = rayon::join(
             || {
                 rayon::join(
-                    || g.out.rebuilt(n, out_lists.iter()),
-                    || g.inn.rebuilt(n, inn_lists.iter()),
+                    || g.out.rebuilt(n, self.out.iter()),
+                    || g.inn.rebuilt(n, self.inn.iter()),
                 )
             },
             || {
                 rayon::join(
-                    || g.col_out.rebuilt(c, col_out_lists.iter()),
-                    || g.col_in.rebuilt(c, col_in_lists.iter()),
+                    || g.col_out.rebuilt(c, self.col_out.iter()),
+                    || g.col_in.rebuilt(c, self.col_in.iter()),
                 )
             },
         );
         (g.out, g.inn, g.col_out, g.col_in) = (out, inn, col_out, col_in);
-        Ok(report)
     }
 }
 
@@ -840,7 +987,7 @@ impl NodeKeys {
 
 /// What the reading phase of a bulk load has gathered.
 struct ReadState<'a> {
-    kv: &'a crate::backend::Backend,
+    kv: &'a Backend,
     base_nodes: u32,
     store_was_empty: bool,
     keymap: NodeKeys,

@@ -17,6 +17,7 @@ mod model;
 mod store;
 mod traverse;
 mod txn;
+mod util;
 
 pub use bulk::{
     BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, JSONL_BLOCK, Progress, read_csv,
@@ -33,3 +34,4 @@ pub use traverse::{
     Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths,
     traverse,
 };
+pub use util::{SplitMix64, now_millis};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::ids::{ColumnId, EntityType, LineageSource, NodeId};
+use crate::util::SplitMix64;
 
 /// An entity to create or update (keyed by its UUID).
 #[derive(Clone, Debug, PartialEq)]
@@ -175,32 +176,17 @@ pub struct Edge {
     pub updated_by: Option<String>,
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// Random (version 4) UUIDs for bulk loads, from a fast generator seeded once from the
 /// operating system, instead of one system call per UUID.
-pub(crate) struct UuidSource(u64);
+pub(crate) struct UuidSource(SplitMix64);
 
 impl UuidSource {
     pub(crate) fn new() -> Self {
-        UuidSource(Uuid::new_v4().as_u64_pair().0)
+        UuidSource(SplitMix64::new(Uuid::new_v4().as_u64_pair().0))
     }
 
     pub(crate) fn next(&mut self) -> Uuid {
-        let mut half = || {
-            // SplitMix64.
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut half = || self.0.next_u64();
         let bytes = ((half() as u128) << 64 | half() as u128).to_be_bytes();
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     }

@@ -19,10 +19,11 @@ use crate::ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
 use crate::keys::{self, FLAG_DELETED, STORAGE_VERSION, cf, meta};
 use crate::model::{
     ColumnMapping, Edge, EdgeInput, Entity, EntityHeader, EntityInput, PutEdgeOutcome,
-    RejectedColumn, StoredDetails, StoredMapping, now_millis,
+    RejectedColumn, StoredDetails, StoredMapping,
 };
 use crate::traverse::{self, Direction, Traversal, TraversalSpec};
 use crate::txn::{Record, Txn, decode_details};
+use crate::util::now_millis;
 
 /// A lineage graph store.
 ///

@@ -5,7 +5,9 @@
 //! queries on it in-process, `gen` writes generated graphs, `load` bulk-loads JSON
 //! lines or CSV, and `lineage` queries a store.
 
-mod serve;
+mod cli;
+
+use cli::serve;
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -14,10 +16,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use headwaters_benches::{GenConfig, GenGraph};
 use headwaters_engine::{
     BulkRecord, BulkReport, EntityType, NodeId, Query, ReadView, Store, read_csv, read_jsonl,
 };
+use headwaters_generator::{GenConfig, GenGraph};
 use indicatif::{ProgressBar, ProgressStyle};
 
 // mimalloc: far fewer page faults and less lock traffic than glibc's malloc on the

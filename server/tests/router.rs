@@ -5,9 +5,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use headwaters_engine::Store;
-use headwaters_server::auth::{Keys, Role};
+use headwaters_server::api::auth::{Keys, Role};
 use headwaters_server::config::Config;
-use headwaters_server::{AppState, app, openapi};
+use headwaters_server::{AppState, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -276,7 +276,7 @@ async fn system_endpoints() {
     assert!(text.contains("headwaters_http_requests_total{method=\"PUT\",route=\"/api/v1/tables\",status=\"201\"} 3"), "{text}");
     let (s, v) = t.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
-    assert!(v["paths"]["/api/v1/lineage/{ty}/name/{fqn}"]["get"].is_object());
+    assert!(v["paths"]["/api/v1/lineage/{entityType}/name/{fqn}"]["get"].is_object());
     let (s, v) = t.call("GET", "/api/docs/", None, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(
@@ -285,39 +285,169 @@ async fn system_endpoints() {
     );
 }
 
-#[tokio::test]
-async fn every_documented_route_is_served() {
-    let t = setup();
-    for (method, path, _, _) in openapi::documented_routes() {
-        let concrete = path
-            .replace("{id}", "00000000-0000-0000-0000-000000000000")
-            .replace("{fid}", "00000000-0000-0000-0000-000000000000")
-            .replace("{tid}", "00000000-0000-0000-0000-000000000000")
-            .replace("{from}", "00000000-0000-0000-0000-000000000000")
-            .replace("{to}", "00000000-0000-0000-0000-000000000000")
-            .replace("{ty}", "table")
-            .replace("{ft}", "table")
-            .replace("{tt}", "table")
-            .replace("{source}", "Manual")
-            .replace(['{', '}'], "");
-        let body = matches!(method, "put" | "post" | "patch").then(|| json!({}));
-        let (s, v) = t
-            .call(
-                &method.to_uppercase(),
-                &concrete,
-                Some(&t.admin.clone()),
-                body,
-            )
-            .await;
-        let unrouted = v["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("no such endpoint") || m.contains("is not allowed on"));
-        assert!(
-            !unrouted,
-            "{method} {path} is documented but not served: {s} {v}"
-        );
-        assert_ne!(s, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}: {v}");
+/// A value for a documented path parameter, from its schema: a UUID for `format:
+/// uuid`, the first of an enum, `Manual` for a lineage source, else a name.
+fn param_value(p: &Value) -> String {
+    let schema = &p["schema"];
+    if schema["format"] == "uuid" {
+        "00000000-0000-0000-0000-000000000000".into()
+    } else if let Some(first) = schema["enum"].get(0).and_then(Value::as_str) {
+        first.into()
+    } else if p["name"] == "source" {
+        "Manual".into()
+    } else {
+        "x.y".into()
     }
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served_and_nothing_else() {
+    let t = setup();
+    let (s, doc) = t.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() > 100, "{} paths", paths.len());
+    for (path, item) in paths {
+        let ops = item.as_object().unwrap();
+        for method in ["get", "put", "post", "patch", "delete"] {
+            let documented = ops.get(method);
+            let params = documented
+                .or_else(|| ops.values().next())
+                .and_then(|o| o["parameters"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let mut concrete = path.clone();
+            for p in params.iter().filter(|p| p["in"] == "path") {
+                let name = p["name"].as_str().unwrap();
+                concrete = concrete.replace(&format!("{{{name}}}"), &param_value(p));
+            }
+            assert!(!concrete.contains('{'), "{path}: undeclared path parameter");
+            let body = matches!(method, "put" | "post" | "patch").then(|| json!({}));
+            let (s, v) = t
+                .call(
+                    &method.to_uppercase(),
+                    &concrete,
+                    Some(&t.admin.clone()),
+                    body,
+                )
+                .await;
+            let msg = v["message"].as_str().unwrap_or_default();
+            if documented.is_some() {
+                assert!(
+                    !(msg.starts_with("no such endpoint") || msg.contains("is not allowed on")),
+                    "{method} {path} is documented but not served: {s} {v}"
+                );
+                assert_ne!(s, StatusCode::INTERNAL_SERVER_ERROR, "{method} {path}: {v}");
+            } else {
+                assert_eq!(
+                    s,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} is served but not documented: {v}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_route_the_router_builds_is_in_the_document() {
+    let spec = headwaters_server::api::api_spec();
+    let routes = spec.routes();
+    let doc = serde_json::to_value(spec.document()).unwrap();
+    for (method, path) in &routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is routed but missing from the document"
+        );
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|i| i.as_object().unwrap().len())
+        .sum();
+    assert_eq!(documented, routes.len(), "one operation per route");
+    for must in [
+        ("post", "/api/v1/openlineage/lineage"),
+        ("post", "/api/v1/openlineage/lineage/batch"),
+        ("post", "/api/v1/lineage"),
+        ("post", "/api/v1/dbt/import"),
+        ("post", "/api/v1/lineage/sql"),
+        ("post", "/api/graphql"),
+    ] {
+        assert!(
+            routes.iter().any(|(m, p)| (m.as_str(), p.as_str()) == must),
+            "{must:?} missing"
+        );
+    }
+}
+
+#[test]
+fn the_document_describes_bodies_answers_and_parameters() {
+    let doc = serde_json::to_value(headwaters_server::api::api_spec().document()).unwrap();
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags[0], "lineage", "lineage is the first tag: {tags:?}");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let here = format!("{method} {path}");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{here}"
+            );
+            assert!(op["tags"][0].is_string(), "{here}: no tag");
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                assert!(
+                    p["schema"].is_object(),
+                    "{here}: parameter {} has no schema",
+                    p["name"]
+                );
+                let name = p["name"].as_str().unwrap();
+                assert!(
+                    name.len() > 2 || name == "q" || name == "id",
+                    "{here}: parameter name {name:?}"
+                );
+            }
+            if matches!(method.as_str(), "put" | "post" | "patch") {
+                let content = &op["requestBody"]["content"];
+                assert!(
+                    content
+                        .as_object()
+                        .is_some_and(|c| c.values().all(|m| m["schema"].is_object())),
+                    "{here}: no request body schema"
+                );
+            }
+            let ok = op["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(code, _)| code.starts_with('2'));
+            assert!(ok.is_some(), "{here}: no success answer");
+            assert!(
+                op["responses"]["400"]["content"]["application/json"]["schema"].is_object(),
+                "{here}"
+            );
+        }
+    }
+    // A body schema a fuzzer can build a valid request from.
+    let add = &doc["components"]["schemas"]["AddLineage"];
+    assert_eq!(add["required"], json!(["edge"]), "{add}");
+    let create = &doc["components"]["schemas"]["CreateTable"];
+    assert!(
+        create["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("databaseSchema")),
+        "{create}"
+    );
+    assert!(
+        create["properties"]["columns"]["items"]["properties"]["dataType"]["enum"].is_array(),
+        "{create}"
+    );
 }
 
 #[tokio::test]
@@ -1041,7 +1171,7 @@ async fn every_entity_kind_round_trips() {
     ];
     assert_eq!(
         bodies.len(),
-        headwaters_server::kinds::ALL.len(),
+        headwaters_server::domain::kinds::ALL.len(),
         "one body per collection"
     );
     let mut ids = Vec::new();
@@ -1534,7 +1664,7 @@ async fn graphql_mutations() {
 
 #[tokio::test]
 async fn graphql_sdl_is_committed_and_explorer_is_self_hosted() {
-    let sdl = headwaters_server::graphql::sdl();
+    let sdl = headwaters_server::api::graphql::sdl();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
     if std::env::var_os("UPDATE_GRAPHQL_SCHEMA").is_some() {
         std::fs::write(path, &sdl).unwrap();

@@ -32,5 +32,5 @@ pub use dialect::Dialect;
 pub use error::Error;
 pub use model::{
     Catalog, ColumnEdge, ColumnRef, Diagnostic, DiagnosticKind, JsonCatalog, Lineage, Location,
-    Options, StatementLineage, TableName, TransformationSubtype, TransformationType,
+    Options, StatementKind, StatementLineage, TableName, TransformationSubtype, TransformationType,
 };

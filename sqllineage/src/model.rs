@@ -188,12 +188,93 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// What a statement does, as far as lineage is concerned. Serialized (and displayed)
+/// in snake case: `select`, `insert`, `create_table_as`, ...
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementKind {
+    /// The statement did not parse.
+    Unparsed,
+    /// A query (its lineage is its reads).
+    Select,
+    /// `SELECT ... INTO t`.
+    SelectInto,
+    /// `INSERT` (and `INSERT OVERWRITE`).
+    Insert,
+    /// `INSERT OVERWRITE DIRECTORY`.
+    InsertDirectory,
+    /// `CREATE TABLE` with columns.
+    CreateTable,
+    /// `CREATE TABLE ... AS SELECT`.
+    CreateTableAs,
+    /// `CREATE TABLE ... CLONE`.
+    CreateTableClone,
+    /// `CREATE TABLE ... LIKE`.
+    CreateTableLike,
+    /// `CREATE VIEW`.
+    CreateView,
+    /// `CREATE MATERIALIZED VIEW`.
+    CreateMaterializedView,
+    /// `UPDATE`.
+    Update,
+    /// `DELETE`.
+    Delete,
+    /// `MERGE`.
+    Merge,
+    /// `DROP TABLE/VIEW`.
+    Drop,
+    /// `ALTER TABLE` (renames, swaps).
+    AlterTable,
+    /// `RENAME TABLE`.
+    RenameTable,
+    /// `COPY` / `COPY INTO`.
+    Copy,
+    /// `UNLOAD`.
+    Unload,
+    /// Anything else (reported as unsupported).
+    #[default]
+    Other,
+}
+
+impl StatementKind {
+    /// The snake-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementKind::Unparsed => "unparsed",
+            StatementKind::Select => "select",
+            StatementKind::SelectInto => "select_into",
+            StatementKind::Insert => "insert",
+            StatementKind::InsertDirectory => "insert_directory",
+            StatementKind::CreateTable => "create_table",
+            StatementKind::CreateTableAs => "create_table_as",
+            StatementKind::CreateTableClone => "create_table_clone",
+            StatementKind::CreateTableLike => "create_table_like",
+            StatementKind::CreateView => "create_view",
+            StatementKind::CreateMaterializedView => "create_materialized_view",
+            StatementKind::Update => "update",
+            StatementKind::Delete => "delete",
+            StatementKind::Merge => "merge",
+            StatementKind::Drop => "drop",
+            StatementKind::AlterTable => "alter_table",
+            StatementKind::RenameTable => "rename_table",
+            StatementKind::Copy => "copy",
+            StatementKind::Unload => "unload",
+            StatementKind::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for StatementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The lineage of one statement.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatementLineage {
-    /// Statement kind (`select`, `insert`, `create_table_as`, ...), `unparsed` if it did
-    /// not parse.
-    pub kind: String,
+    /// What the statement does (`unparsed` if it did not parse).
+    pub kind: StatementKind,
     /// Where the statement starts.
     pub location: Location,
     /// Tables read.

@@ -12,7 +12,16 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ApiResult};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::errors::{ApiError, ApiResult};
 
 /// What a token allows, in increasing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -234,6 +243,84 @@ pub fn bearer(value: Option<&str>) -> ApiResult<&str> {
             ApiError::Unauthorized("Authorization header is not a Bearer token".into())
         })?;
     Ok(t.trim())
+}
+
+/// The role a request needs, by method; handlers ask for more where needed (GraphQL
+/// reads are POSTs: its mutations check the editor role themselves).
+fn needed_role(method: &Method, path: &str) -> Role {
+    if path == "/api/graphql" || matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        Role::Viewer
+    } else {
+        Role::Editor
+    }
+}
+
+/// Authenticates the bearer token, checks the role for the method, applies the rate
+/// limits, and hands the [`Principal`] to the handler.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let s = &*state;
+    let principal = match &s.keys {
+        None => Principal {
+            name: "anonymous".into(),
+            role: Role::Admin,
+        },
+        Some(keys) => {
+            let header = req
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            match bearer(header).and_then(|t| keys.verify(t)) {
+                Ok(p) => p,
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into());
+    let now = Instant::now();
+    let verdicts = [
+        s.token_limiter
+            .check(&format!("token:{}", principal.name), now),
+        s.ip_limiter.check(&format!("ip:{ip}"), now),
+    ];
+    // Report the tighter of the two limits.
+    let shown = verdicts
+        .iter()
+        .flatten()
+        .min_by_key(|v| (v.allowed, v.remaining))
+        .copied();
+    let mut resp = if shown.is_some_and(|v| !v.allowed) {
+        ApiError::TooManyRequests(
+            "rate limit exceeded; retry after X-RateLimit-Reset seconds".into(),
+        )
+        .into_response()
+    } else if principal.role < needed_role(req.method(), req.uri().path()) {
+        ApiError::Forbidden(format!(
+            "{} needs the {:?} role; token {:?} has {:?}",
+            req.method(),
+            needed_role(req.method(), req.uri().path()),
+            principal.name,
+            principal.role
+        ))
+        .into_response()
+    } else {
+        req.extensions_mut().insert(principal);
+        next.run(req).await
+    };
+    if let Some(v) = shown {
+        let h = resp.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", v.limit as u64),
+            ("x-ratelimit-remaining", v.remaining as u64),
+            ("x-ratelimit-reset", v.reset_secs),
+        ] {
+            h.insert(name, HeaderValue::from(value));
+        }
+    }
+    resp
 }
 
 #[cfg(test)]

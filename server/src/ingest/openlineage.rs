@@ -22,10 +22,10 @@ use headwaters_engine::{ColumnMapping, EdgeInput, EntityType, Include, LineageSo
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
-use crate::fqn;
-use crate::kinds::{self, DATA_TYPES, Kind};
-use crate::service::{Actor, Key, Mode, Service};
+use crate::domain::error::{Error, Result, UserError};
+use crate::domain::fqn;
+use crate::domain::kinds::{self, Kind, data_type};
+use crate::domain::{Actor, Key, Mode, Service};
 
 /// A dataset as an event names it.
 #[derive(Clone, Debug)]
@@ -77,19 +77,32 @@ pub struct Applied {
     pub dropped_columns: Vec<String>,
 }
 
-fn bad(path: &str, what: &str) -> ApiError {
+/// What a batch of events did.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// Events in the batch.
+    pub received: usize,
+    /// Events applied.
+    pub successful: usize,
+    /// Edges written over all events.
+    pub edges: usize,
+    /// Events refused: index and why.
+    pub errors: Vec<(usize, UserError)>,
+}
+
+fn bad(path: &str, what: &str) -> Error {
     if what.starts_with("is ") {
-        ApiError::bad(format!("{path} {what}"))
+        Error::invalid(format!("{path} {what}"))
     } else {
-        ApiError::bad(format!("{path}: {what}"))
+        Error::invalid(format!("{path}: {what}"))
     }
 }
 
-fn obj<'a>(v: &'a Value, path: &str) -> ApiResult<&'a Map<String, Value>> {
+fn obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
     v.as_object().ok_or_else(|| bad(path, "must be an object"))
 }
 
-fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<String> {
+fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> Result<String> {
     match m.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
         Some(_) => Err(bad(&format!("{path}.{key}"), "must be a non-empty string")),
@@ -97,7 +110,7 @@ fn req_str(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<String> {
     }
 }
 
-fn opt_obj(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Map<String, Value>> {
+fn opt_obj(m: &Map<String, Value>, key: &str, path: &str) -> Result<Map<String, Value>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Object(o)) => Ok(o.clone()),
@@ -105,37 +118,7 @@ fn opt_obj(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Map<Strin
     }
 }
 
-/// OpenLineage / SQL type names to OpenMetadata's `dataType` enum.
-pub fn data_type(t: &str) -> String {
-    let u = t.trim().to_uppercase();
-    let base = u.split(['(', '<', ' ']).next().unwrap_or("");
-    let mapped = match base {
-        "INTEGER" | "INT4" | "INT32" => "INT",
-        "INT8" | "INT64" | "LONG" => "BIGINT",
-        "INT2" | "SHORT" => "SMALLINT",
-        "FLOAT8" | "FLOAT64" | "DOUBLE PRECISION" => "DOUBLE",
-        "FLOAT4" | "FLOAT32" | "REAL" => "FLOAT",
-        "BOOL" => "BOOLEAN",
-        "CHARACTER" => "CHAR",
-        "TIMESTAMPTZ" | "TIMESTAMP_TZ" | "TIMESTAMP_LTZ" | "TIMESTAMP_NTZ" => "TIMESTAMP",
-        "STR" => "STRING",
-        "VARIANT" | "OBJECT" => "JSON",
-        "LIST" => "ARRAY",
-        "ROW" => "STRUCT",
-        "HUGEINT" | "UBIGINT" => "LARGEINT",
-        "BLOB" | "BYTEA" => "BLOB",
-        other => other,
-    };
-    if DATA_TYPES.contains(&mapped) {
-        mapped.to_string()
-    } else if u.starts_with("CHARACTER VARYING") {
-        "VARCHAR".into()
-    } else {
-        "UNKNOWN".into()
-    }
-}
-
-fn parse_dataset(v: &Value, path: &str) -> ApiResult<Dataset> {
+fn parse_dataset(v: &Value, path: &str) -> Result<Dataset> {
     let m = obj(v, path)?;
     let namespace = req_str(m, "namespace", path)?;
     let name = req_str(m, "name", path)?;
@@ -219,7 +202,7 @@ fn parse_dataset(v: &Value, path: &str) -> ApiResult<Dataset> {
     })
 }
 
-fn parse_datasets(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Vec<Dataset>> {
+fn parse_datasets(m: &Map<String, Value>, key: &str, path: &str) -> Result<Vec<Dataset>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a
@@ -233,7 +216,7 @@ fn parse_datasets(m: &Map<String, Value>, key: &str, path: &str) -> ApiResult<Ve
 
 const EVENT_TYPES: &[&str] = &["START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"];
 
-fn parse_event(v: &Value, path: &str) -> ApiResult<Event> {
+fn parse_event(v: &Value, path: &str) -> Result<Event> {
     let m = obj(v, path)?;
     let event_time = match m.get("eventTime") {
         None | Some(Value::Null) => None,
@@ -314,58 +297,20 @@ fn parse_event(v: &Value, path: &str) -> ApiResult<Event> {
     })
 }
 
-/// Milliseconds since the epoch of an RFC 3339 date-time (`2024-05-01T12:00:00.123+02:00`).
+/// Milliseconds since the epoch of an RFC 3339 date-time (`2024-05-01T12:00:00.123+02:00`;
+/// a space for the `T` and a missing offset, meaning UTC, are accepted too).
 pub fn parse_time(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut millis = 0;
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
-        if digits.is_empty() {
-            return None;
-        }
-        millis = format!("{:0<3}", &digits[..digits.len().min(3)])
-            .parse::<i64>()
-            .ok()?;
-        rest = &frac[digits.len()..];
-    }
-    let offset = match rest {
-        "" | "Z" | "z" => 0,
-        o if (o.starts_with('+') || o.starts_with('-')) && o.len() == 6 && &o[3..4] == ":" => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o[1..3].parse::<i64>().ok()? * 60 + o[4..6].parse::<i64>().ok()?)
-        }
-        _ => return None,
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * ((mo + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 86_400 + h * 3600 + mi * 60 + se) - offset * 60) * 1000 + millis)
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::format_description;
+    let t = time::OffsetDateTime::parse(s, &Rfc3339).ok().or_else(|| {
+        let local = format_description!(
+            "[year]-[month]-[day][first [T][ ]][hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        time::PrimitiveDateTime::parse(s, local)
+            .ok()
+            .map(time::PrimitiveDateTime::assume_utc)
+    })?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// Where a dataset lives in the OpenMetadata hierarchy.
@@ -478,7 +423,7 @@ impl Service {
         }
     }
 
-    fn ensure(&self, kind: &Kind, body: Value) -> ApiResult<Value> {
+    fn ensure(&self, kind: &Kind, body: Value) -> Result<Value> {
         let name = body["name"].as_str().unwrap_or_default().to_string();
         let parent = kind
             .parent
@@ -505,7 +450,7 @@ impl Service {
         &self,
         d: &Dataset,
         referenced: &BTreeSet<String>,
-    ) -> ApiResult<(NodeId, String)> {
+    ) -> Result<(NodeId, String)> {
         let p = self.placement(&d.namespace, &d.name);
         let svc = self.ensure(
             p.service_kind,
@@ -593,15 +538,15 @@ impl Service {
         }
         let (doc, _) = self.put_entity(p.kind, body, &Actor("openlineage".into()), Mode::Upsert)?;
         let id: Uuid = serde_json::from_value(doc["id"].clone())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| Error::json("id of a stored dataset", e))?;
         let view = self.store.read();
         let n = view
             .node_by_id(&id)?
-            .ok_or_else(|| ApiError::Internal(format!("{full} vanished")))?;
+            .ok_or_else(|| Error::invariant(format!("{full} vanished")))?;
         Ok((n, full))
     }
 
-    fn ensure_job(&self, namespace: &str, name: &str) -> ApiResult<(NodeId, Uuid, String)> {
+    fn ensure_job(&self, namespace: &str, name: &str) -> Result<(NodeId, Uuid, String)> {
         let service = self.service_for_namespace(namespace);
         let svc = self.ensure(
             &kinds::PIPELINE_SERVICE,
@@ -613,11 +558,11 @@ impl Service {
             .to_string();
         let doc = self.ensure(&kinds::PIPELINE, json!({"name": name, "service": svc_fqn, "description": format!("OpenLineage job {namespace}/{name}")}))?;
         let id: Uuid = serde_json::from_value(doc["id"].clone())
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| Error::json("id of a stored pipeline", e))?;
         let view = self.store.read();
         let n = view
             .node_by_id(&id)?
-            .ok_or_else(|| ApiError::Internal("pipeline vanished".into()))?;
+            .ok_or_else(|| Error::invariant("pipeline vanished"))?;
         Ok((
             n,
             id,
@@ -629,7 +574,7 @@ impl Service {
     }
 
     /// Applies one event (already a JSON value). Errors name the field under `path`.
-    pub fn openlineage_event(&self, v: &Value, path: &str) -> ApiResult<Applied> {
+    pub fn openlineage_event(&self, v: &Value, path: &str) -> Result<Applied> {
         let ev = parse_event(v, path)?;
         let mut applied = Applied::default();
         // Columns each dataset must have: its own lineage targets and the inputs named.
@@ -714,7 +659,7 @@ impl Service {
                             from_columns: mine
                                 .iter()
                                 .map(|f| Ok(format!("{from_fqn}.{}", fqn::quote(&f.field)?)))
-                                .collect::<ApiResult<_>>()?,
+                                .collect::<Result<_>>()?,
                             to_column: format!("{to_fqn}.{}", fqn::quote(out_field)?),
                             function: mine.iter().find_map(|f| f.description.clone()),
                             transformation: mine.iter().find_map(|f| f.transformation.clone()),
@@ -770,12 +715,12 @@ impl Service {
         pipeline: NodeId,
         pipeline_id: Uuid,
         pipeline_fqn: &str,
-    ) -> ApiResult<()> {
+    ) -> Result<()> {
         let _guard = self.lock_docs();
         let run_key = format!("ol-run/{run_id}");
         let mut rec = match self.store.read().aux(run_key.as_bytes())? {
             Some(b) => serde_json::from_slice::<Value>(&b)
-                .map_err(|e| ApiError::Internal(format!("run record {run_id}: {e}")))?,
+                .map_err(|e| Error::json(format!("run record {run_id}"), e))?,
             None => json!({"runId": run_id, "job": pipeline_fqn, "pipelineId": pipeline_id}),
         };
         let (ns, name, job_facets) = ev.job.clone().unwrap_or_default();
@@ -820,13 +765,13 @@ impl Service {
         }
         self.store.put_aux(
             run_key.as_bytes(),
-            Some(serde_json::to_vec(&rec).map_err(|e| ApiError::Internal(e.to_string()))?),
+            Some(serde_json::to_vec(&rec).map_err(|e| Error::json("run record", e))?),
         )?;
         // The job's runs, newest last, bounded.
         let job_key = format!("ol-job/{pipeline_id}");
         let mut runs: Vec<Uuid> = match self.store.read().aux(job_key.as_bytes())? {
             Some(b) => serde_json::from_slice(&b)
-                .map_err(|e| ApiError::Internal(format!("run list: {e}")))?,
+                .map_err(|e| Error::json(format!("run list {job_key}"), e))?,
             None => Vec::new(),
         };
         if !runs.contains(&run_id) {
@@ -838,7 +783,7 @@ impl Service {
             }
             self.store.put_aux(
                 job_key.as_bytes(),
-                Some(serde_json::to_vec(&runs).map_err(|e| ApiError::Internal(e.to_string()))?),
+                Some(serde_json::to_vec(&runs).map_err(|e| Error::json("run list", e))?),
             )?;
         }
         // The last run on the pipeline entity, in OpenMetadata's pipelineStatus shape.
@@ -865,8 +810,45 @@ impl Service {
         Ok(())
     }
 
+    /// A batch of events (`{"events": [...]}` or an array), each applied on its own:
+    /// an event the caller got wrong is reported with its index and field, the others
+    /// are kept; an internal error stops the batch.
+    pub fn openlineage_batch(&self, body: Value) -> Result<BatchReport> {
+        let events = match body {
+            Value::Array(a) => a,
+            Value::Object(mut m) => match m.remove("events") {
+                Some(Value::Array(a)) => a,
+                _ => {
+                    return Err(Error::invalid(
+                        "events: a batch is {\"events\": [...]} or an array of events",
+                    ));
+                }
+            },
+            _ => {
+                return Err(Error::invalid(
+                    "a batch is {\"events\": [...]} or an array of events",
+                ));
+            }
+        };
+        let mut report = BatchReport {
+            received: events.len(),
+            ..BatchReport::default()
+        };
+        for (index, e) in events.iter().enumerate() {
+            match self.openlineage_event(e, &format!("events[{index}]")) {
+                Ok(a) => {
+                    report.successful += 1;
+                    report.edges += a.edges;
+                }
+                Err(Error::User(error)) => report.errors.push((index, error)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(report)
+    }
+
     /// Runs of a job, newest first.
-    pub fn openlineage_runs(&self, namespace: &str, job: &str, limit: usize) -> ApiResult<Value> {
+    pub fn openlineage_runs(&self, namespace: &str, job: &str, limit: usize) -> Result<Value> {
         let service = self.service_for_namespace(namespace);
         let pfqn = fqn::build(Some(&fqn::quote(&service)?), job)?;
         let view = self.store.read();
@@ -878,7 +860,8 @@ impl Service {
         )?;
         let id = view.entity(n)?.id;
         let runs: Vec<Uuid> = match view.aux(format!("ol-job/{id}").as_bytes())? {
-            Some(b) => serde_json::from_slice(&b).map_err(|e| ApiError::Internal(e.to_string()))?,
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::json(format!("run list of {id}"), e))?,
             None => Vec::new(),
         };
         let mut out = Vec::new();
@@ -886,7 +869,7 @@ impl Service {
             if let Some(b) = view.aux(format!("ol-run/{r}").as_bytes())? {
                 out.push(
                     serde_json::from_slice::<Value>(&b)
-                        .map_err(|e| ApiError::Internal(e.to_string()))?,
+                        .map_err(|e| Error::json(format!("run record {r}"), e))?,
                 );
             }
         }
@@ -909,6 +892,7 @@ mod tests {
             parse_time("2024-05-01T12:00:00.123456Z"),
             Some(1_714_564_800_123)
         );
+        assert_eq!(parse_time("2024-05-01 12:00:00"), Some(1_714_564_800_000));
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(data_type("integer"), "INT");
         assert_eq!(data_type("varchar(20)"), "VARCHAR");
@@ -917,116 +901,5 @@ mod tests {
             sanitize("postgres://db.internal:5432"),
             "postgres_db_internal_5432"
         );
-    }
-}
-
-/// HTTP handlers: the OpenLineage HTTP transport's endpoints and the runs query.
-pub mod http {
-    use axum::Router;
-    use axum::extract::State;
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::{get, post};
-    use serde::Deserialize;
-    use serde_json::{Value, json};
-
-    use crate::AppState;
-    use crate::error::{ApiError, ApiResult, Json, Query};
-
-    async fn apply_blocking(
-        s: &AppState,
-        events: Vec<Value>,
-        paths: Vec<String>,
-    ) -> ApiResult<Vec<ApiResult<super::Applied>>> {
-        let svc = s.0.service.clone();
-        tokio::task::spawn_blocking(move || {
-            events
-                .iter()
-                .zip(&paths)
-                .map(|(e, p)| svc.openlineage_event(e, p))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(|e| ApiError::Internal(format!("worker failed: {e}")))
-    }
-
-    /// One event: 201 with a summary, or the event's first error.
-    pub async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-        let mut r = apply_blocking(&s, vec![body], vec!["event".into()]).await?;
-        let a = r
-            .pop()
-            .unwrap_or_else(|| Err(ApiError::Internal("no result".into())))?;
-        Ok((
-            StatusCode::CREATED,
-            Json(
-                json!({"received": 1, "successful": 1, "failed": 0, "edges": a.edges,
-                        "columnMappings": a.column_mappings, "droppedColumns": a.dropped_columns}),
-            ),
-        )
-            .into_response())
-    }
-
-    /// A batch (`{"events": [...]}` or an array): each event applied on its own; bad
-    /// ones are reported with their index and field, good ones are kept.
-    async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-        let events = match body {
-            Value::Array(a) => a,
-            Value::Object(mut m) => match m.remove("events") {
-                Some(Value::Array(a)) => a,
-                _ => {
-                    return Err(ApiError::bad(
-                        "events: a batch is {\"events\": [...]} or an array of events",
-                    ));
-                }
-            },
-            _ => {
-                return Err(ApiError::bad(
-                    "a batch is {\"events\": [...]} or an array of events",
-                ));
-            }
-        };
-        let n = events.len();
-        let paths = (0..n).map(|i| format!("events[{i}]")).collect();
-        let results = apply_blocking(&s, events, paths).await?;
-        let mut errors = Vec::new();
-        let (mut edges, mut ok) = (0, 0);
-        for (i, r) in results.into_iter().enumerate() {
-            match r {
-                Ok(a) => {
-                    ok += 1;
-                    edges += a.edges;
-                }
-                Err(e @ ApiError::Internal(_)) => return Err(e),
-                Err(e) => errors.push(
-                    json!({"index": i, "code": e.status().as_u16(), "message": e.public_message()}),
-                ),
-            }
-        }
-        Ok(Json(json!({"received": n, "successful": ok, "failed": n - ok, "edges": edges, "errors": errors})).into_response())
-    }
-
-    /// Parameters of the runs query.
-    #[derive(Debug, Deserialize)]
-    struct RunsQuery {
-        namespace: String,
-        job: String,
-        limit: Option<usize>,
-    }
-
-    async fn runs(State(s): State<AppState>, Query(q): Query<RunsQuery>) -> ApiResult<Response> {
-        Ok(Json(
-            s.service()
-                .openlineage_runs(&q.namespace, &q.job, q.limit.unwrap_or(100))?,
-        )
-        .into_response())
-    }
-
-    /// `/api/v1/openlineage/lineage`, `/lineage/batch`, `/runs`. (Marquez's
-    /// `POST /api/v1/lineage` is routed with OpenMetadata's `PUT` in `rest.rs`.)
-    pub fn routes() -> Router<AppState> {
-        Router::new()
-            .route("/api/v1/openlineage/lineage", post(single))
-            .route("/api/v1/openlineage/lineage/batch", post(batch))
-            .route("/api/v1/openlineage/runs", get(runs))
     }
 }

@@ -5,14 +5,13 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use crate::AppState;
+use crate::api::openapi::{ApiRouter, Op};
 
 /// Latency histogram bucket bounds, seconds.
 const BUCKETS: [f64; 12] = [
@@ -100,7 +99,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
-    state.0.metrics.observe(
+    state.metrics.observe(
         &method,
         &route,
         resp.status().as_u16(),
@@ -112,7 +111,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 async fn metrics(State(state): State<AppState>) -> Response {
     use std::fmt::Write;
     let mut out = String::new();
-    state.0.metrics.render(&mut out);
+    state.metrics.render(&mut out);
     let stats = state.service().store.read().stats();
     for (name, help, v) in [
         (
@@ -142,17 +141,53 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.0.ready.load(Ordering::SeqCst) {
+    if state.ready.load(Ordering::SeqCst) {
         axum::Json(serde_json::json!({"status": "ready"})).into_response()
     } else {
-        crate::error::error_body(StatusCode::SERVICE_UNAVAILABLE, "still loading")
+        crate::api::errors::error_body(StatusCode::SERVICE_UNAVAILABLE, "still loading")
     }
 }
 
 /// `/metrics`, `/healthz`, `/readyz` (no auth).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn routes() -> ApiRouter {
+    let text = utoipa::openapi::schema::Schema::Object(
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .build(),
+    );
+    ApiRouter::new()
+        .route(
+            Method::GET,
+            "/metrics",
+            metrics,
+            Op::new("system", "Prometheus metrics")
+                .public()
+                .answers_with(200, "text/plain", text, "Prometheus text format 0.0.4"),
+        )
+        .route(
+            Method::GET,
+            "/healthz",
+            healthz,
+            Op::new("system", "Liveness")
+                .public()
+                .answers::<Status>(200, "The process answers"),
+        )
+        .route(
+            Method::GET,
+            "/readyz",
+            readyz,
+            Op::new(
+                "system",
+                "Readiness: 503 while start-up work (the demo load) runs",
+            )
+            .public()
+            .answers::<Status>(200, "Ready"),
+        )
+}
+
+/// `{"status": "ok" | "ready"}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// `ok` (liveness) or `ready`.
+    pub status: String,
 }

@@ -28,39 +28,39 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/",
-            asset(HTML, include_bytes!("../assets/viewer/index.html")),
+            asset(HTML, include_bytes!("../../assets/viewer/index.html")),
         )
         .route(
             "/viewer.js",
-            asset(JS, include_bytes!("../assets/viewer/viewer.js")),
+            asset(JS, include_bytes!("../../assets/viewer/viewer.js")),
         )
         .route(
             "/graphiql",
-            asset(HTML, include_bytes!("../assets/graphiql/index.html")),
+            asset(HTML, include_bytes!("../../assets/graphiql/index.html")),
         )
         .route(
             "/graphiql/graphiql.min.js",
-            asset(JS, include_bytes!("../assets/graphiql/graphiql.min.js")),
+            asset(JS, include_bytes!("../../assets/graphiql/graphiql.min.js")),
         )
         .route(
             "/graphiql/graphiql.min.css",
             asset(
                 "text/css; charset=utf-8",
-                include_bytes!("../assets/graphiql/graphiql.min.css"),
+                include_bytes!("../../assets/graphiql/graphiql.min.css"),
             ),
         )
         .route(
             "/graphiql/react.production.min.js",
             asset(
                 JS,
-                include_bytes!("../assets/graphiql/react.production.min.js"),
+                include_bytes!("../../assets/graphiql/react.production.min.js"),
             ),
         )
         .route(
             "/graphiql/react-dom.production.min.js",
             asset(
                 JS,
-                include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+                include_bytes!("../../assets/graphiql/react-dom.production.min.js"),
             ),
         )
 }

@@ -263,3 +263,33 @@ pub const TABLE_TYPES: &[&str] = &[
     "Stream",
     "Stage",
 ];
+
+/// OpenLineage, dbt and SQL type names to OpenMetadata's `dataType` enum.
+pub fn data_type(t: &str) -> String {
+    let u = t.trim().to_uppercase();
+    let base = u.split(['(', '<', ' ']).next().unwrap_or("");
+    let mapped = match base {
+        "INTEGER" | "INT4" | "INT32" => "INT",
+        "INT8" | "INT64" | "LONG" => "BIGINT",
+        "INT2" | "SHORT" => "SMALLINT",
+        "FLOAT8" | "FLOAT64" | "DOUBLE PRECISION" => "DOUBLE",
+        "FLOAT4" | "FLOAT32" | "REAL" => "FLOAT",
+        "BOOL" => "BOOLEAN",
+        "CHARACTER" => "CHAR",
+        "TIMESTAMPTZ" | "TIMESTAMP_TZ" | "TIMESTAMP_LTZ" | "TIMESTAMP_NTZ" => "TIMESTAMP",
+        "STR" => "STRING",
+        "VARIANT" | "OBJECT" => "JSON",
+        "LIST" => "ARRAY",
+        "ROW" => "STRUCT",
+        "HUGEINT" | "UBIGINT" => "LARGEINT",
+        "BLOB" | "BYTEA" => "BLOB",
+        other => other,
+    };
+    if DATA_TYPES.contains(&mapped) {
+        mapped.to_string()
+    } else if u.starts_with("CHARACTER VARYING") {
+        "VARCHAR".into()
+    } else {
+        "UNKNOWN".into()
+    }
+}

@@ -1,20 +1,22 @@
-//! The one place where errors become HTTP answers.
+//! The one place where errors become HTTP answers and GraphQL errors.
 //!
 //! Every failure a handler can meet is an [`ApiError`]; it renders as OpenMetadata's
-//! error body `{"code": <status>, "message": "..."}`. Engine user errors become 4xx with
-//! their message; internal errors are logged with the request id and answered with a
-//! generic 500 that does not echo internals. Extractor rejections (bad JSON, bad query
+//! error body `{"code": <status>, "message": "..."}`, and in GraphQL as the message with
+//! `extensions.code`. Domain user errors become 4xx by their variant (never by their
+//! text); internal errors are logged with their cause chain and the request id and
+//! answered with a generic 500 that does not echo internals. Extractor rejections (bad JSON, bad query
 //! parameters, wrong content type, body too large) are converted here too, and
 //! [`json_errors`] rewrites any plain-text error that a lower layer produced (unknown
 //! route, wrong method, timeout) into the same JSON shape.
 
-use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+
+use crate::domain::{Error as DomainError, UserError};
 use serde_json::json;
 
 /// An error on its way to the client.
@@ -110,23 +112,39 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<headwaters_engine::Error> for ApiError {
-    fn from(e: headwaters_engine::Error) -> Self {
-        use headwaters_engine::{Error, UserError};
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
         match e {
-            Error::User(u) => match u {
-                UserError::UnknownNode(_)
-                | UserError::UnknownEntity(_)
-                | UserError::UnknownFqn(..)
-                | UserError::UnknownColumn(_) => ApiError::NotFound(u.to_string()),
-                UserError::DuplicateFqn(..) => ApiError::Conflict(u.to_string()),
-                UserError::TypeChange { .. } | UserError::BadInput(_) => {
-                    ApiError::BadRequest(u.to_string())
-                }
-            },
-            Error::Internal(i) => ApiError::Internal(i.to_string()),
+            DomainError::User(u) => u.into(),
+            // The whole cause chain goes to the log, none of it to the client.
+            DomainError::Internal(i) => ApiError::Internal(error_chain(&i)),
         }
     }
+}
+
+impl From<UserError> for ApiError {
+    fn from(u: UserError) -> Self {
+        match u {
+            UserError::Invalid(m) => ApiError::BadRequest(m),
+            UserError::NotFound(m) => ApiError::NotFound(m),
+            UserError::Conflict(m) => ApiError::Conflict(m),
+        }
+    }
+}
+
+/// An error and its sources, `outer: inner: ...`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.ends_with(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
 }
 
 impl From<JsonRejection> for ApiError {
@@ -251,11 +269,6 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
     r
 }
 
-/// An empty 200 body, for completeness of the type.
-pub fn empty() -> Response {
-    Response::new(Body::empty())
-}
-
 impl ApiError {
     /// The `extensions.code` of this error in GraphQL answers.
     pub fn graphql_code(&self) -> &'static str {
@@ -283,7 +296,7 @@ pub fn graphql_error(e: ApiError) -> async_graphql::Error {
     async_graphql::Error::new(e.public_message()).extend_with(|_, ext| ext.set("code", code))
 }
 
-/// `.gql()?` turns service and engine errors into GraphQL errors with a code.
+/// `.gql()?` turns domain and API errors into GraphQL errors with a code.
 pub trait OrGraphql<T> {
     /// Converts the error.
     fn gql(self) -> async_graphql::Result<T>;
@@ -295,13 +308,7 @@ impl<T> OrGraphql<T> for Result<T, ApiError> {
     }
 }
 
-impl<T> OrGraphql<T> for async_graphql::Result<T> {
-    fn gql(self) -> async_graphql::Result<T> {
-        self
-    }
-}
-
-impl<T> OrGraphql<T> for Result<T, headwaters_engine::Error> {
+impl<T> OrGraphql<T> for Result<T, DomainError> {
     fn gql(self) -> async_graphql::Result<T> {
         self.map_err(|e| graphql_error(e.into()))
     }

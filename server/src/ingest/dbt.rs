@@ -18,15 +18,14 @@ use headwaters_sqllineage::{Options, TableName, TransformationType, analyze};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
-use crate::fqn;
-use crate::kinds;
-use crate::openlineage::data_type;
-use crate::service::{Actor, Key, Mode, Service};
-use crate::sql::{MapCatalog, Mappings};
+use crate::domain::error::{Error, Result};
+use crate::domain::fqn;
+use crate::domain::kinds::{self, data_type};
+use crate::domain::sql::{MapCatalog, Mappings};
+use crate::domain::{Actor, Key, Mode, Service};
 
 /// What an import did.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DbtReport {
     /// dbt project name.
@@ -65,6 +64,13 @@ struct Relation {
     parents: Vec<String>,
 }
 
+impl Relation {
+    /// `database.schema.name`, lower-cased: how SQL names resolve to relations.
+    fn key(&self) -> String {
+        format!("{}.{}.{}", self.database, self.schema, self.name).to_lowercase()
+    }
+}
+
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
@@ -94,12 +100,14 @@ fn catalog_columns(
     Some(v.into_iter().map(|(_, n, t, d)| (n, t, d)).collect())
 }
 
-fn relations(manifest: &Value, catalog: Option<&Value>) -> ApiResult<Vec<Relation>> {
+fn relations(manifest: &Value, catalog: Option<&Value>) -> Result<Vec<Relation>> {
     let mut out = Vec::new();
     let nodes = manifest
         .get("nodes")
         .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::bad("manifest: nodes is missing; is this a dbt manifest.json?"))?;
+        .ok_or_else(|| {
+            Error::invalid("manifest: nodes is missing; is this a dbt manifest.json?")
+        })?;
     for (id, n) in nodes {
         let rt = s(n, "resource_type").unwrap_or_default();
         if !matches!(rt, "model" | "seed" | "snapshot") {
@@ -183,36 +191,103 @@ fn manifest_columns(n: &Value) -> Vec<(String, String, Option<String>)> {
         .unwrap_or_default()
 }
 
+/// What an import of one project into one service created, kept in `aux` under
+/// `dbt/<service>/<project>` so the next import removes only its own stale work.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct ImportState {
+    /// Entities this project's imports created.
+    entities: BTreeSet<Uuid>,
+    /// Edges the last import wrote, (from, to).
+    edges: BTreeSet<(Uuid, Uuid)>,
+}
+
+/// One import in progress: the phases of [`Service::import_dbt`] share this.
+struct Import<'a> {
+    svc: &'a Service,
+    rels: &'a [Relation],
+    svc_fqn: String,
+    dialect: headwaters_sqllineage::Dialect,
+    actor: Actor,
+    previous: ImportState,
+    created: BTreeSet<Uuid>,
+    kept: BTreeSet<Uuid>,
+    /// Relation unique id -> (node, id, table FQN).
+    by_id: HashMap<String, (NodeId, Uuid, String)>,
+    /// [`Relation::key`] -> index in `rels`.
+    by_name: HashMap<String, usize>,
+    new_edges: BTreeSet<(Uuid, Uuid)>,
+    report: DbtReport,
+}
+
 impl Service {
     /// Imports a dbt project's artifacts into database service `service` (created if
     /// missing). `progress(done, total)` is called as relations and edges are written.
+    ///
+    /// Phases: read the artifacts, make sure the service exists, load what the previous
+    /// import of this project made, write databases, schemas and tables
+    /// ([`Import::write_entities`]), write `depends_on` edges with column mappings from
+    /// the compiled SQL ([`Import::write_edges`]), remove what the previous import made
+    /// and this one does not have ([`Import::remove_stale`]), save the new state.
     pub fn import_dbt(
         &self,
         manifest: &Value,
         catalog: Option<&Value>,
         service: &str,
         progress: &dyn Fn(usize, usize),
-    ) -> ApiResult<DbtReport> {
+    ) -> Result<DbtReport> {
         let meta = manifest.get("metadata").ok_or_else(|| {
-            ApiError::bad("manifest: metadata is missing; is this a dbt manifest.json?")
+            Error::invalid("manifest: metadata is missing; is this a dbt manifest.json?")
         })?;
         let project = s(meta, "project_name")
-            .ok_or_else(|| ApiError::bad("manifest: metadata.project_name is missing"))?
+            .ok_or_else(|| Error::invalid("manifest: metadata.project_name is missing"))?
             .to_string();
         let adapter = s(meta, "adapter_type").unwrap_or("generic");
-        let dialect = adapter.parse().unwrap_or_default();
         let rels = relations(manifest, catalog)?;
-        let total = rels.len() * 2;
-        let actor = Actor("dbt".into());
-        let mut report = DbtReport {
-            project: project.clone(),
-            ..DbtReport::default()
-        };
-
         let svc_fqn = fqn::quote(service)?;
+        self.ensure_dbt_service(service, &svc_fqn, adapter)?;
+        let state_key = format!("dbt/{svc_fqn}/{project}");
+        let previous: ImportState = match self.store.read().aux(state_key.as_bytes())? {
+            Some(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::json(format!("dbt import state {state_key}"), e))?,
+            None => ImportState::default(),
+        };
+        let mut import = Import {
+            svc: self,
+            rels: &rels,
+            svc_fqn,
+            dialect: adapter.parse().unwrap_or_default(),
+            actor: Actor("dbt".into()),
+            created: previous.entities.clone(),
+            previous,
+            kept: BTreeSet::new(),
+            by_id: HashMap::new(),
+            by_name: rels.iter().enumerate().map(|(i, r)| (r.key(), i)).collect(),
+            new_edges: BTreeSet::new(),
+            report: DbtReport {
+                project,
+                ..DbtReport::default()
+            },
+        };
+        let total = rels.len() * 2;
+        import.write_entities(&|i| progress(i, total))?;
+        import.write_edges(&|i| progress(rels.len() + i, total))?;
+        import.remove_stale()?;
+        let state = ImportState {
+            entities: import.created,
+            edges: import.new_edges,
+        };
+        self.store.put_aux(
+            state_key.as_bytes(),
+            Some(serde_json::to_vec(&state).map_err(|e| Error::json("dbt import state", e))?),
+        )?;
+        Ok(import.report)
+    }
+
+    /// Creates the database service dbt builds in, typed after the adapter, if missing.
+    fn ensure_dbt_service(&self, service: &str, svc_fqn: &str, adapter: &str) -> Result<()> {
         let exists = {
             let view = self.store.read();
-            view.node_by_fqn(EntityType::DatabaseService, &svc_fqn)?
+            view.node_by_fqn(EntityType::DatabaseService, svc_fqn)?
                 .is_some_and(|n| !view.is_deleted(n))
         };
         if !exists {
@@ -228,33 +303,25 @@ impl Service {
             self.put_entity(
                 &kinds::DATABASE_SERVICE,
                 json!({"name": service, "serviceType": st}),
-                &actor,
+                &Actor("dbt".into()),
                 Mode::Upsert,
             )?;
         }
-        let state_key = format!("dbt/{svc_fqn}/{project}");
-        let previous: Value = match self.store.read().aux(state_key.as_bytes())? {
-            Some(b) => serde_json::from_slice(&b)
-                .map_err(|e| ApiError::Internal(format!("dbt import state: {e}")))?,
-            None => json!({"entities": [], "edges": []}),
-        };
-        let mut created: BTreeSet<Uuid> = previous["entities"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-            .collect();
-        let mut kept_entities: BTreeSet<Uuid> = BTreeSet::new();
+        Ok(())
+    }
+}
 
-        // Entities.
-        let mut by_id: HashMap<String, (NodeId, Uuid, String)> = HashMap::new();
-        for (i, r) in rels.iter().enumerate() {
-            let db = fqn::build(Some(&svc_fqn), &r.database)?;
+impl Import<'_> {
+    /// Databases, schemas and one table per relation.
+    fn write_entities(&mut self, progress: &dyn Fn(usize)) -> Result<()> {
+        let svc = self.svc;
+        for (i, r) in self.rels.iter().enumerate() {
+            let db = fqn::build(Some(&self.svc_fqn), &r.database)?;
             let sch = fqn::build(Some(&db), &r.schema)?;
             for (kind, body, f) in [
                 (
                     &kinds::DATABASE,
-                    json!({"name": r.database, "service": svc_fqn}),
+                    json!({"name": r.database, "service": self.svc_fqn}),
                     db.clone(),
                 ),
                 (
@@ -263,16 +330,16 @@ impl Service {
                     sch.clone(),
                 ),
             ] {
-                let there = self.store.read().node_by_fqn(kind.ty, &f)?.is_some();
+                let there = svc.store.read().node_by_fqn(kind.ty, &f)?.is_some();
                 if !there {
-                    let (d, _) = self.put_entity(kind, body, &actor, Mode::Upsert)?;
+                    let (d, _) = svc.put_entity(kind, body, &self.actor, Mode::Upsert)?;
                     if let Some(id) = d["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
-                        created.insert(id);
+                        self.created.insert(id);
                     }
                 }
             }
             let table_fqn = fqn::build(Some(&sch), &r.name)?;
-            let existed = self
+            let existed = svc
                 .store
                 .read()
                 .node_by_fqn(EntityType::Table, &table_fqn)?
@@ -290,128 +357,132 @@ impl Service {
             if let Some(d) = &r.description {
                 body["description"] = json!(d);
             }
-            let (doc, _) = self.put_entity(&kinds::TABLE, body, &actor, Mode::Upsert)?;
+            let (doc, _) = svc.put_entity(&kinds::TABLE, body, &self.actor, Mode::Upsert)?;
             let id: Uuid = serde_json::from_value(doc["id"].clone())
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| Error::json("id of a stored table", e))?;
             if !existed {
-                created.insert(id);
+                self.created.insert(id);
             }
-            kept_entities.insert(id);
-            let node = self
+            self.kept.insert(id);
+            let node = svc
                 .store
                 .read()
                 .node_by_id(&id)?
-                .ok_or_else(|| ApiError::Internal(format!("{table_fqn} vanished")))?;
-            by_id.insert(r.unique_id.clone(), (node, id, table_fqn));
+                .ok_or_else(|| Error::invariant(format!("{table_fqn} vanished")))?;
+            self.by_id
+                .insert(r.unique_id.clone(), (node, id, table_fqn));
             match r.resource_type.as_str() {
-                "model" => report.models += 1,
-                "seed" => report.seeds += 1,
-                "snapshot" => report.snapshots += 1,
-                _ => report.sources += 1,
+                "model" => self.report.models += 1,
+                "seed" => self.report.seeds += 1,
+                "snapshot" => self.report.snapshots += 1,
+                _ => self.report.sources += 1,
             }
-            progress(i + 1, total);
+            progress(i + 1);
         }
-        // Relations by lower-cased "db.schema.name", for resolving SQL table names.
-        let by_name: HashMap<String, &Relation> = rels
+        Ok(())
+    }
+
+    /// Column mappings from `r`'s compiled SQL into `r`, by parent unique id (the SQL is
+    /// wrapped as `CREATE TABLE <relation> AS ...`, the parents' columns the catalog).
+    fn column_mappings(
+        &mut self,
+        r: &Relation,
+        parents: &[&Relation],
+    ) -> Result<BTreeMap<String, Mappings>> {
+        let mut cols: BTreeMap<String, Mappings> = BTreeMap::new();
+        let (Some(sql), false) = (&r.compiled, parents.is_empty()) else {
+            return Ok(cols);
+        };
+        let Some((_, _, to_fqn)) = self.by_id.get(&r.unique_id) else {
+            return Ok(cols);
+        };
+        let catalog: HashMap<String, Vec<String>> = parents
             .iter()
-            .map(|r| {
+            .map(|p| {
                 (
-                    format!("{}.{}.{}", r.database, r.schema, r.name).to_lowercase(),
-                    r,
+                    p.key(),
+                    p.columns.iter().map(|c| c.0.to_lowercase()).collect(),
                 )
             })
             .collect();
+        let target = TableName {
+            database: Some(r.database.clone()),
+            schema: Some(r.schema.clone()),
+            name: r.name.clone(),
+        };
+        let wrapped = format!(
+            "CREATE TABLE {target} AS\n{}",
+            sql.trim().trim_end_matches(';')
+        );
+        let lineage = analyze(
+            &wrapped,
+            &Options {
+                dialect: self.dialect,
+                catalog: Some(Arc::new(MapCatalog(catalog))),
+                ..Options::default()
+            },
+        );
+        if let Some(d) = lineage
+            .diagnostics()
+            .find(|d| matches!(d.kind, headwaters_sqllineage::DiagnosticKind::Parse))
+        {
+            self.report
+                .unanalyzed
+                .push((r.unique_id.clone(), d.message.clone()));
+        }
+        let col = |rel: &Relation, c: &str| {
+            rel.columns
+                .iter()
+                .find(|x| x.0.eq_ignore_ascii_case(c))
+                .map(|x| x.0.clone())
+        };
+        for ce in lineage.statements.iter().flat_map(|st| &st.columns) {
+            if ce.kind != TransformationType::Direct {
+                continue;
+            }
+            let key = ce.source.table.to_string().to_lowercase();
+            let Some(src) = self.by_name.get(&key).map(|i| &self.rels[*i]) else {
+                continue;
+            };
+            let Some((_, _, src_fqn)) = self.by_id.get(&src.unique_id) else {
+                continue;
+            };
+            let (Some(fc), Some(tc)) = (col(src, &ce.source.column), col(r, &ce.target.column))
+            else {
+                continue;
+            };
+            let from_col = format!("{src_fqn}.{}", fqn::quote(&fc)?);
+            let to_col = format!("{to_fqn}.{}", fqn::quote(&tc)?);
+            cols.entry(src.unique_id.clone())
+                .or_default()
+                .add(from_col, to_col, ce);
+        }
+        Ok(cols)
+    }
 
-        // Edges.
-        let mut new_edges: BTreeSet<(Uuid, Uuid)> = BTreeSet::new();
-        for (i, r) in rels.iter().enumerate() {
-            let Some((to, to_id, to_fqn)) = by_id.get(&r.unique_id).cloned() else {
+    /// One `DbtLineage` edge per `depends_on` parent, with the SQL's column mappings.
+    fn write_edges(&mut self, progress: &dyn Fn(usize)) -> Result<()> {
+        for (i, r) in self.rels.iter().enumerate() {
+            let Some((to, to_id, _)) = self.by_id.get(&r.unique_id).cloned() else {
                 continue;
             };
             let parents: Vec<&Relation> = r
                 .parents
                 .iter()
-                .filter_map(|p| rels.iter().find(|x| &x.unique_id == p))
+                .filter_map(|p| self.rels.iter().find(|x| &x.unique_id == p))
                 .collect();
-            // Column lineage from the compiled SQL.
-            // Parent unique id -> its column mappings into this relation.
-            let mut cols: BTreeMap<String, Mappings> = BTreeMap::new();
-            if let (Some(sql), false) = (&r.compiled, parents.is_empty()) {
-                let catalog: HashMap<String, Vec<String>> = parents
-                    .iter()
-                    .map(|p| {
-                        (
-                            format!("{}.{}.{}", p.database, p.schema, p.name).to_lowercase(),
-                            p.columns.iter().map(|c| c.0.to_lowercase()).collect(),
-                        )
-                    })
-                    .collect();
-                let target = TableName {
-                    database: Some(r.database.clone()),
-                    schema: Some(r.schema.clone()),
-                    name: r.name.clone(),
-                };
-                let wrapped = format!(
-                    "CREATE TABLE {target} AS\n{}",
-                    sql.trim().trim_end_matches(';')
-                );
-                let lineage = analyze(
-                    &wrapped,
-                    &Options {
-                        dialect,
-                        catalog: Some(Arc::new(MapCatalog(catalog))),
-                        ..Options::default()
-                    },
-                );
-                if let Some(d) = lineage
-                    .diagnostics()
-                    .find(|d| matches!(d.kind, headwaters_sqllineage::DiagnosticKind::Parse))
-                {
-                    report
-                        .unanalyzed
-                        .push((r.unique_id.clone(), d.message.clone()));
-                }
-                for st in &lineage.statements {
-                    for ce in &st.columns {
-                        if ce.kind != TransformationType::Direct {
-                            continue;
-                        }
-                        let Some(src) = by_name.get(&ce.source.table.to_string().to_lowercase())
-                        else {
-                            continue;
-                        };
-                        let Some((_, _, src_fqn)) = by_id.get(&src.unique_id) else {
-                            continue;
-                        };
-                        let col = |rel: &Relation, c: &str| {
-                            rel.columns
-                                .iter()
-                                .find(|x| x.0.eq_ignore_ascii_case(c))
-                                .map(|x| x.0.clone())
-                        };
-                        let (Some(fc), Some(tc)) =
-                            (col(src, &ce.source.column), col(r, &ce.target.column))
-                        else {
-                            continue;
-                        };
-                        let from_col = format!("{src_fqn}.{}", fqn::quote(&fc)?);
-                        let to_col = format!("{to_fqn}.{}", fqn::quote(&tc)?);
-                        cols.entry(src.unique_id.clone())
-                            .or_default()
-                            .add(from_col, to_col, ce);
-                    }
-                }
-            }
+            let mut cols = self.column_mappings(r, &parents)?;
             for p in parents {
-                let Some((from, from_id, _)) = by_id.get(&p.unique_id).cloned() else {
+                let Some((from, from_id, _)) = self.by_id.get(&p.unique_id).cloned() else {
                     continue;
                 };
                 let mappings = cols
                     .remove(&p.unique_id)
                     .map(Mappings::into_vec)
                     .unwrap_or_default();
-                report.column_edges += mappings.iter().map(|m| m.from_columns.len()).sum::<usize>();
-                self.store.put_edge(
+                self.report.column_edges +=
+                    mappings.iter().map(|m| m.from_columns.len()).sum::<usize>();
+                self.svc.store.put_edge(
                     from,
                     to,
                     EdgeInput {
@@ -424,103 +495,57 @@ impl Service {
                         at_millis: None,
                     },
                 )?;
-                report.edges += 1;
-                new_edges.insert((from_id, to_id));
+                self.report.edges += 1;
+                self.new_edges.insert((from_id, to_id));
             }
-            progress(rels.len() + i + 1, total);
+            progress(i + 1);
         }
+        Ok(())
+    }
 
-        // What the previous import made that this one does not have.
-        let view = self.store.read();
+    /// Removes the edges and tables the previous import made that this one does not
+    /// have; forgets removed tables from the state.
+    fn remove_stale(&mut self) -> Result<()> {
+        let svc = self.svc;
+        let view = svc.store.read();
         let mut stale_edges = Vec::new();
-        for e in previous["edges"].as_array().into_iter().flatten() {
-            let (Some(a), Some(b)) = (
-                e[0].as_str().and_then(|s| Uuid::parse_str(s).ok()),
-                e[1].as_str().and_then(|s| Uuid::parse_str(s).ok()),
-            ) else {
-                continue;
-            };
-            if new_edges.contains(&(a, b)) {
-                continue;
-            }
-            if let (Some(x), Some(y)) = (view.node_by_id(&a)?, view.node_by_id(&b)?) {
+        for (a, b) in self.previous.edges.difference(&self.new_edges) {
+            if let (Some(x), Some(y)) = (view.node_by_id(a)?, view.node_by_id(b)?) {
                 stale_edges.push((x, y));
             }
         }
-        let stale_entities: Vec<NodeId> = created
+        let stale_entities: Vec<NodeId> = self
+            .created
             .iter()
-            .filter(|id| !kept_entities.contains(id))
+            .filter(|id| !self.kept.contains(id))
             .filter_map(|id| view.node_by_id(id).ok().flatten())
             .filter(|n| view.entity_type(*n) == Some(EntityType::Table) && !view.is_deleted(*n))
             .collect();
         drop(view);
         for (x, y) in stale_edges {
-            if self.store.remove_edge(x, y)? {
-                report.removed_edges += 1;
+            if svc.store.remove_edge(x, y)? {
+                self.report.removed_edges += 1;
             }
         }
         for n in stale_entities {
-            let fqn = self.store.read().entity(n)?.fqn;
-            self.delete_entity(&kinds::TABLE, &Key::Fqn(fqn), false, false)?;
-            report.removed_entities += 1;
+            let fqn = svc.store.read().entity(n)?.fqn;
+            svc.delete_entity(&kinds::TABLE, &Key::Fqn(fqn), false, false)?;
+            self.report.removed_entities += 1;
         }
-        created.retain(|id| {
-            kept_entities.contains(id)
-                || !matches!(self.entity_kind_of(id), Some(EntityType::Table))
+        let kept = &self.kept;
+        self.created.retain(|id| {
+            kept.contains(id) || !matches!(svc.entity_kind_of(id), Some(EntityType::Table))
         });
-        let state = json!({
-            "entities": created.iter().map(Uuid::to_string).collect::<Vec<_>>(),
-            "edges": new_edges.iter().map(|(a, b)| json!([a, b])).collect::<Vec<_>>(),
-        });
-        self.store.put_aux(
-            state_key.as_bytes(),
-            Some(serde_json::to_vec(&state).map_err(|e| ApiError::Internal(e.to_string()))?),
-        )?;
-        Ok(report)
+        Ok(())
     }
+}
 
+impl Service {
     fn entity_kind_of(&self, id: &Uuid) -> Option<EntityType> {
         let view = self.store.read();
         view.node_by_id(id)
             .ok()
             .flatten()
             .and_then(|n| view.entity_type(n))
-    }
-}
-
-/// `POST /api/v1/dbt/import` `{"manifest": {...}, "catalog": {...}?, "service": "..."}`.
-pub mod http {
-    use axum::Router;
-    use axum::extract::State;
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::post;
-    use serde_json::Value;
-
-    use crate::AppState;
-    use crate::error::{ApiError, ApiResult, Json};
-
-    async fn import(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-        let service = body
-            .get("service")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                ApiError::bad("field service is required (the database service dbt builds in)")
-            })?
-            .to_string();
-        let svc = s.0.service.clone();
-        let report = tokio::task::spawn_blocking(move || {
-            let manifest = body
-                .get("manifest")
-                .ok_or_else(|| ApiError::bad("field manifest is required"))?;
-            svc.import_dbt(manifest, body.get("catalog"), &service, &|_, _| {})
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
-        Ok(Json(report).into_response())
-    }
-
-    /// The dbt import endpoint.
-    pub fn routes() -> Router<AppState> {
-        Router::new().route("/api/v1/dbt/import", post(import))
     }
 }

@@ -9,14 +9,14 @@ use headwaters_engine::EntityType;
 use headwaters_sqllineage::{Options, TransformationType, analyze};
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::kinds;
-use crate::lineage::AddLineage;
-use crate::service::{Actor, Key, Mode, Service};
-use crate::sql::SqlRequest;
+use crate::domain::error::{Error, Result};
+use crate::domain::kinds;
+use crate::domain::lineage::{EdgeDetails, EdgeSpec, lineage_source};
+use crate::domain::sql::SqlRequest;
+use crate::domain::{Actor, Key, Mode, Service};
 
 /// The demo's SQL.
-pub const WAREHOUSE_SQL: &str = include_str!("../../fixtures/demo/warehouse.sql");
+pub const WAREHOUSE_SQL: &str = include_str!("../../../fixtures/demo/warehouse.sql");
 
 /// Raw tables: name and `column:TYPE` list.
 const RAW: &[(&str, &str)] = &[
@@ -136,7 +136,7 @@ const PIPELINES: &[(&str, &[&str])] = &[
 const SERVICE: &str = "warehouse";
 const DATABASE: &str = "analytics";
 
-fn put(svc: &Service, kind: &kinds::Kind, body: Value) -> ApiResult<Value> {
+fn put(svc: &Service, kind: &kinds::Kind, body: Value) -> Result<Value> {
     svc.put_entity(kind, body, &Actor("demo".into()), Mode::Upsert)
         .map(|(d, _)| d)
 }
@@ -167,7 +167,7 @@ fn column_type(
 }
 
 /// Loads the demo platform into an empty service. Returns (tables, edges) created.
-pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
+pub fn load(svc: &Service) -> Result<(usize, usize)> {
     put(
         svc,
         &kinds::DATABASE_SERVICE,
@@ -225,11 +225,11 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
         let st = lineage
             .statements
             .first()
-            .ok_or_else(|| ApiError::Internal(format!("demo SQL has no statement: {stmt}")))?;
+            .ok_or_else(|| Error::invariant(format!("demo SQL has no statement: {stmt}")))?;
         let target = st
             .writes
             .first()
-            .ok_or_else(|| ApiError::Internal(format!("demo SQL writes nothing: {stmt}")))?;
+            .ok_or_else(|| Error::invariant(format!("demo SQL writes nothing: {stmt}")))?;
         let schema = target.schema.clone().unwrap_or_else(|| "marts".into());
         let mut columns: Vec<(String, String)> = Vec::new();
         for ce in &st.columns {
@@ -291,7 +291,7 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
             },
             &Actor("demo".into()),
         )?;
-        edges += out["edges"].as_array().map_or(0, Vec::len);
+        edges += out.edges.len();
     }
     put(
         svc,
@@ -303,26 +303,20 @@ pub fn load(svc: &Service) -> ApiResult<(usize, usize)> {
         &kinds::DASHBOARD_SERVICE,
         json!({"name": "looker", "serviceType": "Looker"}),
     )?;
-    let link =
-        |from: (EntityType, String), to: (EntityType, String), source: &str| -> ApiResult<()> {
-            let id = |(t, f): &(EntityType, String)| -> ApiResult<Value> {
-                let view = svc.store.read();
-                let n = svc.resolve(
-                    &view,
-                    *t,
-                    &Key::Fqn(f.clone()),
-                    headwaters_engine::Include::NonDeleted,
-                )?;
-                Ok(json!({"id": view.entity(n)?.id, "type": t.as_str()}))
-            };
-            let req: AddLineage = serde_json::from_value(json!({"edge": {
-                "fromEntity": id(&from)?, "toEntity": id(&to)?,
-                "lineageDetails": {"source": source},
-            }}))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
-            svc.add_lineage(req, &Actor("demo".into()))?;
-            Ok(())
-        };
+    let link = |from: (EntityType, String), to: (EntityType, String), source: &str| -> Result<()> {
+        svc.put_edge(
+            EdgeSpec {
+                from: (from.0, Key::Fqn(from.1)),
+                to: (to.0, Key::Fqn(to.1)),
+                details: EdgeDetails {
+                    source: lineage_source(source)?,
+                    ..EdgeDetails::default()
+                },
+            },
+            &Actor("demo".into()),
+        )?;
+        Ok(())
+    };
     for (name, loads) in PIPELINES {
         put(
             svc,

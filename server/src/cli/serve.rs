@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use headwaters_engine::Store;
-use headwaters_server::auth::{Keys, Role, parse_ttl};
+use headwaters_server::api::auth::{Keys, Role, parse_ttl};
 use headwaters_server::config::Config;
-use headwaters_server::{AppState, app, demo};
+use headwaters_server::ingest::demo;
+use headwaters_server::{AppState, app};
 
 /// Flags of `serve`; each overrides the TOML file, which overrides the defaults.
 #[derive(Args, Debug)]
@@ -183,7 +184,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!("store is not empty; --demo leaves it as it is");
         }
     }
-    if first_start && let Some(k) = &state.0.keys {
+    if first_start && let Some(k) = &state.keys {
         let token = k
             .mint(
                 "admin",
@@ -326,7 +327,7 @@ pub(crate) fn import(cmd: ImportCommand) -> Result<()> {
             path.display()
         )
     })?;
-    let svc = headwaters_server::service::Service::new(store, Default::default())
+    let svc = headwaters_server::domain::Service::new(store, Default::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(

@@ -20,7 +20,7 @@ use headwaters_engine::{EntityType, NodeId, ReadView};
 use roaring::RoaringBitmap;
 use serde_json::Value;
 
-use crate::error::ApiResult;
+use crate::domain::error::Result;
 
 /// The index. Updated on every entity write; rebuilt at start.
 #[derive(Default)]
@@ -168,7 +168,7 @@ impl Inner {
 
 impl SearchIndex {
     /// Indexes every entity of the view (at start).
-    pub fn rebuild(&self, view: &ReadView<'_>) -> ApiResult<()> {
+    pub fn rebuild(&self, view: &ReadView<'_>) -> Result<()> {
         let nodes: Vec<NodeId> = view.nodes().collect();
         let mut inner = Inner::default();
         for chunk in nodes.chunks(4096) {
@@ -282,7 +282,7 @@ impl SearchIndex {
         deleted: bool,
         from: usize,
         size: usize,
-    ) -> ApiResult<SearchHits> {
+    ) -> Result<SearchHits> {
         let candidates = {
             let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
             let mut acc: Option<RoaringBitmap> = None;

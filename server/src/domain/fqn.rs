@@ -4,12 +4,12 @@
 //! is wrapped in double quotes: `svc.db.sch."my.table".col`. Names may not contain a
 //! double quote themselves.
 
-use crate::error::{ApiError, ApiResult};
+use crate::domain::error::{Error, Result};
 
 /// Quotes `name` if it contains a dot; rejects names that cannot be part of an FQN.
-pub fn quote(name: &str) -> ApiResult<String> {
+pub fn quote(name: &str) -> Result<String> {
     if name.is_empty() {
-        return Err(ApiError::bad("name must not be empty"));
+        return Err(Error::invalid("name must not be empty"));
     }
     let inner = name
         .strip_prefix('"')
@@ -17,7 +17,7 @@ pub fn quote(name: &str) -> ApiResult<String> {
         .filter(|n| !n.is_empty());
     if let Some(inner) = inner {
         if inner.contains('"') {
-            return Err(ApiError::bad(format!(
+            return Err(Error::invalid(format!(
                 "name {name:?} contains a double quote, which FQNs cannot carry"
             )));
         }
@@ -28,7 +28,7 @@ pub fn quote(name: &str) -> ApiResult<String> {
         });
     }
     if name.contains('"') {
-        return Err(ApiError::bad(format!(
+        return Err(Error::invalid(format!(
             "name {name:?} contains a double quote, which FQNs cannot carry"
         )));
     }
@@ -40,7 +40,7 @@ pub fn quote(name: &str) -> ApiResult<String> {
 }
 
 /// `parent.quote(name)`, or just the quoted name at the root.
-pub fn build(parent: Option<&str>, name: &str) -> ApiResult<String> {
+pub fn build(parent: Option<&str>, name: &str) -> Result<String> {
     let q = quote(name)?;
     Ok(match parent {
         Some(p) => format!("{p}.{q}"),

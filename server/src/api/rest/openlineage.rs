@@ -1,0 +1,176 @@
+//! The OpenLineage HTTP transport's endpoints (`/api/v1/openlineage/lineage`, its
+//! batch form, and Marquez's `POST /api/v1/lineage`) and the runs received.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::api::errors::{ApiError, ApiResult, Json, Query};
+use crate::api::openapi::{ApiRouter, Op, any_object};
+use crate::api::{AppState, blocking};
+
+/// What one event did.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventOut {
+    /// Always 1.
+    received: usize,
+    /// Always 1.
+    successful: usize,
+    /// Always 0 (a refused event is a 4xx).
+    failed: usize,
+    /// Edges written.
+    edges: usize,
+    /// Column mappings written.
+    column_mappings: usize,
+    /// Column references the engine dropped.
+    dropped_columns: Vec<String>,
+}
+
+/// A refused event of a batch.
+#[derive(Serialize, ToSchema)]
+pub struct EventError {
+    /// Position in the batch.
+    index: usize,
+    /// The HTTP status it would have had alone.
+    code: u16,
+    /// What is wrong, naming the field (`events[2].job.name is required`).
+    message: String,
+}
+
+/// What a batch did.
+#[derive(Serialize, ToSchema)]
+pub struct BatchOut {
+    /// Events received.
+    received: usize,
+    /// Events applied.
+    successful: usize,
+    /// Events refused.
+    failed: usize,
+    /// Edges written.
+    edges: usize,
+    /// The refused events.
+    errors: Vec<EventError>,
+}
+
+/// One event: 201 with a summary, or the event's first error.
+async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
+    let a = blocking(&s, move |svc| svc.openlineage_event(&body, "event")).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EventOut {
+            received: 1,
+            successful: 1,
+            failed: 0,
+            edges: a.edges,
+            column_mappings: a.column_mappings,
+            dropped_columns: a.dropped_columns,
+        }),
+    )
+        .into_response())
+}
+
+/// A batch (`{"events": [...]}` or an array): each event applied on its own; bad
+/// ones are reported with their index and field, good ones are kept.
+async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
+    let r = blocking(&s, move |svc| svc.openlineage_batch(body)).await?;
+    let errors: Vec<EventError> = r
+        .errors
+        .into_iter()
+        .map(|(index, e)| {
+            let e = ApiError::from(e);
+            EventError {
+                index,
+                code: e.status().as_u16(),
+                message: e.public_message(),
+            }
+        })
+        .collect();
+    Ok(Json(BatchOut {
+        received: r.received,
+        successful: r.successful,
+        failed: r.received - r.successful,
+        edges: r.edges,
+        errors,
+    })
+    .into_response())
+}
+
+/// Parameters of the runs query.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RunsQuery {
+    /// The job's namespace.
+    namespace: String,
+    /// The job's name.
+    job: String,
+    /// Most runs, newest first (default 100).
+    limit: Option<usize>,
+}
+
+async fn runs(State(s): State<AppState>, Query(q): Query<RunsQuery>) -> ApiResult<Response> {
+    let limit = q.limit.unwrap_or(100);
+    let v = blocking(&s, move |svc| {
+        svc.openlineage_runs(&q.namespace, &q.job, limit)
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// The OpenLineage routes, documented.
+pub fn routes() -> ApiRouter {
+    let event = |op: Op| {
+        op.body_with(
+            "application/json",
+            any_object("An OpenLineage RunEvent, DatasetEvent or JobEvent (spec 2-0-2); gzip bodies are accepted."),
+            "The event.",
+        )
+        .answers::<EventOut>(201, "Applied")
+    };
+    ApiRouter::new()
+        .route(
+            Method::POST,
+            "/api/v1/openlineage/lineage",
+            single,
+            event(Op::new("openlineage", "Receive one OpenLineage event")),
+        )
+        .route(
+            Method::POST,
+            "/api/v1/lineage",
+            single,
+            event(Op::new(
+                "openlineage",
+                "Receive one OpenLineage event (Marquez's path)",
+            )),
+        )
+        .route(
+            Method::POST,
+            "/api/v1/openlineage/lineage/batch",
+            batch,
+            Op::new("openlineage", "Receive a batch of OpenLineage events")
+                .body_with(
+                    "application/json",
+                    any_object("`{\"events\": [...]}` or an array of events."),
+                    "The events.",
+                )
+                .answers::<BatchOut>(200, "Per-event outcome"),
+        )
+        .route(
+            Method::GET,
+            "/api/v1/openlineage/runs",
+            runs,
+            Op::new(
+                "openlineage",
+                "Runs of a job, newest first, with every facet",
+            )
+            .query::<RunsQuery>()
+            .answers_with(
+                200,
+                "application/json",
+                any_object("`{\"runs\": [...]}`: the run records as received"),
+                "Runs",
+            ),
+        )
+}

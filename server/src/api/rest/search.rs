@@ -1,0 +1,167 @@
+//! `/api/v1/search/query` and `/search/fieldQuery`: OpenMetadata's search endpoints,
+//! answered from the in-process index in Elasticsearch's answer shape.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use headwaters_engine::EntityType;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::IntoParams;
+
+use super::base_url;
+use super::entities::entity_out;
+use crate::api::errors::{ApiError, ApiResult, Json, Query};
+use crate::api::openapi::{ApiRouter, Op, any_object};
+use crate::api::{AppState, blocking};
+use crate::domain::columns::SearchPage;
+use crate::domain::kinds::Kind;
+use crate::domain::search::SearchQuery;
+
+/// Search parameters (OpenMetadata's; unknown ones such as `sort_field` are ignored).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase")]
+pub struct SearchParams {
+    /// Words to match (prefix match per word); empty or `*` matches everything.
+    q: Option<String>,
+    /// Comma-separated search indexes (`table_search_index`, ...) or `all`.
+    index: Option<String>,
+    /// Hits skipped.
+    from: Option<usize>,
+    /// Most hits (default 10, at most 10000).
+    size: Option<usize>,
+    /// Deleted entities instead of live ones.
+    deleted: Option<bool>,
+    /// `fieldQuery`: `fullyQualifiedName` (with `*` wildcards) or `name`.
+    field_name: Option<String>,
+    /// `fieldQuery`: the value.
+    field_value: Option<String>,
+    /// Other parameters, accepted and ignored.
+    #[serde(flatten)]
+    #[param(ignore)]
+    _rest: HashMap<String, String>,
+}
+
+fn index_types(index: Option<&str>) -> ApiResult<Vec<EntityType>> {
+    match index {
+        None | Some("") | Some("all") | Some("dataAsset") | Some("dataasset") => Ok(Vec::new()),
+        Some(list) => list
+            .split(',')
+            .map(|i| {
+                Kind::by_index(i.trim()).map(|k| k.ty).ok_or_else(|| {
+                    ApiError::bad(format!(
+                        "parameter index: unknown index {i:?}; e.g. table_search_index, dashboard_search_index, all"
+                    ))
+                })
+            })
+            .collect(),
+    }
+}
+
+fn hits_out(s: &AppState, h: &HeaderMap, page: SearchPage) -> Response {
+    let base = base_url(s, h);
+    let hits: Vec<_> = page
+        .hits
+        .into_iter()
+        .map(|v| {
+            let ty = v.record.entity_type;
+            let kind = Kind::of(ty);
+            let mut doc = entity_out(kind, v.document.into_json(), &base, &[]);
+            doc["entityType"] = json!(ty.as_str());
+            json!({"_index": kind.index, "_id": doc["id"], "_score": 1.0, "_source": doc})
+        })
+        .collect();
+    Json(json!({
+        "took": 0,
+        "timed_out": false,
+        "hits": {"total": {"value": page.total, "relation": "eq"}, "max_score": 1.0, "hits": hits},
+    }))
+    .into_response()
+}
+
+async fn search_query(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Query(q): Query<SearchParams>,
+) -> ApiResult<Response> {
+    let size = q.size.unwrap_or(10);
+    if size > 10_000 {
+        return Err(ApiError::bad("parameter size must be at most 10000"));
+    }
+    let query = SearchQuery {
+        text: q.q.unwrap_or_default(),
+        types: index_types(q.index.as_deref())?,
+        from: q.from.unwrap_or(0),
+        size,
+        deleted: q.deleted.unwrap_or(false),
+    };
+    let page = blocking(&s, move |svc| svc.search_entities(&query)).await?;
+    Ok(hits_out(&s, &h, page))
+}
+
+async fn field_query(
+    State(s): State<AppState>,
+    h: HeaderMap,
+    Query(q): Query<SearchParams>,
+) -> ApiResult<Response> {
+    let field = q.field_name.as_deref().unwrap_or("fullyQualifiedName");
+    let value = q
+        .field_value
+        .clone()
+        .ok_or_else(|| ApiError::bad("parameter fieldValue is required"))?;
+    let query = SearchQuery {
+        text: value,
+        types: index_types(q.index.as_deref())?,
+        from: q.from.unwrap_or(0),
+        size: q.size.unwrap_or(10).min(10_000),
+        deleted: q.deleted.unwrap_or(false),
+    };
+    let page = match field {
+        "fullyQualifiedName" | "fullyQualifiedName.keyword" => {
+            blocking(&s, move |svc| svc.search_fqn(&query)).await?
+        }
+        "name" | "name.keyword" | "displayName" => {
+            blocking(&s, move |svc| svc.search_entities(&query)).await?
+        }
+        other => {
+            return Err(ApiError::bad(format!(
+                "parameter fieldName: {other:?} is not searchable; use fullyQualifiedName or name"
+            )));
+        }
+    };
+    Ok(hits_out(&s, &h, page))
+}
+
+/// The search routes, documented.
+pub fn routes() -> ApiRouter {
+    let hits = |op: Op| {
+        op.query::<SearchParams>().answers_with(
+            200,
+            "application/json",
+            any_object("Elasticsearch-shaped: `hits.total.value`, `hits.hits[]._source` (the entity document, with `entityType`)"),
+            "Hits",
+        )
+    };
+    ApiRouter::new()
+        .route(
+            Method::GET,
+            "/api/v1/search/query",
+            search_query,
+            hits(Op::new(
+                "search",
+                "Search names, FQNs, display names and descriptions (q, index, from, size)",
+            )),
+        )
+        .route(
+            Method::GET,
+            "/api/v1/search/fieldQuery",
+            field_query,
+            hits(Op::new(
+                "search",
+                "Search one field; fullyQualifiedName takes * wildcards",
+            )),
+        )
+}

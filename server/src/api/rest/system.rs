@@ -1,0 +1,118 @@
+//! `/api/v1/system/version` (public: the SDK checks it first) and
+//! `/api/v1/system/tokens` (admin).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::AppState;
+use crate::api::auth::{Principal, Role, parse_ttl};
+use crate::api::errors::{ApiError, ApiResult, Json};
+use crate::api::openapi::{ApiRouter, Op};
+
+/// `GET /api/v1/system/version`'s answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Version {
+    /// The OpenMetadata API level served.
+    version: String,
+    /// Build revision.
+    revision: String,
+    /// Build time (0: unknown).
+    timestamp: u64,
+    /// Headwaters' own version.
+    headwaters_version: String,
+}
+
+async fn version(State(s): State<AppState>) -> Response {
+    Json(Version {
+        version: s.config.openmetadata_version.clone(),
+        revision: option_env!("HEADWATERS_REVISION")
+            .unwrap_or("unknown")
+            .to_string(),
+        timestamp: 0,
+        headwaters_version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+    .into_response()
+}
+
+/// Body of `POST /api/v1/system/tokens`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The token's name (its subject).
+    name: String,
+    /// `viewer`, `editor` or `admin`.
+    role: String,
+    /// Lifetime: `30d` (default), `12h`, `never`.
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// A minted token.
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    /// The token's name.
+    name: String,
+    /// Its role.
+    #[schema(value_type = String)]
+    role: Role,
+    /// The JWT to send as `Authorization: Bearer <token>`.
+    token: String,
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Json(r): Json<TokenRequest>,
+) -> ApiResult<Response> {
+    if p.role < Role::Admin {
+        return Err(ApiError::Forbidden(
+            "creating tokens needs the admin role".into(),
+        ));
+    }
+    let role: Role = r
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::bad(format!("field role: {e}")))?;
+    let ttl = parse_ttl(r.expires.as_deref().unwrap_or("30d"))
+        .map_err(|e| ApiError::bad(format!("field expires: {e}")))?;
+    let keys = s
+        .keys
+        .as_ref()
+        .ok_or_else(|| ApiError::bad("this server runs with --no-auth; it has no tokens"))?;
+    let token = keys.mint(&r.name, role, ttl).map_err(ApiError::bad)?;
+    Ok(Json(TokenOut {
+        name: r.name,
+        role,
+        token,
+    })
+    .into_response())
+}
+
+/// Token routes (admin).
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().route(
+        Method::POST,
+        "/api/v1/system/tokens",
+        create_token,
+        Op::new("system", "Mint a token (admin)")
+            .body::<TokenRequest>("Name, role and lifetime.")
+            .answers::<TokenOut>(200, "The token"),
+    )
+}
+
+/// The version route (public).
+pub fn public_routes() -> ApiRouter {
+    ApiRouter::new().route(
+        Method::GET,
+        "/api/v1/system/version",
+        version,
+        Op::new("system", "OpenMetadata API level and Headwaters version")
+            .public()
+            .answers::<Version>(200, "Versions"),
+    )
+}

@@ -1,0 +1,466 @@
+//! Lineage of entities: graphs and pages of a traversal, edges written, updated and
+//! deleted, depth counts. Each read operation answers from one read view.
+
+use std::collections::HashMap;
+
+use headwaters_engine::{
+    ColumnMapping, Direction, Edge, EdgeInput, Entity, EntityType, EntityTypeSet, Include,
+    LineageSource, NodeId, Query, ReadView, RejectedColumn, TraversalSpec,
+};
+use uuid::Uuid;
+
+use super::document::EntityView;
+use super::error::{Error, Result};
+use super::service::{Actor, Key, Service};
+
+/// Parses an entity type name from a path, parameter or body.
+pub fn entity_type(s: &str) -> Result<EntityType> {
+    s.parse::<EntityType>()
+        .map_err(|e| Error::invalid(format!("entity type: {e}")))
+}
+
+/// Parses a lineage source (`Manual`, `QueryLineage`, ...).
+pub fn lineage_source(s: &str) -> Result<LineageSource> {
+    s.parse::<LineageSource>()
+        .map_err(|e| Error::invalid(format!("source: {e}")))
+}
+
+/// A depth parameter `name`, `default` when absent, checked against `max`.
+pub fn check_depth(name: &str, d: Option<u32>, default: u32, max: u32) -> Result<u32> {
+    let d = d.unwrap_or(default);
+    if d > max {
+        return Err(Error::invalid(format!(
+            "parameter {name}={d} is over this server's maximum depth {max}"
+        )));
+    }
+    Ok(d)
+}
+
+/// Which side of the root a node is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Towards sources.
+    Upstream,
+    /// Towards consumers.
+    Downstream,
+}
+
+/// Options of a lineage query beyond depths.
+#[derive(Clone, Copy, Debug)]
+pub struct LineageOpts {
+    /// Upstream depth.
+    pub up: u32,
+    /// Downstream depth.
+    pub down: u32,
+    /// Soft-deleted nodes too.
+    pub include_deleted: bool,
+    /// Only these node types (walked through as well).
+    pub types: EntityTypeSet,
+}
+
+/// One lineage traversal with everything an answer needs, read from one view: the
+/// entities reached, the edges followed with their details, the pipelines they name.
+pub struct LineageGraph {
+    /// The start node.
+    pub root: NodeId,
+    /// Every node reached and the root, sorted.
+    pub nodes: Vec<NodeId>,
+    /// Upstream nodes with their depth, nearest first.
+    pub visits_up: Vec<(NodeId, u32)>,
+    /// Downstream nodes with their depth, nearest first.
+    pub visits_down: Vec<(NodeId, u32)>,
+    /// Entity records of `nodes`.
+    pub entities: HashMap<NodeId, Entity>,
+    /// Upstream edges followed, with details.
+    pub upstream: Vec<Edge>,
+    /// Downstream edges followed, with details.
+    pub downstream: Vec<Edge>,
+    /// Pipelines named by the edges, by UUID.
+    pub pipelines: HashMap<Uuid, Entity>,
+    /// Nodes reached per depth upstream (index 0 = depth 1).
+    pub upstream_counts: Vec<usize>,
+    /// Nodes reached per depth downstream.
+    pub downstream_counts: Vec<usize>,
+    /// The node budget cut the walk.
+    pub truncated: bool,
+}
+
+impl LineageGraph {
+    /// Upstream then downstream visits, each with its side: the order pages follow.
+    pub fn visits(&self) -> impl Iterator<Item = (NodeId, u32, Side)> + '_ {
+        self.visits_up
+            .iter()
+            .map(|(n, d)| (*n, *d, Side::Upstream))
+            .chain(
+                self.visits_down
+                    .iter()
+                    .map(|(n, d)| (*n, *d, Side::Downstream)),
+            )
+    }
+
+    /// Every edge followed, upstream first.
+    pub fn edges(&self) -> impl Iterator<Item = &Edge> {
+        self.upstream.iter().chain(&self.downstream)
+    }
+}
+
+/// A page of a lineage traversal's nodes (`from`, `size` over [`LineageGraph::visits`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    /// Nodes skipped.
+    pub from: usize,
+    /// Most nodes returned.
+    pub size: usize,
+}
+
+/// A node of a [`LineagePage`].
+pub struct PageNode {
+    /// The node.
+    pub node: NodeId,
+    /// Hops from the root.
+    pub depth: u32,
+    /// Its side of the root.
+    pub side: Side,
+    /// Direct upstream neighbours in the whole graph.
+    pub upstream_count: usize,
+    /// Direct downstream neighbours in the whole graph.
+    pub downstream_count: usize,
+}
+
+/// A page of lineage: the whole traversal, the page's nodes, and the views (record and
+/// document) of the root and of every node of the page.
+pub struct LineagePage {
+    /// The traversal.
+    pub graph: LineageGraph,
+    /// The root (depth 0) with its neighbour counts.
+    pub root: PageNode,
+    /// This page's nodes, in visit order.
+    pub nodes: Vec<PageNode>,
+    /// The root and this page's nodes.
+    pub views: HashMap<NodeId, EntityView>,
+}
+
+impl LineagePage {
+    /// Edges among the root and this page's nodes.
+    pub fn edges(&self) -> impl Iterator<Item = &Edge> {
+        self.graph
+            .edges()
+            .filter(|e| self.views.contains_key(&e.from) && self.views.contains_key(&e.to))
+    }
+}
+
+/// Entity counts per depth, in each direction (no node budget).
+pub struct DepthCounts {
+    /// Upstream, index 0 = depth 1.
+    pub upstream: Vec<usize>,
+    /// Downstream.
+    pub downstream: Vec<usize>,
+}
+
+/// An edge with its endpoints' and pipeline's records.
+pub struct EdgeView {
+    /// The edge and its details.
+    pub edge: Edge,
+    /// Upstream end.
+    pub from: Entity,
+    /// Downstream end.
+    pub to: Entity,
+    /// The pipeline named by the details, if it exists.
+    pub pipeline: Option<Entity>,
+}
+
+/// The details an edge is written with.
+#[derive(Clone, Debug, Default)]
+pub struct EdgeDetails {
+    /// The SQL the lineage came from.
+    pub sql_query: Option<String>,
+    /// Column mappings by column FQN.
+    pub columns_lineage: Vec<ColumnMapping>,
+    /// The pipeline that moves the data.
+    pub pipeline: Option<(EntityType, Uuid)>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Where the lineage came from.
+    pub source: LineageSource,
+}
+
+/// An edge to create or whose details to replace.
+#[derive(Clone, Debug)]
+pub struct EdgeSpec {
+    /// Upstream end.
+    pub from: (EntityType, Key),
+    /// Downstream end.
+    pub to: (EntityType, Key),
+    /// Details.
+    pub details: EdgeDetails,
+}
+
+/// What [`Service::put_edge`] did.
+pub struct EdgeWritten {
+    /// A new edge (not a replacement of an existing one's details).
+    pub created: bool,
+    /// Column references dropped because they name no column of the endpoints.
+    pub dropped_columns: Vec<RejectedColumn>,
+    /// The edge as stored.
+    pub edge: EdgeView,
+}
+
+impl Service {
+    fn query(&self, o: &LineageOpts) -> Query {
+        Query {
+            spec: TraversalSpec {
+                upstream_depth: Some(o.up),
+                downstream_depth: Some(o.down),
+                node_budget: Some(self.settings.node_budget),
+                collect_edges: true,
+            },
+            types: o.types,
+            include_deleted: o.include_deleted,
+        }
+    }
+
+    /// One lineage traversal (see [`LineageGraph`]).
+    pub fn lineage_graph(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+    ) -> Result<LineageGraph> {
+        let view = self.store.read();
+        self.graph_in(&view, ty, key, o)
+    }
+
+    fn graph_in(
+        &self,
+        view: &ReadView<'_>,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+    ) -> Result<LineageGraph> {
+        let include = if o.include_deleted {
+            Include::All
+        } else {
+            Include::NonDeleted
+        };
+        let root = self.resolve(view, ty, key, include)?;
+        let t = view.traverse(root, &self.query(o))?;
+        let mut nodes: Vec<NodeId> = vec![root];
+        nodes.extend(t.upstream.visits.iter().map(|v| v.node));
+        nodes.extend(t.downstream.visits.iter().map(|v| v.node));
+        nodes.sort_unstable();
+        nodes.dedup();
+        let entities: HashMap<NodeId, Entity> = view
+            .entities(&nodes)?
+            .into_iter()
+            .map(|e| (e.node, e))
+            .collect();
+        let fetch = |pairs: &[(NodeId, NodeId)]| -> Result<Vec<Edge>> {
+            Ok(view.edges(pairs)?.into_iter().flatten().collect())
+        };
+        let upstream = fetch(&t.upstream.edges)?;
+        let downstream = fetch(&t.downstream.edges)?;
+        let mut pipelines: HashMap<Uuid, Entity> = HashMap::new();
+        for p in upstream
+            .iter()
+            .chain(&downstream)
+            .filter_map(|e| e.pipeline)
+        {
+            if let std::collections::hash_map::Entry::Vacant(slot) = pipelines.entry(p)
+                && let Some(n) = view.node_by_id(&p)?
+            {
+                slot.insert(view.entity(n)?);
+            }
+        }
+        let visits = |r: &headwaters_engine::Reach<NodeId>| {
+            r.visits.iter().map(|v| (v.node, v.depth)).collect()
+        };
+        Ok(LineageGraph {
+            root,
+            upstream_counts: t.upstream.counts_per_depth(),
+            downstream_counts: t.downstream.counts_per_depth(),
+            visits_up: visits(&t.upstream),
+            visits_down: visits(&t.downstream),
+            truncated: t.truncated(),
+            nodes,
+            entities,
+            upstream,
+            downstream,
+            pipelines,
+        })
+    }
+
+    /// One page of a lineage traversal, with the views of the root and the page's
+    /// nodes, all from one read view.
+    pub fn lineage_page(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+        page: Page,
+    ) -> Result<LineagePage> {
+        let view = self.store.read();
+        let graph = self.graph_in(&view, ty, key, o)?;
+        let page_node = |node: NodeId, depth: u32, side: Side| -> Result<PageNode> {
+            Ok(PageNode {
+                node,
+                depth,
+                side,
+                upstream_count: view.neighbors(node, Direction::Upstream)?.len(),
+                downstream_count: view.neighbors(node, Direction::Downstream)?.len(),
+            })
+        };
+        let root = page_node(graph.root, 0, Side::Upstream)?;
+        let nodes = graph
+            .visits()
+            .skip(page.from)
+            .take(page.size)
+            .map(|(n, d, side)| page_node(n, d, side))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ids: Vec<NodeId> = nodes.iter().map(|n| n.node).collect();
+        ids.push(graph.root);
+        ids.sort_unstable();
+        ids.dedup();
+        let views = ids.iter().copied().zip(self.views(&view, &ids)?).collect();
+        Ok(LineagePage {
+            graph,
+            root,
+            nodes,
+            views,
+        })
+    }
+
+    /// Entity counts per depth in each direction, with no node budget.
+    pub fn depth_counts(&self, ty: EntityType, key: &Key, o: &LineageOpts) -> Result<DepthCounts> {
+        let view = self.store.read();
+        let root = self.resolve(&view, ty, key, Include::NonDeleted)?;
+        let mut q = self.query(o);
+        q.spec.collect_edges = false;
+        q.spec.node_budget = None;
+        let t = view.traverse(root, &q)?;
+        Ok(DepthCounts {
+            upstream: t.upstream.counts_per_depth(),
+            downstream: t.downstream.counts_per_depth(),
+        })
+    }
+
+    fn edge_view(&self, view: &ReadView<'_>, from: NodeId, to: NodeId) -> Result<EdgeView> {
+        let edge = view
+            .edge(from, to)?
+            .ok_or_else(|| Error::not_found("Lineage edge not found"))?;
+        let pipeline = match edge.pipeline {
+            Some(p) => match view.node_by_id(&p)? {
+                Some(n) => Some(view.entity(n)?),
+                None => None,
+            },
+            None => None,
+        };
+        Ok(EdgeView {
+            from: view.entity(from)?,
+            to: view.entity(to)?,
+            pipeline,
+            edge,
+        })
+    }
+
+    /// The edge between two entities named by id (any type).
+    pub fn edge_by_ids(&self, from: Uuid, to: Uuid) -> Result<EdgeView> {
+        let view = self.store.read();
+        let node = |id: Uuid| -> Result<NodeId> {
+            view.node_by_id(&id)?
+                .ok_or_else(|| Error::not_found(format!("entity {id} not found")))
+        };
+        let (f, t) = (node(from)?, node(to)?);
+        self.edge_view(&view, f, t)
+    }
+
+    fn edge_input(&self, view: &ReadView<'_>, d: EdgeDetails, actor: &Actor) -> Result<EdgeInput> {
+        let pipeline = match d.pipeline {
+            Some((ty, id)) => {
+                self.resolve(view, ty, &Key::Id(id), Include::NonDeleted)?;
+                Some(id)
+            }
+            None => None,
+        };
+        Ok(EdgeInput {
+            sql_query: d.sql_query,
+            columns_lineage: d.columns_lineage,
+            pipeline,
+            description: d.description,
+            source: d.source,
+            actor: Some(actor.0.clone()),
+            at_millis: None,
+        })
+    }
+
+    /// Creates an edge or replaces its details. Column mappings that name unknown
+    /// columns are dropped (and reported), the rest kept.
+    pub fn put_edge(&self, spec: EdgeSpec, actor: &Actor) -> Result<EdgeWritten> {
+        let (from, to, input) = {
+            let view = self.store.read();
+            let f = self.resolve(&view, spec.from.0, &spec.from.1, Include::NonDeleted)?;
+            let t = self.resolve(&view, spec.to.0, &spec.to.1, Include::NonDeleted)?;
+            (f, t, self.edge_input(&view, spec.details, actor)?)
+        };
+        let outcome = self.store.put_edge(from, to, input)?;
+        if !outcome.rejected_columns.is_empty() {
+            tracing::info!(
+                dropped = outcome.rejected_columns.len(),
+                "column lineage references dropped"
+            );
+        }
+        let edge = self.edge_view(&self.store.read(), from, to)?;
+        Ok(EdgeWritten {
+            created: outcome.created,
+            dropped_columns: outcome.rejected_columns,
+            edge,
+        })
+    }
+
+    /// Replaces an existing edge's details with what `change` makes of the current
+    /// edge, under the document lock (so two updates do not interleave).
+    pub fn update_edge(
+        &self,
+        from: (EntityType, Key),
+        to: (EntityType, Key),
+        change: impl FnOnce(&EdgeView) -> Result<EdgeDetails>,
+        actor: &Actor,
+    ) -> Result<EdgeView> {
+        let _guard = self.lock_docs();
+        let (f, t, input) = {
+            let view = self.store.read();
+            let f = self.resolve(&view, from.0, &from.1, Include::NonDeleted)?;
+            let t = self.resolve(&view, to.0, &to.1, Include::NonDeleted)?;
+            let current = self.edge_view(&view, f, t)?;
+            let details = change(&current)?;
+            (f, t, self.edge_input(&view, details, actor)?)
+        };
+        self.store.put_edge(f, t, input)?;
+        self.edge_view(&self.store.read(), f, t)
+    }
+
+    /// Deletes the edge between two entities; `false` when there was none.
+    pub fn delete_edge(&self, from: (EntityType, Key), to: (EntityType, Key)) -> Result<bool> {
+        let (f, t) = {
+            let view = self.store.read();
+            (
+                self.resolve(&view, from.0, &from.1, Include::All)?,
+                self.resolve(&view, to.0, &to.1, Include::All)?,
+            )
+        };
+        Ok(self.store.remove_edge(f, t)?)
+    }
+
+    /// Deletes an entity's upstream edges of one source; answers how many.
+    pub fn delete_by_source(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        source: LineageSource,
+    ) -> Result<usize> {
+        let n = {
+            let view = self.store.read();
+            self.resolve(&view, ty, key, Include::All)?
+        };
+        Ok(self.store.remove_upstream_edges_by_source(n, source)?)
+    }
+}

@@ -1,0 +1,551 @@
+//! Statements: what each kind reads and writes, and how a query's output columns map
+//! onto the written table's columns.
+
+use super::*;
+
+impl<'a> Cx<'a> {
+    pub(super) fn statement(&mut self, stmt: &Statement) -> StatementLineage {
+        let mut out = self.statement_inner(stmt);
+        for inner in std::mem::take(&mut self.nested) {
+            if out.kind == StatementKind::Select {
+                out.kind = inner.kind;
+            }
+            out.writes.extend(inner.writes);
+            out.columns.extend(inner.columns);
+        }
+        out.columns.sort();
+        out.columns.dedup();
+        out
+    }
+
+    /// One statement's own lineage: dispatches on the statement kind.
+    pub(super) fn statement_inner(&mut self, stmt: &Statement) -> StatementLineage {
+        let mut out = StatementLineage::default();
+        out.kind = match stmt {
+            Statement::Query(q) => {
+                self.query(q, None);
+                StatementKind::Select
+            }
+            Statement::Insert(ins) => {
+                self.insert(ins, &mut out);
+                StatementKind::Insert
+            }
+            Statement::CreateTable(ct) => {
+                self.create_table(ct, &mut out);
+                out.kind
+            }
+            Statement::CreateView(v) => {
+                let target = self.table(&v.name);
+                let names = v.columns.iter().map(|c| norm(&c.name)).collect();
+                self.create_from_query(target, &v.query, names, &mut out);
+                if v.materialized {
+                    StatementKind::CreateMaterializedView
+                } else {
+                    StatementKind::CreateView
+                }
+            }
+            Statement::Update(u) => {
+                self.update(u, &mut out);
+                StatementKind::Update
+            }
+            Statement::Delete(d) => {
+                self.delete(d);
+                StatementKind::Delete
+            }
+            Statement::Merge(m) => {
+                self.merge(m, &mut out);
+                StatementKind::Merge
+            }
+            Statement::Drop {
+                names, object_type, ..
+            } => {
+                if matches!(object_type, ast::ObjectType::Table | ast::ObjectType::View) {
+                    for n in names {
+                        let t = self.table(n);
+                        self.created.push((t, None));
+                    }
+                }
+                StatementKind::Drop
+            }
+            Statement::AlterTable(at) => {
+                self.alter_table(at, &mut out);
+                StatementKind::AlterTable
+            }
+            Statement::RenameTable(renames) => {
+                self.rename_tables(renames);
+                StatementKind::RenameTable
+            }
+            Statement::Copy {
+                source, to, target, ..
+            } => {
+                self.copy(source, *to, target, &mut out);
+                StatementKind::Copy
+            }
+            Statement::Directory { path, source, .. } => {
+                self.query(source, None);
+                out.writes.push(TableName::bare(path.clone()));
+                StatementKind::InsertDirectory
+            }
+            Statement::CopyIntoSnowflake {
+                kind,
+                into,
+                from_obj,
+                stage_params,
+                from_query,
+                ..
+            } => {
+                self.copy_into_snowflake(
+                    kind,
+                    into,
+                    from_obj.as_ref(),
+                    stage_params.url.as_deref(),
+                    from_query.as_deref(),
+                    &mut out,
+                );
+                StatementKind::Copy
+            }
+            Statement::Unload {
+                query,
+                to,
+                query_text,
+                ..
+            } => {
+                self.unload(query.as_deref(), to, query_text.as_deref(), &mut out);
+                StatementKind::Unload
+            }
+            other => {
+                self.unsupported(other);
+                StatementKind::Other
+            }
+        };
+        out
+    }
+
+    /// INSERT: the target's columns from the column list, else the catalog.
+    fn insert(&mut self, ins: &ast::Insert, out: &mut StatementLineage) {
+        let target = match &ins.table {
+            ast::TableObject::TableName(n) => self.table(n),
+            other => TableName::bare(other.to_string()),
+        };
+        out.writes.push(target.clone());
+        if let Some(src) = &ins.source {
+            let q = self.query(src, None);
+            let names: Vec<String> = ins
+                .columns
+                .iter()
+                .map(|c| name_parts(c).pop().unwrap_or_default())
+                .collect();
+            let names = if names.is_empty() {
+                self.known_columns(&target)
+                    .map(|c| c.to_vec())
+                    .unwrap_or_default()
+            } else {
+                names
+            };
+            out.columns = self.edges(&target, &q, &names);
+        }
+    }
+
+    /// CREATE TABLE: AS a query, CLONE, LIKE, or with columns.
+    fn create_table(&mut self, ct: &ast::CreateTable, out: &mut StatementLineage) {
+        let target = self.table(&ct.name);
+        if let Some(q) = &ct.query {
+            out.kind = StatementKind::CreateTableAs;
+            let names = ct.columns.iter().map(|c| norm(&c.name)).collect();
+            self.create_from_query(target, q, names, out);
+        } else if let Some(src) = ct.clone.as_ref() {
+            out.kind = StatementKind::CreateTableClone;
+            let from = self.table(src);
+            self.reads.insert(from);
+            out.writes.push(target);
+        } else if let Some(like) = &ct.like {
+            out.kind = StatementKind::CreateTableLike;
+            let src = match like {
+                ast::CreateTableLikeKind::Parenthesized(l) | ast::CreateTableLikeKind::Plain(l) => {
+                    &l.name
+                }
+            };
+            let from = self.table(src);
+            self.reads.insert(from);
+            out.writes.push(target);
+        } else {
+            out.kind = StatementKind::CreateTable;
+            out.writes.push(target.clone());
+            let cols: Vec<String> = ct.columns.iter().map(|c| norm(&c.name)).collect();
+            self.created
+                .push((target, (!cols.is_empty()).then_some(cols)));
+        }
+    }
+
+    /// DELETE: the deleted table is modified, not read; what the filter reads counts.
+    fn delete(&mut self, d: &ast::Delete) {
+        let mut scope = Scope::default();
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        for twj in from.iter().chain(d.using.iter().flatten()) {
+            self.add_from(twj, &mut scope);
+        }
+        // The deleted table is modified, not read; only what the filter reads counts.
+        if let Some((_, Some(t), _)) = scope.rels.first() {
+            let t = t.clone();
+            if d.using.is_none() {
+                self.reads.remove(&t);
+            }
+        }
+        if let Some(w) = &d.selection {
+            let mut ind = Vec::new();
+            self.expr(w, &scope, Sub::Filter, &mut ind.clone(), &mut ind);
+        }
+    }
+
+    /// ALTER TABLE: renames (no lineage of their own) and swaps.
+    fn alter_table(&mut self, at: &ast::AlterTable, out: &mut StatementLineage) {
+        let from = self.table(&at.name);
+        for op in &at.operations {
+            match op {
+                ast::AlterTableOperation::RenameTable { table_name } => {
+                    let to = match table_name {
+                        ast::RenameTableNameKind::As(n) | ast::RenameTableNameKind::To(n) => {
+                            self.table(n)
+                        }
+                    };
+                    // A rename moves no data: no lineage of its own; the table is
+                    // known by its new name from here on, in earlier statements too.
+                    self.renamed.push((from.clone(), to.clone()));
+                    let cols = self.known_columns(&from).map(|c| c.to_vec());
+                    self.created.push((from.clone(), None));
+                    self.created.push((to, cols));
+                }
+                ast::AlterTableOperation::SwapWith { table_name } => {
+                    // The table takes the other's data.
+                    let other = self.table(table_name);
+                    self.reads.insert(other);
+                    out.writes.push(from.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// RENAME TABLE: later (and earlier) statements know the tables by their new names.
+    fn rename_tables(&mut self, renames: &[ast::RenameTable]) {
+        for r in renames {
+            let (from, to) = (self.table(&r.old_name), self.table(&r.new_name));
+            self.renamed.push((from.clone(), to.clone()));
+            let cols = self.known_columns(&from).map(|c| c.to_vec());
+            self.created.push((from, None));
+            self.created.push((to, cols));
+        }
+    }
+
+    /// COPY between a table (or query) and a file.
+    fn copy(
+        &mut self,
+        source: &ast::CopySource,
+        to: bool,
+        target: &ast::CopyTarget,
+        out: &mut StatementLineage,
+    ) {
+        let path = match target {
+            ast::CopyTarget::File { filename } => Some(filename.clone()),
+            _ => None,
+        };
+        let table = match source {
+            ast::CopySource::Table { table_name, .. } => Some(self.table(table_name)),
+            ast::CopySource::Query(q) => {
+                self.query(q, None);
+                None
+            }
+        };
+        match (table, path, to) {
+            (Some(t), Some(p), false) => {
+                self.reads.insert(TableName::bare(p));
+                out.writes.push(t);
+            }
+            (Some(t), Some(p), true) => {
+                self.reads.insert(t);
+                out.writes.push(TableName::bare(p));
+            }
+            (Some(t), None, false) => out.writes.push(t),
+            (Some(t), None, true) => {
+                self.reads.insert(t);
+            }
+            (None, Some(p), true) => out.writes.push(TableName::bare(p)),
+            _ => {}
+        }
+    }
+
+    /// Snowflake's COPY INTO a table or a location.
+    fn copy_into_snowflake(
+        &mut self,
+        kind: &ast::CopyIntoSnowflakeKind,
+        into: &ObjectName,
+        from_obj: Option<&ObjectName>,
+        stage_url: Option<&str>,
+        from_query: Option<&Query>,
+        out: &mut StatementLineage,
+    ) {
+        let source = from_obj
+            .as_ref()
+            .map(|o| self.table(o))
+            .or_else(|| stage_url.map(|u| TableName::bare(u.to_string())));
+        if let Some(q) = from_query {
+            self.query(q, None);
+        }
+        match kind {
+            ast::CopyIntoSnowflakeKind::Table => {
+                self.reads.extend(source);
+                out.writes.push(self.table(into));
+            }
+            ast::CopyIntoSnowflakeKind::Location => {
+                self.reads.extend(source);
+                out.writes.push(TableName::bare(into.to_string()));
+            }
+        }
+    }
+
+    /// Redshift's UNLOAD of a query to a location.
+    fn unload(
+        &mut self,
+        query: Option<&Query>,
+        to: &Ident,
+        query_text: Option<&str>,
+        out: &mut StatementLineage,
+    ) {
+        if let Some(q) = query {
+            self.query(q, None);
+        } else if let Some(text) = query_text {
+            let inner = crate::analyze::analyze(text, self.opts);
+            for s in inner.statements {
+                self.reads.extend(s.reads);
+            }
+        }
+        out.writes.push(TableName::bare(to.value.clone()));
+    }
+
+    /// Anything else: an `Unsupported` diagnostic naming the statement.
+    fn unsupported(&mut self, other: &Statement) {
+        let text = other.to_string();
+        let word: String = text
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.diag(
+            DiagnosticKind::Unsupported,
+            format!("no lineage extracted from this statement ({word} ...)"),
+        );
+    }
+
+    /// CREATE TABLE AS / CREATE VIEW: `target` gets the query's columns (named by
+    /// `names` when given) and is known to later statements.
+    pub(super) fn create_from_query(
+        &mut self,
+        target: TableName,
+        query: &Query,
+        names: Vec<String>,
+        out: &mut StatementLineage,
+    ) {
+        out.writes.push(target.clone());
+        let q = self.query(query, None);
+        out.columns = self.edges(&target, &q, &names);
+        let cols = if names.is_empty() {
+            q.cols.iter().map(|c| c.name.clone()).collect()
+        } else {
+            names
+        };
+        self.created.push((target, Some(cols)));
+    }
+
+    pub(super) fn update(&mut self, u: &ast::Update, out: &mut StatementLineage) {
+        let mut scope = Scope::default();
+        self.add_from(&u.table, &mut scope);
+        let target = scope.rels.first().and_then(|r| r.1.clone());
+        if let Some(t) = &target {
+            self.reads.remove(t);
+            out.writes.push(t.clone());
+        }
+        if let Some(from) = &u.from {
+            let items = match from {
+                ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f) => f,
+            };
+            for twj in items {
+                self.add_from(twj, &mut scope);
+            }
+        }
+        let mut indirect = Vec::new();
+        if let Some(w) = &u.selection {
+            let mut sink = Vec::new();
+            self.expr(w, &scope, Sub::Filter, &mut sink, &mut indirect);
+            indirect.extend(sink);
+        }
+        let Some(target) = target else { return };
+        for a in &u.assignments {
+            let cols = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => vec![n],
+                ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+            };
+            for c in cols {
+                let name = name_parts(c).pop().unwrap_or_default();
+                let edges = self.assignment(&target, name, &a.value, &scope, &indirect);
+                out.columns.extend(edges);
+            }
+        }
+    }
+
+    /// `SET name = value` on `target`: edges from the value's columns, plus `indirect`
+    /// (what selected the rows) and whatever the value's own subqueries filter on.
+    pub(super) fn assignment(
+        &mut self,
+        target: &TableName,
+        name: String,
+        value: &Expr,
+        scope: &Scope<'_>,
+        indirect: &[Src],
+    ) -> Vec<ColumnEdge> {
+        let (mut direct, mut ind) = (Vec::new(), indirect.to_vec());
+        self.expr(value, scope, Sub::Identity, &mut direct, &mut ind);
+        let col = OutCol {
+            name: name.clone(),
+            direct,
+            indirect: Vec::new(),
+            expr: Some(value.to_string()),
+        };
+        let q = QueryOut {
+            cols: vec![col],
+            indirect: ind,
+        };
+        self.edges(target, &q, &[name])
+    }
+
+    pub(super) fn merge(&mut self, m: &ast::Merge, out: &mut StatementLineage) {
+        let mut scope = Scope::default();
+        self.table_factor(&m.table, &mut scope);
+        let target = scope.rels.first().and_then(|r| r.1.clone());
+        if let Some(t) = &target {
+            self.reads.remove(t);
+            out.writes.push(t.clone());
+        }
+        self.table_factor(&m.source, &mut scope);
+        let mut indirect = Vec::new();
+        let mut sink = Vec::new();
+        self.expr(&m.on, &scope, Sub::Join, &mut sink, &mut indirect);
+        indirect.extend(sink);
+        let Some(target) = target else { return };
+        for clause in &m.clauses {
+            let mut ind = indirect.clone();
+            if let Some(p) = &clause.predicate {
+                let mut s = Vec::new();
+                self.expr(p, &scope, Sub::Filter, &mut s, &mut ind);
+                ind.extend(s.into_iter().map(|x| Src {
+                    sub: Sub::Filter,
+                    ..x
+                }));
+            }
+            match &clause.action {
+                ast::MergeAction::Update(upd) => {
+                    let assignments = match &upd.kind {
+                        ast::MergeUpdateKind::Set(a) => a.as_slice(),
+                        _ => &[],
+                    };
+                    for a in assignments {
+                        let Some(name) = (match &a.target {
+                            ast::AssignmentTarget::ColumnName(n) => name_parts(n).pop(),
+                            ast::AssignmentTarget::Tuple(_) => None,
+                        }) else {
+                            continue;
+                        };
+                        let edges = self.assignment(&target, name, &a.value, &scope, &ind);
+                        out.columns.extend(edges);
+                    }
+                }
+                ast::MergeAction::Insert(ins) => {
+                    let names: Vec<String> = ins
+                        .columns
+                        .iter()
+                        .map(|c| name_parts(c).pop().unwrap_or_default())
+                        .collect();
+                    if let ast::MergeInsertKind::Values(values) = &ins.kind {
+                        for row in &values.rows {
+                            let mut cols = Vec::new();
+                            for (i, e) in row.iter().enumerate() {
+                                let mut direct = Vec::new();
+                                self.expr(e, &scope, Sub::Identity, &mut direct, &mut ind);
+                                let name = names.get(i).cloned().unwrap_or_default();
+                                cols.push(OutCol {
+                                    name,
+                                    direct,
+                                    expr: Some(e.to_string()),
+                                    indirect: Vec::new(),
+                                });
+                            }
+                            let q = QueryOut {
+                                cols,
+                                indirect: ind.clone(),
+                            };
+                            out.columns.extend(self.edges(&target, &q, &names));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Column edges from a query's output into `target`'s columns: by position into
+    /// `names` when given, else by the output's own names.
+    pub(super) fn edges(
+        &mut self,
+        target: &TableName,
+        q: &QueryOut,
+        names: &[String],
+    ) -> Vec<ColumnEdge> {
+        let mut edges = BTreeSet::new();
+        if !names.is_empty() && names.len() != q.cols.len() && !q.cols.iter().any(|c| c.name == "*")
+        {
+            self.diag(
+                DiagnosticKind::Unresolved,
+                format!(
+                    "{target} takes {} columns but the query gives {}",
+                    names.len(),
+                    q.cols.len()
+                ),
+            );
+        }
+        for (i, col) in q.cols.iter().enumerate() {
+            let tname = if col.name == "*" {
+                "*".to_string()
+            } else {
+                match names.get(i) {
+                    Some(n) => n.clone(),
+                    None => col.name.clone(),
+                }
+            };
+            let to = ColumnRef {
+                table: target.clone(),
+                column: tname,
+            };
+            for s in &col.direct {
+                let source = s.col.clone();
+                edges.insert(ColumnEdge {
+                    source,
+                    target: to.clone(),
+                    kind: s.sub.kind(),
+                    subtype: s.sub,
+                    expression: col.expr.clone(),
+                });
+            }
+            for s in col.indirect.iter().chain(&q.indirect) {
+                edges.insert(ColumnEdge {
+                    source: s.col.clone(),
+                    target: to.clone(),
+                    kind: s.sub.kind(),
+                    subtype: s.sub,
+                    expression: None,
+                });
+            }
+        }
+        edges.into_iter().collect()
+    }
+}
