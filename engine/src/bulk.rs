@@ -734,14 +734,12 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             Box::new(|sink: Sink<'_>| {
                 let entries = by_fqn.iter().flat_map(|&i| {
                     let n = &new_nodes.nodes[i as usize];
-                    sorted_columns(new_nodes, n)
-                        .into_iter()
-                        .map(move |(j, c)| {
-                            (
-                                column_fqn_key(n, c),
-                                (n.first_column + j as u32).to_be_bytes(),
-                            )
-                        })
+                    sorted_columns(new_nodes, n).into_iter().map(move |(j, c)| {
+                        (
+                            column_fqn_key(n, c),
+                            (n.first_column + j as u32).to_be_bytes(),
+                        )
+                    })
                 });
                 if fqn_column_in_order {
                     entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))

@@ -112,7 +112,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     use std::fmt::Write;
     let mut out = String::new();
     state.metrics.render(&mut out);
-    let stats = state.service().store.read().stats();
+    let stats = state.service().stats();
     for (name, help, v) in [
         (
             "headwaters_graph_nodes",

@@ -169,7 +169,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         "store open, search index built"
     );
     if demo_wanted {
-        let empty = state.service().store.read().stats().nodes == 0;
+        let empty = state.service().stats().nodes == 0;
         if empty {
             let t = std::time::Instant::now();
             let (tables, edges) = demo::load(state.service())

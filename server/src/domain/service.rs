@@ -195,6 +195,11 @@ impl Service {
         Ok(doc)
     }
 
+    /// Entity, edge and column counts of the graph.
+    pub fn stats(&self) -> headwaters_engine::Stats {
+        self.store.read().stats()
+    }
+
     /// GET one entity.
     pub fn get_entity(&self, kind: &Kind, key: &Key, include: Include) -> Result<Value> {
         let view = self.store.read();

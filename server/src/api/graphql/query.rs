@@ -17,6 +17,17 @@ use crate::domain::Key;
 use crate::domain::lineage::{LineageOpts, Page, check_depth, entity_type};
 use crate::domain::search::SearchQuery;
 
+/// A depth argument (negative counts as 0), checked against the server's maximum.
+fn depth_arg(s: &crate::api::AppState, name: &str, depth: i32, default: u32) -> R<u32> {
+    check_depth(
+        name,
+        Some(depth.max(0) as u32),
+        default,
+        s.service.settings.max_depth,
+    )
+    .gql()
+}
+
 /// Queries.
 pub struct QueryRoot;
 
@@ -99,13 +110,7 @@ impl QueryRoot {
         #[graphql(desc = "Cursor from a previous page's endCursor.")] after: Option<String>,
     ) -> R<LineageResult> {
         let s = state(ctx)?;
-        let d = check_depth(
-            "depth",
-            Some(depth.max(0) as u32),
-            3,
-            s.service.settings.max_depth,
-        )
-        .gql()?;
+        let d = depth_arg(s, "depth", depth, 3)?;
         let (up, down) = direction.depths(d);
         let o = LineageOpts {
             up,
@@ -166,13 +171,7 @@ impl QueryRoot {
         #[graphql(desc = "Levels to walk.", default = 5)] depth: i32,
     ) -> R<ColumnLineageResult> {
         let s = state(ctx)?;
-        let d = check_depth(
-            "depth",
-            Some(depth.max(0) as u32),
-            5,
-            s.service.settings.max_depth,
-        )
-        .gql()?;
+        let d = depth_arg(s, "depth", depth, 5)?;
         let (up, down) = direction.depths(d);
         let c = blocking(s, move |svc| svc.column_lineage(&column_fqn, up, down))
             .await
@@ -254,13 +253,7 @@ impl QueryRoot {
         #[graphql(desc = "Most paths returned.", default = 20)] limit: i32,
     ) -> R<Vec<Vec<Entity>>> {
         let s = state(ctx)?;
-        let d = check_depth(
-            "maxDepth",
-            Some(max_depth.max(0) as u32),
-            6,
-            s.service.settings.max_depth,
-        )
-        .gql()?;
+        let d = depth_arg(s, "maxDepth", max_depth, 6)?;
         let from = (entity_type(&from_type).gql()?, Key::Fqn(from));
         let to = (entity_type(&to_type).gql()?, Key::Fqn(to));
         let limit = limit.clamp(0, 1000) as usize;

@@ -44,6 +44,11 @@ pub fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) ->
     doc
 }
 
+/// A 200 with the entity document as answered.
+fn doc_response(kind: &Kind, state: &AppState, headers: &HeaderMap, doc: Value) -> Response {
+    Json(entity_out(kind, doc, &base_url(state, headers), &[])).into_response()
+}
+
 /// Parses `fields=a,b` (names only: unknown ones are ignored, malformed ones are a 400).
 fn parse_fields(fields: Option<&str>) -> ApiResult<Vec<String>> {
     let mut out = Vec::new();
@@ -218,7 +223,7 @@ async fn patch_one(
         svc.patch_entity(kind, &key, &patch, &actor(&p))
     })
     .await?;
-    Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &[])).into_response())
+    Ok(doc_response(kind, &state, &headers, doc))
 }
 
 async fn delete_one(
@@ -241,7 +246,7 @@ async fn delete_one(
         svc.delete_entity(kind, &key, hard, recursive)
     })
     .await?;
-    Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &[])).into_response())
+    Ok(doc_response(kind, &state, &headers, doc))
 }
 
 async fn restore(
@@ -251,7 +256,7 @@ async fn restore(
     r: Restore,
 ) -> ApiResult<Response> {
     let doc = blocking(&state, move |svc| svc.restore_entity(kind, r.id)).await?;
-    Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &[])).into_response())
+    Ok(doc_response(kind, &state, &headers, doc))
 }
 
 /// `table` -> `Table`, `databaseService` -> `DatabaseService`.
