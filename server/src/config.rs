@@ -44,6 +44,9 @@ pub struct Config {
     pub openlineage_namespaces: std::collections::BTreeMap<String, String>,
     /// OpenLineage runs kept per job.
     pub openlineage_run_retention: usize,
+    /// Keep connection secrets (passwords, tokens, keys), sealed with the data
+    /// directory's key; `false` drops them before anything is stored.
+    pub store_secrets: bool,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             public_url: None,
             openlineage_namespaces: Default::default(),
             openlineage_run_retention: 1000,
+            store_secrets: true,
         }
     }
 }

@@ -16,6 +16,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod files;
 pub mod ingest;
 
 pub use api::{AppState, app};

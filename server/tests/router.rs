@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode, header};
 use headwaters_engine::Store;
 use headwaters_server::api::auth::{Keys, Role};
 use headwaters_server::config::Config;
+use headwaters_server::domain::secrets::Secrets;
 use headwaters_server::{AppState, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -20,12 +21,19 @@ struct T {
 }
 
 fn setup_with(cfg: Config) -> T {
+    let cfg_store_secrets = cfg.store_secrets;
     let keys_dir = tempfile::tempdir().unwrap();
     let (keys, _) = Keys::hs256_in(keys_dir.path()).unwrap();
     let admin = keys.mint("root", Role::Admin, 600).unwrap();
     let editor = keys.mint("ed", Role::Editor, 600).unwrap();
     let viewer = keys.mint("vi", Role::Viewer, 600).unwrap();
-    let state = AppState::new(Store::in_memory(), cfg, Some(keys)).unwrap();
+    let state = AppState::new(
+        Store::in_memory(),
+        cfg,
+        Some(keys),
+        Secrets::ephemeral(cfg_store_secrets),
+    )
+    .unwrap();
     T {
         app: app(state),
         keys_dir,
@@ -455,9 +463,14 @@ async fn entity_lifecycle() {
     let t = setup();
     let (a, _, _) = t.platform().await;
     assert_eq!(a["fullyQualifiedName"], "svc.db.sch.a");
+    // hrefs come from the listen address (or public_url), never from the Host
+    // header the client sent (hw.test).
     assert_eq!(
         a["href"],
-        format!("http://hw.test/api/v1/tables/{}", a["id"].as_str().unwrap())
+        format!(
+            "http://127.0.0.1:8585/api/v1/tables/{}",
+            a["id"].as_str().unwrap()
+        )
     );
     assert_eq!(a["columns"][1]["fullyQualifiedName"], "svc.db.sch.a.y");
     assert_eq!(a["databaseSchema"]["fullyQualifiedName"], "svc.db.sch");
@@ -814,7 +827,7 @@ async fn lineage_endpoints() {
         v["nodes"][0]["href"]
             .as_str()
             .unwrap()
-            .starts_with("http://hw.test/api/v1/tables/")
+            .starts_with("http://127.0.0.1:8585/api/v1/tables/")
     );
     let (s, v) = t
         .get("/api/v1/lineage/table/name/svc.db.sch.a?downstreamDepth=51")

@@ -62,6 +62,10 @@ pub struct Claims {
     pub exp: u64,
     /// Issuer: always `headwaters`.
     pub iss: String,
+    /// The token's id (what `token revoke` names); absent in tokens minted before ids
+    /// existed, whose id is then `name:<sub>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// The caller of a request, after authentication.
@@ -71,13 +75,17 @@ pub struct Principal {
     pub name: String,
     /// Role.
     pub role: Role,
+    /// The token's id: what rate limits are kept per, and what revocation names.
+    pub token_id: String,
 }
 
-/// Verifies (and, when it holds a private key, mints) tokens.
+/// Verifies (and, when it holds a private key, mints) tokens; with a registry, records
+/// minted tokens and refuses revoked ones.
 pub struct Keys {
     alg: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
+    registry: Option<TokenRegistry>,
 }
 
 /// Where the HS256 secret lives in the data directory.
@@ -104,11 +112,11 @@ impl Keys {
         let (secret, created) = match std::fs::read_to_string(&path) {
             Ok(s) => (s.trim().to_string(), false),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir)?;
+                crate::files::private_dir(data_dir)?;
                 let a = uuid::Uuid::new_v4().simple().to_string();
                 let b = uuid::Uuid::new_v4().simple().to_string();
                 let s = format!("{a}{b}");
-                write_private(&path, &s)?;
+                crate::files::write_private(&path, &s)?;
                 (s, true)
             }
             Err(e) => return Err(e),
@@ -127,6 +135,7 @@ impl Keys {
                 alg: Algorithm::HS256,
                 decoding: DecodingKey::from_secret(secret.as_bytes()),
                 encoding: Some(EncodingKey::from_secret(secret.as_bytes())),
+                registry: Some(TokenRegistry::in_dir(data_dir)),
             },
             created,
         ))
@@ -153,7 +162,20 @@ impl Keys {
             alg: Algorithm::RS256,
             decoding,
             encoding,
+            registry: None,
         })
+    }
+
+    /// Records minted tokens and revocations in `data_dir` (RS256 keys; HS256 keys
+    /// from [`Keys::hs256_in`] already do).
+    pub fn with_registry(mut self, data_dir: &Path) -> Keys {
+        self.registry = Some(TokenRegistry::in_dir(data_dir));
+        self
+    }
+
+    /// The registry of minted and revoked tokens, if this server keeps one.
+    pub fn registry(&self) -> Option<&TokenRegistry> {
+        self.registry.as_ref()
     }
 
     /// Mints a token valid for `ttl_secs`.
@@ -174,8 +196,15 @@ impl Keys {
             iat: now_secs(),
             exp,
             iss: "headwaters".into(),
+            jti: Some(uuid::Uuid::new_v4().to_string()),
         };
-        jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| e.to_string())
+        let token = jsonwebtoken::encode(&Header::new(self.alg), &claims, key)
+            .map_err(|e| e.to_string())?;
+        if let Some(r) = &self.registry {
+            r.record(&claims)
+                .map_err(|e| format!("recording the token: {e}"))?;
+        }
+        Ok(token)
     }
 
     /// Verifies a bearer token.
@@ -192,24 +221,24 @@ impl Keys {
                 _ => format!("invalid token: {e}"),
             })
         })?;
+        let token_id = data
+            .claims
+            .jti
+            .clone()
+            .unwrap_or_else(|| format!("name:{}", data.claims.sub));
+        if let Some(r) = &self.registry
+            && r.is_revoked(&token_id)
+        {
+            return Err(ApiError::Unauthorized(format!(
+                "token {token_id} has been revoked"
+            )));
+        }
         Ok(Principal {
             name: data.claims.sub,
             role: data.claims.role,
+            token_id,
         })
     }
-}
-
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    o.mode(0o600);
-    let mut f = o.open(path)?;
-    f.write_all(content.as_bytes())?;
-    f.sync_all()
 }
 
 /// Parses a duration like `30d`, `12h`, `90m`, `3600s` or `never` (100 years).
@@ -256,59 +285,60 @@ fn needed_role(method: &Method, path: &str) -> Role {
 }
 
 /// Authenticates the bearer token, checks the role for the method, applies the rate
-/// limits, and hands the [`Principal`] to the handler.
+/// limits, and hands the [`Principal`] to the handler. Every attempt counts against
+/// the client IP's limit, failed ones included; the token limit is kept per token id.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let s = &*state;
-    let principal = match &s.keys {
-        None => Principal {
-            name: "anonymous".into(),
-            role: Role::Admin,
-        },
-        Some(keys) => {
-            let header = req
-                .headers()
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            match bearer(header).and_then(|t| keys.verify(t)) {
-                Ok(p) => p,
-                Err(e) => return e.into_response(),
-            }
-        }
-    };
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "local".into());
     let now = Instant::now();
-    let verdicts = [
-        s.token_limiter
-            .check(&format!("token:{}", principal.name), now),
-        s.ip_limiter.check(&format!("ip:{ip}"), now),
-    ];
+    let ip_verdict = s.ip_limiter.check(&format!("ip:{ip}"), now);
+    let principal = match &s.keys {
+        None => Ok(Principal {
+            name: "anonymous".into(),
+            role: Role::Admin,
+            token_id: "anonymous".into(),
+        }),
+        Some(keys) => {
+            let header = req
+                .headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            bearer(header).and_then(|t| keys.verify(t))
+        }
+    };
+    let token_verdict = principal
+        .as_ref()
+        .ok()
+        .and_then(|p| s.token_limiter.check(&format!("token:{}", p.token_id), now));
     // Report the tighter of the two limits.
-    let shown = verdicts
-        .iter()
+    let shown = [ip_verdict, token_verdict]
+        .into_iter()
         .flatten()
-        .min_by_key(|v| (v.allowed, v.remaining))
-        .copied();
-    let mut resp = if shown.is_some_and(|v| !v.allowed) {
-        ApiError::TooManyRequests(
-            "rate limit exceeded; retry after X-RateLimit-Reset seconds".into(),
-        )
-        .into_response()
-    } else if principal.role < needed_role(req.method(), req.uri().path()) {
-        ApiError::Forbidden(format!(
-            "{} needs the {:?} role; token {:?} has {:?}",
-            req.method(),
-            needed_role(req.method(), req.uri().path()),
-            principal.name,
-            principal.role
-        ))
-        .into_response()
-    } else {
-        req.extensions_mut().insert(principal);
-        next.run(req).await
+        .min_by_key(|v| (v.allowed, v.remaining));
+    let mut resp = match principal {
+        _ if shown.is_some_and(|v| !v.allowed) => {
+            ApiError::TooManyRequests("rate limit exceeded; retry after Retry-After seconds".into())
+                .into_response()
+        }
+        Err(e) => e.into_response(),
+        Ok(p) if p.role < needed_role(req.method(), req.uri().path()) => {
+            ApiError::Forbidden(format!(
+                "{} needs the {:?} role; token {:?} has {:?}",
+                req.method(),
+                needed_role(req.method(), req.uri().path()),
+                p.name,
+                p.role
+            ))
+            .into_response()
+        }
+        Ok(p) => {
+            req.extensions_mut().insert(p);
+            next.run(req).await
+        }
     };
     if let Some(v) = shown {
         let h = resp.headers_mut();
@@ -319,8 +349,161 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         ] {
             h.insert(name, HeaderValue::from(value));
         }
+        if !v.allowed {
+            h.insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from(v.reset_secs),
+            );
+        }
     }
     resp
+}
+
+/// A minted token as the registry lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    /// The token's id.
+    pub id: String,
+    /// Its name (subject).
+    pub name: String,
+    /// Its role.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Issued at, seconds since the epoch.
+    pub issued_at: u64,
+    /// Expires at, seconds since the epoch.
+    pub expires_at: u64,
+    /// Revoked (refused from then on).
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// Minted tokens (`tokens.jsonl`) and revoked ids (`revoked-tokens`) in the data
+/// directory, both 0600. Revocations made through this server take effect at once;
+/// those made by `headwaters token revoke` beside a running server, within a second
+/// (the file is read again when it changes).
+pub struct TokenRegistry {
+    minted: std::path::PathBuf,
+    revoked_file: std::path::PathBuf,
+    revoked: std::sync::RwLock<(
+        std::collections::HashSet<String>,
+        Option<SystemTime>,
+        Instant,
+    )>,
+}
+
+impl TokenRegistry {
+    /// The registry in `data_dir`.
+    pub fn in_dir(data_dir: &Path) -> TokenRegistry {
+        let r = TokenRegistry {
+            minted: data_dir.join("tokens.jsonl"),
+            revoked_file: data_dir.join("revoked-tokens"),
+            revoked: std::sync::RwLock::new((Default::default(), None, Instant::now())),
+        };
+        r.reload();
+        r
+    }
+
+    fn reload(&self) {
+        let modified = std::fs::metadata(&self.revoked_file)
+            .and_then(|m| m.modified())
+            .ok();
+        let mut g = self.revoked.write().unwrap_or_else(|p| p.into_inner());
+        g.2 = Instant::now();
+        if g.1 == modified && modified.is_some() {
+            return;
+        }
+        g.0 = std::fs::read_to_string(&self.revoked_file)
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        g.1 = modified;
+    }
+
+    /// Whether the token with this id is revoked.
+    pub fn is_revoked(&self, id: &str) -> bool {
+        let stale = {
+            let g = self.revoked.read().unwrap_or_else(|p| p.into_inner());
+            g.2.elapsed() >= std::time::Duration::from_secs(1)
+        };
+        if stale {
+            self.reload();
+        }
+        self.revoked
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .contains(id)
+    }
+
+    fn append(path: &Path, line: &str) -> std::io::Result<()> {
+        use std::io::Write;
+        #[cfg(unix)]
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut o = std::fs::OpenOptions::new();
+        o.create(true).append(true);
+        #[cfg(unix)]
+        o.mode(0o600);
+        let mut f = o.open(path)?;
+        writeln!(f, "{line}")?;
+        f.sync_all()
+    }
+
+    fn record(&self, c: &Claims) -> std::io::Result<()> {
+        let info = TokenInfo {
+            id: c.jti.clone().unwrap_or_default(),
+            name: c.sub.clone(),
+            role: c.role,
+            issued_at: c.iat,
+            expires_at: c.exp,
+            revoked: false,
+        };
+        let line = serde_json::to_string(&info).map_err(std::io::Error::other)?;
+        Self::append(&self.minted, &line)
+    }
+
+    /// Every token minted here, oldest first, with its revocation.
+    pub fn list(&self) -> std::io::Result<Vec<TokenInfo>> {
+        let text = match std::fs::read_to_string(&self.minted) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        self.reload();
+        let revoked = self.revoked.read().unwrap_or_else(|p| p.into_inner());
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<TokenInfo>(l).ok())
+            .map(|mut t| {
+                t.revoked = revoked.0.contains(&t.id);
+                t
+            })
+            .collect())
+    }
+
+    /// Revokes the token `id` (known here or not: a token minted elsewhere with the
+    /// same key can be revoked by id too). Answers whether it was live before.
+    pub fn revoke(&self, id: &str) -> std::io::Result<bool> {
+        if id.trim().is_empty() || id.contains(char::is_whitespace) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{id:?} is not a token id"),
+            ));
+        }
+        if self.is_revoked(id) {
+            return Ok(false);
+        }
+        Self::append(&self.revoked_file, id)?;
+        self.revoked
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .insert(id.to_string());
+        Ok(true)
+    }
 }
 
 #[cfg(test)]

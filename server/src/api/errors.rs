@@ -11,7 +11,7 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::http::{StatusCode, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -94,12 +94,7 @@ impl ApiError {
 /// `{"code": status, "message": msg}`.
 pub fn error_body(status: StatusCode, message: &str) -> Response {
     let body = json!({"code": status.as_u16(), "message": message});
-    let mut r = (status, axum::Json(body)).into_response();
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    r
+    (status, axum::Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {

@@ -71,11 +71,13 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// State over an opened store.
+    /// State over an opened store. `secrets` holds the key connection secrets are sealed
+    /// with (`Secrets::in_dir` for a store on disk, so they open after a restart).
     pub fn new(
         store: headwaters_engine::Store,
         config: Config,
         keys: Option<Keys>,
+        secrets: crate::domain::secrets::Secrets,
     ) -> Result<AppState, ApiError> {
         let settings = Settings {
             openmetadata_version: config.openmetadata_version.clone(),
@@ -83,6 +85,7 @@ impl AppState {
             node_budget: config.node_budget,
             openlineage_namespaces: config.openlineage_namespaces.clone(),
             run_retention: config.openlineage_run_retention,
+            secrets: Arc::new(secrets),
         };
         let service = Service::new(store, settings)?;
         Ok(AppState(Arc::new(Inner {
@@ -111,15 +114,26 @@ impl AppState {
 /// Runs domain work on tokio's blocking pool, so no engine call (traversals, fsyncs,
 /// SQL analysis) ever occupies an async worker; REST handlers and GraphQL resolvers
 /// all call the domain through this.
+///
+/// When the caller stops waiting (the request timed out, the client went away) before
+/// the work has started, the work is skipped, so a flood of queued work dies with the
+/// requests that queued it. Work that has started runs to the end: a write is never
+/// left half done.
 pub async fn blocking<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Service) -> domain::Result<T> + Send + 'static,
 {
     let svc = state.service.clone();
-    tokio::task::spawn_blocking(move || work(&svc))
-        .await
-        .map_err(|e| ApiError::Internal(format!("blocking worker failed: {e}")))?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::task::spawn_blocking(move || {
+        if tx.is_closed() {
+            return;
+        }
+        let _ = tx.send(work(&svc));
+    });
+    rx.await
+        .map_err(|_| ApiError::Internal("blocking worker failed (panicked)".into()))?
         .map_err(ApiError::from)
 }
 

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use headwaters_engine::Store;
-use headwaters_server::api::auth::{Keys, Role, parse_ttl};
+use headwaters_server::api::auth::{Keys, Role, TokenRegistry, parse_ttl};
 use headwaters_server::config::Config;
+use headwaters_server::domain::secrets::Secrets;
 use headwaters_server::ingest::demo;
 use headwaters_server::{AppState, app};
 
@@ -88,6 +89,20 @@ pub(crate) enum TokenCommand {
         #[arg(long)]
         jwt_private_key: Option<PathBuf>,
     },
+    /// List the tokens minted for this data directory (id, name, role, expiry, revoked).
+    List {
+        /// Where the server's data lives.
+        #[arg(long, env = "HEADWATERS_DATA_DIR", default_value = "./headwaters-data")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a token by id: a running server refuses it within a second.
+    Revoke {
+        /// Where the server's data lives.
+        #[arg(long, env = "HEADWATERS_DATA_DIR", default_value = "./headwaters-data")]
+        data_dir: PathBuf,
+        /// The token's id (`headwaters token list`).
+        id: String,
+    },
 }
 
 fn config(a: ServeArgs) -> Result<(Config, bool)> {
@@ -133,7 +148,9 @@ fn keys_for(c: &Config) -> Result<(Option<Keys>, bool)> {
         return Ok((None, false));
     }
     if let Some(public) = &c.jwt_public_key {
-        let k = Keys::rs256(public, c.jwt_private_key.as_deref()).map_err(anyhow::Error::msg)?;
+        let k = Keys::rs256(public, c.jwt_private_key.as_deref())
+            .map_err(anyhow::Error::msg)?
+            .with_registry(&c.data_dir);
         return Ok((Some(k), false));
     }
     let (k, created) = Keys::hs256_in(&c.data_dir)
@@ -151,8 +168,13 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let (cfg, demo_wanted) = config(args)?;
-    std::fs::create_dir_all(&cfg.data_dir)
+    // The data directory, the store's files, the token secret and the secrets key are
+    // the owner's alone.
+    headwaters_server::files::owner_only_from_now_on();
+    headwaters_server::files::private_dir(&cfg.data_dir)
         .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    let secrets = Secrets::in_dir(&cfg.data_dir, cfg.store_secrets)
+        .with_context(|| format!("reading the secrets key in {}", cfg.data_dir.display()))?;
     let (keys, first_start) = keys_for(&cfg)?;
     if cfg.no_auth {
         tracing::warn!(
@@ -163,7 +185,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
     let listen = cfg.listen;
     let started = std::time::Instant::now();
-    let state = AppState::new(store, cfg, keys).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = AppState::new(store, cfg, keys, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "store open, search index built"
@@ -276,9 +298,51 @@ pub(crate) fn token(cmd: TokenCommand) -> Result<()> {
                     k
                 }
             };
+            let keys = if keys.registry().is_none() {
+                keys.with_registry(&data_dir)
+            } else {
+                keys
+            };
             println!(
                 "{}",
                 keys.mint(&name, role, ttl).map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
+        TokenCommand::List { data_dir } => {
+            let tokens = TokenRegistry::in_dir(&data_dir)
+                .list()
+                .with_context(|| format!("reading the token registry in {}", data_dir.display()))?;
+            println!(
+                "{:<36}  {:<20}  {:<6}  {:<10}  revoked",
+                "id", "name", "role", "expires"
+            );
+            for t in tokens {
+                let expires = time::OffsetDateTime::from_unix_timestamp(t.expires_at as i64)
+                    .map(|d| d.date().to_string())
+                    .unwrap_or_else(|_| "never".into());
+                println!(
+                    "{:<36}  {:<20}  {:<6}  {:<10}  {}",
+                    t.id,
+                    t.name,
+                    format!("{:?}", t.role).to_lowercase(),
+                    expires,
+                    if t.revoked { "yes" } else { "no" }
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { data_dir, id } => {
+            let live = TokenRegistry::in_dir(&data_dir)
+                .revoke(&id)
+                .with_context(|| format!("revoking {id} in {}", data_dir.display()))?;
+            eprintln!(
+                "{}",
+                if live {
+                    format!("revoked {id}")
+                } else {
+                    format!("{id} was revoked already")
+                }
             );
             Ok(())
         }

@@ -46,6 +46,7 @@ impl Service {
         };
         drop(view);
         let (mut doc, columns) = merge_document(kind, id, &req, &full_name, refs, old.as_ref())?;
+        self.settings.secrets.seal(&mut doc, old.as_ref())?;
         bump_version(&mut doc, old.as_ref(), actor)?;
         let doc = Value::Object(doc);
         let (node, created) = self.store.upsert_entity(EntityInput {
@@ -242,6 +243,7 @@ impl Service {
         } else {
             Vec::new()
         };
+        self.settings.secrets.seal(&mut m, Some(&old))?;
         if Value::Object(m.clone()) != old {
             let v = old.get("version").and_then(Value::as_f64).unwrap_or(0.1);
             m.insert("version".into(), json!(next_version(v)));

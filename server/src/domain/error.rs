@@ -49,9 +49,6 @@ pub enum InternalError {
         /// The serde error.
         source: serde_json::Error,
     },
-    /// Writing CSV failed.
-    #[error("writing CSV: {0}")]
-    Csv(#[from] csv::Error),
     /// Something that cannot happen unless the store and the server disagree.
     #[error("{0}")]
     Invariant(String),
@@ -117,11 +114,5 @@ impl From<headwaters_engine::Error> for Error {
             }),
             headwaters_engine::Error::Internal(i) => Error::Internal(InternalError::Engine(i)),
         }
-    }
-}
-
-impl From<csv::Error> for Error {
-    fn from(e: csv::Error) -> Self {
-        Error::Internal(InternalError::Csv(e))
     }
 }

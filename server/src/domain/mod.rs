@@ -14,6 +14,7 @@
 //!   columns.rs    column lineage, downstream impact, paths
 //!   sql.rs        lineage from SQL, one text or a query log
 //!   search.rs     the in-process search index
+//!   secrets.rs    connection secrets: sealed at rest, masked for non-admins
 //!   kinds.rs      the entity collections and the OpenMetadata schema facts they need
 //!   fqn.rs        fully qualified names: quoting, splitting, building
 //! ```
@@ -28,6 +29,7 @@ pub mod fqn;
 pub mod kinds;
 pub mod lineage;
 pub mod search;
+pub mod secrets;
 pub mod service;
 pub mod sql;
 

@@ -27,6 +27,8 @@ pub struct Settings {
     pub openlineage_namespaces: std::collections::BTreeMap<String, String>,
     /// OpenLineage runs kept per job.
     pub run_retention: usize,
+    /// Seals connection secrets at rest and opens or masks them in answers.
+    pub secrets: std::sync::Arc<crate::domain::secrets::Secrets>,
 }
 
 impl Default for Settings {
@@ -37,6 +39,7 @@ impl Default for Settings {
             node_budget: 10_000,
             openlineage_namespaces: Default::default(),
             run_retention: 1000,
+            secrets: std::sync::Arc::new(crate::domain::secrets::Secrets::ephemeral(true)),
         }
     }
 }

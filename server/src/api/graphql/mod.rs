@@ -25,12 +25,31 @@ pub use query::QueryRoot;
 /// The schema type.
 pub type HwSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Builds the schema, with depth and complexity limits. Each request carries the
-/// [`AppState`] and the caller's [`Principal`] as request data.
+/// Most complexity one request may have. Every field costs 1 plus its children; a
+/// list costs its page size times its children; a field that walks the graph costs
+/// [`TRAVERSAL_COST`] more (see the `complexity` of each field in `query.rs`). A query
+/// over the budget is refused before anything runs.
+pub const MAX_COMPLEXITY: usize = 100_000;
+
+/// What a field that walks the graph (lineage, impact, column lineage, paths) costs on
+/// top of its answer: the traversal's own work, bounded by the node budget.
+pub const TRAVERSAL_COST: usize = 2_000;
+
+/// Longest query document, bytes (variables not counted): what a person or a tool
+/// writes is far smaller; a longer one is an alias or field flood.
+pub const MAX_QUERY_BYTES: usize = 32 * 1024;
+
+/// Largest answer, bytes.
+pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+/// Builds the schema, with depth, complexity and directive limits. Each request carries
+/// the [`AppState`] and the caller's [`Principal`] as request data.
 pub fn schema() -> HwSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
         .limit_depth(12)
-        .limit_complexity(20_000)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
         .finish()
 }
 
@@ -40,16 +59,52 @@ pub fn sdl() -> String {
 }
 
 /// `POST /api/graphql` (and GET with a query string).
+///
+/// The query document is checked for size before it is parsed; validation (depth,
+/// complexity) refuses a query before any resolver runs; resolvers run on the blocking
+/// pool under the server's request timeout; an answer over [`MAX_RESPONSE_BYTES`] is
+/// replaced by an error.
 async fn handler(
     axum::extract::State(state): axum::extract::State<AppState>,
     axum::Extension(principal): axum::Extension<Principal>,
     req: async_graphql_axum::GraphQLRequest,
-) -> async_graphql_axum::GraphQLResponse {
+) -> axum::response::Response {
+    let req = req.into_inner();
+    if req.query.len() > MAX_QUERY_BYTES {
+        return refused(ApiError::bad(format!(
+            "the query document is {} bytes; at most {MAX_QUERY_BYTES} are accepted (use variables for large values)",
+            req.query.len()
+        )));
+    }
     let schema = state.graphql.clone();
-    schema
-        .execute(req.into_inner().data(state).data(principal))
-        .await
-        .into()
+    let resp = schema.execute(req.data(state).data(principal)).await;
+    match serde_json::to_vec(&resp) {
+        Ok(body) if body.len() <= MAX_RESPONSE_BYTES => json_body(body),
+        Ok(body) => refused(ApiError::bad(format!(
+            "the answer would be {} bytes; at most {MAX_RESPONSE_BYTES} are sent: ask for fewer fields or a smaller page",
+            body.len()
+        ))),
+        Err(e) => refused(ApiError::Internal(format!(
+            "serializing a GraphQL answer: {e}"
+        ))),
+    }
+}
+
+fn json_body(body: Vec<u8>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// A GraphQL answer carrying one error and no data.
+fn refused(e: ApiError) -> axum::response::Response {
+    let resp = async_graphql::Response::from_errors(vec![
+        graphql_error(e).into_server_error(async_graphql::Pos::default()),
+    ]);
+    json_body(serde_json::to_vec(&resp).unwrap_or_default())
 }
 
 /// The GraphQL endpoint, documented.

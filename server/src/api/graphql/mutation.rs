@@ -78,6 +78,7 @@ impl MutationRoot {
 
     /// Lineage from SQL, as `POST /api/v1/lineage/sql`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::TRAVERSAL_COST + child_complexity")]
     async fn lineage_from_sql(
         &self,
         ctx: &Context<'_>,

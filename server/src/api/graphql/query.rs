@@ -66,6 +66,7 @@ impl QueryRoot {
     }
 
     /// Search names, FQNs, display names and descriptions (prefix match per word).
+    #[graphql(complexity = "10 + first.max(0) as usize * child_complexity")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -96,6 +97,7 @@ impl QueryRoot {
     }
 
     /// Lineage of an entity: nodes with depth and direction, edges with details.
+    #[graphql(complexity = "super::TRAVERSAL_COST + first.max(0) as usize * child_complexity")]
     async fn lineage(
         &self,
         ctx: &Context<'_>,
@@ -163,6 +165,7 @@ impl QueryRoot {
     }
 
     /// Lineage of one column across tables.
+    #[graphql(complexity = "super::TRAVERSAL_COST + 100 * child_complexity")]
     async fn column_lineage(
         &self,
         ctx: &Context<'_>,
@@ -211,6 +214,7 @@ impl QueryRoot {
     }
 
     /// Everything downstream of an entity, counted by depth and type.
+    #[graphql(complexity = "super::TRAVERSAL_COST + child_complexity")]
     async fn impact(
         &self,
         ctx: &Context<'_>,
@@ -242,6 +246,7 @@ impl QueryRoot {
     }
 
     /// Simple paths (lists of entities) from one entity to another, following lineage.
+    #[graphql(complexity = "super::TRAVERSAL_COST + limit.max(0) as usize * child_complexity")]
     async fn paths(
         &self,
         ctx: &Context<'_>,

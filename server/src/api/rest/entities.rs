@@ -21,8 +21,37 @@ use crate::api::{AppState, blocking};
 use crate::domain::kinds::{self, DATA_TYPES, Kind, TABLE_TYPES};
 use crate::domain::{Key, ListParams, Mode, parse_include};
 
-/// An entity document as answered: `href`s added, requested list fields present.
-pub fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Value {
+/// How entity documents are answered to one caller: `href`s from the base URL,
+/// connection secrets opened for admins and masked for everyone else.
+pub struct DocAnswer<'a> {
+    state: &'a AppState,
+    base: String,
+    admin: bool,
+}
+
+impl<'a> DocAnswer<'a> {
+    /// For the caller `who` of a request with `headers`.
+    pub fn new(state: &'a AppState, who: &Principal) -> Self {
+        DocAnswer {
+            state,
+            base: base_url(state),
+            admin: who.role >= Role::Admin,
+        }
+    }
+
+    /// A stored document as answered.
+    pub fn doc(&self, kind: &Kind, mut doc: Value, fields: &[String]) -> Value {
+        self.state
+            .service
+            .settings
+            .secrets
+            .reveal(&mut doc, self.admin);
+        entity_out(kind, doc, &self.base, fields)
+    }
+}
+
+/// An entity document with `href`s added and requested list fields present.
+fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Value {
     with_hrefs(&mut doc, base);
     if let Value::Object(m) = &mut doc {
         if let Some(Value::String(id)) = m.get("id").cloned() {
@@ -44,9 +73,9 @@ pub fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) ->
     doc
 }
 
-/// A 200 with the entity document as answered.
-fn doc_response(kind: &Kind, state: &AppState, headers: &HeaderMap, doc: Value) -> Response {
-    Json(entity_out(kind, doc, &base_url(state, headers), &[])).into_response()
+/// A 200 with the entity document as answered to `who`.
+fn doc_response(kind: &Kind, state: &AppState, who: &Principal, doc: Value) -> Response {
+    Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response()
 }
 
 /// Parses `fields=a,b` (names only: unknown ones are ignored, malformed ones are a 400).
@@ -128,7 +157,7 @@ pub struct Restore {
 async fn list(
     kind: &'static Kind,
     state: AppState,
-    headers: HeaderMap,
+    who: Principal,
     q: ListQuery,
 ) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(10);
@@ -149,10 +178,10 @@ async fn list(
         include: parse_include(q.include.as_deref())?,
     };
     let mut page = blocking(&state, move |svc| svc.list_entities(kind, &p)).await?;
-    let base = base_url(&state, &headers);
+    let answer = DocAnswer::new(&state, &who);
     if let Some(Value::Array(data)) = page.get_mut("data") {
         for d in data.iter_mut() {
-            *d = entity_out(kind, d.take(), &base, &fields);
+            *d = answer.doc(kind, d.take(), &fields);
         }
     }
     Ok(Json(page).into_response())
@@ -161,24 +190,24 @@ async fn list(
 async fn get_one(
     kind: &'static Kind,
     state: AppState,
-    headers: HeaderMap,
+    who: Principal,
     key: Key,
     q: GetParams,
 ) -> ApiResult<Response> {
     let fields = parse_fields(q.fields.as_deref())?;
     let include = parse_include(q.include.as_deref())?;
     let doc = blocking(&state, move |svc| svc.get_entity(kind, &key, include)).await?;
-    Ok(Json(entity_out(kind, doc, &base_url(&state, &headers), &fields)).into_response())
+    Ok(Json(DocAnswer::new(&state, &who).doc(kind, doc, &fields)).into_response())
 }
 
 async fn write_one(
     kind: &'static Kind,
     state: AppState,
-    headers: HeaderMap,
     p: Principal,
     body: Value,
     mode: Mode,
 ) -> ApiResult<Response> {
+    let who = p.clone();
     let (doc, created) = blocking(&state, move |svc| {
         svc.put_entity(kind, body, &actor(&p), mode)
     })
@@ -190,7 +219,7 @@ async fn write_one(
     };
     Ok((
         status,
-        Json(entity_out(kind, doc, &base_url(&state, &headers), &[])),
+        Json(DocAnswer::new(&state, &who).doc(kind, doc, &[])),
     )
         .into_response())
 }
@@ -219,17 +248,17 @@ async fn patch_one(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let patch = json_patch_body(&headers, &body)?;
+    let who = p.clone();
     let doc = blocking(&state, move |svc| {
         svc.patch_entity(kind, &key, &patch, &actor(&p))
     })
     .await?;
-    Ok(doc_response(kind, &state, &headers, doc))
+    Ok(doc_response(kind, &state, &who, doc))
 }
 
 async fn delete_one(
     kind: &'static Kind,
     state: AppState,
-    headers: HeaderMap,
     p: Principal,
     key: Key,
     q: DeleteParams,
@@ -242,21 +271,22 @@ async fn delete_one(
         )));
     }
     let recursive = q.recursive.unwrap_or(false);
+    let who = p;
     let doc = blocking(&state, move |svc| {
         svc.delete_entity(kind, &key, hard, recursive)
     })
     .await?;
-    Ok(doc_response(kind, &state, &headers, doc))
+    Ok(doc_response(kind, &state, &who, doc))
 }
 
 async fn restore(
     kind: &'static Kind,
     state: AppState,
-    headers: HeaderMap,
+    who: Principal,
     r: Restore,
 ) -> ApiResult<Response> {
     let doc = blocking(&state, move |svc| svc.restore_entity(kind, r.id)).await?;
-    Ok(doc_response(kind, &state, &headers, doc))
+    Ok(doc_response(kind, &state, &who, doc))
 }
 
 /// `table` -> `Table`, `databaseService` -> `DatabaseService`.
@@ -376,18 +406,17 @@ fn collection_routes(kind: &'static Kind) -> ApiRouter {
         .route(
             Method::GET,
             &base,
-            move |State(s): State<AppState>, h: HeaderMap, Query(q): Query<ListQuery>| {
-                list(kind, s, h, q)
-            },
+            move |State(s): State<AppState>,
+                  Extension(p): Extension<Principal>,
+                  Query(q): Query<ListQuery>| { list(kind, s, p, q) },
             page_schema(Op::new("entities", format!("List {t} entities")).query::<ListQuery>()),
         )
         .route(
             Method::PUT,
             &base,
             move |State(s): State<AppState>,
-                  h: HeaderMap,
                   Extension(p): Extension<Principal>,
-                  Json(b): Json<Value>| { write_one(kind, s, h, p, b, Mode::Upsert) },
+                  Json(b): Json<Value>| { write_one(kind, s, p, b, Mode::Upsert) },
             entity(
                 create(Op::new("entities", format!("Create or update a {t}"))),
                 200,
@@ -398,9 +427,8 @@ fn collection_routes(kind: &'static Kind) -> ApiRouter {
             Method::POST,
             &base,
             move |State(s): State<AppState>,
-                  h: HeaderMap,
                   Extension(p): Extension<Principal>,
-                  Json(b): Json<Value>| { write_one(kind, s, h, p, b, Mode::Create) },
+                  Json(b): Json<Value>| { write_one(kind, s, p, b, Mode::Create) },
             entity(
                 create(Op::new(
                     "entities",
@@ -413,9 +441,9 @@ fn collection_routes(kind: &'static Kind) -> ApiRouter {
         .route(
             Method::PUT,
             &format!("{base}/restore"),
-            move |State(s): State<AppState>, h: HeaderMap, Json(r): Json<Restore>| {
-                restore(kind, s, h, r)
-            },
+            move |State(s): State<AppState>,
+                  Extension(p): Extension<Principal>,
+                  Json(r): Json<Restore>| { restore(kind, s, p, r) },
             entity(
                 Op::new("entities", format!("Restore a soft-deleted {t}"))
                     .body::<Restore>("The entity to restore."),
@@ -452,9 +480,9 @@ fn keyed_routes(
             Method::GET,
             path,
             move |State(s): State<AppState>,
-                  h: HeaderMap,
+                  Extension(p): Extension<Principal>,
                   EntityKey(key): EntityKey,
-                  Query(q): Query<GetParams>| { get_one(kind, s, h, key, q) },
+                  Query(q): Query<GetParams>| { get_one(kind, s, p, key, q) },
             entity(
                 key_param(Op::new("entities", format!("Get a {t} by {by}"))).query::<GetParams>(),
                 "The entity",
@@ -480,10 +508,9 @@ fn keyed_routes(
             Method::DELETE,
             path,
             move |State(s): State<AppState>,
-                  h: HeaderMap,
                   Extension(p): Extension<Principal>,
                   EntityKey(key): EntityKey,
-                  Query(q): Query<DeleteParams>| { delete_one(kind, s, h, p, key, q) },
+                  Query(q): Query<DeleteParams>| { delete_one(kind, s, p, key, q) },
             entity(
                 key_param(Op::new("entities", format!("Delete a {t} by {by}")))
                     .query::<DeleteParams>(),

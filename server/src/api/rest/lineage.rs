@@ -377,41 +377,38 @@ impl DepthParams {
     }
 }
 
-fn hrefs_json(state: &AppState, headers: &HeaderMap, mut v: Value) -> Response {
-    with_hrefs(&mut v, &base_url(state, headers));
+fn hrefs_json(state: &AppState, mut v: Value) -> Response {
+    with_hrefs(&mut v, &base_url(state));
     Json(v).into_response()
 }
 
 async fn lineage_of(
     s: AppState,
-    h: HeaderMap,
     ty: String,
     key: ApiResult<Key>,
     q: DepthParams,
 ) -> ApiResult<Response> {
     let (ty, key, o) = (entity_type(&ty)?, key?, q.opts(&s)?);
-    let base = base_url(&s, &h);
+    let base = base_url(&s);
     let g = blocking(&s, move |svc| svc.lineage_graph(ty, &key, &o)).await?;
     Ok(json_bytes(entity_lineage(&g, &base)?))
 }
 
 async fn lineage_by_id(
     State(s): State<AppState>,
-    h: HeaderMap,
     Path((ty, id)): Path<(String, String)>,
     Query(q): Query<DepthParams>,
 ) -> ApiResult<Response> {
     let key = parse_uuid("id", &id).map(Key::Id);
-    lineage_of(s, h, ty, key, q).await
+    lineage_of(s, ty, key, q).await
 }
 
 async fn lineage_by_name(
     State(s): State<AppState>,
-    h: HeaderMap,
     Path((ty, fqn)): Path<(String, String)>,
     Query(q): Query<DepthParams>,
 ) -> ApiResult<Response> {
-    lineage_of(s, h, ty, Ok(Key::Fqn(fqn)), q).await
+    lineage_of(s, ty, Ok(Key::Fqn(fqn)), q).await
 }
 
 async fn add_lineage(
@@ -431,12 +428,11 @@ async fn add_lineage(
 
 async fn get_edge(
     State(s): State<AppState>,
-    h: HeaderMap,
     Path((from, to)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (f, t) = (parse_uuid("fromId", &from)?, parse_uuid("toId", &to)?);
     let v = blocking(&s, move |svc| svc.edge_by_ids(f, t)).await?;
-    let base = base_url(&s, &h);
+    let base = base_url(&s);
     Ok(Json(EdgeDetailsOut {
         edge: DetailsOut::of_view(&v, &base),
     })
@@ -453,7 +449,7 @@ async fn patch_edge(
     let patch = super::entities::json_patch_body(&h, &body)?;
     let from = (entity_type(&ft)?, Key::Id(parse_uuid("fromId", &fid)?));
     let to = (entity_type(&tt)?, Key::Id(parse_uuid("toId", &tid)?));
-    let base = base_url(&s, &h);
+    let base = base_url(&s);
     let patch_base = base.clone();
     let v = blocking(&s, move |svc| {
         let change = |current: &EdgeView| -> crate::domain::Result<EdgeDetails> {
@@ -580,7 +576,6 @@ fn search_lineage(p: &LineagePage, base: &str) -> ApiResult<Value> {
 
 async fn get_lineage(
     State(s): State<AppState>,
-    h: HeaderMap,
     Query(q): Query<DepthParams>,
 ) -> ApiResult<Response> {
     let (ty, key) = q.target()?;
@@ -590,7 +585,7 @@ async fn get_lineage(
         size: q.size.unwrap_or(10_000),
     };
     let p = blocking(&s, move |svc| svc.lineage_page(ty, &key, &o, page)).await?;
-    Ok(Json(search_lineage(&p, &base_url(&s, &h))?).into_response())
+    Ok(Json(search_lineage(&p, &base_url(&s))?).into_response())
 }
 
 fn depth_info(c: &DepthCounts) -> Value {
@@ -729,13 +724,12 @@ fn column_lineage_json(c: &ColumnLineage) -> ApiResult<Value> {
 
 async fn column_lineage(
     State(s): State<AppState>,
-    h: HeaderMap,
     Path(fqn): Path<String>,
     Query(q): Query<DepthParams>,
 ) -> ApiResult<Response> {
     let o = q.opts(&s)?;
     let c = blocking(&s, move |svc| svc.column_lineage(&fqn, o.up, o.down)).await?;
-    Ok(hrefs_json(&s, &h, column_lineage_json(&c)?))
+    Ok(hrefs_json(&s, column_lineage_json(&c)?))
 }
 
 fn impact_json(i: &Impact) -> Value {
@@ -752,14 +746,13 @@ fn impact_json(i: &Impact) -> Value {
 
 async fn impact(
     State(s): State<AppState>,
-    h: HeaderMap,
     Path((ty, fqn)): Path<(String, String)>,
     Query(q): Query<DepthParams>,
 ) -> ApiResult<Response> {
     let ty = entity_type(&ty)?;
     let depth = q.depth;
     let i = blocking(&s, move |svc| svc.impact(ty, &Key::Fqn(fqn), depth)).await?;
-    Ok(hrefs_json(&s, &h, impact_json(&i)))
+    Ok(hrefs_json(&s, impact_json(&i)))
 }
 
 /// The lineage routes, documented.

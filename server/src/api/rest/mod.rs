@@ -11,7 +11,7 @@ pub mod search;
 pub mod sql;
 pub mod system;
 
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use headwaters_engine::EntityType;
 use serde_json::Value;
@@ -41,16 +41,13 @@ pub fn public() -> ApiRouter {
     system::public_routes().merge(super::metrics::routes())
 }
 
-/// The base URL `href`s start with: the configured public URL or `http://<Host>`.
-pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.config.public_url {
-        return u.trim_end_matches('/').to_string();
+/// The base URL `href`s start with: the configured public URL, else the listen
+/// address. Never the request's Host header, which a client chooses.
+pub fn base_url(state: &AppState) -> String {
+    match &state.config.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!("http://{}", state.config.listen),
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 fn collection_of(ty: &str) -> Option<&'static str> {

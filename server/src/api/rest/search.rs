@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use headwaters_engine::EntityType;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
-use super::base_url;
-use super::entities::entity_out;
+use super::entities::DocAnswer;
+use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, ApiResult, Json, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking};
@@ -61,15 +62,15 @@ fn index_types(index: Option<&str>) -> ApiResult<Vec<EntityType>> {
     }
 }
 
-fn hits_out(s: &AppState, h: &HeaderMap, page: SearchPage) -> Response {
-    let base = base_url(s, h);
+fn hits_out(s: &AppState, who: &Principal, page: SearchPage) -> Response {
+    let answer = DocAnswer::new(s, who);
     let hits: Vec<_> = page
         .hits
         .into_iter()
         .map(|v| {
             let ty = v.record.entity_type;
             let kind = Kind::of(ty);
-            let mut doc = entity_out(kind, v.document.into_json(), &base, &[]);
+            let mut doc = answer.doc(kind, v.document.into_json(), &[]);
             doc["entityType"] = json!(ty.as_str());
             json!({"_index": kind.index, "_id": doc["id"], "_score": 1.0, "_source": doc})
         })
@@ -84,7 +85,7 @@ fn hits_out(s: &AppState, h: &HeaderMap, page: SearchPage) -> Response {
 
 async fn search_query(
     State(s): State<AppState>,
-    h: HeaderMap,
+    Extension(p): Extension<Principal>,
     Query(q): Query<SearchParams>,
 ) -> ApiResult<Response> {
     let size = q.size.unwrap_or(10);
@@ -99,12 +100,12 @@ async fn search_query(
         deleted: q.deleted.unwrap_or(false),
     };
     let page = blocking(&s, move |svc| svc.search_entities(&query)).await?;
-    Ok(hits_out(&s, &h, page))
+    Ok(hits_out(&s, &p, page))
 }
 
 async fn field_query(
     State(s): State<AppState>,
-    h: HeaderMap,
+    Extension(p): Extension<Principal>,
     Query(q): Query<SearchParams>,
 ) -> ApiResult<Response> {
     let field = q.field_name.as_deref().unwrap_or("fullyQualifiedName");
@@ -132,7 +133,7 @@ async fn field_query(
             )));
         }
     };
-    Ok(hits_out(&s, &h, page))
+    Ok(hits_out(&s, &p, page))
 }
 
 /// The search routes, documented.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::AppState;
-use crate::api::auth::{Principal, Role, parse_ttl};
-use crate::api::errors::{ApiError, ApiResult, Json};
+use crate::api::auth::{Keys, Principal, Role, TokenInfo, TokenRegistry, parse_ttl};
+use crate::api::errors::{ApiError, ApiResult, Json, Path};
 use crate::api::openapi::{ApiRouter, Op};
 
 /// `GET /api/v1/system/version`'s answer.
@@ -93,16 +93,86 @@ async fn create_token(
     .into_response())
 }
 
+fn admin_registry<'a>(s: &'a AppState, p: &Principal) -> ApiResult<&'a TokenRegistry> {
+    if p.role < Role::Admin {
+        return Err(ApiError::Forbidden(
+            "managing tokens needs the admin role".into(),
+        ));
+    }
+    s.keys
+        .as_ref()
+        .and_then(Keys::registry)
+        .ok_or_else(|| ApiError::bad("this server keeps no token registry (--no-auth)"))
+}
+
+/// The tokens minted here.
+#[derive(Serialize, ToSchema)]
+pub struct TokenList {
+    /// Oldest first.
+    data: Vec<TokenInfo>,
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Response> {
+    let data = admin_registry(&s, &p)?
+        .list()
+        .map_err(|e| ApiError::Internal(format!("reading the token registry: {e}")))?;
+    Ok(Json(TokenList { data }).into_response())
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let was_live = admin_registry(&s, &p)?
+        .revoke(&id)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidInput => ApiError::bad(format!("token id: {e}")),
+            _ => ApiError::Internal(format!("writing the token registry: {e}")),
+        })?;
+    Ok(Json(serde_json::json!({"id": id, "revoked": true, "wasLive": was_live})).into_response())
+}
+
 /// Token routes (admin).
 pub fn routes() -> ApiRouter {
-    ApiRouter::new().route(
-        Method::POST,
-        "/api/v1/system/tokens",
-        create_token,
-        Op::new("system", "Mint a token (admin)")
-            .body::<TokenRequest>("Name, role and lifetime.")
-            .answers::<TokenOut>(200, "The token"),
-    )
+    ApiRouter::new()
+        .route(
+            Method::POST,
+            "/api/v1/system/tokens",
+            create_token,
+            Op::new("system", "Mint a token (admin)")
+                .body::<TokenRequest>("Name, role and lifetime.")
+                .answers::<TokenOut>(200, "The token"),
+        )
+        .route(
+            Method::GET,
+            "/api/v1/system/tokens",
+            list_tokens,
+            Op::new(
+                "system",
+                "List the tokens minted here, revoked ones marked (admin)",
+            )
+            .answers::<TokenList>(200, "The tokens"),
+        )
+        .route(
+            Method::DELETE,
+            "/api/v1/system/tokens/{id}",
+            revoke_token,
+            Op::new(
+                "system",
+                "Revoke a token by id; refused from the next request on (admin)",
+            )
+            .path("id", "The token's id (its `jti`).")
+            .answers_with(
+                200,
+                "application/json",
+                crate::api::openapi::any_object("`{\"id\", \"revoked\": true, \"wasLive\": bool}`"),
+                "Revoked",
+            ),
+        )
 }
 
 /// The version route (public).
