@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 struct T {
     app: Router,
+    state: AppState,
     keys_dir: tempfile::TempDir,
     admin: String,
     editor: String,
@@ -35,7 +36,8 @@ fn setup_with(cfg: Config) -> T {
     )
     .unwrap();
     T {
-        app: app(state),
+        app: app(state.clone()),
+        state,
         keys_dir,
         admin,
         editor,
@@ -1740,4 +1742,274 @@ async fn graphql_sdl_is_committed_and_explorer_is_self_hosted() {
         !html.contains("https://") && !html.contains("http://"),
         "the explorer loads nothing from another host"
     );
+}
+
+/// The hardening findings: secrets, tokens, limits, headers, input, GraphQL budgets.
+mod hardening {
+    use super::*;
+    use headwaters_engine::Include;
+    use headwaters_server::domain::Key;
+    use headwaters_server::domain::kinds;
+
+    fn service_body(password: &str) -> Value {
+        json!({"name": "pg", "serviceType": "Postgres", "connection": {"config": {
+            "type": "Postgres", "username": "u", "hostPort": "db:5432",
+            "authType": {"password": password}}}})
+    }
+
+    fn password(v: &Value) -> &Value {
+        &v["connection"]["config"]["authType"]["password"]
+    }
+
+    #[tokio::test]
+    async fn connection_secrets_are_sealed_at_rest_and_masked_for_non_admins() {
+        let t = setup();
+        let (s, v) = t
+            .put("/api/v1/services/databaseServices", service_body("hunter2"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(password(&v), "*********", "an editor sees it masked: {v}");
+        let (_, viewer) = t.get("/api/v1/services/databaseServices/name/pg").await;
+        assert_eq!(password(&viewer), "*********");
+        assert_eq!(viewer["connection"]["config"]["username"], "u");
+        let (_, admin) = t
+            .call(
+                "GET",
+                "/api/v1/services/databaseServices/name/pg",
+                Some(&t.admin.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(password(&admin), "hunter2");
+        let (_, hits) = t
+            .get("/api/v1/search/query?q=pg&index=database_service_search_index")
+            .await;
+        assert!(!hits.to_string().contains("hunter2"), "{hits}");
+        let (_, list) = t.get("/api/v1/services/databaseServices").await;
+        assert!(!list.to_string().contains("hunter2"), "{list}");
+        // At rest: sealed.
+        let stored = t
+            .state
+            .service()
+            .get_entity(
+                &kinds::DATABASE_SERVICE,
+                &Key::Fqn("pg".into()),
+                Include::NonDeleted,
+            )
+            .unwrap();
+        let sealed = password(&stored).as_str().unwrap();
+        assert!(
+            sealed.starts_with("hw-sealed:v1:") && !sealed.contains("hunter2"),
+            "{sealed}"
+        );
+        // The masked value sent back (a client's read-modify-write) keeps the secret and
+        // changes nothing; the same secret again changes nothing either.
+        let mut back = service_body("x");
+        back["connection"] = viewer["connection"].clone();
+        let (s, v) = t.put("/api/v1/services/databaseServices", back).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["version"], admin["version"], "no spurious version: {v}");
+        let (_, v) = t
+            .put("/api/v1/services/databaseServices", service_body("hunter2"))
+            .await;
+        assert_eq!(v["version"], admin["version"], "same secret, same version: {v}");
+        let (_, admin) = t
+            .call(
+                "GET",
+                "/api/v1/services/databaseServices/name/pg",
+                Some(&t.admin.clone()),
+                None,
+            )
+            .await;
+        assert_eq!(password(&admin), "hunter2");
+    }
+
+    #[tokio::test]
+    async fn secrets_are_not_stored_when_configured_so() {
+        let t = setup_with(Config {
+            store_secrets: false,
+            ..Config::default()
+        });
+        let (s, _) = t
+            .put("/api/v1/services/databaseServices", service_body("hunter2"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (_, admin) = t
+            .call(
+                "GET",
+                "/api/v1/services/databaseServices/name/pg",
+                Some(&t.admin.clone()),
+                None,
+            )
+            .await;
+        assert!(password(&admin).is_null(), "{admin}");
+        assert_eq!(admin["connection"]["config"]["username"], "u");
+    }
+
+    #[tokio::test]
+    async fn tokens_have_ids_and_revocation_takes_effect_at_once() {
+        let t = setup();
+        let admin = t.admin.clone();
+        let (s, v) = t
+            .call(
+                "POST",
+                "/api/v1/system/tokens",
+                Some(&admin),
+                Some(json!({"name": "bot", "role": "viewer", "expires": "1h"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let bot = v["token"].as_str().unwrap().to_string();
+        assert_eq!(t.call("GET", "/api/v1/tables", Some(&bot), None).await.0, StatusCode::OK);
+        let (s, v) = t.call("GET", "/api/v1/system/tokens", Some(&t.viewer.clone()), None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        let (s, list) = t.call("GET", "/api/v1/system/tokens", Some(&admin), None).await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let entry = list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "bot")
+            .cloned()
+            .unwrap();
+        assert_eq!(entry["revoked"], false);
+        let id = entry["id"].as_str().unwrap();
+        let (s, v) = t
+            .call("DELETE", &format!("/api/v1/system/tokens/{id}"), Some(&admin), None)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = t.call("GET", "/api/v1/tables", Some(&bot), None).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+        assert_error(&v, s, "revoked");
+        let (_, list) = t.call("GET", "/api/v1/system/tokens", Some(&admin), None).await;
+        assert!(list["data"].as_array().unwrap().iter().any(|x| x["id"] == id && x["revoked"] == true));
+        // The other tokens still work.
+        assert_eq!(t.get("/api/v1/tables").await.0, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn failed_authentications_count_against_the_ip_and_retry_after_matches_the_window() {
+        let t = setup_with(Config {
+            rate_limit_ip_per_minute: 3,
+            ..Config::default()
+        });
+        for _ in 0..3 {
+            let (s, _) = t.call("GET", "/api/v1/tables", Some("forged"), None).await;
+            assert_eq!(s, StatusCode::UNAUTHORIZED);
+        }
+        let req = Request::builder()
+            .uri("/api/v1/tables")
+            .header(header::AUTHORIZATION, format!("Bearer {}", t.viewer))
+            .body(Body::empty())
+            .unwrap();
+        let (s, v, h) = t.raw(req).await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+        let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
+        let reset: u64 = h["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert_eq!(retry, reset);
+        assert!(retry > 50, "the window is a minute: {retry}");
+    }
+
+    #[tokio::test]
+    async fn limits_are_kept_per_token_not_per_name() {
+        let t = setup_with(Config {
+            rate_limit_per_minute: 2,
+            ..Config::default()
+        });
+        let (keys, _) = Keys::hs256_in(t.keys_dir.path()).unwrap();
+        let one = keys.mint("same", Role::Viewer, 600).unwrap();
+        let two = keys.mint("same", Role::Viewer, 600).unwrap();
+        for _ in 0..2 {
+            assert_eq!(t.call("GET", "/api/v1/tables", Some(&one), None).await.0, StatusCode::OK);
+        }
+        assert_eq!(
+            t.call("GET", "/api/v1/tables", Some(&one), None).await.0,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            t.call("GET", "/api/v1/tables", Some(&two), None).await.0,
+            StatusCode::OK,
+            "another token with the same name has its own limit"
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_carry_security_headers_and_no_inline_script() {
+        let t = setup();
+        for page in ["/", "/graphiql"] {
+            let req = Request::builder().uri(page).body(Body::empty()).unwrap();
+            let (s, v, h) = t.raw(req).await;
+            assert_eq!(s, StatusCode::OK);
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+            assert_eq!(h["x-content-type-options"], "nosniff");
+            let html = v.as_str().unwrap();
+            assert!(!html.contains("<script>"), "{page} has an inline script");
+        }
+    }
+
+    #[tokio::test]
+    async fn wrong_types_and_long_names_are_refused_naming_the_field() {
+        let t = setup();
+        t.platform().await;
+        for (body, needle) in [
+            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "description": 5}), "field description: must be a string"),
+            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "tags": "notalist"}), "field tags: must be an array"),
+            (json!({"name": "x".repeat(257), "databaseSchema": "svc.db.sch", "columns": []}), "field name: 257 characters"),
+            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [{"name": "c".repeat(300), "dataType": "INT"}]}), "columns[0].name"),
+        ] {
+            let (s, v) = t.put("/api/v1/tables", body).await;
+            assert_error(&v, s, needle);
+        }
+        let (s, v) = t
+            .patch(
+                "/api/v1/tables/name/svc.db.sch.a",
+                json!([{"op": "add", "path": "/description", "value": 7}]),
+            )
+            .await;
+        assert_error(&v, s, "field description");
+        let (s, _) = t.put("/api/v1/tables", json!({"name": "x".repeat(256), "databaseSchema": "svc.db.sch", "columns": []})).await;
+        assert_eq!(s, StatusCode::CREATED, "256 characters is the limit, inclusive");
+    }
+
+    #[tokio::test]
+    async fn graphql_floods_are_refused_before_they_run() {
+        let t = setup();
+        t.platform().await;
+        let v = t.viewer.clone();
+        let refused = |r: &Value, needle: &str| {
+            let m = r["errors"][0]["message"].as_str().unwrap_or_default().to_string();
+            assert!(m.contains(needle), "{needle:?} not in {r}");
+            assert!(r["data"].is_null(), "nothing ran: {r}");
+        };
+        // Over the cost budget: 60 traversals.
+        let q: String = (0..60)
+            .map(|i| format!("a{i}: impact(fqn: \"svc.db.sch.a\") {{ total }} "))
+            .collect();
+        refused(&t.gql(&v, &format!("{{ {q} }}"), json!({})).await, "complex");
+        // A long document (the 9,000-alias flood).
+        let q: String = (0..9000)
+            .map(|i| format!("a{i}: impact(fqn: \"svc.db.sch.a\") {{ total }} "))
+            .collect();
+        refused(&t.gql(&v, &format!("{{ {q} }}"), json!({})).await, "bytes");
+        // Many cheap fields, through a fragment used over and over.
+        let fields: String = (0..50).map(|i| format!("t{i}: __typename ")).collect();
+        let spreads = "...F ".repeat(100);
+        let doc = format!("query {{ {spreads} }} fragment F on QueryRoot {{ {fields} }}");
+        refused(&t.gql(&v, &doc, json!({})).await, "fields");
+        // Repeated introspection.
+        let q: String = (0..5)
+            .map(|i| format!("s{i}: __schema {{ types {{ name }} }} "))
+            .collect();
+        refused(&t.gql(&v, &format!("{{ {q} }}"), json!({})).await, "introspection");
+        // A few traversals are fine.
+        let r = t
+            .gql(
+                &v,
+                "{ a: impact(fqn: \"svc.db.sch.a\") { total } b: impact(fqn: \"svc.db.sch.b\") { total } }",
+                json!({}),
+            )
+            .await;
+        assert!(r["errors"].is_null(), "{r}");
+    }
 }

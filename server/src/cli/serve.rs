@@ -183,7 +183,19 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
     }
     let store = Store::open(cfg.data_dir.join(headwaters_server::STORE_DIR))
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
+    // Bound before the state is built, so `href`s carry the real port (with port 0).
     let listen = cfg.listen;
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:0)"))?;
+    listener.set_nonblocking(true)?;
+    let mut cfg = cfg;
+    cfg.listen = listener.local_addr()?;
+    if cfg.public_url.is_none() && cfg.listen.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on {} without public_url: hrefs will name that address; set public_url to the address clients use",
+            cfg.listen
+        );
+    }
     let started = std::time::Instant::now();
     let state = AppState::new(store, cfg, keys, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
@@ -222,24 +234,35 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| {
-                format!("cannot listen on {listen} (in use? try --listen 127.0.0.1:0)")
-            })?;
+    let result = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let local = listener.local_addr()?;
         println!("headwaters listening on http://{local}");
         use std::io::Write;
         std::io::stdout().flush().ok();
         let router = app(state.clone());
-        axum::serve(
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let serving = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("serving")?;
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            let _ = stop_tx.send(true);
+        });
+        // In-flight requests get a grace period, not forever: a long write must not
+        // keep a stopping server alive.
+        let grace = async {
+            let _ = stop_rx.changed().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            r = serving => r.context("serving")?,
+            _ = grace => tracing::warn!(
+                grace_secs = SHUTDOWN_GRACE.as_secs(),
+                "requests still running after the grace period; stopping without them"
+            ),
+        }
         tracing::info!("shutting down: flushing the store");
         state
             .service()
@@ -247,8 +270,14 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             .flush()
             .map_err(|e| anyhow::anyhow!("flush: {e}"))?;
         Ok::<_, anyhow::Error>(())
-    })
+    });
+    // Blocking work still running (its request was never answered) is not waited for.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
+
+/// How long a stopping server lets in-flight requests finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn shutdown() {
     let ctrl_c = async {

@@ -33,6 +33,7 @@ impl Service {
         let view = self.store.read();
         let (parent_fqn, refs) = self.parent_refs(&view, kind, &req.body)?;
         let full_name = fqn::build(parent_fqn.as_deref(), &req.name)?;
+        check_fqn(&full_name)?;
         let existing = view.node_by_fqn(kind.ty, &full_name)?;
         if mode == Mode::Create && existing.is_some() {
             return Err(Error::conflict(format!(
@@ -238,6 +239,7 @@ impl Service {
                 kind.ty
             )));
         }
+        check_field_types(&m)?;
         let columns = if kind.has_columns {
             prepare_columns(&mut m, &entity.fqn)?
         } else {
@@ -386,6 +388,7 @@ fn walk_columns(
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(Error::invalid(format!("field {here}.name is required"))),
         };
+        check_name(&format!("{here}.name"), &name)?;
         match c.get("dataType") {
             Some(Value::String(t)) if DATA_TYPES.contains(&t.as_str()) => {}
             Some(Value::String(t)) => {
@@ -442,6 +445,7 @@ impl CreateRequest {
             Some(_) => return Err(Error::invalid("field name: must be a non-empty string")),
             None => return Err(Error::invalid("field name is required")),
         };
+        check_name("name", &name)?;
         for req in kind.required {
             if body.get(*req).is_none_or(Value::is_null) {
                 return Err(Error::invalid(format!("field {req} is required")));
@@ -464,6 +468,7 @@ impl CreateRequest {
                 )));
             }
         }
+        check_field_types(&given)?;
         if let Some(Value::String(t)) = given.get("tableType")
             && !TABLE_TYPES.contains(&t.as_str())
         {
@@ -557,4 +562,90 @@ fn bump_version(doc: &mut Map<String, Value>, old: Option<&Value>, actor: &Actor
 /// OpenMetadata's minor version step: 0.1 -> 0.2.
 fn next_version(v: f64) -> f64 {
     ((v + 0.1) * 10.0).round() / 10.0
+}
+
+/// Longest entity or column name, in characters (OpenMetadata's `entityName`).
+pub const MAX_NAME_CHARS: usize = 256;
+
+/// Longest fully qualified name, in characters (OpenMetadata's
+/// `fullyQualifiedEntityName`).
+pub const MAX_FQN_CHARS: usize = 3072;
+
+fn check_name(field: &str, name: &str) -> Result<()> {
+    let n = name.chars().count();
+    if n > MAX_NAME_CHARS {
+        return Err(Error::invalid(format!(
+            "field {field}: {n} characters; at most {MAX_NAME_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_fqn(fqn: &str) -> Result<()> {
+    let n = fqn.chars().count();
+    if n > MAX_FQN_CHARS {
+        return Err(Error::invalid(format!(
+            "the fully qualified name would be {n} characters; at most {MAX_FQN_CHARS}"
+        )));
+    }
+    Ok(())
+}
+
+/// The JSON type OpenMetadata 1.11's schemas give a create-request field.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Str,
+    Bool,
+    Int,
+    Num,
+    Arr,
+    Obj,
+}
+
+fn shape_of(field: &str) -> Option<Shape> {
+    use Shape::*;
+    Some(match field {
+        "displayName" | "description" | "tableType" | "serviceType" | "sourceUrl"
+        | "schemaDefinition" | "storedProcedureType" | "dashboardType" | "chartType"
+        | "dataModelType" | "sql" | "project" | "fileFormat" | "locationPath" | "sourceHash"
+        | "retentionPeriod" | "pipelineLocation" | "startDate" | "scheduleInterval" | "state"
+        | "ingestionRunner" => Str,
+        "default" => Bool,
+        "partitions" | "replicationFactor" | "maximumMessageSize" | "minimumInSyncReplicas"
+        | "concurrency" => Int,
+        "retentionTime" | "retentionSize" => Num,
+        "tags" | "owners" | "columns" | "tableConstraints" | "tasks" | "cleanupPolicies"
+        | "followers" => Arr,
+        "connection" | "dataModel" | "tablePartition" | "tableProfilerConfig" | "extension"
+        | "lifeCycle" | "storedProcedureCode" | "topicConfig" | "messageSchema" => Obj,
+        _ => return None,
+    })
+}
+
+/// Each given field has the JSON type OpenMetadata's schema gives it; a document the
+/// SDK could not read back is refused up front, naming the field.
+fn check_field_types(given: &Map<String, Value>) -> Result<()> {
+    for (k, v) in given {
+        let Some(want) = shape_of(k) else { continue };
+        let ok = match want {
+            Shape::Str => v.is_string(),
+            Shape::Bool => v.is_boolean(),
+            Shape::Int => v.is_i64() || v.is_u64(),
+            Shape::Num => v.is_number(),
+            Shape::Arr => v.is_array(),
+            Shape::Obj => v.is_object(),
+        };
+        if !ok {
+            let what = match want {
+                Shape::Str => "a string",
+                Shape::Bool => "true or false",
+                Shape::Int => "an integer",
+                Shape::Num => "a number",
+                Shape::Arr => "an array",
+                Shape::Obj => "an object",
+            };
+            return Err(Error::invalid(format!("field {k}: must be {what}")));
+        }
+    }
+    Ok(())
 }

@@ -42,6 +42,78 @@ pub const MAX_QUERY_BYTES: usize = 32 * 1024;
 /// Largest answer, bytes.
 pub const MAX_RESPONSE_BYTES: usize = 32 << 20;
 
+/// Most fields (aliases and fragment uses included) one query selects.
+pub const MAX_FIELDS: usize = 2_000;
+
+/// Most introspection roots (`__schema`, `__type`) one query selects: a client needs
+/// one; each answers the whole schema.
+pub const MAX_INTROSPECTIONS: usize = 2;
+
+/// Fields and introspection roots a document selects, fragments expanded where they
+/// are used; counting stops past the limits.
+fn selected(doc: &async_graphql::parser::types::ExecutableDocument) -> (usize, usize) {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(
+        set: &SelectionSet,
+        doc: &async_graphql::parser::types::ExecutableDocument,
+        depth: usize,
+        n: &mut (usize, usize),
+    ) {
+        for item in &set.items {
+            if n.0 > MAX_FIELDS || depth > 32 {
+                return;
+            }
+            match &item.node {
+                Selection::Field(f) => {
+                    n.0 += 1;
+                    if matches!(f.node.name.node.as_str(), "__schema" | "__type") {
+                        n.1 += 1;
+                    }
+                    walk(&f.node.selection_set.node, doc, depth + 1, n);
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, doc, depth + 1, n),
+                Selection::FragmentSpread(s) => {
+                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                        walk(&f.node.selection_set.node, doc, depth + 1, n);
+                    }
+                }
+            }
+        }
+    }
+    let mut n = (0, 0);
+    for (_, op) in doc.operations.iter() {
+        walk(&op.node.selection_set.node, doc, 0, &mut n);
+    }
+    n
+}
+
+/// Refuses a query document that is too long or selects too much, before it is
+/// validated or run.
+fn check_document(query: &str) -> Result<(), ApiError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::bad(format!(
+            "the query document is {} bytes; at most {MAX_QUERY_BYTES} are accepted (use variables for large values)",
+            query.len()
+        )));
+    }
+    // A document that does not parse is left to the executor, which says where.
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return Ok(());
+    };
+    let (fields, introspections) = selected(&doc);
+    if fields > MAX_FIELDS {
+        return Err(ApiError::bad(format!(
+            "the query selects more than {MAX_FIELDS} fields (aliases and fragment uses counted)"
+        )));
+    }
+    if introspections > MAX_INTROSPECTIONS {
+        return Err(ApiError::bad(format!(
+            "the query has {introspections} introspection roots (__schema, __type); at most {MAX_INTROSPECTIONS}"
+        )));
+    }
+    Ok(())
+}
+
 /// Builds the schema, with depth, complexity and directive limits. Each request carries
 /// the [`AppState`] and the caller's [`Principal`] as request data.
 pub fn schema() -> HwSchema {
@@ -70,11 +142,8 @@ async fn handler(
     req: async_graphql_axum::GraphQLRequest,
 ) -> axum::response::Response {
     let req = req.into_inner();
-    if req.query.len() > MAX_QUERY_BYTES {
-        return refused(ApiError::bad(format!(
-            "the query document is {} bytes; at most {MAX_QUERY_BYTES} are accepted (use variables for large values)",
-            req.query.len()
-        )));
+    if let Err(e) = check_document(&req.query) {
+        return refused(e);
     }
     let schema = state.graphql.clone();
     let resp = schema.execute(req.data(state).data(principal)).await;
