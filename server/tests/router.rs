@@ -1812,7 +1812,10 @@ mod hardening {
         let (_, v) = t
             .put("/api/v1/services/databaseServices", service_body("hunter2"))
             .await;
-        assert_eq!(v["version"], admin["version"], "same secret, same version: {v}");
+        assert_eq!(
+            v["version"], admin["version"],
+            "same secret, same version: {v}"
+        );
         let (_, admin) = t
             .call(
                 "GET",
@@ -1860,10 +1863,22 @@ mod hardening {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let bot = v["token"].as_str().unwrap().to_string();
-        assert_eq!(t.call("GET", "/api/v1/tables", Some(&bot), None).await.0, StatusCode::OK);
-        let (s, v) = t.call("GET", "/api/v1/system/tokens", Some(&t.viewer.clone()), None).await;
+        assert_eq!(
+            t.call("GET", "/api/v1/tables", Some(&bot), None).await.0,
+            StatusCode::OK
+        );
+        let (s, v) = t
+            .call(
+                "GET",
+                "/api/v1/system/tokens",
+                Some(&t.viewer.clone()),
+                None,
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-        let (s, list) = t.call("GET", "/api/v1/system/tokens", Some(&admin), None).await;
+        let (s, list) = t
+            .call("GET", "/api/v1/system/tokens", Some(&admin), None)
+            .await;
         assert_eq!(s, StatusCode::OK, "{list}");
         let entry = list["data"]
             .as_array()
@@ -1875,14 +1890,27 @@ mod hardening {
         assert_eq!(entry["revoked"], false);
         let id = entry["id"].as_str().unwrap();
         let (s, v) = t
-            .call("DELETE", &format!("/api/v1/system/tokens/{id}"), Some(&admin), None)
+            .call(
+                "DELETE",
+                &format!("/api/v1/system/tokens/{id}"),
+                Some(&admin),
+                None,
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let (s, v) = t.call("GET", "/api/v1/tables", Some(&bot), None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
         assert_error(&v, s, "revoked");
-        let (_, list) = t.call("GET", "/api/v1/system/tokens", Some(&admin), None).await;
-        assert!(list["data"].as_array().unwrap().iter().any(|x| x["id"] == id && x["revoked"] == true));
+        let (_, list) = t
+            .call("GET", "/api/v1/system/tokens", Some(&admin), None)
+            .await;
+        assert!(
+            list["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["id"] == id && x["revoked"] == true)
+        );
         // The other tokens still work.
         assert_eq!(t.get("/api/v1/tables").await.0, StatusCode::OK);
     }
@@ -1920,7 +1948,10 @@ mod hardening {
         let one = keys.mint("same", Role::Viewer, 600).unwrap();
         let two = keys.mint("same", Role::Viewer, 600).unwrap();
         for _ in 0..2 {
-            assert_eq!(t.call("GET", "/api/v1/tables", Some(&one), None).await.0, StatusCode::OK);
+            assert_eq!(
+                t.call("GET", "/api/v1/tables", Some(&one), None).await.0,
+                StatusCode::OK
+            );
         }
         assert_eq!(
             t.call("GET", "/api/v1/tables", Some(&one), None).await.0,
@@ -1941,7 +1972,10 @@ mod hardening {
             let (s, v, h) = t.raw(req).await;
             assert_eq!(s, StatusCode::OK);
             let csp = h["content-security-policy"].to_str().unwrap();
-            assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+            assert!(
+                csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+                "{csp}"
+            );
             assert_eq!(h["x-content-type-options"], "nosniff");
             let html = v.as_str().unwrap();
             assert!(!html.contains("<script>"), "{page} has an inline script");
@@ -1953,10 +1987,22 @@ mod hardening {
         let t = setup();
         t.platform().await;
         for (body, needle) in [
-            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "description": 5}), "field description: must be a string"),
-            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "tags": "notalist"}), "field tags: must be an array"),
-            (json!({"name": "x".repeat(257), "databaseSchema": "svc.db.sch", "columns": []}), "field name: 257 characters"),
-            (json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [{"name": "c".repeat(300), "dataType": "INT"}]}), "columns[0].name"),
+            (
+                json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "description": 5}),
+                "field description: must be a string",
+            ),
+            (
+                json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [], "tags": "notalist"}),
+                "field tags: must be an array",
+            ),
+            (
+                json!({"name": "x".repeat(257), "databaseSchema": "svc.db.sch", "columns": []}),
+                "field name: 257 characters",
+            ),
+            (
+                json!({"name": "t1", "databaseSchema": "svc.db.sch", "columns": [{"name": "c".repeat(300), "dataType": "INT"}]}),
+                "columns[0].name",
+            ),
         ] {
             let (s, v) = t.put("/api/v1/tables", body).await;
             assert_error(&v, s, needle);
@@ -1968,8 +2014,17 @@ mod hardening {
             )
             .await;
         assert_error(&v, s, "field description");
-        let (s, _) = t.put("/api/v1/tables", json!({"name": "x".repeat(256), "databaseSchema": "svc.db.sch", "columns": []})).await;
-        assert_eq!(s, StatusCode::CREATED, "256 characters is the limit, inclusive");
+        let (s, _) = t
+            .put(
+                "/api/v1/tables",
+                json!({"name": "x".repeat(256), "databaseSchema": "svc.db.sch", "columns": []}),
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::CREATED,
+            "256 characters is the limit, inclusive"
+        );
     }
 
     #[tokio::test]
@@ -1978,7 +2033,10 @@ mod hardening {
         t.platform().await;
         let v = t.viewer.clone();
         let refused = |r: &Value, needle: &str| {
-            let m = r["errors"][0]["message"].as_str().unwrap_or_default().to_string();
+            let m = r["errors"][0]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             assert!(m.contains(needle), "{needle:?} not in {r}");
             assert!(r["data"].is_null(), "nothing ran: {r}");
         };
@@ -1986,7 +2044,10 @@ mod hardening {
         let q: String = (0..60)
             .map(|i| format!("a{i}: impact(fqn: \"svc.db.sch.a\") {{ total }} "))
             .collect();
-        refused(&t.gql(&v, &format!("{{ {q} }}"), json!({})).await, "complex");
+        refused(
+            &t.gql(&v, &format!("{{ {q} }}"), json!({})).await,
+            "complex",
+        );
         // A long document (the 9,000-alias flood).
         let q: String = (0..9000)
             .map(|i| format!("a{i}: impact(fqn: \"svc.db.sch.a\") {{ total }} "))
@@ -2001,7 +2062,10 @@ mod hardening {
         let q: String = (0..5)
             .map(|i| format!("s{i}: __schema {{ types {{ name }} }} "))
             .collect();
-        refused(&t.gql(&v, &format!("{{ {q} }}"), json!({})).await, "introspection");
+        refused(
+            &t.gql(&v, &format!("{{ {q} }}"), json!({})).await,
+            "introspection",
+        );
         // A few traversals are fine.
         let r = t
             .gql(

@@ -61,6 +61,8 @@ pub struct Inner {
     pub ready: AtomicBool,
     /// The GraphQL schema.
     pub graphql: graphql::HwSchema,
+    /// Permits for domain work running at once on the blocking pool (see [`blocking`]).
+    pub work_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Deref for AppState {
@@ -97,6 +99,7 @@ impl AppState {
             config,
             ready: AtomicBool::new(true),
             graphql: graphql::schema(),
+            work_permits: Arc::new(tokio::sync::Semaphore::new(work_slots())),
         })))
     }
 
@@ -111,9 +114,17 @@ impl AppState {
     }
 }
 
+/// How many domain calls may run at once: twice the cores, so the async workers that
+/// accept connections and answer `/healthz` always get their share of the CPU however
+/// many heavy queries are in flight (a query of 40 traversals is 40 calls).
+fn work_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
 /// Runs domain work on tokio's blocking pool, so no engine call (traversals, fsyncs,
 /// SQL analysis) ever occupies an async worker; REST handlers and GraphQL resolvers
-/// all call the domain through this.
+/// all call the domain through this. At most [`work_slots`] calls run at once; the
+/// rest wait for a permit without holding a thread.
 ///
 /// When the caller stops waiting (the request timed out, the client went away) before
 /// the work has started, the work is skipped, so a flood of queued work dies with the
@@ -125,8 +136,15 @@ where
     F: FnOnce(&Service) -> domain::Result<T> + Send + 'static,
 {
     let svc = state.service.clone();
+    let permit = state
+        .work_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::Internal("the work permits were closed".into()))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         if tx.is_closed() {
             return;
         }

@@ -605,19 +605,45 @@ enum Shape {
 fn shape_of(field: &str) -> Option<Shape> {
     use Shape::*;
     Some(match field {
-        "displayName" | "description" | "tableType" | "serviceType" | "sourceUrl"
-        | "schemaDefinition" | "storedProcedureType" | "dashboardType" | "chartType"
-        | "dataModelType" | "sql" | "project" | "fileFormat" | "locationPath" | "sourceHash"
-        | "retentionPeriod" | "pipelineLocation" | "startDate" | "scheduleInterval" | "state"
+        "displayName"
+        | "description"
+        | "tableType"
+        | "serviceType"
+        | "sourceUrl"
+        | "schemaDefinition"
+        | "storedProcedureType"
+        | "dashboardType"
+        | "chartType"
+        | "dataModelType"
+        | "sql"
+        | "project"
+        | "fileFormat"
+        | "locationPath"
+        | "sourceHash"
+        | "retentionPeriod"
+        | "pipelineLocation"
+        | "startDate"
+        | "scheduleInterval"
+        | "state"
         | "ingestionRunner" => Str,
         "default" => Bool,
-        "partitions" | "replicationFactor" | "maximumMessageSize" | "minimumInSyncReplicas"
+        "partitions"
+        | "replicationFactor"
+        | "maximumMessageSize"
+        | "minimumInSyncReplicas"
         | "concurrency" => Int,
         "retentionTime" | "retentionSize" => Num,
         "tags" | "owners" | "columns" | "tableConstraints" | "tasks" | "cleanupPolicies"
         | "followers" => Arr,
-        "connection" | "dataModel" | "tablePartition" | "tableProfilerConfig" | "extension"
-        | "lifeCycle" | "storedProcedureCode" | "topicConfig" | "messageSchema" => Obj,
+        "connection"
+        | "dataModel"
+        | "tablePartition"
+        | "tableProfilerConfig"
+        | "extension"
+        | "lifeCycle"
+        | "storedProcedureCode"
+        | "topicConfig"
+        | "messageSchema" => Obj,
         _ => return None,
     })
 }
