@@ -2076,4 +2076,79 @@ mod hardening {
             .await;
         assert!(r["errors"].is_null(), "{r}");
     }
+
+    fn ol_event(run: &str, inputs: usize, outputs: usize) -> Value {
+        let ds = |p: &str, n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"namespace": "postgres://db:5432", "name": format!("d.s.{p}{i}")}))
+                .collect()
+        };
+        json!({"eventType": "COMPLETE", "eventTime": "2026-01-01T00:00:00Z",
+            "run": {"runId": run}, "job": {"namespace": "etl", "name": "load"},
+            "inputs": ds("in", inputs), "outputs": ds("out", outputs),
+            "producer": "test", "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json"})
+    }
+
+    #[tokio::test]
+    async fn openlineage_retries_apply_nothing_twice_and_huge_events_are_refused() {
+        let t = setup();
+        let run = "3f1b5a4e-8c2d-4b7a-9f60-0a1b2c3d4e5f";
+        let ev = ol_event(run, 2, 1);
+        let (s, v) = t.post("/api/v1/openlineage/lineage", ev.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(
+            (v["edges"].as_u64(), v["repeated"].as_bool()),
+            (Some(2), Some(false)),
+            "{v}"
+        );
+        let (s, v) = t.post("/api/v1/openlineage/lineage", ev.clone()).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(
+            (v["edges"].as_u64(), v["repeated"].as_bool()),
+            (Some(0), Some(true)),
+            "a retry: {v}"
+        );
+        // The run record does not show the bookkeeping.
+        let (_, runs) = t
+            .get("/api/v1/openlineage/runs?namespace=etl&job=load")
+            .await;
+        assert!(runs["runs"][0].get("eventDigests").is_none(), "{runs}");
+        // 101 x 100 = 10,100 edges in one event: refused, nothing written.
+        let (s, v) = t
+            .post(
+                "/api/v1/openlineage/lineage",
+                ol_event("5a1b5a4e-8c2d-4b7a-9f60-0a1b2c3d4e5f", 101, 100),
+            )
+            .await;
+        assert_error(&v, s, "split it");
+        let (_, hits) = t.get("/api/v1/search/query?q=out99").await;
+        assert_eq!(hits["hits"]["total"]["value"], 0, "{hits}");
+    }
+
+    #[tokio::test]
+    async fn an_openlineage_batch_past_its_deadline_stops_between_events() {
+        let t = setup();
+        let events: Vec<Value> = (0..5)
+            .map(|i| ol_event(&format!("00000000-0000-4000-8000-00000000000{i}"), 1, 1))
+            .collect();
+        let svc = t.state.service();
+        let late = svc
+            .openlineage_batch(json!({"events": events}), Some(std::time::Instant::now()))
+            .unwrap();
+        assert_eq!(late.not_applied, vec![0, 1, 2, 3, 4]);
+        assert_eq!((late.successful, late.edges), (0, 0));
+        assert_eq!(
+            svc.stats().edges,
+            0,
+            "nothing of the events not applied was written"
+        );
+        let in_time = svc
+            .openlineage_batch(
+                json!({"events": events}),
+                Some(std::time::Instant::now() + std::time::Duration::from_secs(3600)),
+            )
+            .unwrap();
+        assert!(in_time.not_applied.is_empty());
+        assert_eq!(in_time.successful, 5);
+    }
 }

@@ -12,7 +12,7 @@ use crate::AppState;
 /// The pages' Content-Security-Policy: everything from this server only (no inline
 /// script; inline styles allowed for the pages' own and the libraries' style
 /// attributes; images from the canvas for PNG export), never framed by another site.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 fn asset(ct: &'static str, body: &'static [u8]) -> MethodRouter<AppState> {
     get(move || async move {

@@ -75,6 +75,25 @@ pub struct Applied {
     pub column_mappings: usize,
     /// Column references the engine dropped.
     pub dropped_columns: Vec<String>,
+    /// The same event (same content) was applied before: nothing was done again.
+    pub repeated: bool,
+}
+
+/// Most input x output pairs (edges) one event may write; a bigger event is refused
+/// before anything is written (split it).
+pub const MAX_EVENT_EDGES: usize = 10_000;
+
+/// Content digests of a run's events kept in its record, for retries.
+const DIGESTS_KEPT: usize = 32;
+
+/// A stable digest of an event's content (serde_json's maps are sorted by key).
+fn digest(v: &Value) -> String {
+    use sha2::Digest;
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What a batch of events did.
@@ -88,6 +107,9 @@ pub struct BatchReport {
     pub edges: usize,
     /// Events refused: index and why.
     pub errors: Vec<(usize, UserError)>,
+    /// Events not applied because the batch passed its deadline (they may be sent
+    /// again: nothing of them was written).
+    pub not_applied: Vec<usize>,
 }
 
 fn bad(path: &str, what: &str) -> Error {
@@ -576,6 +598,34 @@ impl Service {
     /// Applies one event (already a JSON value). Errors name the field under `path`.
     pub fn openlineage_event(&self, v: &Value, path: &str) -> Result<Applied> {
         let ev = parse_event(v, path)?;
+        let pairs = ev.inputs.len().saturating_mul(ev.outputs.len());
+        if pairs > MAX_EVENT_EDGES {
+            return Err(Error::invalid(format!(
+                "{path}: {} inputs x {} outputs is {pairs} edges; at most {MAX_EVENT_EDGES} per event (split it)",
+                ev.inputs.len(),
+                ev.outputs.len()
+            )));
+        }
+        // A run event already applied (a retry after a timeout) is not applied again.
+        let digest = digest(v);
+        if let EventKind::Run { run_id, .. } = &ev.kind
+            && let Some(b) = self
+                .store
+                .read()
+                .aux(format!("ol-run/{run_id}").as_bytes())?
+        {
+            let rec: Value = serde_json::from_slice(&b)
+                .map_err(|e| Error::json(format!("run record {run_id}"), e))?;
+            if rec["eventDigests"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(digest.as_str())))
+            {
+                return Ok(Applied {
+                    repeated: true,
+                    ..Applied::default()
+                });
+            }
+        }
         let mut applied = Applied::default();
         // Columns each dataset must have: its own lineage targets and the inputs named.
         let key = |ns: &str, n: &str| (ns.to_string(), n.to_string());
@@ -702,6 +752,7 @@ impl Service {
                 *pipeline,
                 *pipeline_id,
                 pipeline_fqn,
+                &digest,
             )?;
         }
         Ok(applied)
@@ -715,6 +766,7 @@ impl Service {
         pipeline: NodeId,
         pipeline_id: Uuid,
         pipeline_fqn: &str,
+        digest: &str,
     ) -> Result<()> {
         let _guard = self.lock_docs();
         let run_key = format!("ol-run/{run_id}");
@@ -754,6 +806,12 @@ impl Service {
             rec["outputs"] = json!(facets_of(&ev.outputs));
         }
         if let Value::Object(m) = &mut rec {
+            let digests = m.entry("eventDigests").or_insert(json!([]));
+            if let Value::Array(d) = digests {
+                d.push(json!(digest));
+                let extra = d.len().saturating_sub(DIGESTS_KEPT);
+                d.drain(..extra);
+            }
             let rf = m.entry("runFacets").or_insert(json!({}));
             for (k, v) in &ev.run_facets {
                 rf[k] = v.clone();
@@ -813,7 +871,14 @@ impl Service {
     /// A batch of events (`{"events": [...]}` or an array), each applied on its own:
     /// an event the caller got wrong is reported with its index and field, the others
     /// are kept; an internal error stops the batch.
-    pub fn openlineage_batch(&self, body: Value) -> Result<BatchReport> {
+    ///
+    /// Past `deadline` no further event starts: the ones left are reported in
+    /// `not_applied`, nothing of them written.
+    pub fn openlineage_batch(
+        &self,
+        body: Value,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<BatchReport> {
         let events = match body {
             Value::Array(a) => a,
             Value::Object(mut m) => match m.remove("events") {
@@ -835,6 +900,10 @@ impl Service {
             ..BatchReport::default()
         };
         for (index, e) in events.iter().enumerate() {
+            if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                report.not_applied.extend(index..events.len());
+                break;
+            }
             match self.openlineage_event(e, &format!("events[{index}]")) {
                 Ok(a) => {
                     report.successful += 1;
@@ -867,10 +936,12 @@ impl Service {
         let mut out = Vec::new();
         for r in runs.iter().rev().take(limit) {
             if let Some(b) = view.aux(format!("ol-run/{r}").as_bytes())? {
-                out.push(
-                    serde_json::from_slice::<Value>(&b)
-                        .map_err(|e| Error::json(format!("run record {r}"), e))?,
-                );
+                let mut rec = serde_json::from_slice::<Value>(&b)
+                    .map_err(|e| Error::json(format!("run record {r}"), e))?;
+                if let Value::Object(m) = &mut rec {
+                    m.remove("eventDigests");
+                }
+                out.push(rec);
             }
         }
         Ok(json!({"job": pfqn, "runs": out}))

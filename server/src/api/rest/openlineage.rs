@@ -28,6 +28,8 @@ pub struct EventOut {
     column_mappings: usize,
     /// Column references the engine dropped.
     dropped_columns: Vec<String>,
+    /// The same event was applied before (a retry): nothing was done again.
+    repeated: bool,
 }
 
 /// A refused event of a batch.
@@ -43,6 +45,7 @@ pub struct EventError {
 
 /// What a batch did.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchOut {
     /// Events received.
     received: usize,
@@ -54,6 +57,9 @@ pub struct BatchOut {
     edges: usize,
     /// The refused events.
     errors: Vec<EventError>,
+    /// Events not applied because the batch ran past the server's time budget; nothing
+    /// of them was written, send them again.
+    not_applied: Vec<usize>,
 }
 
 /// One event: 201 with a summary, or the event's first error.
@@ -68,6 +74,7 @@ async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult
             edges: a.edges,
             column_mappings: a.column_mappings,
             dropped_columns: a.dropped_columns,
+            repeated: a.repeated,
         }),
     )
         .into_response())
@@ -76,7 +83,13 @@ async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult
 /// A batch (`{"events": [...]}` or an array): each event applied on its own; bad
 /// ones are reported with their index and field, good ones are kept.
 async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-    let r = blocking(&s, move |svc| svc.openlineage_batch(body)).await?;
+    // Stop starting events a little before the request timeout, so the answer can say
+    // exactly which were applied.
+    let budget = std::time::Duration::from_secs(s.config.request_timeout_secs)
+        .saturating_sub(std::time::Duration::from_secs(2))
+        .max(std::time::Duration::from_secs(1));
+    let deadline = std::time::Instant::now() + budget;
+    let r = blocking(&s, move |svc| svc.openlineage_batch(body, Some(deadline))).await?;
     let errors: Vec<EventError> = r
         .errors
         .into_iter()
@@ -92,9 +105,10 @@ async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<
     Ok(Json(BatchOut {
         received: r.received,
         successful: r.successful,
-        failed: r.received - r.successful,
+        failed: errors.len(),
         edges: r.edges,
         errors,
+        not_applied: r.not_applied,
     })
     .into_response())
 }
