@@ -747,12 +747,10 @@ impl Service {
         {
             self.record_run(
                 &ev,
-                *run_id,
-                event_type,
+                (*run_id, event_type, &digest),
                 *pipeline,
                 *pipeline_id,
                 pipeline_fqn,
-                &digest,
             )?;
         }
         Ok(applied)
@@ -761,12 +759,10 @@ impl Service {
     fn record_run(
         &self,
         ev: &Event,
-        run_id: Uuid,
-        event_type: &str,
+        (run_id, event_type, digest): (Uuid, &str, &str),
         pipeline: NodeId,
         pipeline_id: Uuid,
         pipeline_fqn: &str,
-        digest: &str,
     ) -> Result<()> {
         let _guard = self.lock_docs();
         let run_key = format!("ol-run/{run_id}");
