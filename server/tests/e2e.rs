@@ -219,7 +219,9 @@ fn rs256_tokens_with_configured_keys() {
             ])
             .arg(&public)
             .arg("--jwt-private-key")
-            .arg(&private),
+            .arg(&private)
+            .arg("--data-dir")
+            .arg(dir.path()),
     )
     .trim()
     .to_string();

@@ -251,3 +251,60 @@ fn a_token_revoked_with_the_cli_is_refused_by_the_running_server() {
     );
     server.stop();
 }
+
+#[test]
+fn acknowledged_http_writes_survive_kill_9() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for round in 0..3 {
+        let mut server = Server::start(&data, &[]);
+        let editor = token(&data, "editor");
+        let url = server.url.clone();
+        let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (url, editor, acked) = (url.clone(), editor.clone(), acked.clone());
+                std::thread::spawn(move || {
+                    let c = Client::new(&url, &editor);
+                    for i in 0.. {
+                        let name = format!("r{round}w{w}n{i}");
+                        // A connection cut by the kill panics in the client: the end.
+                        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            c.put(
+                                "/api/v1/services/databaseServices",
+                                &json!({"name": name, "serviceType": "Postgres"}),
+                            )
+                        }));
+                        match r {
+                            Ok((201, _)) => acked.lock().unwrap().push(name),
+                            _ => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(400 + 300 * round));
+        server.child.kill().unwrap();
+        let _ = server.child.wait();
+        for w in writers {
+            let _ = w.join();
+        }
+        let acked = acked.lock().unwrap().clone();
+        assert!(!acked.is_empty(), "round {round}: writes were acknowledged");
+        let server = Server::start(&data, &[]);
+        let c = Client::new(&server.url, &token(&data, "viewer"));
+        for name in &acked {
+            let (s, v) = c.get(&format!("/api/v1/services/databaseServices/name/{name}"));
+            assert_eq!(
+                s, 200,
+                "round {round}: acknowledged {name} lost after kill -9: {v}"
+            );
+        }
+        eprintln!(
+            "round {round}: {} acknowledged writes all survived kill -9",
+            acked.len()
+        );
+        server.stop();
+    }
+}

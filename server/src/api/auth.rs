@@ -441,6 +441,9 @@ impl TokenRegistry {
 
     fn append(path: &Path, line: &str) -> std::io::Result<()> {
         use std::io::Write;
+        if let Some(dir) = path.parent() {
+            crate::files::private_dir(dir)?;
+        }
         #[cfg(unix)]
         use std::os::unix::fs::OpenOptionsExt;
         let mut o = std::fs::OpenOptions::new();
