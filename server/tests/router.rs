@@ -114,6 +114,11 @@ impl T {
             .await
     }
 
+    async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(&self.admin.clone()), None)
+            .await
+    }
+
     async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.call("DELETE", path, Some(&self.admin.clone()), None)
             .await
@@ -1773,12 +1778,7 @@ mod hardening {
         assert_eq!(password(&viewer), "*********");
         assert_eq!(viewer["connection"]["config"]["username"], "u");
         let (_, admin) = t
-            .call(
-                "GET",
-                "/api/v1/services/databaseServices/name/pg",
-                Some(&t.admin.clone()),
-                None,
-            )
+            .admin_get("/api/v1/services/databaseServices/name/pg")
             .await;
         assert_eq!(password(&admin), "hunter2");
         let (_, hits) = t
@@ -1817,12 +1817,7 @@ mod hardening {
             "same secret, same version: {v}"
         );
         let (_, admin) = t
-            .call(
-                "GET",
-                "/api/v1/services/databaseServices/name/pg",
-                Some(&t.admin.clone()),
-                None,
-            )
+            .admin_get("/api/v1/services/databaseServices/name/pg")
             .await;
         assert_eq!(password(&admin), "hunter2");
     }
@@ -1838,12 +1833,7 @@ mod hardening {
             .await;
         assert_eq!(s, StatusCode::CREATED);
         let (_, admin) = t
-            .call(
-                "GET",
-                "/api/v1/services/databaseServices/name/pg",
-                Some(&t.admin.clone()),
-                None,
-            )
+            .admin_get("/api/v1/services/databaseServices/name/pg")
             .await;
         assert!(password(&admin).is_null(), "{admin}");
         assert_eq!(admin["connection"]["config"]["username"], "u");

@@ -73,9 +73,18 @@ fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Val
     doc
 }
 
-/// A 200 with the entity document as answered to `who`.
-fn doc_response(kind: &Kind, state: &AppState, who: &Principal, doc: Value) -> Response {
-    Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response()
+/// Runs `work` (which answers a stored document) and answers the document to `who`.
+async fn answer_doc<F>(
+    kind: &Kind,
+    state: &AppState,
+    who: &Principal,
+    work: F,
+) -> ApiResult<Response>
+where
+    F: FnOnce(&crate::domain::Service) -> crate::domain::Result<Value> + Send + 'static,
+{
+    let doc = blocking(state, work).await?;
+    Ok(Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response())
 }
 
 /// Parses `fields=a,b` (names only: unknown ones are ignored, malformed ones are a 400).
@@ -248,12 +257,11 @@ async fn patch_one(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let patch = json_patch_body(&headers, &body)?;
-    let who = p.clone();
-    let doc = blocking(&state, move |svc| {
-        svc.patch_entity(kind, &key, &patch, &actor(&p))
+    let by = actor(&p);
+    answer_doc(kind, &state, &p, move |svc| {
+        svc.patch_entity(kind, &key, &patch, &by)
     })
-    .await?;
-    Ok(doc_response(kind, &state, &who, doc))
+    .await
 }
 
 async fn delete_one(
@@ -271,12 +279,10 @@ async fn delete_one(
         )));
     }
     let recursive = q.recursive.unwrap_or(false);
-    let who = p;
-    let doc = blocking(&state, move |svc| {
+    answer_doc(kind, &state, &p, move |svc| {
         svc.delete_entity(kind, &key, hard, recursive)
     })
-    .await?;
-    Ok(doc_response(kind, &state, &who, doc))
+    .await
 }
 
 async fn restore(
@@ -285,8 +291,10 @@ async fn restore(
     who: Principal,
     r: Restore,
 ) -> ApiResult<Response> {
-    let doc = blocking(&state, move |svc| svc.restore_entity(kind, r.id)).await?;
-    Ok(doc_response(kind, &state, &who, doc))
+    answer_doc(kind, &state, &who, move |svc| {
+        svc.restore_entity(kind, r.id)
+    })
+    .await
 }
 
 /// `table` -> `Table`, `databaseService` -> `DatabaseService`.
