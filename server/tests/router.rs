@@ -2141,4 +2141,42 @@ mod hardening {
         assert!(in_time.not_applied.is_empty());
         assert_eq!(in_time.successful, 5);
     }
+
+    #[tokio::test]
+    async fn a_dbt_import_past_its_deadline_stops_between_relations_and_a_resend_finishes_it() {
+        let t = setup();
+        let read = |f: &str| -> Value {
+            let p = format!("{}/../fixtures/dbt/jaffle/{f}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+        };
+        let (manifest, catalog) = (read("manifest.json"), read("catalog.json"));
+        let svc = t.state.service();
+        let late = svc.import_dbt(
+            &manifest,
+            Some(&catalog),
+            "warehouse",
+            &|_, _| {},
+            Some(std::time::Instant::now()),
+        );
+        let e = late.expect_err("past its deadline");
+        assert!(
+            e.to_string()
+                .contains("sending the same import again finishes it"),
+            "{e}"
+        );
+        assert_eq!(svc.stats().edges, 0, "stopped before any relation");
+        let done = svc
+            .import_dbt(&manifest, Some(&catalog), "warehouse", &|_, _| {}, None)
+            .unwrap();
+        assert_eq!((done.models, done.edges), (6, 10));
+        let edges = svc.stats().edges;
+        let again = svc
+            .import_dbt(&manifest, Some(&catalog), "warehouse", &|_, _| {}, None)
+            .unwrap();
+        assert_eq!(
+            (again.edges, again.removed_edges, again.removed_entities),
+            (10, 0, 0)
+        );
+        assert_eq!(svc.stats().edges, edges, "applied twice, changed nothing");
+    }
 }

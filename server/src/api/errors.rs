@@ -46,6 +46,9 @@ pub enum ApiError {
     /// 429: over the rate limit.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 408: the work ran past the request time budget.
+    #[error("{0}")]
+    Timeout(String),
     /// 500: our fault; the detail is logged, not sent (and not in `Display`).
     #[error("internal error")]
     Internal(String),
@@ -66,6 +69,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +127,7 @@ impl From<UserError> for ApiError {
             UserError::Invalid(m) => ApiError::BadRequest(m),
             UserError::NotFound(m) => ApiError::NotFound(m),
             UserError::Conflict(m) => ApiError::Conflict(m),
+            UserError::OverBudget(m) => ApiError::Timeout(m),
         }
     }
 }
@@ -276,6 +281,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
+            ApiError::Timeout(_) => "TIMEOUT",
             ApiError::Internal(_) => "INTERNAL",
         }
     }

@@ -155,6 +155,15 @@ where
         .map_err(ApiError::from)
 }
 
+/// When a long write (an OpenLineage batch, a dbt import) stops starting new pieces:
+/// two seconds before the request timeout, so its answer can still say what was done.
+pub fn work_deadline(state: &AppState) -> std::time::Instant {
+    let budget = Duration::from_secs(state.config.request_timeout_secs)
+        .saturating_sub(Duration::from_secs(2))
+        .max(Duration::from_secs(1));
+    std::time::Instant::now() + budget
+}
+
 /// The documented routes: protected (token needed) and public.
 fn routes() -> (ApiRouter, ApiRouter) {
     (rest::protected().merge(graphql::routes()), rest::public())

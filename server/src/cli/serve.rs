@@ -430,10 +430,16 @@ pub(crate) fn import(cmd: ImportCommand) -> Result<()> {
     );
     bar.set_message("importing dbt");
     let report = svc
-        .import_dbt(&m, c.as_ref(), &service, &|done, total| {
-            bar.set_length(total as u64);
-            bar.set_position(done as u64);
-        })
+        .import_dbt(
+            &m,
+            c.as_ref(),
+            &service,
+            &|done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            },
+            None,
+        )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     bar.finish_and_clear();
     svc.store.flush().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -384,6 +384,7 @@ fn walk_columns(
                 "field {here}.{k}: not a column field"
             )));
         }
+        check_shapes(c, &format!("{here}."), column_shape_of)?;
         let name = match c.get("name") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(Error::invalid(format!("field {here}.name is required"))),
@@ -651,8 +652,31 @@ fn shape_of(field: &str) -> Option<Shape> {
 /// Each given field has the JSON type OpenMetadata's schema gives it; a document the
 /// SDK could not read back is refused up front, naming the field.
 fn check_field_types(given: &Map<String, Value>) -> Result<()> {
-    for (k, v) in given {
-        let Some(want) = shape_of(k) else { continue };
+    check_shapes(given, "", shape_of)
+}
+
+/// The JSON type OpenMetadata's `Column` gives a column field.
+fn column_shape_of(field: &str) -> Option<Shape> {
+    use Shape::*;
+    Some(match field {
+        "name" | "displayName" | "description" | "dataType" | "dataTypeDisplay"
+        | "arrayDataType" | "constraint" | "jsonSchema" | "fullyQualifiedName" => Str,
+        "dataLength" | "precision" | "scale" | "ordinalPosition" => Int,
+        "tags" | "children" | "customMetrics" => Arr,
+        "profile" | "extension" => Obj,
+        _ => return None,
+    })
+}
+
+/// Each field of `m` whose type `shape` knows has that JSON type; errors name the
+/// field under `prefix` (`columns[2].`).
+fn check_shapes(
+    m: &Map<String, Value>,
+    prefix: &str,
+    shape: fn(&str) -> Option<Shape>,
+) -> Result<()> {
+    for (k, v) in m {
+        let Some(want) = shape(k) else { continue };
         let ok = match want {
             Shape::Str => v.is_string(),
             Shape::Bool => v.is_boolean(),
@@ -670,7 +694,7 @@ fn check_field_types(given: &Map<String, Value>) -> Result<()> {
                 Shape::Arr => "an array",
                 Shape::Obj => "an object",
             };
-            return Err(Error::invalid(format!("field {k}: must be {what}")));
+            return Err(Error::invalid(format!("field {prefix}{k}: must be {what}")));
         }
     }
     Ok(())

@@ -33,6 +33,10 @@ pub enum UserError {
     /// The entity already exists (create) or clashes with one that does.
     #[error("{0}")]
     Conflict(String),
+    /// The work ran past the time the server gives one request and stopped at a safe
+    /// point; the message says what was done and how to finish.
+    #[error("{0}")]
+    OverBudget(String),
 }
 
 /// A failure inside Headwaters, with its cause kept for the log.

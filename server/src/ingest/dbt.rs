@@ -18,7 +18,7 @@ use headwaters_sqllineage::{Options, TableName, TransformationType, analyze};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::error::{Error, Result};
+use crate::domain::error::{Error, Result, UserError};
 use crate::domain::fqn;
 use crate::domain::kinds::{self, data_type};
 use crate::domain::sql::{MapCatalog, Mappings};
@@ -217,6 +217,8 @@ struct Import<'a> {
     by_name: HashMap<String, usize>,
     new_edges: BTreeSet<(Uuid, Uuid)>,
     report: DbtReport,
+    /// Past this, no further relation starts.
+    deadline: Option<std::time::Instant>,
 }
 
 impl Service {
@@ -234,6 +236,7 @@ impl Service {
         catalog: Option<&Value>,
         service: &str,
         progress: &dyn Fn(usize, usize),
+        deadline: Option<std::time::Instant>,
     ) -> Result<DbtReport> {
         let meta = manifest.get("metadata").ok_or_else(|| {
             Error::invalid("manifest: metadata is missing; is this a dbt manifest.json?")
@@ -267,11 +270,21 @@ impl Service {
                 project,
                 ..DbtReport::default()
             },
+            deadline,
         };
         let total = rels.len() * 2;
-        import.write_entities(&|i| progress(i, total))?;
-        import.write_edges(&|i| progress(rels.len() + i, total))?;
-        import.remove_stale()?;
+        let finished = import.write_entities(&|i| progress(i, total))?
+            && import.write_edges(&|i| progress(rels.len() + i, total))?;
+        if finished {
+            import.remove_stale()?;
+        } else {
+            // Stopped at the deadline between two relations: remember everything this
+            // import and the previous ones made, so the next import (the same one sent
+            // again finishes this one) still knows what is the project's.
+            import
+                .new_edges
+                .extend(import.previous.edges.iter().copied());
+        }
         let state = ImportState {
             entities: import.created,
             edges: import.new_edges,
@@ -280,6 +293,12 @@ impl Service {
             state_key.as_bytes(),
             Some(serde_json::to_vec(&state).map_err(|e| Error::json("dbt import state", e))?),
         )?;
+        if !finished {
+            return Err(Error::User(UserError::OverBudget(format!(
+                "the dbt import of {} ran past this server's time budget and stopped between two relations; what it wrote stays, and sending the same import again finishes it (imports are idempotent)",
+                import.report.project
+            ))));
+        }
         Ok(import.report)
     }
 
@@ -312,10 +331,19 @@ impl Service {
 }
 
 impl Import<'_> {
-    /// Databases, schemas and one table per relation.
-    fn write_entities(&mut self, progress: &dyn Fn(usize)) -> Result<()> {
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+
+    /// Databases, schemas and one table per relation; `false` when stopped at the
+    /// deadline.
+    fn write_entities(&mut self, progress: &dyn Fn(usize)) -> Result<bool> {
         let svc = self.svc;
         for (i, r) in self.rels.iter().enumerate() {
+            if self.past_deadline() {
+                return Ok(false);
+            }
             let db = fqn::build(Some(&self.svc_fqn), &r.database)?;
             let sch = fqn::build(Some(&db), &r.schema)?;
             for (kind, body, f) in [
@@ -379,7 +407,7 @@ impl Import<'_> {
             }
             progress(i + 1);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Column mappings from `r`'s compiled SQL into `r`, by parent unique id (the SQL is
@@ -460,9 +488,13 @@ impl Import<'_> {
         Ok(cols)
     }
 
-    /// One `DbtLineage` edge per `depends_on` parent, with the SQL's column mappings.
-    fn write_edges(&mut self, progress: &dyn Fn(usize)) -> Result<()> {
+    /// One `DbtLineage` edge per `depends_on` parent, with the SQL's column mappings;
+    /// `false` when stopped at the deadline.
+    fn write_edges(&mut self, progress: &dyn Fn(usize)) -> Result<bool> {
         for (i, r) in self.rels.iter().enumerate() {
+            if self.past_deadline() {
+                return Ok(false);
+            }
             let Some((to, to_id, _)) = self.by_id.get(&r.unique_id).cloned() else {
                 continue;
             };
@@ -500,7 +532,7 @@ impl Import<'_> {
             }
             progress(i + 1);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Removes the edges and tables the previous import made that this one does not

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::parse_body;
 use crate::api::errors::{ApiResult, Json};
 use crate::api::openapi::{ApiRouter, Op};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking, work_deadline};
 use crate::ingest::dbt::DbtReport;
 
 /// `{"manifest": {...}, "catalog": {...}?, "service": "..."}`.
@@ -29,12 +29,14 @@ pub struct DbtImport {
 
 async fn import(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
     let req: DbtImport = parse_body("dbt import", body)?;
+    let deadline = work_deadline(&s);
     let report = blocking(&s, move |svc| {
         svc.import_dbt(
             &req.manifest,
             req.catalog.as_ref(),
             &req.service,
             &|_, _| {},
+            Some(deadline),
         )
     })
     .await?;

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::api::errors::{ApiError, ApiResult, Json, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking, work_deadline};
 
 /// What one event did.
 #[derive(Serialize, ToSchema)]
@@ -83,12 +83,7 @@ async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult
 /// A batch (`{"events": [...]}` or an array): each event applied on its own; bad
 /// ones are reported with their index and field, good ones are kept.
 async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-    // Stop starting events a little before the request timeout, so the answer can say
-    // exactly which were applied.
-    let budget = std::time::Duration::from_secs(s.config.request_timeout_secs)
-        .saturating_sub(std::time::Duration::from_secs(2))
-        .max(std::time::Duration::from_secs(1));
-    let deadline = std::time::Instant::now() + budget;
+    let deadline = work_deadline(&s);
     let r = blocking(&s, move |svc| svc.openlineage_batch(body, Some(deadline))).await?;
     let errors: Vec<EventError> = r
         .errors
