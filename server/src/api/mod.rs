@@ -123,8 +123,8 @@ fn work_slots() -> usize {
 
 /// Runs domain work on tokio's blocking pool, so no engine call (traversals, fsyncs,
 /// SQL analysis) ever occupies an async worker; REST handlers and GraphQL resolvers
-/// all call the domain through this. At most [`work_slots`] calls run at once; the
-/// rest wait for a permit without holding a thread.
+/// all call the domain through this (or [`blocking_light`]). At most [`work_slots`]
+/// such calls run at once; the rest wait for a permit without holding a thread.
 ///
 /// When the caller stops waiting (the request timed out, the client went away) before
 /// the work has started, the work is skipped, so a flood of queued work dies with the
@@ -135,13 +135,36 @@ where
     T: Send + 'static,
     F: FnOnce(&Service) -> domain::Result<T> + Send + 'static,
 {
-    let svc = state.service.clone();
     let permit = state
         .work_permits
         .clone()
         .acquire_owned()
         .await
         .map_err(|_| ApiError::Internal("the work permits were closed".into()))?;
+    run_blocking(state, Some(permit), work).await
+}
+
+/// [`blocking`] for work on one entity or edge (get, put, patch, delete, search page):
+/// it does not wait behind traversals for a permit, so cheap requests stay fast while
+/// the heaviest queries run.
+pub async fn blocking_light<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> domain::Result<T> + Send + 'static,
+{
+    run_blocking(state, None, work).await
+}
+
+async fn run_blocking<T, F>(
+    state: &AppState,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    work: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Service) -> domain::Result<T> + Send + 'static,
+{
+    let svc = state.service.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;

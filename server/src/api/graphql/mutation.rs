@@ -5,8 +5,8 @@ use headwaters_engine::ColumnMapping;
 
 use super::types::{AddLineageInput, ColumnLineage, LineageEdge, SqlLineageResult, Unresolved};
 use super::{R, editor, state};
-use crate::api::blocking;
 use crate::api::errors::OrGraphql;
+use crate::api::{blocking, blocking_light};
 use crate::domain::Key;
 use crate::domain::lineage::{EdgeDetails, EdgeSpec, entity_type, lineage_source};
 use crate::domain::sql::SqlRequest;
@@ -52,7 +52,7 @@ impl MutationRoot {
                     .unwrap_or_default(),
             },
         };
-        let w = blocking(s, move |svc| svc.put_edge(spec, &actor))
+        let w = blocking_light(s, move |svc| svc.put_edge(spec, &actor))
             .await
             .gql()?;
         Ok(LineageEdge::of_view(&w.edge))
@@ -71,7 +71,7 @@ impl MutationRoot {
         let s = state(ctx)?;
         let from = (entity_type(&from_type).gql()?, Key::Fqn(from_fqn));
         let to = (entity_type(&to_type).gql()?, Key::Fqn(to_fqn));
-        blocking(s, move |svc| svc.delete_edge(from, to))
+        blocking_light(s, move |svc| svc.delete_edge(from, to))
             .await
             .gql()
     }

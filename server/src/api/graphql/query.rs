@@ -11,8 +11,8 @@ use super::types::{
     LineageEdge, LineageNode, LineageResult, SearchConnection, type_counts, types_list, types_set,
 };
 use super::{R, cursor, offset, page_size, state};
-use crate::api::blocking;
 use crate::api::errors::{ApiError, OrGraphql, graphql_error};
+use crate::api::{blocking, blocking_light};
 use crate::domain::Key;
 use crate::domain::lineage::{LineageOpts, Page, check_depth, entity_type};
 use crate::domain::search::SearchQuery;
@@ -59,7 +59,7 @@ impl QueryRoot {
                 )));
             }
         };
-        let v = blocking(s, move |svc| svc.find_entity(ty, &key))
+        let v = blocking_light(s, move |svc| svc.find_entity(ty, &key))
             .await
             .gql()?;
         Ok(v.as_ref().map(Entity::of))
@@ -84,7 +84,7 @@ impl QueryRoot {
             deleted: false,
         };
         let from = q.from;
-        let page = blocking(s, move |svc| svc.search_entities(&q))
+        let page = blocking_light(s, move |svc| svc.search_entities(&q))
             .await
             .gql()?;
         let next = from + page.hits.len();

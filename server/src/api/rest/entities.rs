@@ -17,7 +17,7 @@ use super::{actor, base_url, parse_uuid, with_hrefs};
 use crate::api::auth::{Principal, Role};
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking_light};
 use crate::domain::kinds::{self, DATA_TYPES, Kind, TABLE_TYPES};
 use crate::domain::{Key, ListParams, Mode, parse_include};
 
@@ -83,7 +83,7 @@ async fn answer_doc<F>(
 where
     F: FnOnce(&crate::domain::Service) -> crate::domain::Result<Value> + Send + 'static,
 {
-    let doc = blocking(state, work).await?;
+    let doc = blocking_light(state, work).await?;
     Ok(Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response())
 }
 
@@ -186,7 +186,7 @@ async fn list(
         parent,
         include: parse_include(q.include.as_deref())?,
     };
-    let mut page = blocking(&state, move |svc| svc.list_entities(kind, &p)).await?;
+    let mut page = blocking_light(&state, move |svc| svc.list_entities(kind, &p)).await?;
     let answer = DocAnswer::new(&state, &who);
     if let Some(Value::Array(data)) = page.get_mut("data") {
         for d in data.iter_mut() {
@@ -205,7 +205,7 @@ async fn get_one(
 ) -> ApiResult<Response> {
     let fields = parse_fields(q.fields.as_deref())?;
     let include = parse_include(q.include.as_deref())?;
-    let doc = blocking(&state, move |svc| svc.get_entity(kind, &key, include)).await?;
+    let doc = blocking_light(&state, move |svc| svc.get_entity(kind, &key, include)).await?;
     Ok(Json(DocAnswer::new(&state, &who).doc(kind, doc, &fields)).into_response())
 }
 
@@ -217,7 +217,7 @@ async fn write_one(
     mode: Mode,
 ) -> ApiResult<Response> {
     let who = p.clone();
-    let (doc, created) = blocking(&state, move |svc| {
+    let (doc, created) = blocking_light(&state, move |svc| {
         svc.put_entity(kind, body, &actor(&p), mode)
     })
     .await?;

@@ -21,7 +21,7 @@ use super::{actor, base_url, href, json_bytes, parse_body, parse_uuid, with_href
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking, blocking_light};
 use crate::domain::columns::{ColumnLineage, Impact};
 use crate::domain::lineage::{
     DepthCounts, EdgeDetails, EdgeSpec, EdgeView, LineageGraph, LineageOpts, LineagePage, Page,
@@ -417,7 +417,7 @@ async fn add_lineage(
     Json(req): Json<Value>,
 ) -> ApiResult<Response> {
     let spec = parse_body::<AddLineage>("AddLineage", req)?.into_spec()?;
-    let w = blocking(&s, move |svc| svc.put_edge(spec, &actor(&p))).await?;
+    let w = blocking_light(&s, move |svc| svc.put_edge(spec, &actor(&p))).await?;
     let dropped: Vec<Value> = w
         .dropped_columns
         .iter()
@@ -431,7 +431,7 @@ async fn get_edge(
     Path((from, to)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (f, t) = (parse_uuid("fromId", &from)?, parse_uuid("toId", &to)?);
-    let v = blocking(&s, move |svc| svc.edge_by_ids(f, t)).await?;
+    let v = blocking_light(&s, move |svc| svc.edge_by_ids(f, t)).await?;
     let base = base_url(&s);
     Ok(Json(EdgeDetailsOut {
         edge: DetailsOut::of_view(&v, &base),
@@ -451,7 +451,7 @@ async fn patch_edge(
     let to = (entity_type(&tt)?, Key::Id(parse_uuid("toId", &tid)?));
     let base = base_url(&s);
     let patch_base = base.clone();
-    let v = blocking(&s, move |svc| {
+    let v = blocking_light(&s, move |svc| {
         let change = |current: &EdgeView| -> crate::domain::Result<EdgeDetails> {
             let mut details = serde_json::to_value(DetailsOut::of_view(current, &patch_base))
                 .map_err(|e| Error::json("edge details", e))?;
@@ -472,7 +472,7 @@ async fn delete_edge_between(
     from: (EntityType, Key),
     to: (EntityType, Key),
 ) -> ApiResult<Response> {
-    if blocking(&s, move |svc| svc.delete_edge(from, to)).await? {
+    if blocking_light(&s, move |svc| svc.delete_edge(from, to)).await? {
         Ok(StatusCode::OK.into_response())
     } else {
         Err(ApiError::not_found("Lineage edge not found"))
@@ -504,7 +504,7 @@ async fn delete_by_source(
     let ty = entity_type(&ty)?;
     let key = Key::Id(parse_uuid("entityId", &id)?);
     let source = lineage_source(&source)?;
-    let n = blocking(&s, move |svc| svc.delete_by_source(ty, &key, source)).await?;
+    let n = blocking_light(&s, move |svc| svc.delete_by_source(ty, &key, source)).await?;
     Ok(Json(json!({"deleted": n})).into_response())
 }
 

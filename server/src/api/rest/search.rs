@@ -16,7 +16,7 @@ use super::entities::DocAnswer;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, ApiResult, Json, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, blocking_light};
 use crate::domain::columns::SearchPage;
 use crate::domain::kinds::Kind;
 use crate::domain::search::SearchQuery;
@@ -99,7 +99,7 @@ async fn search_query(
         size,
         deleted: q.deleted.unwrap_or(false),
     };
-    let page = blocking(&s, move |svc| svc.search_entities(&query)).await?;
+    let page = blocking_light(&s, move |svc| svc.search_entities(&query)).await?;
     Ok(hits_out(&s, &p, page))
 }
 
@@ -122,10 +122,10 @@ async fn field_query(
     };
     let page = match field {
         "fullyQualifiedName" | "fullyQualifiedName.keyword" => {
-            blocking(&s, move |svc| svc.search_fqn(&query)).await?
+            blocking_light(&s, move |svc| svc.search_fqn(&query)).await?
         }
         "name" | "name.keyword" | "displayName" => {
-            blocking(&s, move |svc| svc.search_entities(&query)).await?
+            blocking_light(&s, move |svc| svc.search_entities(&query)).await?
         }
         other => {
             return Err(ApiError::bad(format!(
