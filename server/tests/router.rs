@@ -1602,8 +1602,8 @@ async fn graphql_queries() {
     // Limits: nesting deeper than the limit is refused.
     let deep = format!(
         "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
-        "ofType { ".repeat(12),
-        "} ".repeat(12)
+        "ofType { ".repeat(24),
+        "} ".repeat(24)
     );
     let r = t.gql(&v, &deep, json!({})).await;
     assert!(
@@ -2178,5 +2178,66 @@ mod hardening {
             (10, 0, 0)
         );
         assert_eq!(svc.stats().edges, edges, "applied twice, changed nothing");
+    }
+
+    /// graphql-js 16's `getIntrospectionQuery({descriptions: true, specifiedByUrl: true,
+    /// directiveIsRepeatable: true, schemaDescription: true, inputValueDeprecation:
+    /// true})`: what GraphiQL sends to load the schema.
+    const STANDARD_INTROSPECTION: &str = r#"
+    query IntrospectionQuery {
+      __schema {
+        description
+        queryType { name }
+        mutationType { name }
+        subscriptionType { name }
+        types { ...FullType }
+        directives {
+          name description isRepeatable locations
+          args(includeDeprecated: true) { ...InputValue }
+        }
+      }
+    }
+    fragment FullType on __Type {
+      kind name description specifiedByURL
+      fields(includeDeprecated: true) {
+        name description
+        args(includeDeprecated: true) { ...InputValue }
+        type { ...TypeRef }
+        isDeprecated deprecationReason
+      }
+      inputFields(includeDeprecated: true) { ...InputValue }
+      interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+      possibleTypes { ...TypeRef }
+    }
+    fragment InputValue on __InputValue {
+      name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+    }
+    fragment TypeRef on __Type {
+      kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+          ofType { kind name } } } } } } } } }
+    }"#;
+
+    #[tokio::test]
+    async fn the_standard_introspection_query_is_answered() {
+        let t = setup();
+        let r = t
+            .gql(&t.viewer.clone(), STANDARD_INTROSPECTION, json!({}))
+            .await;
+        assert!(r["errors"].is_null(), "{}", r["errors"]);
+        let types = r["data"]["__schema"]["types"].as_array().unwrap();
+        let query = types.iter().find(|t| t["name"] == "QueryRoot").unwrap();
+        let fields: Vec<&str> = query["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&"lineage") && fields.contains(&"impact"),
+            "{fields:?}"
+        );
     }
 }

@@ -126,6 +126,26 @@ try {
   assert.match(result, /"totalNodes": \d+/);
   assert.match(result, /warehouse\.analytics\.raw\.orders/);
   ok('GraphiQL runs the example query against /api/graphql');
+
+  // The schema loads (the standard introspection query is answered): the Docs panel
+  // lists the query type's fields, and the editor completes field names.
+  await page.click('.graphiql-sidebar button[aria-label$="Documentation Explorer"]');
+  await page.waitForSelector('.graphiql-doc-explorer');
+  await page.click('.graphiql-doc-explorer a.graphiql-doc-explorer-type-name:text-is("QueryRoot")');
+  await page.waitForSelector('.graphiql-doc-explorer-field-name:text-is("lineage")');
+  const docFields = await page.locator('.graphiql-doc-explorer-field-name').allTextContents();
+  for (const f of ['lineage', 'columnLineage', 'impact', 'paths', 'search', 'entity']) {
+    assert.ok(docFields.includes(f), `Docs lists QueryRoot.${f}: ${docFields.join(' ')}`);
+  }
+  ok('the Docs panel shows the schema: QueryRoot and its fields');
+  await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(''));
+  await page.click('.graphiql-query-editor .CodeMirror');
+  await page.keyboard.type('{ imp');
+  await page.waitForSelector('.CodeMirror-hints .CodeMirror-hint:text-is("impact")');
+  await page.keyboard.press('Enter');
+  const typed = await page.evaluate(() => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue());
+  assert.match(typed, /\{ impact/, typed);
+  ok('autocomplete offers impact for "imp" and completes it');
   await page.screenshot({ path: `${OUT_DIR}/graphiql.png` });
 
   // The pages under their own Content-Security-Policy: they load, the explorer runs a

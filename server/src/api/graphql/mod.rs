@@ -25,6 +25,11 @@ pub use query::QueryRoot;
 /// The schema type.
 pub type HwSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
+/// Deepest nesting of a query. GraphiQL's standard introspection query (its `TypeRef`
+/// fragment nests `ofType` nine times) needs 15; depth bombs are deeper, and floods of
+/// cheap fields are refused by [`MAX_FIELDS`] and the complexity budget anyway.
+pub const MAX_DEPTH: usize = 20;
+
 /// Most complexity one request may have. Every field costs 1 plus its children; a
 /// list costs its page size times its children; a field that walks the graph costs
 /// [`TRAVERSAL_COST`] more (see the `complexity` of each field in `query.rs`). A query
@@ -118,7 +123,7 @@ fn check_document(query: &str) -> Result<(), ApiError> {
 /// the [`AppState`] and the caller's [`Principal`] as request data.
 pub fn schema() -> HwSchema {
     Schema::build(QueryRoot, MutationRoot, EmptySubscription)
-        .limit_depth(12)
+        .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32)
         .limit_directives(16)
