@@ -59,6 +59,16 @@ pub(crate) type Sink<'s> = &'s mut dyn FnMut(&[u8], &[u8]) -> Result<()>;
 /// Produces a column family's entries, in key order, into a [`Sink`].
 pub(crate) type Source<'a> = Box<dyn Fn(Sink<'_>) -> Result<()> + Send + Sync + 'a>;
 
+/// Bytes of decompressed blocks kept in memory, shared by every column family of every
+/// store in the process (without it, each column family has a default cache of its
+/// own, and the sum grows with the number of families).
+pub(crate) const BLOCK_CACHE_BYTES: usize = 64 << 20;
+
+fn block_cache() -> &'static rocksdb::Cache {
+    static CACHE: std::sync::OnceLock<rocksdb::Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(|| rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES))
+}
+
 /// Options shared by every column family (and the SST files bulk loads write).
 fn cf_options() -> Options {
     let mut o = Options::default();
@@ -66,6 +76,7 @@ fn cf_options() -> Options {
     o.set_write_buffer_size(64 << 20);
     let mut t = BlockBasedOptions::default();
     t.set_bloom_filter(10.0, false);
+    t.set_block_cache(block_cache());
     o.set_block_based_table_factory(&t);
     o
 }

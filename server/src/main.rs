@@ -120,8 +120,32 @@ enum GenFormat {
     Csv,
 }
 
+/// The allocator returns freed memory to the system at once (mimalloc's purge delay 0)
+/// in a long-running server, so a burst of large answers does not leave the process
+/// holding hundreds of MiB; batch commands keep the default, which is faster for bulk
+/// loads. mimalloc reads its options when the process starts, so `serve` starts itself
+/// again with the option set (same pid, same arguments) unless it is set already.
+fn purge_freed_memory_at_once() {
+    const OPTION: &str = "MIMALLOC_PURGE_DELAY";
+    #[cfg(unix)]
+    if std::env::var_os(OPTION).is_none()
+        && let Ok(exe) = std::env::current_exe()
+    {
+        use std::os::unix::process::CommandExt;
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env(OPTION, "0")
+            .exec();
+        // exec only returns on failure: run on with the default.
+        eprintln!("note: could not restart with {OPTION}=0 ({err}); continuing");
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Serve(_)) {
+        purge_freed_memory_at_once();
+    }
     let result = match cli.command {
         Command::Serve(args) => serve::serve(args),
         Command::Token { command } => serve::token(command),

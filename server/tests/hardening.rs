@@ -157,10 +157,10 @@ fn health_answers_while_the_heaviest_queries_run_and_floods_are_refused() {
         "an entity GET took {worst_cheap:?} while heavy queries ran"
     );
     assert!(answered.iter().all(|n| *n > 0));
-    // Bounds amplification (before the limits, one 7.7 MB query added 400-600 MiB);
-    // the allocator keeps some of what large answers used (measured: +220 MiB).
+    // Memory goes back after large answers (measured +46 to +62 MiB, the block cache
+    // and search structures warming up; +195 MiB when the allocator kept freed pages).
     assert!(
-        rss_after - rss_before < 512.0,
+        rss_after - rss_before < 150.0,
         "memory after large answers: {rss_before:.0} -> {rss_after:.0} MiB"
     );
     server.stop();
