@@ -626,16 +626,29 @@ fn shape_of(field: &str) -> Option<Shape> {
         | "startDate"
         | "scheduleInterval"
         | "state"
-        | "ingestionRunner" => Str,
+        | "ingestionRunner"
+        | "algorithm"
+        | "endpointURL"
+        | "fullPath"
+        | "granularity"
+        | "indexType"
+        | "metricType"
+        | "prefix"
+        | "requestMethod"
+        | "server"
+        | "target"
+        | "unitOfMeasurement"
+        | "customUnitOfMeasurement" => Str,
         "default" => Bool,
         "partitions"
         | "replicationFactor"
         | "maximumMessageSize"
         | "minimumInSyncReplicas"
         | "concurrency" => Int,
-        "retentionTime" | "retentionSize" => Num,
+        "retentionTime" | "retentionSize" | "size" | "numberOfObjects" => Num,
         "tags" | "owners" | "columns" | "tableConstraints" | "tasks" | "cleanupPolicies"
-        | "followers" => Arr,
+        | "followers" | "fields" | "fileFormats" | "mlFeatures" | "mlHyperParameters"
+        | "reviewers" => Arr,
         "connection"
         | "dataModel"
         | "tablePartition"
