@@ -390,8 +390,14 @@ async fn lineage_of(
 ) -> ApiResult<Response> {
     let (ty, key, o) = (entity_type(&ty)?, key?, q.opts(&s)?);
     let base = base_url(&s);
-    let g = blocking(&s, move |svc| svc.lineage_graph(ty, &key, &o)).await?;
-    Ok(json_bytes(entity_lineage(&g, &base)?))
+    // Serialized on the worker that traversed: the records are still in its cache, and
+    // the answer crosses threads once, as bytes.
+    let bytes = blocking(&s, move |svc| {
+        svc.lineage_graph(ty, &key, &o)
+            .map(|g| entity_lineage(&g, &base))
+    })
+    .await??;
+    Ok(json_bytes(bytes))
 }
 
 async fn lineage_by_id(
