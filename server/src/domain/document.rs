@@ -34,11 +34,6 @@ impl Document {
     }
 
     /// The document as JSON (REST answers it as is, with `href`s added).
-    pub fn as_json(&self) -> &Value {
-        &self.0
-    }
-
-    /// The JSON, owned.
     pub fn into_json(self) -> Value {
         self.0
     }

@@ -97,11 +97,6 @@ impl Error {
             source,
         })
     }
-
-    /// Whether the caller is at fault.
-    pub fn is_user_error(&self) -> bool {
-        matches!(self, Error::User(_))
-    }
 }
 
 impl From<headwaters_engine::Error> for Error {

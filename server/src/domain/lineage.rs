@@ -141,11 +141,14 @@ pub struct LineagePage {
 }
 
 impl LineagePage {
+    /// Whether both ends of `e` are the root or on this page.
+    pub fn holds(&self, e: &Edge) -> bool {
+        self.views.contains_key(&e.from) && self.views.contains_key(&e.to)
+    }
+
     /// Edges among the root and this page's nodes.
     pub fn edges(&self) -> impl Iterator<Item = &Edge> {
-        self.graph
-            .edges()
-            .filter(|e| self.views.contains_key(&e.from) && self.views.contains_key(&e.to))
+        self.graph.edges().filter(|e| self.holds(e))
     }
 }
 

@@ -544,10 +544,7 @@ fn search_lineage(p: &LineagePage, base: &str) -> ApiResult<Value> {
     }
     let edges = |side: &[Edge]| -> ApiResult<Map<String, Value>> {
         let mut m = Map::new();
-        for e in side
-            .iter()
-            .filter(|e| p.views.contains_key(&e.from) && p.views.contains_key(&e.to))
-        {
+        for e in side.iter().filter(|e| p.holds(e)) {
             let (fa, _) = reference(e.from)?;
             let (fb, _) = reference(e.to)?;
             let key = format!("{}-->{}", fa.fqn, fb.fqn);
