@@ -16,6 +16,8 @@
 //!   search.rs     the in-process search index
 //!   secrets.rs    connection secrets: sealed at rest, masked for non-admins
 //!   kinds.rs      the entity collections and the OpenMetadata schema facts they need
+//!   openmetadata.rs  facts read out of openmetadata-ingestion: model fields, test
+//!                 connection definitions
 //!   fqn.rs        fully qualified names: quoting, splitting, building
 //! ```
 //! Ingestion from other tools' formats (OpenLineage, dbt, the demo platform) lives in
@@ -28,6 +30,7 @@ pub mod error;
 pub mod fqn;
 pub mod kinds;
 pub mod lineage;
+pub mod openmetadata;
 pub mod search;
 pub mod secrets;
 pub mod service;

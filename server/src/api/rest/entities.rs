@@ -17,8 +17,9 @@ use super::{actor, base_url, parse_uuid, with_hrefs};
 use crate::api::auth::{Principal, Role};
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking_light};
+use crate::api::{AppState, blocking, blocking_light};
 use crate::domain::kinds::{self, DATA_TYPES, Kind, TABLE_TYPES};
+use crate::domain::openmetadata::entity_fields;
 use crate::domain::{Key, ListParams, Mode, parse_include};
 
 /// How entity documents are answered to one caller: `href`s from the base URL,
@@ -63,8 +64,15 @@ fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Val
         for f in fields {
             if matches!(
                 f.as_str(),
-                "owners" | "tags" | "followers" | "domains" | "dataProducts"
+                "owners"
+                    | "tags"
+                    | "followers"
+                    | "domains"
+                    | "dataProducts"
+                    | "experts"
+                    | "reviewers"
             ) && !m.contains_key(f)
+                && entity_fields(kind.collection).contains(f)
             {
                 m.insert(f.clone(), json!([]));
             }
@@ -87,24 +95,52 @@ where
     Ok(Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response())
 }
 
-/// Parses `fields=a,b` (names only: unknown ones are ignored, malformed ones are a 400).
-fn parse_fields(fields: Option<&str>) -> ApiResult<Vec<String>> {
-    let mut out = Vec::new();
+/// Model fields that are not `fields=` names (always answered, or never stored).
+const NOT_FIELD_PARAMS: &[&str] = &[
+    "id",
+    "name",
+    "fullyQualifiedName",
+    "href",
+    "version",
+    "updatedAt",
+    "updatedBy",
+    "deleted",
+    "changeDescription",
+    "incrementalChangeDescription",
+    "impersonatedBy",
+];
+
+/// Parses `fields=a,b` as OpenMetadata does: `*` means every field of the kind's
+/// model, a name the model does not have is a 400 naming it.
+fn parse_fields(kind: &Kind, fields: Option<&str>) -> ApiResult<Vec<String>> {
+    let allowed = || {
+        entity_fields(kind.collection)
+            .iter()
+            .filter(|f| !NOT_FIELD_PARAMS.contains(&f.as_str()))
+    };
+    let mut out: Vec<String> = Vec::new();
     for f in fields
         .unwrap_or("")
         .split(',')
         .map(str::trim)
         .filter(|f| !f.is_empty())
     {
-        if !f
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        {
+        let add: Vec<String> = if f == "*" {
+            allowed().cloned().collect()
+        } else if allowed().any(|a| a == f) {
+            vec![f.to_string()]
+        } else {
             return Err(ApiError::bad(format!(
-                "parameter fields: invalid field name {f:?}"
+                "parameter fields: Invalid field name {f} (a {} has {})",
+                kind.ty,
+                allowed().cloned().collect::<Vec<_>>().join(", ")
             )));
+        };
+        for a in add {
+            if !out.contains(&a) {
+                out.push(a);
+            }
         }
-        out.push(f.to_string());
     }
     Ok(out)
 }
@@ -156,6 +192,21 @@ pub struct DeleteParams {
     recursive: Option<bool>,
 }
 
+/// Query parameters of `PUT /{collection}/bulk`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase")]
+pub struct BulkParams {
+    /// OpenMetadata runs an asynchronous bulk request in the background; Headwaters
+    /// always answers when every entity is written (the answer is the same).
+    #[serde(rename = "async")]
+    #[param(rename = "async")]
+    run_async: Option<bool>,
+}
+
+/// Most create requests one `PUT /{collection}/bulk` takes.
+pub const MAX_BULK: usize = 10_000;
+
 /// Body of `PUT /{collection}/restore`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Restore {
@@ -173,7 +224,7 @@ async fn list(
     if limit > 1_000_000 {
         return Err(ApiError::bad("parameter limit must be at most 1000000"));
     }
-    let fields = parse_fields(q.fields.as_deref())?;
+    let fields = parse_fields(kind, q.fields.as_deref())?;
     let parent = q
         .database_schema
         .or(q.database)
@@ -203,7 +254,7 @@ async fn get_one(
     key: Key,
     q: GetParams,
 ) -> ApiResult<Response> {
-    let fields = parse_fields(q.fields.as_deref())?;
+    let fields = parse_fields(kind, q.fields.as_deref())?;
     let include = parse_include(q.include.as_deref())?;
     let doc = blocking_light(&state, move |svc| svc.get_entity(kind, &key, include)).await?;
     Ok(Json(DocAnswer::new(&state, &who).doc(kind, doc, &fields)).into_response())
@@ -231,6 +282,77 @@ async fn write_one(
         Json(DocAnswer::new(&state, &who).doc(kind, doc, &[])),
     )
         .into_response())
+}
+
+/// `PUT /{collection}/bulk`: create or update every request of the array, each on its
+/// own (one failing does not stop the others), answering OpenMetadata's
+/// `BulkOperationResult`.
+async fn bulk(
+    kind: &'static Kind,
+    state: AppState,
+    p: Principal,
+    q: BulkParams,
+    body: Value,
+) -> ApiResult<Response> {
+    if q.run_async == Some(true) {
+        tracing::debug!("bulk {}: async=true runs synchronously", kind.collection);
+    }
+    let Value::Array(requests) = body else {
+        return Err(ApiError::bad(format!(
+            "PUT /{}/bulk takes a JSON array of create requests",
+            kind.collection
+        )));
+    };
+    if requests.len() > MAX_BULK {
+        return Err(ApiError::bad(format!(
+            "{} create requests in one bulk request; at most {MAX_BULK}",
+            requests.len()
+        )));
+    }
+    let by = actor(&p);
+    let results = blocking(&state, move |svc| {
+        Ok(requests
+            .into_iter()
+            .map(|r| {
+                let name = r.get("name").cloned().unwrap_or(Value::Null);
+                (name, svc.put_entity(kind, r, &by, Mode::Upsert))
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let (mut passed, mut failed) = (Vec::new(), Vec::new());
+    for (name, r) in results {
+        match r {
+            Ok((doc, created)) => passed.push(json!({
+                "request": doc.get("fullyQualifiedName").cloned().unwrap_or(name),
+                "message": if created { "Entity created" } else { "Entity updated" },
+                "status": if created { 201 } else { 200 },
+            })),
+            Err(e) => {
+                let e = ApiError::from(e);
+                failed.push(json!({
+                    "request": name,
+                    "message": e.to_string(),
+                    "status": e.status().as_u16(),
+                }));
+            }
+        }
+    }
+    let status = match (passed.is_empty(), failed.is_empty()) {
+        (_, true) => "success",
+        (true, false) => "failure",
+        (false, false) => "partialSuccess",
+    };
+    Ok(Json(json!({
+        "dryRun": false,
+        "status": status,
+        "numberOfRowsProcessed": passed.len() + failed.len(),
+        "numberOfRowsPassed": passed.len(),
+        "numberOfRowsFailed": failed.len(),
+        "successRequest": passed,
+        "failedRequest": failed,
+    }))
+    .into_response())
 }
 
 /// An RFC 6902 JSON Patch body (`application/json-patch+json` or `application/json`).
@@ -444,6 +566,35 @@ fn collection_routes(kind: &'static Kind) -> ApiRouter {
                 )),
                 201,
                 "Created",
+            ),
+        )
+        .route(
+            Method::PUT,
+            &format!("{base}/bulk"),
+            move |State(s): State<AppState>,
+                  Extension(p): Extension<Principal>,
+                  Query(q): Query<BulkParams>,
+                  Json(b): Json<Value>| { bulk(kind, s, p, q, b) },
+            Op::new(
+                "entities",
+                format!("Create or update many {t} entities (each on its own)"),
+            )
+            .query::<BulkParams>()
+            .body_with(
+                "application/json",
+                Schema::Array(
+                    ArrayBuilder::new()
+                        .items(RefOr::T(create_schema(kind)))
+                        .max_items(Some(MAX_BULK))
+                        .build(),
+                ),
+                "An array of create requests.",
+            )
+            .answers_with(
+                200,
+                "application/json",
+                any_object("OpenMetadata's BulkOperationResult: status (success, partialSuccess, failure), numberOfRowsProcessed/Passed/Failed, successRequest[] and failedRequest[] ({request, message, status})."),
+                "What was written and what was refused, per request",
             ),
         )
         .route(

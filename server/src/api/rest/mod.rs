@@ -3,6 +3,7 @@
 //! [`crate::api::blocking`], and shapes the answer (OpenMetadata's shapes, `href`s
 //! added). Every route is registered with its documentation ([`ApiRouter`]).
 
+pub mod connectors;
 pub mod dbt;
 pub mod entities;
 pub mod lineage;
@@ -27,6 +28,7 @@ use crate::domain::kinds::Kind;
 /// Every route that needs a token.
 pub fn protected() -> ApiRouter {
     entities::routes()
+        .merge(connectors::routes())
         .merge(lineage::routes())
         .merge(sql::routes())
         .merge(openlineage::routes())

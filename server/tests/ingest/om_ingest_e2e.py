@@ -1,0 +1,271 @@
+"""End-to-end test: OpenMetadata's ingestion framework (`metadata ingest`, `metadata
+usage`, openmetadata-ingestion 1.11.x, unchanged) against a real `headwaters serve`,
+reading a real PostgreSQL 15 that this script starts on a loopback port.
+
+Run by server/tests/ingest.rs with HW_URL, HW_TOKEN and HW_REPO set (and
+HW_PG_BIN, the directory of PostgreSQL's server binaries). Every workflow must exit 0
+with no failures in its status report; after each, the script asserts on what landed
+in Headwaters through the REST API. Each workflow then runs a second time and must
+change nothing it should not."""
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+URL = os.environ["HW_URL"]
+TOKEN = os.environ["HW_TOKEN"]
+REPO = os.environ["HW_REPO"]
+PG_BIN = os.environ["HW_PG_BIN"]
+METADATA = os.path.join(os.path.dirname(sys.executable), "metadata")
+JAFFLE = os.path.join(REPO, "fixtures", "dbt", "jaffle")
+SERVICE = "pg_local"
+step = 0
+
+
+def ok(what):
+    global step
+    step += 1
+    print(f"ok {step} - {what}", flush=True)
+
+
+# --- Headwaters over plain HTTP (not the SDK: the assertions must not depend on it) ---
+
+
+def api(method, path, body=None):
+    req = urllib.request.Request(
+        f"{URL}/api/v1/{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def get(path):
+    status, body = api("GET", path)
+    assert status == 200, f"GET {path}: {status} {body}"
+    return body
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+# --- PostgreSQL ------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on a loopback port, trust auth, pg_stat_statements
+    on. As root, the server runs as the `postgres` user (PostgreSQL refuses root)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hw-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.as_user = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.run([f"{PG_BIN}/initdb", "-D", self.data, "-U", "hw", "--auth=trust", "-E", "UTF8"])
+        self.run(
+            [
+                f"{PG_BIN}/pg_ctl", "-D", self.data, "-w", "-l", os.path.join(self.dir, "log"),
+                "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all "
+                "-c pg_stat_statements.track_utility=on",
+                "start",
+            ]
+        )
+
+    def run(self, cmd, **kw):
+        out = subprocess.run(self.as_user + cmd, capture_output=True, text=True, **kw)
+        assert out.returncode == 0, f"{cmd} failed:\n{out.stdout}\n{out.stderr}"
+        return out.stdout
+
+    def sql(self, db, script):
+        return subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+             str(self.port), "-U", "hw", "-d", db],
+            input=script, capture_output=True, text=True, check=True,
+        ).stdout
+
+    def stop(self):
+        subprocess.run(self.as_user + [f"{PG_BIN}/pg_ctl", "-D", self.data, "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PG_TYPES = {"INTEGER": "integer", "BIGINT": "bigint", "VARCHAR": "varchar(200)",
+            "DATE": "date", "DOUBLE": "double precision", "TIMESTAMP": "timestamp"}
+
+
+def build_jaffle(pg):
+    """Database `jaffle`: dbt's seeds loaded from the project's CSVs (with keys and
+    comments), the source the on-run-start hook creates, then every model and the
+    snapshot from the manifest's compiled SQL, in dependency order: views as views,
+    tables with CREATE TABLE AS (so pg_stat_statements holds the query-log lineage).
+    Plus a reporting table filled with INSERT ... SELECT."""
+    pg.sql("postgres", "CREATE DATABASE jaffle;")
+    manifest = json.load(open(os.path.join(JAFFLE, "manifest.json")))
+    catalog = json.load(open(os.path.join(JAFFLE, "catalog.json")))
+    s = ["CREATE EXTENSION pg_stat_statements;", "CREATE SCHEMA main;", "CREATE SCHEMA snapshots;",
+         "CREATE SCHEMA reporting;"]
+    keys = {"raw_customers": "id", "raw_orders": "id", "raw_payments": "id"}
+    for seed in ("raw_customers", "raw_orders", "raw_payments"):
+        cols = catalog["nodes"][f"seed.jaffle.{seed}"]["columns"].values()
+        defs = [f"{c['name']} {PG_TYPES[c['type']]}" for c in sorted(cols, key=lambda c: c["index"])]
+        defs.append(f"PRIMARY KEY ({keys[seed]})")
+        s.append(f"CREATE TABLE main.{seed} ({', '.join(defs)});")
+        rows = list(csv.reader(open(os.path.join(JAFFLE, "project", "seeds", f"{seed}.csv"))))
+        values = ",".join("(" + ",".join(f"'{v}'" for v in r) + ")" for r in rows[1:])
+        s.append(f"INSERT INTO main.{seed} VALUES {values};")
+    s.append("ALTER TABLE main.raw_orders ADD FOREIGN KEY (user_id) REFERENCES main.raw_customers (id);")
+    s.append("ALTER TABLE main.raw_payments ADD FOREIGN KEY (order_id) REFERENCES main.raw_orders (id);")
+    s.append("COMMENT ON TABLE main.raw_orders IS 'Orders as the shop exports them';")
+    s.append("COMMENT ON COLUMN main.raw_orders.status IS 'placed, shipped, completed or returned';")
+    s.extend(manifest["on-run-start"] if isinstance(manifest.get("on-run-start"), list) else [])
+    hook = manifest["nodes"]["operation.jaffle.jaffle-on-run-start-0"]["compiled_code"]
+    s.append(hook + ";")
+    done = {k for k in manifest["nodes"] if k.startswith("seed.") or k.startswith("operation.")}
+    done |= set(manifest["sources"])
+    todo = [k for k in manifest["nodes"] if k not in done]
+    while todo:
+        for k in list(todo):
+            n = manifest["nodes"][k]
+            if not all(d in done for d in n["depends_on"]["nodes"]):
+                continue
+            code = n["compiled_code"].strip().rstrip(";")
+            rel = f"{n['schema']}.{n['alias']}"
+            if n["config"]["materialized"] == "view":
+                s.append(f"CREATE VIEW {rel} AS {code};")
+            elif n["resource_type"] == "snapshot":
+                s.append(
+                    f"CREATE TABLE {rel} AS SELECT o.*, md5(o.id::text) AS dbt_scd_id, "
+                    "now()::timestamp AS dbt_updated_at, now()::timestamp AS dbt_valid_from, "
+                    f"NULL::timestamp AS dbt_valid_to FROM ({code}) o;"
+                )
+            else:
+                s.append(f"CREATE TABLE {rel} AS {code};")
+            done.add(k)
+            todo.remove(k)
+    s.append("CREATE TABLE reporting.daily_revenue (order_date date, orders bigint, revenue double precision);")
+    s.append("COMMENT ON TABLE reporting.daily_revenue IS 'Revenue per day';")
+    s.append(
+        "INSERT INTO reporting.daily_revenue (order_date, orders, revenue) "
+        "SELECT order_date, count(*), sum(amount) FROM main.orders GROUP BY order_date;"
+    )
+    # Reads for the usage workflow: a join, run a few times.
+    for _ in range(3):
+        s.append(
+            "SELECT c.first_name, sum(o.amount) FROM main.customers c "
+            "JOIN main.orders o ON o.customer_id = c.customer_id GROUP BY c.first_name;"
+        )
+    pg.sql("jaffle", "\n".join(s))
+
+
+# --- workflows ---------------------------------------------------------------------
+
+
+def server_config():
+    return {
+        "openMetadataServerConfig": {
+            "hostPort": f"{URL}/api",
+            "authProvider": "openmetadata",
+            "securityConfig": {"jwtToken": TOKEN},
+        },
+        "loggerLevel": "INFO",
+    }
+
+
+def pg_connection(pg):
+    return {
+        "config": {
+            "type": "Postgres",
+            "username": "hw",
+            "authType": {"password": "unused"},
+            "hostPort": f"127.0.0.1:{pg.port}",
+            "database": "jaffle",
+        }
+    }
+
+
+def run_workflow(kind, config, work):
+    """Runs `metadata {kind} -c` on `config`; fails unless it exits 0 and its status
+    report lists no failures."""
+    path = os.path.join(work, f"{config['source']['type']}.yaml")
+    with open(path, "w") as f:
+        json.dump(config, f)  # YAML is a superset of JSON
+    out = subprocess.run([METADATA, kind, "-c", path], capture_output=True, text=True)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, f"metadata {kind} ({config['source']['type']}) exited {out.returncode}:\n{log[-20000:]}"
+    for line in log.splitlines():
+        # The summary table: "| Failures | 0 |" per step; any other count is a failure.
+        if "Failures" in line and "|" in line:
+            cells = [c.strip() for c in line.split("|") if c.strip()]
+            if len(cells) >= 2 and cells[0].startswith("Failures"):
+                assert cells[1] in ("0", "[]"), f"{config['source']['type']}: {line}\n{log[-20000:]}"
+    for bad in ("Traceback", "Error fetching", "status_code=4", "status_code=5"):
+        assert bad not in log, f"{config['source']['type']}: {bad!r} in the log:\n{log[-20000:]}"
+    return log
+
+
+def metadata_workflow(pg, work):
+    return run_workflow(
+        "ingest",
+        {
+            "source": {
+                "type": "postgres",
+                "serviceName": SERVICE,
+                "serviceConnection": pg_connection(pg),
+                "sourceConfig": {
+                    "config": {
+                        "type": "DatabaseMetadata",
+                        "includeViews": True,
+                        "includeTables": True,
+                        "includeStoredProcedures": True,
+                    }
+                },
+            },
+            "sink": {"type": "metadata-rest", "config": {}},
+            "workflowConfig": server_config(),
+        },
+        work,
+    )
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="hw-ingest-")
+    pg = Postgres()
+    try:
+        build_jaffle(pg)
+        ok(f"PostgreSQL on port {pg.port} with database jaffle")
+        metadata_workflow(pg, work)
+        ok("postgres metadata workflow")
+        t = get(f"tables/name/{q(SERVICE + '.jaffle.main.raw_orders')}?fields=columns,tableConstraints")
+        print(json.dumps(t, indent=1)[:3000])
+    finally:
+        pg.stop()
+    print("ingestion checks passed")
+
+
+if __name__ == "__main__":
+    main()
