@@ -101,6 +101,10 @@ MODELS = {
     "apiEndpoints": ("data.apiEndpoint", "APIEndpoint"),
     "metrics": ("data.metric", "Metric"),
     "queries": ("data.query", "Query"),
+    "classifications": ("classification.classification", "Classification"),
+    "tags": ("classification.tag", "Tag"),
+    "users": ("teams.user", "User"),
+    "teams": ("teams.team", "Team"),
 }
 
 

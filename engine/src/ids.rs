@@ -141,6 +141,16 @@ string_enum! {
         ApiService = (22, "apiService"),
         /// A collection of API endpoints.
         ApiCollection = (23, "apiCollection"),
+        /// A SQL query seen in a query log (not a lineage node; lineage cites it).
+        Query = (24, "query"),
+        /// A classification: a family of tags (`PII`, `dbtTags`, ...).
+        Classification = (25, "classification"),
+        /// A tag inside a classification.
+        Tag = (26, "tag"),
+        /// A user (owner, query author).
+        User = (27, "user"),
+        /// A team (owner).
+        Team = (28, "team"),
     }
 }
 

@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use headwaters_engine::{
-    Edge, EntityType, EntityTypeSet, Include, LineageSource, NodeId, Query, TraversalSpec,
+    Edge, EntityType, EntityTypeSet, Include, LineageSource, NodeId, Query, ReadView, TraversalSpec,
 };
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::document::EntityView;
@@ -232,10 +233,57 @@ impl Service {
     /// Free-text search, with the views of the page's hits.
     pub fn search_entities(&self, q: &SearchQuery) -> Result<SearchPage> {
         let view = self.store.read();
+        if q.filter.is_some() || q.sort.is_some() {
+            return self.search_filtered(&view, q);
+        }
         let hits = self.search.search(&view, q);
         Ok(SearchPage {
             total: hits.total,
             hits: self.views(&view, &hits.nodes)?,
+        })
+    }
+
+    /// A search with a document filter or a sort: the index gives the candidates (the
+    /// words of `q.text` and the filter's required words), their documents are checked
+    /// and sorted.
+    fn search_filtered(&self, view: &ReadView<'_>, q: &SearchQuery) -> Result<SearchPage> {
+        let words = q
+            .filter
+            .as_ref()
+            .map(|f| f.required_words())
+            .unwrap_or_default();
+        let candidates = self
+            .search
+            .candidates(view, &q.text, &words, &q.types, q.deleted);
+        let ids: Vec<NodeId> = candidates.iter().map(NodeId).collect();
+        let mut matched: Vec<(Value, String, NodeId)> = Vec::new();
+        for chunk in ids.chunks(1024) {
+            for e in view.entities(chunk)? {
+                let doc = view.document(e.node)?;
+                if q.filter.as_ref().is_none_or(|f| f.matches(&doc)) {
+                    let key = match &q.sort {
+                        Some((field, _)) => sort_key(&doc, field),
+                        None => Value::Null,
+                    };
+                    matched.push((key, e.fqn, e.node));
+                }
+            }
+        }
+        let desc = q.sort.as_ref().is_some_and(|s| s.1);
+        matched.sort_by(|a, b| {
+            let o = compare_values(&a.0, &b.0).then_with(|| a.1.cmp(&b.1));
+            if desc { o.reverse() } else { o }
+        });
+        let total = matched.len();
+        let page: Vec<NodeId> = matched
+            .into_iter()
+            .skip(q.from)
+            .take(q.size)
+            .map(|m| m.2)
+            .collect();
+        Ok(SearchPage {
+            total,
+            hits: self.views(view, &page)?,
         })
     }
 
@@ -250,5 +298,33 @@ impl Service {
             total: hits.total,
             hits: self.views(&view, &hits.nodes)?,
         })
+    }
+}
+
+/// The value a search sorts a document by (`name.keyword` -> `name`).
+fn sort_key(doc: &Value, field: &str) -> Value {
+    let path = field.strip_suffix(".keyword").unwrap_or(field);
+    let mut cur = doc;
+    for part in path.split('.') {
+        match cur.get(part) {
+            Some(v) => cur = v,
+            None => return Value::Null,
+        }
+    }
+    cur.clone()
+}
+
+/// Numbers by value, strings case-insensitively; missing values last.
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Value::Null, Value::Null) => Equal,
+        (Value::Null, _) => Greater,
+        (_, Value::Null) => Less,
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Equal)
+        }
+        (Value::String(x), Value::String(y)) => x.to_lowercase().cmp(&y.to_lowercase()),
+        (x, y) => x.to_string().cmp(&y.to_string()),
     }
 }

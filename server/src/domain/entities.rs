@@ -4,13 +4,15 @@
 //! they must satisfy), stored in the engine without `href`s. Read-modify-write of a
 //! document is serialised by the service's document lock.
 
-use headwaters_engine::{EntityInput, Include, NodeId, ReadView, now_millis};
+use headwaters_engine::{EntityInput, EntityType, Include, NodeId, ReadView, now_millis};
+use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::error::{Error, Result};
 use super::fqn;
 use super::kinds::{COLUMN_FIELDS, DATA_TYPES, Kind, TABLE_TYPES};
+use super::openmetadata::entity_fields;
 use super::service::{Actor, Key, ListParams, Mode, Service, decode_cursor, encode_cursor};
 
 impl Service {
@@ -28,10 +30,18 @@ impl Service {
         actor: &Actor,
         mode: Mode,
     ) -> Result<(Value, bool)> {
-        let req = CreateRequest::parse(kind, body)?;
+        let body = if kind.ty == EntityType::Query {
+            query_request(body)?
+        } else {
+            body
+        };
+        let mut req = CreateRequest::parse(kind, body)?;
         let _guard = self.lock_docs();
         let view = self.store.read();
         let (parent_fqn, refs) = self.parent_refs(&view, kind, &req.body)?;
+        if kind.ty == EntityType::Query {
+            self.resolve_query_users(&view, &mut req.given)?;
+        }
         let full_name = fqn::build(parent_fqn.as_deref(), &req.name)?;
         check_fqn(&full_name)?;
         let existing = view.node_by_fqn(kind.ty, &full_name)?;
@@ -119,6 +129,33 @@ impl Service {
         };
         refs.insert(pref_field.into(), Service::reference(view, pnode)?);
         Ok((Some(pfqn), refs))
+    }
+
+    /// A query's `users` arrive as user FQNs and are stored as references.
+    fn resolve_query_users(
+        &self,
+        view: &ReadView<'_>,
+        given: &mut Map<String, Value>,
+    ) -> Result<()> {
+        let Some(Value::Array(users)) = given.get_mut("users") else {
+            return Ok(());
+        };
+        for (i, u) in users.iter_mut().enumerate() {
+            let fqn = match u {
+                Value::String(s) => s.clone(),
+                Value::Object(_) => continue,
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "field users[{i}]: expected a user name"
+                    )));
+                }
+            };
+            let n = view
+                .node_by_fqn(EntityType::User, &fqn)?
+                .ok_or_else(|| Error::not_found(format!("user instance for {fqn} not found")))?;
+            *u = Service::reference(view, n)?;
+        }
+        Ok(())
     }
 
     /// A page of entities of one kind: `{"data": [...], "paging": {...}}`.
@@ -214,25 +251,8 @@ impl Service {
                 )));
             }
         }
-        let allowed = |k: &str| {
-            kind.fields.contains(&k)
-                || matches!(
-                    k,
-                    "id" | "name"
-                        | "fullyQualifiedName"
-                        | "version"
-                        | "updatedAt"
-                        | "updatedBy"
-                        | "deleted"
-                        | "service"
-                        | "serviceType"
-                        | "database"
-                        | "databaseSchema"
-                        | "apiCollection"
-                        | "followers"
-                        | "votes"
-                )
-        };
+        let model = entity_fields(kind.collection);
+        let allowed = |k: &str| kind.fields.contains(&k) || model.iter().any(|f| f == k);
         if let Some(k) = m.keys().find(|k| !allowed(k)) {
             return Err(Error::invalid(format!(
                 "field {k}: not a field Headwaters keeps on a {}",
@@ -525,8 +545,45 @@ fn merge_document(
     {
         config.entry("type").or_insert(st);
     }
+    if kind.ty == EntityType::Query
+        && let Some(Value::String(q)) = doc.get("query")
+    {
+        let sum = checksum(q);
+        doc.insert("checksum".into(), json!(sum));
+    }
     doc.insert("deleted".into(), Value::Bool(false));
+    // The SDK refuses answers with fields its model lacks (a child inherits
+    // `serviceType` from its service, but a query has none).
+    let model = entity_fields(kind.collection);
+    if !model.is_empty() {
+        doc.retain(|k, _| model.iter().any(|f| f == k));
+    }
     Ok((doc, columns))
+}
+
+/// OpenMetadata's query checksum: the MD5 of the text, in hex (the SDK computes the
+/// same to find a query again).
+pub fn checksum(query: &str) -> String {
+    Md5::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A query's create request: `query` is required, `name` defaults to its checksum
+/// (OpenMetadata's rule, so the query's FQN is `service.checksum`).
+fn query_request(body: Value) -> Result<Value> {
+    let Value::Object(mut m) = body else {
+        return Err(Error::invalid("request body must be a JSON object"));
+    };
+    let sum = match m.get("query") {
+        Some(Value::String(q)) if !q.is_empty() => checksum(q),
+        _ => return Err(Error::invalid("field query: the SQL text is required")),
+    };
+    if m.get("name").is_none_or(Value::is_null) {
+        m.insert("name".into(), json!(sum));
+    }
+    Ok(Value::Object(m))
 }
 
 /// Sets `version` (0.1 when new, +0.1 when anything but bookkeeping changed or the
@@ -638,8 +695,20 @@ fn shape_of(field: &str) -> Option<Shape> {
         | "server"
         | "target"
         | "unitOfMeasurement"
-        | "customUnitOfMeasurement" => Str,
-        "default" => Bool,
+        | "customUnitOfMeasurement"
+        | "query"
+        | "query_type"
+        | "email"
+        | "teamType"
+        | "provider"
+        | "timezone"
+        | "externalId" => Str,
+        "default" | "processedLineage" | "exclude_usage" | "isBot" | "isAdmin"
+        | "mutuallyExclusive" | "isJoinable" => Bool,
+        "duration" => Num,
+        "queryDate" => Int,
+        "users" | "usedBy" | "queryUsedIn" => Arr,
+        "triggeredBy" | "style" => Obj,
         "partitions"
         | "replicationFactor"
         | "maximumMessageSize"

@@ -96,6 +96,16 @@ kinds! {
         ["displayName", "description", "endpointURL", "tags", "owners", "extension", "lifeCycle", "sourceHash"], ["apiEndpoints"], [], false, "api_collection_search_index";
     API_ENDPOINT: "apiEndpoints", ApiEndpoint, Some(("apiCollection", EntityType::ApiCollection)),
         ["displayName", "description", "endpointURL", "requestMethod", "requestSchema", "responseSchema", "owners", "tags", "extension", "lifeCycle", "sourceHash"], ["sourceUrl"], [], false, "api_endpoint_search_index";
+    QUERY: "queries", Query, Some(("service", EntityType::DatabaseService)),
+        ["displayName", "description", "owners", "tags", "query", "query_type", "exclude_usage", "duration", "users", "usedBy", "queryDate", "queryUsedIn", "triggeredBy", "processedLineage"], ["dialect"], ["query"], false, "query_search_index";
+    CLASSIFICATION: "classifications", Classification, None,
+        ["displayName", "description", "provider", "mutuallyExclusive", "owners", "reviewers", "autoClassificationConfig"], [], ["description"], false, "classification_search_index";
+    TAG: "tags", Tag, Some(("classification", EntityType::Classification)),
+        ["displayName", "description", "style", "provider", "mutuallyExclusive", "owners", "reviewers", "recognizers", "autoClassificationEnabled", "autoClassificationPriority"], ["associatedTags"], ["description"], false, "tag_search_index";
+    USER: "users", User, None,
+        ["displayName", "description", "externalId", "email", "timezone", "isBot", "isAdmin", "profile"], ["scimUserName", "botName", "teams", "roles", "personas", "defaultPersona", "authenticationMechanism", "createPasswordType", "password", "confirmPassword"], ["email"], false, "user_search_index";
+    TEAM: "teams", Team, None,
+        ["teamType", "email", "displayName", "externalId", "description", "profile", "owners", "isJoinable"], ["parents", "children", "users", "defaultRoles", "policies"], ["teamType"], false, "team_search_index";
     METRIC: "metrics", Metric, None,
         ["displayName", "description", "metricExpression", "metricType", "unitOfMeasurement", "customUnitOfMeasurement", "granularity", "owners", "reviewers", "tags", "extension"], ["relatedMetrics"], [], false, "metric_search_index";
 }

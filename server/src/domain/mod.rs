@@ -32,6 +32,7 @@ pub mod kinds;
 pub mod lineage;
 pub mod openmetadata;
 pub mod search;
+pub mod search_dsl;
 pub mod secrets;
 pub mod service;
 pub mod sql;

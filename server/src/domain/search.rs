@@ -50,6 +50,12 @@ pub struct SearchQuery {
     pub size: usize,
     /// Deleted entities instead of live ones.
     pub deleted: bool,
+    /// An Elasticsearch-DSL filter the documents must match (`query_filter`, `q`'s
+    /// `field:value` terms).
+    pub filter: Option<super::search_dsl::Filter>,
+    /// Sort by this document field (dotted path, `.keyword` dropped), descending when
+    /// the flag is set; `None` ranks by relevance.
+    pub sort: Option<(String, bool)>,
 }
 
 /// Hits of one page, and how many matched in all.
@@ -215,6 +221,36 @@ impl SearchIndex {
         }
         hits.retain(|n| view.is_deleted(NodeId(n)) == deleted);
         hits
+    }
+
+    /// The live (or deleted) entities of `types` whose words include every word of
+    /// `text` (as prefixes) and every one of `words` (exactly).
+    pub fn candidates(
+        &self,
+        view: &ReadView<'_>,
+        text: &str,
+        words: &[String],
+        types: &[EntityType],
+        deleted: bool,
+    ) -> RoaringBitmap {
+        let inner = self.inner.read().unwrap_or_else(|p| p.into_inner());
+        let text = text.trim().trim_matches('*').to_lowercase();
+        let mut terms = Vec::new();
+        tokenize(&text, &mut terms);
+        terms.retain(|t| !t.contains('_') || text.contains(t.as_str()));
+        let mut hits: Option<RoaringBitmap> = None;
+        for b in terms
+            .iter()
+            .map(|t| inner.prefix(t))
+            .chain(words.iter().map(|w| inner.exact(w)))
+        {
+            hits = Some(match hits {
+                None => b,
+                Some(h) => h & b,
+            });
+        }
+        let hits = hits.unwrap_or_else(|| inner.all());
+        self.finish(&inner, view, hits, types, deleted)
     }
 
     /// Free-text search, ranked: exact name, then name prefix, then the rest; ties by

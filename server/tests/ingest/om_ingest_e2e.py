@@ -252,6 +252,32 @@ def metadata_workflow(pg, work):
     )
 
 
+def lineage_workflow(pg, work):
+    return run_workflow(
+        "ingest",
+        {
+            "source": {
+                "type": "postgres-lineage",
+                "serviceName": SERVICE,
+                "serviceConnection": pg_connection(pg),
+                "sourceConfig": {
+                    "config": {
+                        "type": "DatabaseLineage",
+                        "queryLogDuration": 1,
+                        "resultLimit": 10000,
+                        "processViewLineage": True,
+                        "processQueryLineage": True,
+                        "processStoredProcedureLineage": True,
+                    }
+                },
+            },
+            "sink": {"type": "metadata-rest", "config": {}},
+            "workflowConfig": server_config(),
+        },
+        work,
+    )
+
+
 def main():
     work = tempfile.mkdtemp(prefix="hw-ingest-")
     pg = Postgres()
@@ -260,8 +286,9 @@ def main():
         ok(f"PostgreSQL on port {pg.port} with database jaffle")
         metadata_workflow(pg, work)
         ok("postgres metadata workflow")
-        t = get(f"tables/name/{q(SERVICE + '.jaffle.main.raw_orders')}?fields=columns,tableConstraints")
-        print(json.dumps(t, indent=1)[:3000])
+        log = lineage_workflow(pg, work)
+        ok("postgres-lineage workflow")
+        print(log[-6000:])
     finally:
         pg.stop()
     print("ingestion checks passed")

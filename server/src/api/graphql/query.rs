@@ -82,6 +82,7 @@ impl QueryRoot {
             from: offset(after)?,
             size: page_size(first, 100)?,
             deleted: false,
+            ..SearchQuery::default()
         };
         let from = q.from;
         let page = blocking_light(s, move |svc| svc.search_entities(&q))

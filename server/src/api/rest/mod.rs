@@ -53,14 +53,9 @@ pub fn base_url(state: &AppState) -> String {
 }
 
 fn collection_of(ty: &str) -> Option<&'static str> {
-    match ty {
-        "user" => Some("users"),
-        "team" => Some("teams"),
-        _ => ty
-            .parse::<EntityType>()
-            .ok()
-            .map(|t| Kind::of(t).collection),
-    }
+    ty.parse::<EntityType>()
+        .ok()
+        .map(|t| Kind::of(t).collection)
 }
 
 /// Adds `href` to every entity reference (an object with `id` and a known `type`).

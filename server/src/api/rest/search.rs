@@ -9,7 +9,7 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use headwaters_engine::EntityType;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::entities::DocAnswer;
@@ -20,8 +20,9 @@ use crate::api::{AppState, blocking_light};
 use crate::domain::columns::SearchPage;
 use crate::domain::kinds::Kind;
 use crate::domain::search::SearchQuery;
+use crate::domain::search_dsl::Filter;
 
-/// Search parameters (OpenMetadata's; unknown ones such as `sort_field` are ignored).
+/// Search parameters (OpenMetadata's; others, such as `track_total_hits`, are ignored).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(rename_all = "camelCase")]
@@ -40,6 +41,19 @@ pub struct SearchParams {
     field_name: Option<String>,
     /// `fieldQuery`: the value.
     field_value: Option<String>,
+    /// An Elasticsearch query-DSL filter (JSON): bool, term, terms, match, prefix,
+    /// wildcard, exists, range.
+    query_filter: Option<String>,
+    /// Applied like `query_filter`.
+    post_filter: Option<String>,
+    /// Applied like `query_filter`.
+    filters: Option<String>,
+    /// Sort by this field (`name.keyword`, `updatedAt`, ...; `_score`: relevance).
+    sort_field: Option<String>,
+    /// `asc` or `desc` (default `desc`, as OpenMetadata).
+    sort_order: Option<String>,
+    /// Only these fields of each `_source` (repeatable).
+    include_source_fields: Option<String>,
     /// Other parameters, accepted and ignored.
     #[serde(flatten)]
     #[param(ignore)]
@@ -62,7 +76,7 @@ fn index_types(index: Option<&str>) -> ApiResult<Vec<EntityType>> {
     }
 }
 
-fn hits_out(s: &AppState, who: &Principal, page: SearchPage) -> Response {
+fn hits_out(s: &AppState, who: &Principal, page: SearchPage) -> Value {
     let answer = DocAnswer::new(s, who);
     let hits: Vec<_> = page
         .hits
@@ -75,12 +89,42 @@ fn hits_out(s: &AppState, who: &Principal, page: SearchPage) -> Response {
             json!({"_index": kind.index, "_id": doc["id"], "_score": 1.0, "_source": doc})
         })
         .collect();
-    Json(json!({
+    json!({
         "took": 0,
         "timed_out": false,
         "hits": {"total": {"value": page.total, "relation": "eq"}, "max_score": 1.0, "hits": hits},
-    }))
-    .into_response()
+    })
+}
+
+/// `q` split into free text and `field:value` terms (each a `match` filter).
+fn split_q(q: &str) -> (String, Vec<Filter>) {
+    let mut text = Vec::new();
+    let mut filters = Vec::new();
+    for word in q.split_whitespace() {
+        match word.split_once(':') {
+            Some((field, value))
+                if !field.is_empty()
+                    && !value.is_empty()
+                    && field
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') =>
+            {
+                let value = value.trim_matches('"').to_string();
+                let field = field.strip_suffix(".keyword").unwrap_or(field).to_string();
+                filters.push(if value.contains('*') {
+                    Filter::Wildcard {
+                        field,
+                        pattern: value.to_lowercase(),
+                    }
+                } else {
+                    Filter::Match { field, text: value }
+                });
+            }
+            _ if matches!(word, "AND" | "&&") => {}
+            _ => text.push(word),
+        }
+    }
+    (text.join(" "), filters)
 }
 
 async fn search_query(
@@ -92,15 +136,64 @@ async fn search_query(
     if size > 10_000 {
         return Err(ApiError::bad("parameter size must be at most 10000"));
     }
+    let (text, mut must) = split_q(q.q.as_deref().unwrap_or(""));
+    for (name, f) in [
+        ("query_filter", &q.query_filter),
+        ("post_filter", &q.post_filter),
+        ("filters", &q.filters),
+    ] {
+        if let Some(f) = f.as_deref().filter(|f| !f.trim().is_empty()) {
+            must.push(Filter::parse_text(f).map_err(|e| {
+                ApiError::bad(format!(
+                    "parameter {name}: {}",
+                    e.to_string().trim_start_matches("query_filter")
+                ))
+            })?);
+        }
+    }
+    let filter = (!must.is_empty()).then_some(Filter::Bool {
+        must,
+        should: Vec::new(),
+        min_should: 0,
+        must_not: Vec::new(),
+    });
+    let sort = match q.sort_field.as_deref() {
+        None | Some("") | Some("_score") => None,
+        Some(f) => Some((
+            f.to_string(),
+            match q.sort_order.as_deref() {
+                None | Some("desc") => true,
+                Some("asc") => false,
+                Some(o) => {
+                    return Err(ApiError::bad(format!(
+                        "parameter sort_order: {o:?} is not asc or desc"
+                    )));
+                }
+            },
+        )),
+    };
     let query = SearchQuery {
-        text: q.q.unwrap_or_default(),
+        text,
         types: index_types(q.index.as_deref())?,
         from: q.from.unwrap_or(0),
         size,
         deleted: q.deleted.unwrap_or(false),
+        filter,
+        sort,
     };
     let page = blocking_light(&s, move |svc| svc.search_entities(&query)).await?;
-    Ok(hits_out(&s, &p, page))
+    let mut out = hits_out(&s, &p, page);
+    if let Some(keep) = q.include_source_fields.as_deref() {
+        let keep: Vec<&str> = keep.split(',').map(str::trim).collect();
+        if let Some(Value::Array(hits)) = out.pointer_mut("/hits/hits") {
+            for h in hits {
+                if let Some(Value::Object(src)) = h.get_mut("_source") {
+                    src.retain(|k, _| keep.contains(&k.as_str()));
+                }
+            }
+        }
+    }
+    Ok(Json(out).into_response())
 }
 
 async fn field_query(
@@ -119,6 +212,7 @@ async fn field_query(
         from: q.from.unwrap_or(0),
         size: q.size.unwrap_or(10).min(10_000),
         deleted: q.deleted.unwrap_or(false),
+        ..SearchQuery::default()
     };
     let page = match field {
         "fullyQualifiedName" | "fullyQualifiedName.keyword" => {
@@ -133,7 +227,7 @@ async fn field_query(
             )));
         }
     };
-    Ok(hits_out(&s, &p, page))
+    Ok(Json(hits_out(&s, &p, page)).into_response())
 }
 
 /// The search routes, documented.
