@@ -36,6 +36,7 @@ pub mod search_dsl;
 pub mod secrets;
 pub mod service;
 pub mod sql;
+pub mod usage;
 
 pub use document::{ColumnInfo, Document, EntityView};
 pub use error::{Error, InternalError, Result, UserError};

@@ -216,6 +216,8 @@ def run_workflow(kind, config, work):
         json.dump(config, f)  # YAML is a superset of JSON
     out = subprocess.run([METADATA, kind, "-c", path], capture_output=True, text=True)
     log = out.stdout + out.stderr
+    with open(os.path.join(work, f"{config['source']['type']}.log"), "w") as f:
+        f.write(log)
     assert out.returncode == 0, f"metadata {kind} ({config['source']['type']}) exited {out.returncode}:\n{log[-20000:]}"
     for line in log.splitlines():
         # The summary table: "| Failures | 0 |" per step; any other count is a failure.
@@ -278,16 +280,39 @@ def lineage_workflow(pg, work):
     )
 
 
+def usage_workflow(pg, work):
+    stage = os.path.join(work, "usage-stage")
+    return run_workflow(
+        "usage",
+        {
+            "source": {
+                "type": "postgres-usage",
+                "serviceName": SERVICE,
+                "serviceConnection": pg_connection(pg),
+                "sourceConfig": {"config": {"type": "DatabaseUsage", "queryLogDuration": 1, "resultLimit": 10000}},
+            },
+            "processor": {"type": "query-parser", "config": {}},
+            "stage": {"type": "table-usage", "config": {"filename": stage}},
+            "bulkSink": {"type": "metadata-usage", "config": {"filename": stage}},
+            "workflowConfig": server_config(),
+        },
+        work,
+    )
+
+
 def main():
-    work = tempfile.mkdtemp(prefix="hw-ingest-")
+    work = os.environ.get("HW_WORK") or tempfile.mkdtemp(prefix="hw-ingest-")
+    os.makedirs(work, exist_ok=True)
     pg = Postgres()
     try:
         build_jaffle(pg)
         ok(f"PostgreSQL on port {pg.port} with database jaffle")
         metadata_workflow(pg, work)
         ok("postgres metadata workflow")
-        log = lineage_workflow(pg, work)
+        lineage_workflow(pg, work)
         ok("postgres-lineage workflow")
+        log = usage_workflow(pg, work)
+        ok("postgres usage workflow")
         print(log[-6000:])
     finally:
         pg.stop()

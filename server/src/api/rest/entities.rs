@@ -179,6 +179,8 @@ pub struct ListQuery {
     database_schema: Option<String>,
     /// Only entities of this API collection (FQN).
     api_collection: Option<String>,
+    /// Queries: only those used in this entity.
+    entity_id: Option<String>,
 }
 
 /// Query parameters of deletes.
@@ -225,6 +227,23 @@ async fn list(
         return Err(ApiError::bad("parameter limit must be at most 1000000"));
     }
     let fields = parse_fields(kind, q.fields.as_deref())?;
+    if let Some(entity) = q.entity_id.as_deref() {
+        if kind.ty != EntityType::Query {
+            return Err(ApiError::bad(
+                "parameter entityId: only queries are listed by entity",
+            ));
+        }
+        let entity = super::parse_uuid("entityId", entity)?;
+        let include = parse_include(q.include.as_deref())?;
+        let docs = blocking_light(&state, move |svc| svc.queries_of(entity, include)).await?;
+        let answer = DocAnswer::new(&state, &who);
+        let total = docs.len();
+        let data: Vec<Value> = docs
+            .into_iter()
+            .map(|d| answer.doc(kind, d, &fields))
+            .collect();
+        return Ok(Json(json!({"data": data, "paging": {"total": total}})).into_response());
+    }
     let parent = q
         .database_schema
         .or(q.database)

@@ -11,6 +11,7 @@ pub mod openlineage;
 pub mod search;
 pub mod sql;
 pub mod system;
+pub mod usage;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -35,6 +36,7 @@ pub fn protected() -> ApiRouter {
         .merge(dbt::routes())
         .merge(search::routes())
         .merge(system::routes())
+        .merge(usage::routes())
 }
 
 /// Routes anyone may call (the SDK checks the version before anything else; health
