@@ -298,3 +298,73 @@ impl Service {
         Ok(out)
     }
 }
+
+impl Service {
+    /// Stores a table's data model (`PUT /tables/{id}/dataModel`, what dbt knows of the
+    /// table) as OpenMetadata does: the model is kept as `dataModel`, and where the
+    /// table or a column has no description (or tags) yet, the model's are taken.
+    pub fn put_data_model(&self, id: Uuid, model: Value) -> Result<Value> {
+        let Value::Object(m) = &model else {
+            return Err(Error::invalid("the dataModel body must be a JSON object"));
+        };
+        if !m.get("modelType").is_some_and(Value::is_string) {
+            return Err(Error::invalid("field modelType is required (DBT, DDL)"));
+        }
+        for k in m.keys() {
+            if !matches!(
+                k.as_str(),
+                "modelType"
+                    | "resourceType"
+                    | "dbtSourceProject"
+                    | "description"
+                    | "path"
+                    | "rawSql"
+                    | "sql"
+                    | "upstream"
+                    | "owners"
+                    | "tags"
+                    | "columns"
+                    | "generatedAt"
+            ) {
+                return Err(Error::invalid(format!(
+                    "field {k}: not a field of DataModel"
+                )));
+            }
+        }
+        self.maintain(EntityType::Table, &Key::Id(id), |_, doc| {
+            let empty = |v: Option<&Value>| v.and_then(Value::as_str).is_none_or(str::is_empty);
+            if empty(doc.get("description"))
+                && let Some(d) = m.get("description").filter(|d| !empty(Some(d)))
+            {
+                doc.insert("description".into(), d.clone());
+            }
+            if let (Some(Value::Array(cols)), Some(Value::Array(model_cols))) =
+                (doc.get_mut("columns"), m.get("columns"))
+            {
+                for c in cols.iter_mut() {
+                    let Some(name) = c["name"].as_str().map(str::to_lowercase) else {
+                        continue;
+                    };
+                    let Some(mc) = model_cols.iter().find(|mc| {
+                        mc["name"].as_str().map(str::to_lowercase) == Some(name.clone())
+                    }) else {
+                        continue;
+                    };
+                    if empty(c.get("description")) && !empty(mc.get("description")) {
+                        c["description"] = mc["description"].clone();
+                    }
+                    if let Some(Value::Array(tags)) = mc.get("tags")
+                        && !tags.is_empty()
+                        && c.get("tags")
+                            .and_then(Value::as_array)
+                            .is_none_or(Vec::is_empty)
+                    {
+                        c["tags"] = Value::Array(tags.clone());
+                    }
+                }
+            }
+            doc.insert("dataModel".into(), model.clone());
+            Ok(())
+        })
+    }
+}

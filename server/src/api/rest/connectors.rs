@@ -1,5 +1,7 @@
-//! `/api/v1/services/testConnectionDefinitions`: the steps each connector runs before
-//! its workflow (read-only, one per service type; see [`crate::domain::openmetadata`]).
+//! Read-only facts the ingestion framework asks for: `/api/v1/services/
+//! testConnectionDefinitions` (the steps each connector runs before its workflow, one
+//! per service type) and `/api/v1/metadata/types` (the entity types, for custom
+//! properties, which Headwaters has none of). See [`crate::domain::openmetadata`].
 
 use axum::Extension;
 use axum::extract::State;
@@ -47,6 +49,45 @@ async fn by_id(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<R
     Ok(Json(out(&s, d)).into_response())
 }
 
+async fn types(State(s): State<AppState>) -> Response {
+    let base = base_url(&s);
+    let data: Vec<Value> = headwaters_engine::EntityType::ALL
+        .iter()
+        .map(|t| type_doc(&base, t.as_str()))
+        .collect();
+    let total = data.len();
+    Json(json!({"data": data, "paging": {"total": total}})).into_response()
+}
+
+async fn type_by_name(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
+    let t = name
+        .parse::<headwaters_engine::EntityType>()
+        .map_err(|_| ApiError::NotFound(format!("type instance for {name} not found")))?;
+    Ok(Json(type_doc(&base_url(&s), t.as_str())).into_response())
+}
+
+/// OpenMetadata's `Type` of an entity type, with no custom properties.
+fn type_doc(base: &str, name: &str) -> Value {
+    let id = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("headwaters-type-{name}").as_bytes(),
+    );
+    json!({
+        "id": id,
+        "name": name,
+        "fullyQualifiedName": name,
+        "displayName": name,
+        "description": format!("The {name} entity type (Headwaters keeps no custom properties)."),
+        "category": "entity",
+        "nameSpace": "data",
+        "customProperties": [],
+        "version": 0.1,
+        "updatedAt": 0,
+        "updatedBy": "headwaters",
+        "href": format!("{base}/api/v1/metadata/types/{id}"),
+    })
+}
+
 /// The routes, documented.
 pub fn routes() -> ApiRouter {
     let doc = |op: Op| {
@@ -78,6 +119,37 @@ pub fn routes() -> ApiRouter {
                     "name",
                     "`Postgres.testConnectionDefinition` (or the service type).",
                 ),
+            ),
+        )
+        .route(
+            Method::GET,
+            "/api/v1/metadata/types",
+            types,
+            Op::new("entities", "List the entity types").answers_with(
+                200,
+                "application/json",
+                any_object(
+                    "`data`: a Type per entity type (category `entity`, no custom properties).",
+                ),
+                "Every type",
+            ),
+        )
+        .route(
+            Method::GET,
+            "/api/v1/metadata/types/name/{name}",
+            type_by_name,
+            Op::new(
+                "entities",
+                "Get an entity type by name (with its custom properties: none)",
+            )
+            .path("name", "The entity type (`table`, ...).")
+            .answers_with(
+                200,
+                "application/json",
+                any_object(
+                    "OpenMetadata's Type: name, category, nameSpace, customProperties (empty).",
+                ),
+                "The type",
             ),
         )
         .route(

@@ -37,6 +37,7 @@ pub fn protected() -> ApiRouter {
         .merge(search::routes())
         .merge(system::routes())
         .merge(usage::routes())
+        .merge(usage::data_model_routes())
 }
 
 /// Routes anyone may call (the SDK checks the version before anything else; health

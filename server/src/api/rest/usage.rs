@@ -183,3 +183,31 @@ pub fn routes() -> ApiRouter {
             ),
         )
 }
+
+async fn put_data_model(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<Response> {
+    let id = parse_uuid("id", &id)?;
+    let doc = blocking_light(&s, move |svc| svc.put_data_model(id, body)).await?;
+    Ok(Json(DocAnswer::new(&s, &p).doc(&TABLE, doc, &[])).into_response())
+}
+
+/// `PUT /tables/{id}/dataModel`, documented.
+pub fn data_model_routes() -> ApiRouter {
+    ApiRouter::new().route(
+        Method::PUT,
+        "/api/v1/tables/{id}/dataModel",
+        put_data_model,
+        Op::new("entities", "Store a table's data model (dbt's view of it)")
+            .path_uuid("id", "The table's id.")
+            .body_with(
+                "application/json",
+                any_object("OpenMetadata's DataModel: modelType (DBT, DDL), description, path, rawSql, sql, upstream[], owners, tags, columns[], generatedAt."),
+                "The data model.",
+            )
+            .answers_with(200, "application/json", any_object("The table, with `dataModel`; empty descriptions and tags filled from the model."), "The updated table"),
+    )
+}
