@@ -301,8 +301,9 @@ impl Service {
 
 impl Service {
     /// Stores a table's data model (`PUT /tables/{id}/dataModel`, what dbt knows of the
-    /// table) as OpenMetadata does: the model is kept as `dataModel`, and where the
-    /// table or a column has no description (or tags) yet, the model's are taken.
+    /// table) as OpenMetadata does: the model is kept as `dataModel`, its tags are
+    /// applied to the table, and where the table or a column has no description (or
+    /// tags, or owners) yet, the model's are taken.
     pub fn put_data_model(&self, id: Uuid, model: Value) -> Result<Value> {
         let Value::Object(m) = &model else {
             return Err(Error::invalid("the dataModel body must be a JSON object"));
@@ -337,6 +338,30 @@ impl Service {
                 && let Some(d) = m.get("description").filter(|d| !empty(Some(d)))
             {
                 doc.insert("description".into(), d.clone());
+            }
+            // The model's tags are applied to the table (merged by tagFQN), its owners
+            // taken where the table has none.
+            if let Some(Value::Array(tags)) = m.get("tags") {
+                let mut have: Vec<Value> = doc
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                for t in tags {
+                    if !have.iter().any(|h| h["tagFQN"] == t["tagFQN"]) {
+                        have.push(t.clone());
+                    }
+                }
+                doc.insert("tags".into(), Value::Array(have));
+            }
+            if doc
+                .get("owners")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty)
+                && let Some(Value::Array(owners)) = m.get("owners")
+                && !owners.is_empty()
+            {
+                doc.insert("owners".into(), Value::Array(owners.clone()));
             }
             if let (Some(Value::Array(cols)), Some(Value::Array(model_cols))) =
                 (doc.get_mut("columns"), m.get("columns"))

@@ -119,11 +119,14 @@ PG_TYPES = {"INTEGER": "integer", "BIGINT": "bigint", "VARCHAR": "varchar(200)",
 
 
 def build_jaffle(pg):
-    """Database `jaffle`: dbt's seeds loaded from the project's CSVs (with keys and
-    comments), the source the on-run-start hook creates, then every model and the
-    snapshot from the manifest's compiled SQL, in dependency order: views as views,
-    tables with CREATE TABLE AS (so pg_stat_statements holds the query-log lineage).
-    Plus a reporting table filled with INSERT ... SELECT."""
+    """Database `jaffle` as `dbt build` would leave it: the seeds loaded from the
+    project's CSVs (plus keys and comments), the source the on-run-start hook creates,
+    then every model and the snapshot from the manifest's compiled SQL in dependency
+    order, views as views and tables with CREATE TABLE AS, each statement carrying
+    dbt's query comment (so the query-log lineage skips them, as it does dbt's own, and
+    their table lineage comes from the dbt workflow). Then, outside dbt, a reporting
+    schema: one table filled with INSERT ... SELECT, one made with CREATE TABLE AS,
+    and a join read three times (query-log lineage and usage)."""
     pg.sql("postgres", "CREATE DATABASE jaffle;")
     manifest = json.load(open(os.path.join(JAFFLE, "manifest.json")))
     catalog = json.load(open(os.path.join(JAFFLE, "catalog.json")))
@@ -155,16 +158,18 @@ def build_jaffle(pg):
                 continue
             code = n["compiled_code"].strip().rstrip(";")
             rel = f"{n['schema']}.{n['alias']}"
+            dbt_comment = f'/* {{"app": "dbt", "dbt_version": "1.10.23", "node_id": "{k}"}} */ '
+            s.append(dbt_comment)
             if n["config"]["materialized"] == "view":
-                s.append(f"CREATE VIEW {rel} AS {code};")
+                s[-1] += f"CREATE VIEW {rel} AS {code};"
             elif n["resource_type"] == "snapshot":
-                s.append(
+                s[-1] += (
                     f"CREATE TABLE {rel} AS SELECT o.*, md5(o.id::text) AS dbt_scd_id, "
                     "now()::timestamp AS dbt_updated_at, now()::timestamp AS dbt_valid_from, "
                     f"NULL::timestamp AS dbt_valid_to FROM ({code}) o;"
                 )
             else:
-                s.append(f"CREATE TABLE {rel} AS {code};")
+                s[-1] += f"CREATE TABLE {rel} AS {code};"
             done.add(k)
             todo.remove(k)
     s.append("CREATE TABLE reporting.daily_revenue (order_date date, orders bigint, revenue double precision);")
@@ -172,6 +177,10 @@ def build_jaffle(pg):
     s.append(
         "INSERT INTO reporting.daily_revenue (order_date, orders, revenue) "
         "SELECT order_date, count(*), sum(amount) FROM main.orders GROUP BY order_date;"
+    )
+    s.append(
+        "CREATE TABLE reporting.top_customers AS SELECT customer_id, first_name, lifetime_value "
+        "FROM main.customers WHERE lifetime_value IS NOT NULL ORDER BY lifetime_value DESC LIMIT 10;"
     )
     # Reads for the usage workflow: a join, run a few times.
     for _ in range(3):
@@ -244,6 +253,7 @@ def metadata_workflow(pg, work):
                         "includeViews": True,
                         "includeTables": True,
                         "includeStoredProcedures": True,
+                        "schemaFilterPattern": {"excludes": ["^information_schema$", "^pg_catalog$"]},
                     }
                 },
             },
@@ -327,6 +337,134 @@ def dbt_workflow(work):
     )
 
 
+# --- what landed -------------------------------------------------------------------
+
+
+def table(name, fields="columns,tableConstraints,tags,usageSummary,joins,dataModel"):
+    return get(f"tables/name/{q(SERVICE + '.jaffle.' + name)}?fields={fields}")
+
+
+def upstream(name):
+    """{upstream table name: (source, column mappings)} of a table."""
+    g = get(f"lineage/table/name/{q(SERVICE + '.jaffle.' + name)}?upstreamDepth=1&downstreamDepth=0")
+    names = {n["id"]: n["fullyQualifiedName"].split(".", 2)[2] for n in g["nodes"]}
+    out = {}
+    for e in g.get("upstreamEdges", []):
+        d = e.get("lineageDetails") or {}
+        cols = {(c["fromColumns"][0].rsplit(".", 1)[1], c["toColumn"].rsplit(".", 1)[1])
+                for c in d.get("columnsLineage") or [] for _ in c["fromColumns"][:1]}
+        out[names[e["fromEntity"]]] = (d.get("source"), cols)
+    return out
+
+
+def short(x):
+    """An assertion message that stays readable."""
+    text = json.dumps(x, default=str)
+    return text if len(text) < 1500 else text[:1500] + " ..."
+
+
+def column(t, name):
+    return next(c for c in t["columns"] if c["name"] == name)
+
+
+def search(**params):
+    return get("search/query?" + urllib.parse.urlencode(params))
+
+
+def snapshot():
+    """Counts that a second run of the same workflows must leave unchanged."""
+    tables = get("tables?limit=1000&fields=tags")
+    edges = sum(
+        len(get(f"lineage/table/name/{q(t['fullyQualifiedName'])}?upstreamDepth=1&downstreamDepth=0").get("upstreamEdges", []))
+        for t in tables["data"]
+    )
+    return {
+        "tables": tables["paging"]["total"],
+        "edges": edges,
+        "queries": get("queries?limit=1")["paging"]["total"],
+        "tags": get("tags?limit=1")["paging"]["total"],
+        "classifications": get("classifications?limit=1")["paging"]["total"],
+        "versions": [table(t)["version"] for t in ("main.customers", "main.stg_orders", "reporting.daily_revenue")],
+    }
+
+
+def check_metadata(second_run=False):
+    svc = get(f"services/databaseServices/name/{SERVICE}?fields=*")
+    assert svc["serviceType"] == "Postgres", short(svc)
+    assert get(f"databaseSchemas?database={SERVICE}.jaffle&limit=100")["paging"]["total"] >= 3
+    main_tables = get(f"tables?databaseSchema={SERVICE}.jaffle.main&limit=100")["data"]
+    assert {t["name"] for t in main_tables} >= {
+        "raw_customers", "raw_orders", "raw_payments", "ext_events", "stg_customers", "stg_orders",
+        "stg_payments", "stg_events", "orders", "customers"}, [t["name"] for t in main_tables]
+    t = table("main.raw_orders")
+    assert t["description"] == "Orders as the shop exports them", short(t)
+    assert [c["name"] for c in t["columns"]] == ["id", "user_id", "order_date", "status"], t["columns"]
+    assert column(t, "id")["constraint"] == "PRIMARY_KEY" and column(t, "id")["dataType"] == "INT"
+    assert column(t, "status")["description"] == "placed, shipped, completed or returned"
+    # The source resolves a foreign key by reading the referred table back; the sink
+    # writes tables in bulk batches, so a key to a table of the same batch lands on the
+    # next run (as with OpenMetadata itself: the client does this, not the server).
+    fk = [c for c in t["tableConstraints"] if c["constraintType"] == "FOREIGN_KEY"]
+    assert fk or not second_run, short(t["tableConstraints"])
+    if fk:
+        assert fk[0]["columns"] == ["user_id"], short(fk)
+        assert fk[0]["referredColumns"] == [f"{SERVICE}.jaffle.main.raw_customers.id"], short(fk)
+    v = table("main.stg_payments", "columns")
+    assert v["tableType"] == "View" and "raw_payments" in v["schemaDefinition"], short(v)
+    # The seed guide's search examples, answered from the ingested catalog.
+    hits = search(q="name:raw_orders", index="table_search_index")["hits"]
+    assert [h["_source"]["name"] for h in hits["hits"]] == ["raw_orders"], short(hits)
+    f = json.dumps({"query": {"bool": {"must": [{"term": {"tableType": "View"}}, {"term": {"service.name.keyword": SERVICE}}, {"term": {"databaseSchema.name": "main"}}]}}})
+    views = search(q="", index="table_search_index", query_filter=f, size=50, sort_field="name.keyword", sort_order="asc")["hits"]
+    assert [h["_source"]["name"] for h in views["hits"]] == ["stg_customers", "stg_events", "stg_orders", "stg_payments"], short(views)
+    status, body = api("GET", f"tables/name/{q(SERVICE + '.jaffle.main.raw_orders')}?fields=nonsense")
+    assert status == 400 and "nonsense" in body["message"], (status, short(body))
+
+
+def check_lineage():
+    up = upstream("main.stg_payments")
+    assert up["main.raw_payments"][0] == "ViewLineage" and ("amount", "amount") in up["main.raw_payments"][1], short(up)
+    up = upstream("reporting.daily_revenue")
+    assert up["main.orders"][0] == "QueryLineage" and ("amount", "revenue") in up["main.orders"][1], short(up)
+    up = upstream("reporting.top_customers")
+    assert up["main.customers"][0] == "QueryLineage" and ("lifetime_value", "lifetime_value") in up["main.customers"][1], short(up)
+    # The query entities, found the way the SDK looks for processed queries.
+    f = json.dumps({"query": {"bool": {"must": [{"term": {"processedLineage": True}}, {"term": {"service.name.keyword": SERVICE}}]}}})
+    hits = search(q="", index="query_search_index", query_filter=f, size=100, include_source_fields="checksum")["hits"]["hits"]
+    sums = {h["_source"]["checksum"] for h in hits}
+    queries = get("queries?limit=100")["data"]
+    insert = [x for x in queries if x["query"].startswith("INSERT INTO reporting.daily_revenue")]
+    assert len(insert) == 1 and insert[0]["checksum"] in sums and insert[0]["fullyQualifiedName"] == f"{SERVICE}.{insert[0]['checksum']}", short(insert)
+
+
+def check_usage():
+    t = table("main.orders")
+    u = t["usageSummary"]
+    assert u["dailyStats"]["count"] >= 2 and 0 <= u["dailyStats"]["percentileRank"] <= 100, short(u)
+    assert u["weeklyStats"]["count"] >= u["dailyStats"]["count"], u
+    joined = {w["fullyQualifiedName"] for cj in t["joins"]["columnJoins"] for w in cj["joinedWith"]}
+    assert f"{SERVICE}.jaffle.main.customers.customer_id" in joined, short(t["joins"])
+    used = get(f"queries?entityId={t['id']}&limit=100")["data"]
+    assert any(x["query"].startswith("SELECT c.first_name") for x in used), [x["query"][:60] for x in used]
+
+
+def check_dbt():
+    t = table("main.orders")
+    assert t["description"] == "One row per order, with what was paid", short(t["description"])
+    assert column(t, "amount")["description"] == "Order total in dollars"
+    assert "dbtTags.money" in [x["tagFQN"] for x in column(t, "amount")["tags"]], short(column(t, "amount"))
+    assert "dbtTags.finance" in [x["tagFQN"] for x in t["tags"]], t["tags"]
+    assert t["dataModel"]["modelType"] == "DBT" and "stg_payments" in t["dataModel"]["sql"], short(t["dataModel"])
+    assert get("classifications/name/dbtTags")["name"] == "dbtTags"
+    assert get("tags/name/dbtTags.marketing")["classification"]["name"] == "dbtTags"
+    up = upstream("main.customers")
+    assert {k: v[0] for k, v in up.items()} == {
+        "main.orders": "DbtLineage", "main.stg_customers": "DbtLineage", "main.stg_events": "DbtLineage"}, up
+    assert ("lifetime_value", "lifetime_value") not in up["main.orders"][1]
+    tagged = search(q="", index="table_search_index", query_filter=json.dumps({"term": {"tags.tagFQN": "dbtTags.finance"}}))
+    assert {h["_source"]["name"] for h in tagged["hits"]["hits"]} == {"orders", "customers"}, short(tagged)
+
+
 def main():
     work = os.environ.get("HW_WORK") or tempfile.mkdtemp(prefix="hw-ingest-")
     os.makedirs(work, exist_ok=True)
@@ -334,14 +472,23 @@ def main():
     try:
         build_jaffle(pg)
         ok(f"PostgreSQL on port {pg.port} with database jaffle")
-        metadata_workflow(pg, work)
-        ok("postgres metadata workflow")
-        lineage_workflow(pg, work)
-        ok("postgres-lineage workflow")
-        usage_workflow(pg, work)
-        ok("postgres usage workflow")
-        dbt_workflow(work)
-        ok("dbt workflow")
+        runs = [
+            ("postgres metadata workflow", lambda: metadata_workflow(pg, work), check_metadata),
+            ("postgres-lineage workflow", lambda: lineage_workflow(pg, work), check_lineage),
+            ("postgres usage workflow", lambda: usage_workflow(pg, work), check_usage),
+            ("dbt workflow", lambda: dbt_workflow(work), check_dbt),
+        ]
+        for what, run, check in runs:
+            run()
+            check()
+            ok(f"{what}: exit 0, no failures, and what it read landed")
+        before = snapshot()
+        for what, run, check in runs:
+            run()
+        check_metadata(second_run=True), check_lineage(), check_dbt()
+        after = snapshot()
+        assert before == after, f"a second run changed {before} into {after}"
+        ok(f"every workflow a second time: nothing changed ({after})")
     finally:
         pg.stop()
     print("ingestion checks passed")

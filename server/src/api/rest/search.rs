@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use headwaters_engine::EntityType;
@@ -43,16 +43,27 @@ pub struct SearchParams {
     field_value: Option<String>,
     /// An Elasticsearch query-DSL filter (JSON): bool, term, terms, match, prefix,
     /// wildcard, exists, range.
+    #[serde(rename = "query_filter")]
+    #[param(rename = "query_filter")]
     query_filter: Option<String>,
     /// Applied like `query_filter`.
+    #[serde(rename = "post_filter")]
+    #[param(rename = "post_filter")]
     post_filter: Option<String>,
     /// Applied like `query_filter`.
     filters: Option<String>,
     /// Sort by this field (`name.keyword`, `updatedAt`, ...; `_score`: relevance).
+    #[serde(rename = "sort_field")]
+    #[param(rename = "sort_field")]
     sort_field: Option<String>,
     /// `asc` or `desc` (default `desc`, as OpenMetadata).
+    #[serde(rename = "sort_order")]
+    #[param(rename = "sort_order")]
     sort_order: Option<String>,
-    /// Only these fields of each `_source` (repeatable).
+    /// Only these fields of each `_source` (repeatable; read from the raw query).
+    #[serde(skip)]
+    #[param(rename = "include_source_fields")]
+    #[allow(dead_code)] // In the struct for the OpenAPI document; read from the raw query.
     include_source_fields: Option<String>,
     /// Other parameters, accepted and ignored.
     #[serde(flatten)]
@@ -130,8 +141,20 @@ fn split_q(q: &str) -> (String, Vec<Filter>) {
 async fn search_query(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    RawQuery(raw): RawQuery,
     Query(q): Query<SearchParams>,
 ) -> ApiResult<Response> {
+    // Repeated parameters (`include_source_fields=a&include_source_fields=b`, what the
+    // SDK sends) are collected here; the typed struct keeps the last.
+    let keep: Vec<String> = form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .filter(|(k, _)| k == "include_source_fields")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|f| f.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|f| !f.is_empty())
+        .collect();
     let size = q.size.unwrap_or(10);
     if size > 10_000 {
         return Err(ApiError::bad("parameter size must be at most 10000"));
@@ -183,13 +206,12 @@ async fn search_query(
     };
     let page = blocking_light(&s, move |svc| svc.search_entities(&query)).await?;
     let mut out = hits_out(&s, &p, page);
-    if let Some(keep) = q.include_source_fields.as_deref() {
-        let keep: Vec<&str> = keep.split(',').map(str::trim).collect();
-        if let Some(Value::Array(hits)) = out.pointer_mut("/hits/hits") {
-            for h in hits {
-                if let Some(Value::Object(src)) = h.get_mut("_source") {
-                    src.retain(|k, _| keep.contains(&k.as_str()));
-                }
+    if !keep.is_empty()
+        && let Some(Value::Array(hits)) = out.pointer_mut("/hits/hits")
+    {
+        for h in hits {
+            if let Some(Value::Object(src)) = h.get_mut("_source") {
+                src.retain(|k, _| keep.contains(k));
             }
         }
     }
