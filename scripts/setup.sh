@@ -51,6 +51,14 @@ need_python_venv() {
   fi
 }
 
+# The ingestion test starts its own PostgreSQL (Debian's server package). Only the test
+# command asks for it.
+need_postgres() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need_apt "the OpenMetadata ingestion test runs a real PostgreSQL" postgresql
+  fi
+}
+
 # The browser test drives Debian's Chromium with playwright-core (never a downloaded
 # browser) and needs Node.js for it. Only the test command asks for these.
 need_browser() {

@@ -3,6 +3,7 @@
 # the release profile so RocksDB is compiled once. Ends with one summary line.
 source "$(dirname "$0")/setup.sh"
 need_python_venv
+need_postgres
 need_browser
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

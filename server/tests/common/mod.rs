@@ -223,12 +223,13 @@ pub(crate) fn venv(name: &str, spec: &str, constraints: &str) -> PathBuf {
     python
 }
 
-/// The venv with OpenMetadata's SDK, openmetadata-ingestion 1.11.x (dbt-core 1.11+
-/// pulls a wheel from outside PyPI; the SDK does not need it).
+/// The venv with OpenMetadata's SDK and ingestion framework, openmetadata-ingestion
+/// 1.11.x with the postgres and dbt connectors' extras (dbt-core 1.11+ pulls a wheel
+/// from outside PyPI; the dbt connector reads artifacts and needs no newer one).
 pub(crate) fn sdk_python() -> PathBuf {
     venv(
         "om-venv",
-        "openmetadata-ingestion~=1.11.0 cachetools",
+        "openmetadata-ingestion[postgres,dbt]~=1.11.0 cachetools",
         "dbt-core<1.11\n",
     )
 }
@@ -241,8 +242,21 @@ pub(crate) fn openlineage_python() -> PathBuf {
 /// Runs a Python script against a server; fails with its output unless it exits 0 and
 /// prints `expect`.
 pub(crate) fn run_python(python: &Path, script: &str, url: &str, token: &str, expect: &str) {
+    run_python_with(python, script, url, token, expect, &[]);
+}
+
+/// [`run_python`] with more environment variables for the script.
+pub(crate) fn run_python_with(
+    python: &Path,
+    script: &str,
+    url: &str,
+    token: &str,
+    expect: &str,
+    env: &[(&str, &str)],
+) {
     let out = Command::new(python)
         .arg(script)
+        .envs(env.iter().copied())
         .env("HW_URL", url)
         .env("HW_TOKEN", token)
         .env("PYTHONWARNINGS", "ignore")
