@@ -266,6 +266,29 @@ async fn auth_tokens_and_roles() {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "field role");
+
+    // `X-API-Key: <token>` works in place of the bearer header, with the same checks.
+    let with_key = |key: &str| {
+        Request::builder()
+            .uri("/api/v1/tables")
+            .header("X-API-Key", key)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(t.raw(with_key(minted)).await.0, StatusCode::OK);
+    let (s, v, _) = t.raw(with_key(&forged)).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_error(&v, s, "does not verify");
+    let viewer_write = Request::builder()
+        .method("PUT")
+        .uri("/api/v1/services/databaseServices")
+        .header("X-API-Key", minted)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"name": "k", "serviceType": "Postgres"}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(t.raw(viewer_write).await.0, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
@@ -530,6 +553,46 @@ async fn entity_lifecycle() {
     let (s, v) = t.get("/api/v1/tables/name/svc.db.sch.nope").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&v, s, "svc.db.sch.nope");
+    // fields: `*` is every field of the model, an unknown name is refused by name.
+    let (s, v) = t.get("/api/v1/tables/name/svc.db.sch.a?fields=*").await;
+    assert_eq!((s, v["owners"].clone()), (StatusCode::OK, json!([])));
+    let (s, v) = t
+        .get("/api/v1/tables/name/svc.db.sch.a?fields=owners,nonsense")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, s, "nonsense");
+
+    // Versions: the update above kept version 0.1 and says what changed.
+    let v = t.get(&format!("/api/v1/tables/{id}")).await.1;
+    assert_eq!(v["changeDescription"]["previousVersion"], json!(0.1));
+    assert_eq!(
+        v["changeDescription"]["fieldsAdded"],
+        json!([{"name": "description", "newValue": "first"}])
+    );
+    let (s, h) = t.get(&format!("/api/v1/tables/{id}/versions")).await;
+    assert_eq!(
+        (s, h["entityType"].clone()),
+        (StatusCode::OK, json!("table"))
+    );
+    let versions: Vec<Value> = h["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| serde_json::from_str(v.as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| v["version"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(0.2), json!(0.1)]
+    );
+    assert!(versions[1].get("description").is_none(), "{}", versions[1]);
+    let (s, old) = t.get(&format!("/api/v1/tables/{id}/versions/0.1")).await;
+    assert_eq!((s, old["version"].clone()), (StatusCode::OK, json!(0.1)));
+    let (s, v) = t.get(&format!("/api/v1/tables/{id}/versions/0.9")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&v, s, "0.2, 0.1");
     let (s, v) = t.get("/api/v1/tables/not-a-uuid").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_error(&v, s, "not a UUID");
@@ -1188,6 +1251,23 @@ async fn every_entity_kind_round_trips() {
             json!({"name": "get.users", "apiCollection": "api.v1"}),
         ),
         ("metrics", json!({"name": "revenue"})),
+        (
+            "queries",
+            json!({"query": "select c from t", "service": "dbs", "queryUsedIn": []}),
+        ),
+        (
+            "classifications",
+            json!({"name": "PII", "description": "Personal data"}),
+        ),
+        (
+            "tags",
+            json!({"name": "email", "classification": "PII", "description": "An e-mail address"}),
+        ),
+        (
+            "users",
+            json!({"name": "ada", "email": "ada@example.com", "password": "never stored"}),
+        ),
+        ("teams", json!({"name": "data", "teamType": "Group"})),
     ];
     assert_eq!(
         bodies.len(),
@@ -1216,6 +1296,10 @@ async fn every_entity_kind_round_trips() {
     assert_eq!(fqn_of("apiEndpoints"), "api.v1.\"get.users\"");
     assert_eq!(fqn_of("topics"), "kafka.events");
     assert_eq!(fqn_of("metrics"), "revenue");
+    // A query is named by its checksum, the MD5 the SDK computes with hashlib
+    // (python3 -c "import hashlib; print(hashlib.md5(b'select c from t').hexdigest())").
+    assert_eq!(fqn_of("queries"), "dbs.6392c3d4fe6cd429fde00df974c61e9f");
+    assert_eq!(fqn_of("tags"), "PII.email");
     // Lineage across types: topic -> pipeline -> table -> dashboard -> mlmodel.
     let id_of = |c: &str| ids.iter().find(|(k, _, _)| **k == c).unwrap().1.clone();
     for (a, at, b, bt) in [

@@ -260,10 +260,26 @@ pub fn parse_ttl(s: &str) -> Result<u64, String> {
     Ok(n.saturating_mul(mult))
 }
 
+/// The token of a request: `Authorization: Bearer <token>`, or `X-API-Key: <token>`
+/// (the same tokens; OpenMetadata's API guide documents both).
+pub fn request_token(headers: &axum::http::HeaderMap) -> ApiResult<&str> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match (
+        header(axum::http::header::AUTHORIZATION.as_str()),
+        header("x-api-key"),
+    ) {
+        (Some(auth), _) => bearer(Some(auth)),
+        (None, Some(key)) if !key.trim().is_empty() => Ok(key.trim()),
+        (None, _) => bearer(None),
+    }
+}
+
 /// Extracts the token from an `Authorization: Bearer ...` header value.
 pub fn bearer(value: Option<&str>) -> ApiResult<&str> {
     let v = value.ok_or_else(|| {
-        ApiError::Unauthorized("missing Authorization: Bearer <token> header".into())
+        ApiError::Unauthorized(
+            "missing Authorization: Bearer <token> header (or X-API-Key: <token>)".into(),
+        )
     })?;
     let t = v
         .strip_prefix("Bearer ")
@@ -302,13 +318,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             role: Role::Admin,
             token_id: "anonymous".into(),
         }),
-        Some(keys) => {
-            let header = req
-                .headers()
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            bearer(header).and_then(|t| keys.verify(t))
-        }
+        Some(keys) => request_token(req.headers()).and_then(|t| keys.verify(t)),
     };
     let token_verdict = principal
         .as_ref()

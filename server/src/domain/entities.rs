@@ -14,6 +14,7 @@ use super::fqn;
 use super::kinds::{COLUMN_FIELDS, DATA_TYPES, Kind, TABLE_TYPES};
 use super::openmetadata::entity_fields;
 use super::service::{Actor, Key, ListParams, Mode, Service, decode_cursor, encode_cursor};
+use super::versions::change_description;
 
 impl Service {
     /// PUT / POST an entity from its OpenMetadata create request. Answers the stored
@@ -59,6 +60,12 @@ impl Service {
         let (mut doc, columns) = merge_document(kind, id, &req, &full_name, refs, old.as_ref())?;
         self.settings.secrets.seal(&mut doc, old.as_ref())?;
         bump_version(&mut doc, old.as_ref(), actor)?;
+        if let Some(o) = &old
+            && o.get("version") != doc.get("version")
+        {
+            doc.insert("changeDescription".into(), change_description(o, &doc));
+            self.keep_version(id, o)?;
+        }
         let doc = Value::Object(doc);
         let (node, created) = self.store.upsert_entity(EntityInput {
             id,
@@ -271,6 +278,8 @@ impl Service {
             m.insert("version".into(), json!(next_version(v)));
             m.insert("updatedAt".into(), json!(now_millis()));
             m.insert("updatedBy".into(), json!(actor.0));
+            m.insert("changeDescription".into(), change_description(&old, &m));
+            self.keep_version(entity.id, &old)?;
         }
         let doc = Value::Object(m);
         self.store.upsert_entity(EntityInput {
@@ -593,7 +602,13 @@ fn bump_version(doc: &mut Map<String, Value>, old: Option<&Value>, actor: &Actor
         let strip = |v: Value| {
             let mut v = v;
             if let Value::Object(m) = &mut v {
-                for k in ["version", "updatedAt", "updatedBy", "deleted"] {
+                for k in [
+                    "version",
+                    "updatedAt",
+                    "updatedBy",
+                    "deleted",
+                    "changeDescription",
+                ] {
                     m.remove(k);
                 }
             }

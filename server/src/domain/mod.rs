@@ -37,6 +37,7 @@ pub mod secrets;
 pub mod service;
 pub mod sql;
 pub mod usage;
+pub mod versions;
 
 pub use document::{ColumnInfo, Document, EntityView};
 pub use error::{Error, InternalError, Result, UserError};

@@ -374,6 +374,37 @@ async fn bulk(
     .into_response())
 }
 
+async fn versions(
+    kind: &'static Kind,
+    state: AppState,
+    who: Principal,
+    id: String,
+) -> ApiResult<Response> {
+    let id = super::parse_uuid("id", &id)?;
+    let docs = blocking_light(&state, move |svc| svc.entity_versions(kind, id)).await?;
+    let answer = DocAnswer::new(&state, &who);
+    // OpenMetadata answers each version as a JSON text.
+    let versions: Vec<Value> = docs
+        .into_iter()
+        .map(|d| Value::String(answer.doc(kind, d, &[]).to_string()))
+        .collect();
+    Ok(Json(json!({"entityType": kind.ty.as_str(), "versions": versions})).into_response())
+}
+
+async fn version(
+    kind: &'static Kind,
+    state: AppState,
+    who: Principal,
+    id: String,
+    version: String,
+) -> ApiResult<Response> {
+    let id = super::parse_uuid("id", &id)?;
+    answer_doc(kind, &state, &who, move |svc| {
+        svc.entity_version(kind, id, &version)
+    })
+    .await
+}
+
 /// An RFC 6902 JSON Patch body (`application/json-patch+json` or `application/json`).
 pub fn json_patch_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<json_patch::Patch> {
     let ct = headers
@@ -627,6 +658,35 @@ fn collection_routes(kind: &'static Kind) -> ApiRouter {
                     .body::<Restore>("The entity to restore."),
                 200,
                 "Restored",
+            ),
+        )
+        .route(
+            Method::GET,
+            &format!("{by_id}/versions"),
+            move |State(s): State<AppState>,
+                  Extension(p): Extension<Principal>,
+                  Path(id): Path<String>| { versions(kind, s, p, id) },
+            Op::new("entities", format!("List a {t}'s versions"))
+                .path_uuid("id", &id_doc)
+                .answers_with(
+                    200,
+                    "application/json",
+                    any_object("OpenMetadata's EntityHistory: `entityType`, `versions` (each version's document as JSON text, newest first; each update's document carries a `changeDescription`)."),
+                    "Every version",
+                ),
+        )
+        .route(
+            Method::GET,
+            &format!("{by_id}/versions/{{version}}"),
+            move |State(s): State<AppState>,
+                  Extension(p): Extension<Principal>,
+                  Path((id, v)): Path<(String, String)>| { version(kind, s, p, id, v) },
+            entity(
+                Op::new("entities", format!("Get a {t} as it was at one version"))
+                    .path_uuid("id", &id_doc)
+                    .path("version", "The version, e.g. 0.2."),
+                200,
+                "The document at that version",
             ),
         )
         .merge(keyed_routes(

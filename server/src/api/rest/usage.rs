@@ -140,7 +140,8 @@ pub fn routes() -> ApiRouter {
             doc(
                 Op::new("entities", "Compute the usage percentile ranks of a type for a day")
                     .path_type("entity", "The entity type (`table`, ...).")
-                    .path("date", "YYYY-MM-DD."),
+                    .path("date", "YYYY-MM-DD.")
+                    .body_with("application/json", any_object("Nothing: the body is not read (the SDK sends none)."), "No body."),
                 "`entities`: how many entities were ranked.",
             ),
         )
