@@ -24,7 +24,7 @@ use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
@@ -161,10 +161,26 @@ impl Op {
         self.path_param(name, description, schema)
     }
 
-    /// Query parameters from a type deriving `IntoParams`.
+    /// Query parameters from a type deriving `IntoParams`. An optional parameter's
+    /// type is its value's type (`string`, not `[string, null]`): optionality is the
+    /// parameter's `required: false`, and clients that read parameter types as one
+    /// name (OpenMetadata's REST connector) would drop the parameter otherwise.
     pub fn query<P: IntoParams>(mut self) -> Op {
-        self.params
-            .extend(P::into_params(|| Some(ParameterIn::Query)));
+        for mut p in P::into_params(|| Some(ParameterIn::Query)) {
+            if let Some(RefOr::T(Schema::Object(o))) = &mut p.schema
+                && let SchemaType::Array(types) = &o.schema_type
+            {
+                let non_null: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                if let [one] = non_null.as_slice() {
+                    o.schema_type = SchemaType::Type(one.clone());
+                }
+            }
+            self.params.push(p);
+        }
         self
     }
 

@@ -337,6 +337,29 @@ def dbt_workflow(work):
     )
 
 
+def rest_workflow(work):
+    """OpenMetadata's REST connector on Headwaters' own OpenAPI document."""
+    return run_workflow(
+        "ingest",
+        {
+            "source": {
+                "type": "rest",
+                "serviceName": "hw_api",
+                "serviceConnection": {
+                    "config": {
+                        "type": "Rest",
+                        "openAPISchemaConnection": {"openAPISchemaURL": f"{URL}/api/v1/openapi.json"},
+                    }
+                },
+                "sourceConfig": {"config": {"type": "ApiMetadata"}},
+            },
+            "sink": {"type": "metadata-rest", "config": {}},
+            "workflowConfig": server_config(),
+        },
+        work,
+    )
+
+
 # --- what landed -------------------------------------------------------------------
 
 
@@ -465,6 +488,29 @@ def check_dbt():
     assert {h["_source"]["name"] for h in tagged["hits"]["hits"]} == {"orders", "customers"}, short(tagged)
 
 
+def check_rest():
+    svc = get("services/apiServices/name/hw_api")
+    assert svc["serviceType"] == "Rest", short(svc)
+    cols = get("apiCollections?service=hw_api&limit=100")["data"]
+    assert "lineage" in {c["name"] for c in cols}, short([c["name"] for c in cols])
+    eps = get("apiEndpoints?apiCollection=hw_api.lineage&limit=200")["data"]
+    put = [e for e in eps if e["name"] == "/api/v1/lineage/put"]
+    assert put and put[0]["requestMethod"] == "PUT", short([e["name"] for e in eps])
+    fields = {f["name"] for f in put[0]["requestSchema"]["schemaFields"]}
+    assert "edge" in fields, short(put[0]["requestSchema"])
+    get_lineage = next(e for e in eps if e["name"] == "/api/v1/lineage/{entityType}/name/{fqn}/get")
+    assert get_lineage["responseSchema"]["schemaFields"], short(get_lineage)
+    # An endpoint is a lineage node like any other: the table it serves, upstream.
+    orders = table("main.orders", "columns")
+    status, body = api("PUT", "lineage", {"edge": {
+        "fromEntity": {"id": orders["id"], "type": "table"},
+        "toEntity": {"id": get_lineage["id"], "type": "apiEndpoint"},
+    }})
+    assert status == 200, short(body)
+    g = get(f"lineage/apiEndpoint/{get_lineage['id']}?upstreamDepth=1&downstreamDepth=0")
+    assert orders["id"] in [e["fromEntity"] for e in g["upstreamEdges"]], short(g)
+
+
 def main():
     work = os.environ.get("HW_WORK") or tempfile.mkdtemp(prefix="hw-ingest-")
     os.makedirs(work, exist_ok=True)
@@ -477,6 +523,7 @@ def main():
             ("postgres-lineage workflow", lambda: lineage_workflow(pg, work), check_lineage),
             ("postgres usage workflow", lambda: usage_workflow(pg, work), check_usage),
             ("dbt workflow", lambda: dbt_workflow(work), check_dbt),
+            ("REST (OpenAPI) workflow", lambda: rest_workflow(work), check_rest),
         ]
         for what, run, check in runs:
             run()
