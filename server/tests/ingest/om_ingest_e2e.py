@@ -445,6 +445,8 @@ def check_metadata(second_run=False):
 
 
 def check_lineage():
+    # The workflow marks the views it has read (PATCH add /processedLineage).
+    assert table("main.stg_payments", "columns").get("processedLineage") is True
     up = upstream("main.stg_payments")
     assert up["main.raw_payments"][0] == "ViewLineage" and ("amount", "amount") in up["main.raw_payments"][1], short(up)
     up = upstream("reporting.daily_revenue")
