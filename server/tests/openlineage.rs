@@ -72,3 +72,25 @@ fn openlineage_python_client_builds_the_graph() {
     );
     server.stop();
 }
+
+/// Marquez's read API, read with Marquez's own Python client (marquez-python) after the
+/// OpenLineage client wrote on Marquez's `POST /api/v1/lineage`.
+#[test]
+fn marquez_python_client_reads_the_graph() {
+    let python = openlineage_python();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let editor = token(dir.path(), "editor");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/openlineage/marquez_e2e.py"
+    );
+    run_python(
+        &python,
+        script,
+        &server.url,
+        &editor,
+        "Marquez checks passed",
+    );
+    server.stop();
+}

@@ -47,6 +47,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "openlineage",
         "The OpenLineage HTTP transport's endpoints (also Marquez's `POST /api/v1/lineage`) and the runs received.",
     ),
+    (
+        "marquez",
+        "Marquez's read API (namespaces, datasets, jobs, runs, lineage, column lineage, search) over the same graph.",
+    ),
     ("dbt", "Import a dbt project's manifest and catalog."),
     (
         "graphql",

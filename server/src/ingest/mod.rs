@@ -4,4 +4,5 @@
 
 pub mod dbt;
 pub mod demo;
+pub mod marquez;
 pub mod openlineage;

@@ -666,14 +666,25 @@ impl Service {
             }
         }
         let none = BTreeSet::new();
+        let at = ev
+            .event_time
+            .as_deref()
+            .and_then(parse_time)
+            .unwrap_or_else(headwaters_engine::now_millis);
         let mut resolved: BTreeMap<(String, String), (NodeId, String)> = BTreeMap::new();
         for d in inputs.iter().chain(&ev.outputs) {
             let k = key(&d.namespace, &d.name);
             let r = self.ensure_dataset(d, referenced.get(&k).unwrap_or(&none))?;
+            let id = self.store.read().entity(r.0)?.id;
+            self.mq_register("DATASET", &d.namespace, &d.name, id, &d.facets, at)?;
             resolved.insert(k, r);
         }
         let job = match &ev.job {
-            Some((ns, name, _)) => Some(self.ensure_job(ns, name)?),
+            Some((ns, name, facets)) => {
+                let j = self.ensure_job(ns, name)?;
+                self.mq_register("JOB", ns, name, j.1, facets, at)?;
+                Some(j)
+            }
             None => None,
         };
         let apply_edges = match &ev.kind {

@@ -234,9 +234,14 @@ pub(crate) fn sdk_python() -> PathBuf {
     )
 }
 
-/// The venv with the OpenLineage Python client 1.5x.
+/// The venv with the OpenLineage Python client 1.5x and Marquez's Python client
+/// (which imports `pytz` without declaring it).
 pub(crate) fn openlineage_python() -> PathBuf {
-    venv("ol-venv", "openlineage-python~=1.54.0 requests", "")
+    venv(
+        "ol-venv",
+        "openlineage-python~=1.54.0 marquez-python~=0.50.0 pytz requests",
+        "",
+    )
 }
 
 /// Runs a Python script against a server; fails with its output unless it exits 0 and

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod dbt;
 pub mod entities;
 pub mod lineage;
+pub mod marquez;
 pub mod openlineage;
 pub mod search;
 pub mod sql;
@@ -33,6 +34,7 @@ pub fn protected() -> ApiRouter {
         .merge(lineage::routes())
         .merge(sql::routes())
         .merge(openlineage::routes())
+        .merge(marquez::routes())
         .merge(dbt::routes())
         .merge(search::routes())
         .merge(system::routes())
