@@ -1504,6 +1504,34 @@ async fn openlineage_events_checked_field_by_field() {
             .0,
         StatusCode::NOT_FOUND
     );
+    // Runs listed without a job, filtered by state and start time, paged.
+    let (s, all) = t.get("/api/v1/openlineage/runs").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(all["paging"]["total"], json!(1), "{all}");
+    for (q, n) in [
+        ("state=complete", 1),
+        ("state=FAIL", 0),
+        ("namespace=etl&since=2026-01-02T03:00:00Z", 1),
+        ("until=2025-01-01T00:00:00Z", 0),
+        ("namespace=elsewhere", 0),
+    ] {
+        let (_, v) = t.get(&format!("/api/v1/openlineage/runs?{q}")).await;
+        assert_eq!(v["paging"]["total"], json!(n), "{q}: {v}");
+    }
+    let (s, v) = t.get("/api/v1/openlineage/runs?job=j").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, s, "namespace");
+    let (s, v) = t.get("/api/v1/openlineage/runs?since=yesterday").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, s, "since");
+    let (s, v) = t.get("/api/v1/openlineage/runs?state=DONE").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_error(&v, s, "state");
+    let (_, v) = t.get("/api/v1/openlineage/runs?offset=1").await;
+    assert_eq!(
+        (v["runs"].clone(), v["paging"]["total"].clone()),
+        (json!([]), json!(1))
+    );
     // gzip bodies.
     let mut gz = Vec::new();
     {

@@ -923,36 +923,114 @@ impl Service {
         Ok(report)
     }
 
-    /// Runs of a job, newest first.
-    pub fn openlineage_runs(&self, namespace: &str, job: &str, limit: usize) -> Result<Value> {
-        let service = self.service_for_namespace(namespace);
-        let pfqn = fqn::build(Some(&fqn::quote(&service)?), job)?;
+    /// Runs, newest first (by start time), filtered and paged: every job's, one
+    /// namespace's, or one job's (`namespace` + `job`); by state (`START`, `RUNNING`,
+    /// `COMPLETE`, `FAIL`, `ABORT`, `OTHER`) and start time (`since`/`until`, epoch ms).
+    pub fn openlineage_runs(&self, f: &RunFilter) -> Result<Value> {
+        if f.job.is_some() && f.namespace.is_none() {
+            return Err(Error::invalid(
+                "parameter job needs namespace (a job is named within one)",
+            ));
+        }
         let view = self.store.read();
-        let n = self.resolve(
-            &view,
-            EntityType::Pipeline,
-            &Key::Fqn(pfqn.clone()),
-            Include::All,
-        )?;
-        let id = view.entity(n)?.id;
-        let runs: Vec<Uuid> = match view.aux(format!("ol-job/{id}").as_bytes())? {
-            Some(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::json(format!("run list of {id}"), e))?,
-            None => Vec::new(),
+        // The pipelines whose runs are read: one job, a namespace's jobs, or all jobs.
+        let mut pipelines: Vec<Uuid> = Vec::new();
+        let namespaces: Vec<String> = match &f.namespace {
+            Some(ns) => vec![ns.clone()],
+            None => match view.aux(b"mq/namespaces")? {
+                Some(b) => serde_json::from_slice::<Map<String, Value>>(&b)
+                    .map_err(|e| Error::json("namespaces", e))?
+                    .keys()
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            },
         };
-        let mut out = Vec::new();
-        for r in runs.iter().rev().take(limit) {
-            if let Some(b) = view.aux(format!("ol-run/{r}").as_bytes())? {
+        for ns in &namespaces {
+            let jobs: Map<String, Value> = match view.aux(format!("mq/job/{ns}").as_bytes())? {
+                Some(b) => serde_json::from_slice(&b).map_err(|e| Error::json("jobs", e))?,
+                None => Map::new(),
+            };
+            for (name, id) in jobs {
+                if f.job.as_deref().is_some_and(|j| j != name) {
+                    continue;
+                }
+                if let Some(id) = id.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                    pipelines.push(id);
+                }
+            }
+        }
+        if let (Some(ns), Some(job)) = (&f.namespace, &f.job)
+            && pipelines.is_empty()
+        {
+            // A job recorded before the registry existed: its pipeline by name.
+            let service = self.service_for_namespace(ns);
+            let pfqn = fqn::build(Some(&fqn::quote(&service)?), job)?;
+            let n = self
+                .resolve(&view, EntityType::Pipeline, &Key::Fqn(pfqn), Include::All)
+                .map_err(|_| Error::not_found(format!("job {job} not found in namespace {ns}")))?;
+            pipelines.push(view.entity(n)?.id);
+        }
+        let mut runs: Vec<Value> = Vec::new();
+        for p in pipelines {
+            let ids: Vec<Uuid> = match view.aux(format!("ol-job/{p}").as_bytes())? {
+                Some(b) => serde_json::from_slice(&b)
+                    .map_err(|e| Error::json(format!("run list of {p}"), e))?,
+                None => Vec::new(),
+            };
+            for r in ids {
+                let Some(b) = view.aux(format!("ol-run/{r}").as_bytes())? else {
+                    continue;
+                };
                 let mut rec = serde_json::from_slice::<Value>(&b)
                     .map_err(|e| Error::json(format!("run record {r}"), e))?;
+                let start = rec["startTime"].as_i64().unwrap_or(0);
+                let state_ok = f.state.as_deref().is_none_or(|s| {
+                    rec["state"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(s))
+                });
+                if !state_ok
+                    || f.since.is_some_and(|t| start < t)
+                    || f.until.is_some_and(|t| start > t)
+                {
+                    continue;
+                }
                 if let Value::Object(m) = &mut rec {
                     m.remove("eventDigests");
                 }
-                out.push(rec);
+                runs.push(rec);
             }
         }
-        Ok(json!({"job": pfqn, "runs": out}))
+        runs.sort_by(|a, b| {
+            b["startTime"]
+                .as_i64()
+                .cmp(&a["startTime"].as_i64())
+                .then_with(|| a["runId"].as_str().cmp(&b["runId"].as_str()))
+        });
+        let total = runs.len();
+        let page: Vec<Value> = runs.into_iter().skip(f.offset).take(f.limit).collect();
+        Ok(json!({"runs": page, "paging": {"total": total, "offset": f.offset, "limit": f.limit}}))
     }
+}
+
+/// Which runs [`Service::openlineage_runs`] lists.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only this namespace's jobs.
+    pub namespace: Option<String>,
+    /// Only this job (with `namespace`).
+    pub job: Option<String>,
+    /// Only runs in this state.
+    pub state: Option<String>,
+    /// Only runs started at or after (epoch ms).
+    pub since: Option<i64>,
+    /// Only runs started at or before (epoch ms).
+    pub until: Option<i64>,
+    /// Page size.
+    pub limit: usize,
+    /// Runs skipped.
+    pub offset: usize,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::api::errors::{ApiError, ApiResult, Json, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, work_deadline};
+use crate::ingest::openlineage::{RunFilter, parse_time};
 
 /// What one event did.
 #[derive(Serialize, ToSchema)]
@@ -108,23 +109,57 @@ async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<
     .into_response())
 }
 
-/// Parameters of the runs query.
+/// Parameters of the runs query: every filter is optional.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RunsQuery {
-    /// The job's namespace.
-    namespace: String,
-    /// The job's name.
-    job: String,
-    /// Most runs, newest first (default 100).
+    /// Only this namespace's jobs.
+    namespace: Option<String>,
+    /// Only this job (needs `namespace`).
+    job: Option<String>,
+    /// Only runs in this state: START, RUNNING, COMPLETE, FAIL, ABORT, OTHER.
+    state: Option<String>,
+    /// Only runs started at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Only runs started at or before this time (RFC 3339).
+    until: Option<String>,
+    /// Page size, newest first (default 100, at most 10000).
     limit: Option<usize>,
+    /// Runs skipped (default 0).
+    offset: Option<usize>,
 }
 
 async fn runs(State(s): State<AppState>, Query(q): Query<RunsQuery>) -> ApiResult<Response> {
     let limit = q.limit.unwrap_or(100);
-    let v = blocking(&s, move |svc| {
-        svc.openlineage_runs(&q.namespace, &q.job, limit)
-    })
-    .await?;
+    if limit > 10_000 {
+        return Err(ApiError::bad("parameter limit must be at most 10000"));
+    }
+    let time = |name: &str, v: Option<String>| -> ApiResult<Option<i64>> {
+        v.map(|t| {
+            parse_time(&t).ok_or_else(|| {
+                ApiError::bad(format!("parameter {name}: {t:?} is not an RFC 3339 time"))
+            })
+        })
+        .transpose()
+    };
+    if let Some(st) = &q.state
+        && !["START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER"]
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(st))
+    {
+        return Err(ApiError::bad(format!(
+            "parameter state: {st:?} is not START, RUNNING, COMPLETE, FAIL, ABORT or OTHER"
+        )));
+    }
+    let f = RunFilter {
+        since: time("since", q.since)?,
+        until: time("until", q.until)?,
+        namespace: q.namespace,
+        job: q.job,
+        state: q.state,
+        limit,
+        offset: q.offset.unwrap_or(0),
+    };
+    let v = blocking(&s, move |svc| svc.openlineage_runs(&f)).await?;
     Ok(Json(v).into_response())
 }
 
@@ -172,13 +207,13 @@ pub fn routes() -> ApiRouter {
             runs,
             Op::new(
                 "openlineage",
-                "Runs of a job, newest first, with every facet",
+                "Runs, newest first, with every facet: all, a namespace's or a job's, by state and time",
             )
             .query::<RunsQuery>()
             .answers_with(
                 200,
                 "application/json",
-                any_object("`{\"runs\": [...]}`: the run records as received"),
+                any_object("`{\"runs\": [...], \"paging\": {total, offset, limit}}`: the run records as received"),
                 "Runs",
             ),
         )
