@@ -33,10 +33,21 @@ struct Dataset {
     namespace: String,
     name: String,
     facets: Map<String, Value>,
-    /// Columns from the `schema` facet: (name, OpenMetadata data type).
-    schema: Vec<(String, String)>,
+    /// Columns from the `schema` facet.
+    schema: Vec<SchemaField>,
     /// `columnLineage`: output field -> (input (namespace, name, field), transformation, description).
     column_lineage: Vec<(String, Vec<InputField>)>,
+}
+
+/// A field of the `schema` facet.
+#[derive(Clone, Debug)]
+struct SchemaField {
+    name: String,
+    /// OpenMetadata's data type for it.
+    data_type: String,
+    /// The type as the producer spelled it (kept as `dataTypeDisplay`).
+    display: Option<String>,
+    description: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -157,8 +168,17 @@ fn parse_dataset(v: &Value, path: &str) -> Result<Dataset> {
                 let p = format!("{fpath}.fields[{i}]");
                 let fm = obj(f, &p)?;
                 let n = req_str(fm, "name", &p)?;
-                let t = fm.get("type").and_then(Value::as_str).unwrap_or("UNKNOWN");
-                schema.push((n, data_type(t)));
+                let t = fm.get("type").and_then(Value::as_str);
+                schema.push(SchemaField {
+                    name: n,
+                    data_type: data_type(t.unwrap_or("UNKNOWN")),
+                    display: t.filter(|t| !t.is_empty()).map(str::to_lowercase),
+                    description: fm
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string),
+                });
             }
         }
     }
@@ -347,6 +367,38 @@ struct Placement {
     name: String,
 }
 
+/// dbt-ol names a model's job `<db>.<schema>.<project>.<model>` under `dbt run` and
+/// adds `.build.run` (`.build.snapshot`, `.build.seed`, `.build.test`) under
+/// `dbt build`: one pipeline per model needs one name, so the suffix is dropped for
+/// jobs whose `jobType` facet says the integration is dbt.
+fn normalize_dbt_job(ev: &mut Event) {
+    let Some((_, name, facets)) = ev.job.as_mut() else {
+        return;
+    };
+    let is_dbt = facet(facets, "jobType")["integration"]
+        .as_str()
+        .is_some_and(|i| i.eq_ignore_ascii_case("dbt"));
+    if !is_dbt {
+        return;
+    }
+    for suffix in [
+        ".build.run",
+        ".build.snapshot",
+        ".build.seed",
+        ".build.test",
+    ] {
+        if let Some(base) = name.strip_suffix(suffix) {
+            *name = base.to_string();
+            return;
+        }
+    }
+}
+
+/// A facet by name, `Null` when absent (indexing a `Map` would panic).
+fn facet<'a>(facets: &'a Map<String, Value>, name: &str) -> &'a Value {
+    facets.get(name).unwrap_or(&Value::Null)
+}
+
 fn sanitize(ns: &str) -> String {
     let s: String = ns
         .replace("://", "_")
@@ -524,9 +576,38 @@ impl Service {
                         .is_some_and(|x| x.eq_ignore_ascii_case(n))
                 })
             };
-            for (n, t) in &d.schema {
-                if !have(&cols, n) {
-                    cols.push(json!({"name": n, "dataType": t}));
+            for f in &d.schema {
+                if !have(&cols, &f.name) {
+                    cols.push(json!({"name": f.name, "dataType": f.data_type}));
+                    changed = true;
+                }
+                // What the facet knows and the stored column lacks: a known type (the
+                // producer's spelling as dataTypeDisplay), a description.
+                let Some(Value::Object(c)) = cols.iter_mut().find(|c| {
+                    c["name"]
+                        .as_str()
+                        .is_some_and(|x| x.eq_ignore_ascii_case(&f.name))
+                }) else {
+                    continue;
+                };
+                if c.get("dataType").and_then(Value::as_str) == Some("UNKNOWN")
+                    && f.data_type != "UNKNOWN"
+                {
+                    c.insert("dataType".into(), json!(f.data_type));
+                    changed = true;
+                }
+                if let Some(t) = &f.display
+                    && c.get("dataTypeDisplay").is_none()
+                {
+                    c.insert("dataTypeDisplay".into(), json!(t));
+                    changed = true;
+                }
+                if let Some(desc) = &f.description
+                    && c.get("description")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                {
+                    c.insert("description".into(), json!(desc));
                     changed = true;
                 }
             }
@@ -536,8 +617,10 @@ impl Service {
                     changed = true;
                 }
             }
+            let facts = self.dataset_facts(d, existing.as_ref().map(|e| &e.1))?;
             if let Some((n, _, false)) = &existing
                 && !changed
+                && facts.is_empty()
             {
                 return Ok((*n, full));
             }
@@ -547,8 +630,21 @@ impl Service {
                 }
             }
             body["columns"] = Value::Array(cols);
-        } else if let Some((n, _, false)) = &existing {
-            return Ok((*n, full));
+            for (k, v) in facts {
+                body[k.as_str()] = v;
+            }
+        } else {
+            let facts = self.dataset_facts(d, existing.as_ref().map(|e| &e.1))?;
+            if let Some((n, _, false)) = &existing
+                && facts.is_empty()
+            {
+                return Ok((*n, full));
+            }
+            for (k, v) in facts {
+                if k != "tableType" {
+                    body[k.as_str()] = v;
+                }
+            }
         }
         if p.kind.ty == EntityType::Topic {
             body["partitions"] = json!(1);
@@ -566,6 +662,247 @@ impl Service {
             .node_by_id(&id)?
             .ok_or_else(|| Error::invariant(format!("{full} vanished")))?;
         Ok((n, full))
+    }
+
+    /// Inputs that are CTEs of the job's own SQL leaked as datasets (dbt-ol names a CTE
+    /// `events` as `<namespace>:default.default.events`): unknown to the registry and to
+    /// the catalog, named like a `WITH <name> AS (` of the `sql` job facet, and not a
+    /// table that SQL reads. They are left out, with their column lineage.
+    fn leaked_ctes(&self, ev: &Event) -> Result<BTreeSet<(String, String)>> {
+        let mut out = BTreeSet::new();
+        let Some(sql) = ev
+            .job
+            .as_ref()
+            .and_then(|(_, _, f)| f.get("sql"))
+            .and_then(|s| s.get("query"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(out);
+        };
+        let lower = sql.to_lowercase();
+        let squeezed: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+        let analysis =
+            headwaters_sqllineage::analyze(sql, &headwaters_sqllineage::Options::default());
+        let reads: BTreeSet<String> = analysis
+            .statements
+            .iter()
+            .flat_map(|st| st.reads.iter().map(|t| t.name.to_lowercase()))
+            .collect();
+        let mut names: BTreeSet<(String, String)> = ev
+            .inputs
+            .iter()
+            .map(|d| (d.namespace.clone(), d.name.clone()))
+            .collect();
+        for o in &ev.outputs {
+            for (_, ins) in &o.column_lineage {
+                names.extend(ins.iter().map(|i| (i.namespace.clone(), i.name.clone())));
+            }
+        }
+        for (ns, name) in names {
+            let last = name
+                .rsplit('.')
+                .next()
+                .unwrap_or(&name)
+                .trim_matches('"')
+                .to_lowercase();
+            let defined = squeezed.contains(&format!("{last} as ("))
+                || squeezed.contains(&format!("{last} as("));
+            if !defined || reads.contains(&last) {
+                continue;
+            }
+            let known = match self.store.read().aux(format!("mq/ds/{ns}").as_bytes())? {
+                Some(b) => serde_json::from_slice::<Map<String, Value>>(&b)
+                    .map_err(|e| Error::json("datasets", e))?
+                    .contains_key(&name),
+                None => false,
+            };
+            let p = self.placement(&ns, &name);
+            let in_catalog = match (&p.database, &p.schema) {
+                (Some(db), Some(sch)) => {
+                    let full = format!(
+                        "{}.{}.{}.{}",
+                        fqn::quote(&p.service)?,
+                        fqn::quote(db)?,
+                        fqn::quote(sch)?,
+                        fqn::quote(&p.name)?
+                    );
+                    self.store.read().node_by_fqn(p.kind.ty, &full)?.is_some()
+                }
+                _ => true,
+            };
+            if !known && !in_catalog {
+                out.insert((ns, name));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Replaces every dataset name of the event by its canonical name: a name recorded
+    /// as an alias, or (for a dataset whose `symlinks` facet names a dataset already
+    /// known) the known one. Symlinks to names not known yet are recorded as aliases of
+    /// this dataset. Answers the aliases applied: (alias ns, alias name, ns, name).
+    fn canonicalize(&self, ev: &mut Event) -> Result<Vec<(String, String, String, String)>> {
+        let alias_key = |ns: &str, name: &str| format!("mq/alias/{ns}\u{1}{name}");
+        let lookup = |ns: &str, name: &str| -> Result<Option<(String, String)>> {
+            Ok(
+                match self.store.read().aux(alias_key(ns, name).as_bytes())? {
+                    Some(b) => {
+                        Some(serde_json::from_slice(&b).map_err(|e| Error::json("alias", e))?)
+                    }
+                    None => None,
+                },
+            )
+        };
+        let known = |ns: &str, name: &str| -> Result<bool> {
+            Ok(
+                match self.store.read().aux(format!("mq/ds/{ns}").as_bytes())? {
+                    Some(b) => serde_json::from_slice::<Map<String, Value>>(&b)
+                        .map_err(|e| Error::json("datasets", e))?
+                        .contains_key(name),
+                    None => false,
+                },
+            )
+        };
+        let mut applied = Vec::new();
+        for d in ev.inputs.iter_mut().chain(ev.outputs.iter_mut()) {
+            let mut target = lookup(&d.namespace, &d.name)?;
+            let links: Vec<(String, String)> = facet(&d.facets, "symlinks")["identifiers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| {
+                    Some((
+                        i["namespace"].as_str()?.to_string(),
+                        i["name"].as_str()?.to_string(),
+                    ))
+                })
+                .filter(|(ns, n)| (ns, n) != (&d.namespace, &d.name))
+                .collect();
+            if target.is_none() && !known(&d.namespace, &d.name)? {
+                for (ns, n) in &links {
+                    if let Some(t) = lookup(ns, n)? {
+                        target = Some(t);
+                    } else if known(ns, n)? {
+                        target = Some((ns.clone(), n.clone()));
+                    }
+                    if target.is_some() {
+                        break;
+                    }
+                }
+            }
+            let (cns, cname) = target
+                .clone()
+                .unwrap_or_else(|| (d.namespace.clone(), d.name.clone()));
+            // Every name of this dataset points at the canonical one.
+            for (ns, n) in links
+                .iter()
+                .chain(std::iter::once(&(d.namespace.clone(), d.name.clone())))
+            {
+                if (ns, n) != (&cns, &cname) && lookup(ns, n)?.is_none() && !known(ns, n)? {
+                    self.store.put_aux(
+                        alias_key(ns, n).as_bytes(),
+                        Some(
+                            serde_json::to_vec(&(&cns, &cname))
+                                .map_err(|e| Error::json("alias", e))?,
+                        ),
+                    )?;
+                }
+            }
+            if target.is_some() {
+                applied.push((
+                    d.namespace.clone(),
+                    d.name.clone(),
+                    cns.clone(),
+                    cname.clone(),
+                ));
+                d.namespace = cns;
+                d.name = cname;
+            }
+        }
+        let renames: BTreeMap<(String, String), (String, String)> = applied
+            .iter()
+            .map(|(a, b, c, d)| ((a.clone(), b.clone()), (c.clone(), d.clone())))
+            .collect();
+        for d in ev.outputs.iter_mut() {
+            for (_, ins) in d.column_lineage.iter_mut() {
+                for i in ins.iter_mut() {
+                    let to = match renames.get(&(i.namespace.clone(), i.name.clone())) {
+                        Some(t) => Some(t.clone()),
+                        None => lookup(&i.namespace, &i.name)?,
+                    };
+                    if let Some((ns, n)) = to {
+                        i.namespace = ns;
+                        i.name = n;
+                    }
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// What a dataset's facets say that the stored entity lacks: `description` (the
+    /// `documentation` facet), `tableType` (the `datasetType` facet: VIEW, TABLE, ...),
+    /// `owners` (the `ownership` facet; each owner becomes a user, created if new).
+    /// Only fields the entity has not got yet are returned: the catalog's word wins.
+    fn dataset_facts(&self, d: &Dataset, old: Option<&Value>) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        let missing = |k: &str| {
+            old.is_none_or(|o| match o.get(k) {
+                None | Some(Value::Null) => true,
+                Some(Value::String(s)) => s.is_empty(),
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(_) => false,
+            })
+        };
+        if let Some(desc) = facet(&d.facets, "documentation")["description"].as_str()
+            && !desc.is_empty()
+            && missing("description")
+        {
+            out.insert("description".into(), json!(desc));
+        }
+        if let Some(t) = facet(&d.facets, "datasetType")["datasetType"].as_str()
+            && missing("tableType")
+        {
+            let tt = match t.to_ascii_uppercase().as_str() {
+                "VIEW" => Some("View"),
+                "MATERIALIZED_VIEW" | "MATERIALIZEDVIEW" => Some("MaterializedView"),
+                "TABLE" => Some("Regular"),
+                "EXTERNAL_TABLE" | "EXTERNAL" => Some("External"),
+                _ => None,
+            };
+            if let Some(tt) = tt {
+                out.insert("tableType".into(), json!(tt));
+            }
+        }
+        if let Some(Value::Array(owners)) = facet(&d.facets, "ownership").get("owners")
+            && !owners.is_empty()
+            && missing("owners")
+        {
+            let mut refs = Vec::new();
+            for o in owners {
+                let Some(raw) = o["name"].as_str() else {
+                    continue;
+                };
+                let name = raw.rsplit(':').next().unwrap_or(raw);
+                if name.is_empty() {
+                    continue;
+                }
+                let user = self.ensure(
+                    &kinds::USER,
+                    json!({
+                        "name": name,
+                        // `.invalid` is reserved: this user came from an event, with no e-mail.
+                        "email": format!("{}@openlineage.invalid", name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '_' && c != '-', "_")),
+                        "description": format!("Owner named by an OpenLineage ownership facet ({raw})"),
+                    }),
+                )?;
+                refs.push(json!({"id": user["id"], "type": "user", "name": user["name"], "fullyQualifiedName": user["fullyQualifiedName"]}));
+            }
+            if !refs.is_empty() {
+                out.insert("owners".into(), Value::Array(refs));
+            }
+        }
+        Ok(out)
     }
 
     fn ensure_job(&self, namespace: &str, name: &str) -> Result<(NodeId, Uuid, String)> {
@@ -597,7 +934,12 @@ impl Service {
 
     /// Applies one event (already a JSON value). Errors name the field under `path`.
     pub fn openlineage_event(&self, v: &Value, path: &str) -> Result<Applied> {
-        let ev = parse_event(v, path)?;
+        let mut ev = parse_event(v, path)?;
+        normalize_dbt_job(&mut ev);
+        let aliases = self.canonicalize(&mut ev)?;
+        let leaked = self.leaked_ctes(&ev)?;
+        ev.inputs
+            .retain(|d| !leaked.contains(&(d.namespace.clone(), d.name.clone())));
         let pairs = ev.inputs.len().saturating_mul(ev.outputs.len());
         if pairs > MAX_EVENT_EDGES {
             return Err(Error::invalid(format!(
@@ -649,6 +991,9 @@ impl Service {
         for o in &ev.outputs {
             for (_, ins) in &o.column_lineage {
                 for i in ins {
+                    if leaked.contains(&(i.namespace.clone(), i.name.clone())) {
+                        continue;
+                    }
                     let listed = inputs
                         .iter()
                         .any(|d| d.namespace == i.namespace && d.name == i.name);
@@ -678,6 +1023,13 @@ impl Service {
             let id = self.store.read().entity(r.0)?.id;
             self.mq_register("DATASET", &d.namespace, &d.name, id, &d.facets, at)?;
             resolved.insert(k, r);
+        }
+        // A dataset seen under another name (a symlink) answers to both in Marquez's API.
+        for (alias_ns, alias_name, ns, name) in &aliases {
+            if let Some((n, _)) = resolved.get(&key(ns, name)) {
+                let id = self.store.read().entity(*n)?.id;
+                self.mq_register("DATASET", alias_ns, alias_name, id, &Map::new(), at)?;
+            }
         }
         let job = match &ev.job {
             Some((ns, name, facets)) => {

@@ -495,7 +495,8 @@ def check_rest():
     assert svc["serviceType"] == "Rest", short(svc)
     cols = get("apiCollections?service=hw_api&limit=100")["data"]
     assert "lineage" in {c["name"] for c in cols}, short([c["name"] for c in cols])
-    eps = get("apiEndpoints?apiCollection=hw_api.lineage&limit=200")["data"]
+    # The connector files each path under the tag of its first operation.
+    eps = [e for c in cols for e in get(f"apiEndpoints?apiCollection=hw_api.{q(c['name'])}&limit=1000")["data"]]
     put = [e for e in eps if e["name"] == "/api/v1/lineage/put"]
     assert put and put[0]["requestMethod"] == "PUT", short([e["name"] for e in eps])
     fields = {f["name"] for f in put[0]["requestSchema"]["schemaFields"]}
