@@ -152,6 +152,69 @@ fn stdin_catalog_formats_and_usage_errors() {
         "the catalog expanded *: {ev}"
     );
 
+    // One event per statement (reads and writes of that statement only), in the
+    // dialect's namespace; --namespace, --job and --openlineage-per file.
+    let script = "INSERT INTO m.a SELECT x FROM r.s; SELECT 1; INSERT INTO m.b SELECT y FROM r.t JOIN r.u ON r.t.k = r.u.k";
+    let o = sql(
+        &[
+            "--dialect",
+            "postgres",
+            "--format",
+            "openlineage",
+            "-e",
+            script,
+        ],
+        None,
+    );
+    let events: Vec<serde_json::Value> = out(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "SELECT 1 reads no table: {events:?}");
+    let names = |e: &serde_json::Value, k: &str| -> Vec<String> {
+        e[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        (names(&events[0], "inputs"), names(&events[0], "outputs")),
+        (vec!["r.s".to_string()], vec!["m.a".to_string()])
+    );
+    assert_eq!(
+        names(&events[1], "inputs"),
+        vec!["r.t".to_string(), "r.u".to_string()]
+    );
+    assert_eq!(events[0]["inputs"][0]["namespace"], "postgres://default");
+    assert_ne!(events[0]["run"]["runId"], events[1]["run"]["runId"]);
+    let o = sql(
+        &[
+            "--format",
+            "openlineage",
+            "--namespace",
+            "snowflake://acme",
+            "--job",
+            "nightly",
+            "--openlineage-per",
+            "file",
+            "-e",
+            script,
+        ],
+        None,
+    );
+    let events: Vec<serde_json::Value> = out(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["job"],
+        serde_json::json!({"namespace": "headwaters-sql", "name": "nightly"})
+    );
+    assert_eq!(events[0]["outputs"].as_array().unwrap().len(), 2);
+    assert_eq!(events[0]["outputs"][0]["namespace"], "snowflake://acme");
+
     let o = sql(
         &["--format", "mermaid", "-e", "INSERT INTO t SELECT a FROM s"],
         None,

@@ -48,6 +48,33 @@ struct Cli {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// OpenLineage output: the datasets' namespace (default `<dialect>://default`, e.g.
+    /// `postgres://default`, so receivers take the datasets for tables).
+    #[arg(long)]
+    namespace: Option<String>,
+    /// OpenLineage output: the job's name (default: the input's name); the job's
+    /// namespace is `headwaters-sql`.
+    #[arg(long)]
+    job: Option<String>,
+    /// OpenLineage output: one RunEvent per statement (default) or per input file.
+    #[arg(long, value_enum, default_value_t = OlPer::Statement)]
+    openlineage_per: OlPer,
+}
+
+/// How `--format openlineage` groups statements into events.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OlPer {
+    /// One event per statement that reads or writes a table: its reads and writes only.
+    Statement,
+    /// One event per input: every read and write of the file.
+    File,
+}
+
+/// What `--format openlineage` needs besides the lineage.
+struct OlNames {
+    namespace: String,
+    job: Option<String>,
+    per: OlPer,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,7 +153,15 @@ fn main() -> ExitCode {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    print!("{}", render(&results, cli.format, cli.level));
+    let ol = OlNames {
+        namespace: cli
+            .namespace
+            .clone()
+            .unwrap_or_else(|| format!("{}://default", namespace_scheme(dialect))),
+        job: cli.job.clone(),
+        per: cli.openlineage_per,
+    };
+    print!("{}", render(&results, cli.format, cli.level, &ol));
     summarize(&results)
 }
 
@@ -271,7 +306,28 @@ fn summarize(results: &[(&Unit, Lineage)]) -> ExitCode {
     }
 }
 
-fn render(results: &[(&Unit, Lineage)], format: Format, level: Level) -> String {
+/// The URI scheme OpenLineage's naming conventions give a dialect's datasets.
+fn namespace_scheme(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Postgres => "postgres",
+        Dialect::MySql => "mysql",
+        Dialect::Snowflake => "snowflake",
+        Dialect::BigQuery => "bigquery",
+        Dialect::Redshift => "redshift",
+        Dialect::MsSql => "sqlserver",
+        Dialect::Hive => "hive",
+        Dialect::SparkSql => "spark",
+        Dialect::Databricks => "databricks",
+        Dialect::DuckDb => "duckdb",
+        Dialect::ClickHouse => "clickhouse",
+        Dialect::Oracle => "oracle",
+        Dialect::Sqlite => "sqlite",
+        Dialect::Teradata => "teradata",
+        _ => "jdbc",
+    }
+}
+
+fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNames) -> String {
     let mut out = String::new();
     let table_edges = |l: &Lineage| -> Vec<(String, String)> {
         let mut v = Vec::new();
@@ -404,34 +460,50 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level) -> String 
         }
         Format::Openlineage => {
             for (u, l) in results {
-                out +=
-                    &serde_json::to_string(&openlineage_event(&u.origin, l)).expect("serializes");
-                out.push('\n');
+                let job = ol.job.clone().unwrap_or_else(|| u.origin.clone());
+                let groups: Vec<&[headwaters_sqllineage::StatementLineage]> = match ol.per {
+                    OlPer::File => vec![&l.statements[..]],
+                    OlPer::Statement => l
+                        .statements
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, s)| !s.reads.is_empty() || !s.writes.is_empty())
+                        .map(|(i, _)| &l.statements[i..=i])
+                        .collect(),
+                };
+                for g in groups {
+                    out += &serde_json::to_string(&openlineage_event(&ol.namespace, &job, g))
+                        .expect("serializes");
+                    out.push('\n');
+                }
             }
         }
     }
     out
 }
 
-/// An OpenLineage RunEvent (COMPLETE): inputs and outputs, outputs with the
-/// columnLineage facet.
-fn openlineage_event(origin: &str, l: &Lineage) -> serde_json::Value {
+/// An OpenLineage RunEvent (COMPLETE) of some statements: their reads as inputs, their
+/// writes as outputs with the columnLineage facet.
+fn openlineage_event(
+    namespace: &str,
+    job: &str,
+    statements: &[headwaters_sqllineage::StatementLineage],
+) -> serde_json::Value {
     const PRODUCER: &str = concat!("urn:headwaters:headwaters-sql:", env!("CARGO_PKG_VERSION"));
-    let mut inputs: Vec<String> = l
-        .statements
+    let mut inputs: Vec<String> = statements
         .iter()
         .flat_map(|s| s.reads.iter().map(|t| t.to_string()))
         .collect();
     inputs.sort();
     inputs.dedup();
     let mut outputs: BTreeMap<String, BTreeMap<String, Vec<serde_json::Value>>> = BTreeMap::new();
-    for s in &l.statements {
+    for s in statements {
         for w in &s.writes {
             outputs.entry(w.to_string()).or_default();
         }
         for e in &s.columns {
             let field = serde_json::json!({
-                "namespace": "default",
+                "namespace": namespace,
                 "name": e.source.table.to_string(),
                 "field": e.source.column,
                 "transformations": [{
@@ -457,7 +529,7 @@ fn openlineage_event(origin: &str, l: &Lineage) -> serde_json::Value {
                 .map(|(col, inputs)| (col, serde_json::json!({"inputFields": inputs})))
                 .collect();
             serde_json::json!({
-                "namespace": "default",
+                "namespace": namespace,
                 "name": name,
                 "facets": {"columnLineage": {
                     "_producer": PRODUCER,
@@ -471,8 +543,8 @@ fn openlineage_event(origin: &str, l: &Lineage) -> serde_json::Value {
         "eventType": "COMPLETE",
         "eventTime": rfc3339_now(),
         "run": {"runId": uuid::Uuid::new_v4()},
-        "job": {"namespace": "headwaters-sql", "name": origin},
-        "inputs": inputs.iter().map(|n| serde_json::json!({"namespace": "default", "name": n})).collect::<Vec<_>>(),
+        "job": {"namespace": "headwaters-sql", "name": job},
+        "inputs": inputs.iter().map(|n| serde_json::json!({"namespace": namespace, "name": n})).collect::<Vec<_>>(),
         "outputs": outputs,
         "producer": PRODUCER,
         "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/definitions/RunEvent",
