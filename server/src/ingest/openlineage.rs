@@ -33,6 +33,8 @@ struct Dataset {
     namespace: String,
     name: String,
     facets: Map<String, Value>,
+    /// `inputFacets` and `outputFacets` (data-quality assertions and metrics, ...).
+    io_facets: Map<String, Value>,
     /// Columns from the `schema` facet.
     schema: Vec<SchemaField>,
     /// `columnLineage`: output field -> (input (namespace, name, field), transformation, description).
@@ -156,6 +158,8 @@ fn parse_dataset(v: &Value, path: &str) -> Result<Dataset> {
     let namespace = req_str(m, "namespace", path)?;
     let name = req_str(m, "name", path)?;
     let facets = opt_obj(m, "facets", path)?;
+    let mut io_facets = opt_obj(m, "inputFacets", path)?;
+    io_facets.extend(opt_obj(m, "outputFacets", path)?);
     let mut schema = Vec::new();
     if let Some(s) = facets.get("schema") {
         let fpath = format!("{path}.facets.schema");
@@ -239,6 +243,7 @@ fn parse_dataset(v: &Value, path: &str) -> Result<Dataset> {
         namespace,
         name,
         facets,
+        io_facets,
         schema,
         column_lineage,
     })
@@ -1003,6 +1008,7 @@ impl Service {
                             namespace: i.namespace.clone(),
                             name: i.name.clone(),
                             facets: Map::new(),
+                            io_facets: Map::new(),
                             schema: Vec::new(),
                             column_lineage: Vec::new(),
                         });
@@ -1021,7 +1027,9 @@ impl Service {
             let k = key(&d.namespace, &d.name);
             let r = self.ensure_dataset(d, referenced.get(&k).unwrap_or(&none))?;
             let id = self.store.read().entity(r.0)?.id;
-            self.mq_register("DATASET", &d.namespace, &d.name, id, &d.facets, at)?;
+            let mut facets = d.facets.clone();
+            facets.extend(d.io_facets.clone());
+            self.mq_register("DATASET", &d.namespace, &d.name, id, &facets, at)?;
             resolved.insert(k, r);
         }
         // A dataset seen under another name (a symlink) answers to both in Marquez's API.

@@ -21,7 +21,12 @@ from openlineage.client.generated.column_lineage_dataset import (
     InputField,
     Transformation,
 )
+from openlineage.client.generated.data_quality_assertions_dataset import Assertion, DataQualityAssertionsDatasetFacet
+from openlineage.client.generated.dataset_type_dataset import DatasetTypeDatasetFacet
+from openlineage.client.generated.documentation_dataset import DocumentationDatasetFacet
+from openlineage.client.generated.ownership_dataset import Owner, OwnershipDatasetFacet
 from openlineage.client.generated.schema_dataset import SchemaDatasetFacet, SchemaDatasetFacetFields
+from openlineage.client.generated.symlinks_dataset import Identifier, SymlinksDatasetFacet
 from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
 
 URL, TOKEN = os.environ["HW_URL"], os.environ["HW_TOKEN"]
@@ -154,6 +159,42 @@ assert [x["nodeId"] for x in s["results"]] == ["job:etl:report"], s
 miss = requests.get(f"{URL}/api/v1/namespaces/nowhere/datasets/x", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
 assert miss.status_code == 404 and "nowhere" in miss.json()["message"], miss.text
 ok("search by name pattern and type; unknown names are a 404 that says what")
+
+# Events kept whole: documentation, column descriptions and types, dataset type,
+# ownership, data-quality assertions, and a symlink merging two names.
+H = {"Authorization": f"Bearer {TOKEN}"}
+doc_view = OutputDataset(SF, "analytics.marts.v_orders", facets={
+    "documentation": DocumentationDatasetFacet(description="Orders, one row each"),
+    "schema": SchemaDatasetFacet(fields=[SchemaDatasetFacetFields(name="id", type="BIGINT", description="Order id"),
+                                         SchemaDatasetFacetFields(name="amount", type="NUMBER(38,2)")]),
+    "datasetType": DatasetTypeDatasetFacet(datasetType="VIEW"),
+    "ownership": OwnershipDatasetFacet(owners=[Owner(name="user:ada", type="MAINTAINER")]),
+    "symlinks": SymlinksDatasetFacet(identifiers=[Identifier(namespace="hive://meta", name="marts.v_orders", type="TABLE")]),
+})
+checked = InputDataset(PG, "shop.public.orders", inputFacets={"dataQualityAssertions": DataQualityAssertionsDatasetFacet(
+    assertions=[Assertion(assertion="not_null", success=True, column="id")])})
+run3 = str(uuid.uuid4())
+for state in (RunState.START, RunState.COMPLETE):
+    ol.emit(RunEvent(eventType=state, eventTime=now(), run=Run(runId=run3), job=Job(namespace="etl", name="views"),
+                     producer=PRODUCER, inputs=[checked], outputs=[doc_view]))
+t = requests.get(f"{URL}/api/v1/tables/name/snowflake_acme.analytics.marts.v_orders?fields=columns,owners", headers=H, timeout=30).json()
+assert t["description"] == "Orders, one row each" and t["tableType"] == "View", t
+cols = {c["name"]: c for c in t["columns"]}
+assert (cols["id"]["dataType"], cols["id"]["dataTypeDisplay"], cols["id"]["description"]) == ("BIGINT", "bigint", "Order id"), cols["id"]
+assert (cols["amount"]["dataType"], cols["amount"]["dataTypeDisplay"]) == ("NUMBER", "number(38,2)"), cols["amount"]
+assert [o["name"] for o in t["owners"]] == ["ada"] and t["owners"][0]["type"] == "user", t["owners"]
+src = mq.get_dataset(PG, "shop.public.orders")
+assert src["facets"]["dataQualityAssertions"]["assertions"][0]["assertion"] == "not_null", src["facets"]
+# The same dataset under its symlinked name: one entity, two names.
+ol.emit(RunEvent(eventType=RunState.COMPLETE, eventTime=now(), run=Run(runId=str(uuid.uuid4())), job=Job(namespace="etl", name="hive_reader"),
+                 producer=PRODUCER, inputs=[InputDataset("hive://meta", "marts.v_orders")], outputs=[OutputDataset(SF, "analytics.marts.v_orders_copy")]))
+via_link = mq.get_dataset("hive://meta", "marts.v_orders")
+assert via_link["description"] == "Orders, one row each", via_link
+tables = requests.get(f"{URL}/api/v1/tables?limit=1000", headers=H, timeout=30).json()["data"]
+assert not [x for x in tables if x["name"] == "v_orders" and "hive" in x["fullyQualifiedName"]], "the symlink made a second table"
+up = requests.get(f"{URL}/api/v1/lineage/table/name/snowflake_acme.analytics.marts.v_orders_copy?upstreamDepth=1&downstreamDepth=0", headers=H, timeout=30).json()
+assert [n["fullyQualifiedName"] for n in up["nodes"]] == ["snowflake_acme.analytics.marts.v_orders"], up["nodes"]
+ok("events kept whole: documentation, column descriptions and types, view type, owners, assertions; a symlink merges two names")
 
 print(f"all {step} Marquez checks passed", flush=True)
 sys.exit(0)
