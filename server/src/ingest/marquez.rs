@@ -705,7 +705,7 @@ impl Service {
         }
         match sort {
             Some("updated_at") | Some("UPDATE_AT") | Some("updatedAt") => {
-                results.sort_by(|a, b| b.1.cmp(&a.1))
+                results.sort_by_key(|r| std::cmp::Reverse(r.1))
             }
             _ => results.sort_by(|a, b| a.0.cmp(&b.0)),
         }
