@@ -1,0 +1,92 @@
+//! Parse coverage on real dialect syntax: every statement of fixtures/sql-dialects (878
+//! files from sqlfluff's dialect fixtures, MIT, see its README) is analyzed with its
+//! dialect, and the share read without a parse diagnostic is counted per dialect. The
+//! test fails when a dialect falls below its recorded baseline
+//! (fixtures/sql-dialects/baseline.json), so coverage only goes up;
+//! `UPDATE_SQL_BASELINE=1` records the current counts after an improvement.
+//!
+//! Run with `--nocapture` for the table and the refused statements of one dialect
+//! (`SQL_COVERAGE_SHOW=bigquery`).
+
+use std::collections::BTreeMap;
+
+use headwaters_sqllineage::{DiagnosticKind, Dialect, Options, analyze};
+use serde_json::Value;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/sql-dialects");
+
+#[test]
+fn dialect_statements_parse_at_or_above_the_baseline() {
+    let cases: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/cases.json")).unwrap())
+            .unwrap();
+    let show = std::env::var("SQL_COVERAGE_SHOW").ok();
+    // dialect -> (statements, parsed)
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for case in &cases {
+        let name = case["dialect"].as_str().unwrap();
+        let dialect: Dialect = name.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let sql = case["sql"].as_str().unwrap();
+        let l = analyze(
+            sql,
+            &Options {
+                dialect,
+                ..Options::default()
+            },
+        );
+        let c = counts.entry(name.to_string()).or_default();
+        for s in &l.statements {
+            c.0 += 1;
+            let refused = s
+                .diagnostics
+                .iter()
+                .find(|d| d.kind == DiagnosticKind::Parse);
+            match refused {
+                None => c.1 += 1,
+                Some(d) if show.as_deref() == Some(name) => {
+                    println!(
+                        "{}:{}: {}",
+                        case["id"].as_str().unwrap(),
+                        s.location,
+                        d.message
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let (all, ok) = counts.values().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
+    println!("dialect        statements  parsed    rate");
+    for (d, (n, p)) in &counts {
+        println!(
+            "{d:<14} {n:>10} {p:>7} {:>6.1}%",
+            *p as f64 * 100.0 / (*n).max(1) as f64
+        );
+    }
+    println!(
+        "{:<14} {all:>10} {ok:>7} {:>6.1}%",
+        "all",
+        ok as f64 * 100.0 / all.max(1) as f64
+    );
+
+    let path = format!("{DIR}/baseline.json");
+    let current: BTreeMap<String, u64> = counts.iter().map(|(d, c)| (d.clone(), c.1)).collect();
+    if std::env::var("UPDATE_SQL_BASELINE").is_ok() {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&current).unwrap() + "\n",
+        )
+        .unwrap();
+        return;
+    }
+    let baseline: BTreeMap<String, u64> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut worse = Vec::new();
+    for (d, want) in &baseline {
+        let got = current.get(d).copied().unwrap_or(0);
+        if got < *want {
+            worse.push(format!("{d}: {got} statements parsed, baseline {want}"));
+        }
+    }
+    assert!(worse.is_empty(), "parse coverage fell: {worse:?}");
+}
