@@ -6,7 +6,7 @@
 //! cannot be parsed is reported, and parsing resumes at the next keyword that can start
 //! a statement (so the INSERT inside a procedure body still yields lineage).
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
@@ -18,6 +18,82 @@ use crate::model::Location;
 pub(crate) struct Parsed {
     pub(crate) location: Location,
     pub(crate) result: Result<Statement, String>,
+    /// For a statement the parser refused but whose lineage the tokens show
+    /// ([`recognize`]): its kind, the tables read and the tables written.
+    pub(crate) recognized: Option<Recognized>,
+}
+
+/// Lineage read off the tokens of a statement the parser does not know.
+pub(crate) struct Recognized {
+    pub(crate) kind: crate::model::StatementKind,
+    pub(crate) reads: Vec<ObjectName>,
+    pub(crate) writes: Vec<ObjectName>,
+}
+
+/// Statements sqlparser has no grammar for but whose lineage is plain from their
+/// tokens. Today: Hive's `ALTER TABLE t1 EXCHANGE PARTITION (...) WITH TABLE t2`
+/// (moves t2's partition into t1).
+fn recognize(tokens: &[TokenWithSpan]) -> Option<Recognized> {
+    let toks: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .collect();
+    let word = |i: usize, k: Keyword| matches!(toks.get(i), Some(Token::Word(w)) if w.keyword == k);
+    // A dotted name starting at `i`: its parts and the index after it.
+    let name = |mut i: usize| -> Option<(ObjectName, usize)> {
+        let mut parts = Vec::new();
+        loop {
+            match toks.get(i) {
+                Some(Token::Word(w)) => parts.push(ObjectNamePart::Identifier(Ident {
+                    value: w.value.clone(),
+                    quote_style: w.quote_style,
+                    span: sqlparser::tokenizer::Span::empty(),
+                })),
+                _ => return None,
+            }
+            i += 1;
+            if matches!(toks.get(i), Some(Token::Period)) {
+                i += 1;
+            } else {
+                return Some((ObjectName(parts), i));
+            }
+        }
+    };
+    if !(word(0, Keyword::ALTER) && word(1, Keyword::TABLE)) {
+        return None;
+    }
+    let (target, mut i) = name(2)?;
+    if !(word(i, Keyword::EXCHANGE) && word(i + 1, Keyword::PARTITION)) {
+        return None;
+    }
+    i += 2;
+    // Skip the partition spec `( ... )`.
+    let mut depth = 0;
+    loop {
+        match toks.get(i)? {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    i += 1;
+                    break;
+                }
+            }
+            _ if depth == 0 => return None,
+            _ => {}
+        }
+        i += 1;
+    }
+    if !(word(i, Keyword::WITH) && word(i + 1, Keyword::TABLE)) {
+        return None;
+    }
+    let (source, end) = name(i + 2)?;
+    (end == toks.len()).then(|| Recognized {
+        kind: crate::model::StatementKind::AlterTable,
+        reads: vec![source],
+        writes: vec![target],
+    })
 }
 
 /// Nesting limit handed to the parser (it reports deeper input as an error).
@@ -39,6 +115,7 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
             return vec![Parsed {
                 location,
                 result: Err(e.message),
+                recognized: None,
             }];
         }
     };
@@ -100,6 +177,7 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                 out.push(Parsed {
                     location: at,
                     result: Ok(stmt),
+                    recognized: None,
                 });
                 let used = parser.index().min(rest.len());
                 if used == 0 {
@@ -109,10 +187,17 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                 // Anything left is parsed as the next statement.
             }
             Err(e) => {
+                let recognized = recognize(rest);
+                let whole = recognized.is_some();
                 out.push(Parsed {
                     location: at,
                     result: Err(e.to_string()),
+                    recognized,
                 });
+                if whole {
+                    // A recognized statement spans the rest of the piece.
+                    return;
+                }
                 recoveries += 1;
                 if recoveries > MAX_RECOVERIES {
                     return;

@@ -52,7 +52,14 @@ impl<'a> Cx<'a> {
                                 FunctionArgExpr::Expr(x) => {
                                     self.expr(x, scope, inner, direct, indirect)
                                 }
-                                // count(*): every row of every relation in scope counts.
+                                // count(*) counts rows: no column feeds it (the table
+                                // read is the table-level influence), so no `*` edge.
+                                FunctionArgExpr::Wildcard
+                                | FunctionArgExpr::WildcardWithOptions(_)
+                                | FunctionArgExpr::QualifiedWildcard(_)
+                                    if fname == "count" => {}
+                                // f(*) of another function: every column of every relation in
+                                // scope feeds it.
                                 FunctionArgExpr::Wildcard
                                 | FunctionArgExpr::WildcardWithOptions(_) => {
                                     for (_, t, _) in &scope.rels {

@@ -46,6 +46,19 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
     let mut statements = Vec::new();
     for parsed in split::statements(sql, opts.dialect) {
         let lineage = match parsed.result {
+            Err(_) if parsed.recognized.is_some() => {
+                let r = parsed.recognized.expect("checked");
+                let cx = Cx::new(opts, &script, parsed.location);
+                let out = StatementLineage {
+                    kind: r.kind,
+                    location: parsed.location,
+                    reads: r.reads.iter().map(|n| cx.table(n)).collect(),
+                    writes: r.writes.iter().map(|n| cx.table(n)).collect(),
+                    ..StatementLineage::default()
+                };
+                script.after(&out, Vec::new());
+                out
+            }
             Err(message) => StatementLineage {
                 kind: StatementKind::Unparsed,
                 location: parsed.location,

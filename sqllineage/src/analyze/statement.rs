@@ -23,6 +23,21 @@ impl<'a> Cx<'a> {
         let mut out = StatementLineage::default();
         out.kind = match stmt {
             Statement::Query(q) => {
+                if let Some((from, to)) = swap_partitions(q) {
+                    // Vertica's SWAP_PARTITIONS_BETWEEN_TABLES('staging', min, max,
+                    // 'target') moves partitions between the two tables it names.
+                    let name = |s: &str| {
+                        ObjectName(
+                            s.split('.')
+                                .map(|p| ObjectNamePart::Identifier(Ident::new(p)))
+                                .collect(),
+                        )
+                    };
+                    let (from, to) = (self.table(&name(&from)), self.table(&name(&to)));
+                    self.reads.insert(from);
+                    out.writes.push(to);
+                    return out_with(out, StatementKind::AlterTable);
+                }
                 self.query(q, None);
                 StatementKind::Select
             }
@@ -548,4 +563,37 @@ impl<'a> Cx<'a> {
         }
         edges.into_iter().collect()
     }
+}
+
+fn out_with(mut out: StatementLineage, kind: StatementKind) -> StatementLineage {
+    out.kind = kind;
+    out
+}
+
+/// `SELECT SWAP_PARTITIONS_BETWEEN_TABLES('a', ..., ..., 'b')`: the two table names.
+fn swap_partitions(q: &Query) -> Option<(String, String)> {
+    let SetExpr::Select(sel) = q.body.as_ref() else {
+        return None;
+    };
+    let [SelectItem::UnnamedExpr(Expr::Function(f))] = sel.projection.as_slice() else {
+        return None;
+    };
+    if !f
+        .name
+        .to_string()
+        .eq_ignore_ascii_case("swap_partitions_between_tables")
+    {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return None;
+    };
+    let text = |i: usize| match list.args.get(i)? {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    Some((text(0)?, text(3)?))
 }
