@@ -464,7 +464,7 @@ impl Spec {
                     .title("Headwaters")
                     .version(env!("CARGO_PKG_VERSION"))
                     .description(Some(
-                        "Data-lineage service: table and column lineage over a graph engine, with OpenMetadata-compatible REST endpoints, OpenLineage and dbt ingestion, SQL lineage and GraphQL. Authenticate with `Authorization: Bearer <token>` (`headwaters token create`).",
+                        "Data-lineage service: table and column lineage over a graph engine, with OpenMetadata-compatible REST endpoints, OpenLineage and dbt ingestion, SQL lineage and GraphQL. Authenticate with `Authorization: Bearer <token>` or `X-API-Key: <token>` (`headwaters token create`). Also serves Marquez's read API (tag marquez) and the endpoints OpenMetadata's ingestion framework calls.",
                     ))
                     .build(),
             )
