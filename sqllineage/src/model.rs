@@ -223,6 +223,8 @@ pub enum StatementKind {
     Merge,
     /// `DROP TABLE/VIEW`.
     Drop,
+    /// `TRUNCATE TABLE`.
+    Truncate,
     /// `ALTER TABLE` (renames, swaps).
     AlterTable,
     /// `RENAME TABLE`.
@@ -255,6 +257,7 @@ impl StatementKind {
             StatementKind::Delete => "delete",
             StatementKind::Merge => "merge",
             StatementKind::Drop => "drop",
+            StatementKind::Truncate => "truncate",
             StatementKind::AlterTable => "alter_table",
             StatementKind::RenameTable => "rename_table",
             StatementKind::Copy => "copy",
@@ -281,6 +284,11 @@ pub struct StatementLineage {
     pub reads: Vec<TableName>,
     /// Tables written.
     pub writes: Vec<TableName>,
+    /// Tables changed in place with no data flowing in: the targets of DROP, TRUNCATE
+    /// and ALTER TABLE (what "tables written" means to a tool that lists DDL targets;
+    /// kept apart from `writes`, which carry lineage).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modifies: Vec<TableName>,
     /// Column edges.
     pub columns: Vec<ColumnEdge>,
     /// Problems found in this statement.

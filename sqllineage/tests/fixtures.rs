@@ -24,6 +24,9 @@ fn render(sql: &str, dialect: &str) -> String {
         writeln!(out, "statement {} ({}) at {}", i + 1, s.kind, s.location).unwrap();
         writeln!(out, "  reads:  {}", names(&s.reads)).unwrap();
         writeln!(out, "  writes: {}", names(&s.writes)).unwrap();
+        if !s.modifies.is_empty() {
+            writeln!(out, "  modifies: {}", names(&s.modifies)).unwrap();
+        }
         for e in &s.columns {
             writeln!(
                 out,

@@ -74,13 +74,26 @@ impl<'a> Cx<'a> {
             Statement::Drop {
                 names, object_type, ..
             } => {
-                if matches!(object_type, ast::ObjectType::Table | ast::ObjectType::View) {
+                if matches!(
+                    object_type,
+                    ast::ObjectType::Table
+                        | ast::ObjectType::View
+                        | ast::ObjectType::MaterializedView
+                ) {
                     for n in names {
                         let t = self.table(n);
+                        out.modifies.push(t.clone());
                         self.created.push((t, None));
                     }
                 }
                 StatementKind::Drop
+            }
+            Statement::Truncate(tr) => {
+                for t in &tr.table_names {
+                    let t = self.table(&t.name);
+                    out.modifies.push(t);
+                }
+                StatementKind::Truncate
             }
             Statement::AlterTable(at) => {
                 self.alter_table(at, &mut out);
@@ -217,6 +230,13 @@ impl<'a> Cx<'a> {
     /// ALTER TABLE: renames (no lineage of their own) and swaps.
     fn alter_table(&mut self, at: &ast::AlterTable, out: &mut StatementLineage) {
         let from = self.table(&at.name);
+        if !at
+            .operations
+            .iter()
+            .any(|op| matches!(op, ast::AlterTableOperation::SwapWith { .. }))
+        {
+            out.modifies.push(from.clone());
+        }
         for op in &at.operations {
             match op {
                 ast::AlterTableOperation::RenameTable { table_name } => {

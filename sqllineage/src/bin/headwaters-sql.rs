@@ -384,6 +384,9 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
                         names(&s.reads),
                         names(&s.writes)
                     );
+                    if !s.modifies.is_empty() {
+                        out += &format!("  modifies: {}\n", names(&s.modifies));
+                    }
                     if level == Level::Column {
                         for e in &s.columns {
                             let expr = e
