@@ -155,21 +155,16 @@ fn stdin_catalog_formats_and_usage_errors() {
     // One event per statement (reads and writes of that statement only), in the
     // dialect's namespace; --namespace, --job and --openlineage-per file.
     let script = "INSERT INTO m.a SELECT x FROM r.s; SELECT 1; INSERT INTO m.b SELECT y FROM r.t JOIN r.u ON r.t.k = r.u.k";
-    let o = sql(
-        &[
-            "--dialect",
-            "postgres",
-            "--format",
-            "openlineage",
-            "-e",
-            script,
-        ],
-        None,
-    );
-    let events: Vec<serde_json::Value> = out(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let run = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["--format", "openlineage", "-e", script];
+        all.extend_from_slice(args);
+        out(&sql(&all, None))
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let per_statement = run(&["--dialect", "postgres"]);
+    let events = &per_statement;
     assert_eq!(events.len(), 2, "SELECT 1 reads no table: {events:?}");
     let names = |e: &serde_json::Value, k: &str| -> Vec<String> {
         e[k].as_array()
@@ -188,25 +183,15 @@ fn stdin_catalog_formats_and_usage_errors() {
     );
     assert_eq!(events[0]["inputs"][0]["namespace"], "postgres://default");
     assert_ne!(events[0]["run"]["runId"], events[1]["run"]["runId"]);
-    let o = sql(
-        &[
-            "--format",
-            "openlineage",
-            "--namespace",
-            "snowflake://acme",
-            "--job",
-            "nightly",
-            "--openlineage-per",
-            "file",
-            "-e",
-            script,
-        ],
-        None,
-    );
-    let events: Vec<serde_json::Value> = out(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let per_file = run(&[
+        "--namespace",
+        "snowflake://acme",
+        "--job",
+        "nightly",
+        "--openlineage-per",
+        "file",
+    ]);
+    let events = &per_file;
     assert_eq!(events.len(), 1);
     assert_eq!(
         events[0]["job"],

@@ -157,12 +157,17 @@ impl Service {
                     )));
                 }
             };
-            let n = view
-                .node_by_fqn(EntityType::User, &fqn)?
-                .ok_or_else(|| Error::not_found(format!("user instance for {fqn} not found")))?;
-            *u = Service::reference(view, n)?;
+            *u = Service::user_reference(view, &fqn)?;
         }
         Ok(())
+    }
+
+    /// The reference to a user by name; a 404 naming it when there is none.
+    pub(crate) fn user_reference(view: &ReadView<'_>, name: &str) -> Result<Value> {
+        let n = view
+            .node_by_fqn(EntityType::User, name)?
+            .ok_or_else(|| Error::not_found(format!("user instance for {name} not found")))?;
+        Service::reference(view, n)
     }
 
     /// A page of entities of one kind: `{"data": [...], "paging": {...}}`.

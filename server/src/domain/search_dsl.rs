@@ -299,9 +299,8 @@ impl Filter {
             Filter::Prefix { field, prefix } => {
                 values_at(doc, field).any(|v| as_text(v).to_lowercase().starts_with(prefix))
             }
-            Filter::Wildcard { field, pattern } => {
-                values_at(doc, field).any(|v| wildcard(pattern, &as_text(v).to_lowercase()))
-            }
+            Filter::Wildcard { field, pattern } => values_at(doc, field)
+                .any(|v| glob_match(pattern, &as_text(v).to_lowercase(), '*', '?')),
             Filter::Exists { field } => values_at(doc, field).any(|v| !v.is_null()),
             Filter::Range {
                 field,
@@ -411,15 +410,17 @@ fn compare(have: &Value, bound: &Value) -> Option<std::cmp::Ordering> {
     }
 }
 
-/// `*` any run, `?` one character; both lower-case already.
-fn wildcard(pattern: &str, s: &str) -> bool {
+/// Whether `s` matches `pattern`, where `any` matches any run of characters and `one`
+/// a single one (Elasticsearch's `*`/`?`, SQL LIKE's `%`/`_`); callers lower-case both
+/// sides for case-insensitive matching.
+pub fn glob_match(pattern: &str, s: &str, any: char, one: char) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == one || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == any {
             star = Some(pi);
             mark = ti;
             pi += 1;
@@ -431,7 +432,7 @@ fn wildcard(pattern: &str, s: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p[pi..].iter().all(|c| *c == any)
 }
 
 #[cfg(test)]

@@ -12,6 +12,26 @@ use uuid::Uuid;
 use super::error::{Error, Result};
 use super::service::{Key, Service};
 
+/// Appends to the array `field` of `doc` each of `new` whose `key` is not there yet.
+fn append_unique(
+    doc: &mut Map<String, Value>,
+    field: &str,
+    new: Vec<Value>,
+    key: fn(&Value) -> &Value,
+) {
+    let mut list: Vec<Value> = doc
+        .get(field)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for v in new {
+        if !list.iter().any(|x| key(x) == key(&v)) {
+            list.push(v);
+        }
+    }
+    doc.insert(field.into(), Value::Array(list));
+}
+
 /// `POST /usage/{type}/{id}`'s body: OpenMetadata's `UsageRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,11 +236,7 @@ impl Service {
     /// Links a query to the entities it was used in (`PUT /queries/{id}/usage`).
     pub fn add_query_usage(&self, id: Uuid, refs: &[Value]) -> Result<Value> {
         self.maintain(EntityType::Query, &Key::Id(id), |view, doc| {
-            let mut used: Vec<Value> = doc
-                .get("queryUsedIn")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+            let mut found = Vec::new();
             for (i, r) in refs.iter().enumerate() {
                 let rid = r["id"]
                     .as_str()
@@ -229,12 +245,9 @@ impl Service {
                 let node = view
                     .node_by_id(&rid)?
                     .ok_or_else(|| Error::not_found(format!("[{i}]: entity {rid} not found")))?;
-                let reference = Service::reference(view, node)?;
-                if !used.iter().any(|u| u["id"] == reference["id"]) {
-                    used.push(reference);
-                }
+                found.push(Service::reference(view, node)?);
             }
-            doc.insert("queryUsedIn".into(), Value::Array(used));
+            append_unique(doc, "queryUsedIn", found, |v| &v["id"]);
             Ok(())
         })
     }
@@ -243,21 +256,11 @@ impl Service {
     /// a 404 naming them.
     pub fn add_query_users(&self, id: Uuid, users: &[String]) -> Result<Value> {
         self.maintain(EntityType::Query, &Key::Id(id), |view, doc| {
-            let mut list: Vec<Value> = doc
-                .get("users")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for u in users {
-                let n = view
-                    .node_by_fqn(EntityType::User, u)?
-                    .ok_or_else(|| Error::not_found(format!("user instance for {u} not found")))?;
-                let r = Service::reference(view, n)?;
-                if !list.iter().any(|x| x["id"] == r["id"]) {
-                    list.push(r);
-                }
-            }
-            doc.insert("users".into(), Value::Array(list));
+            let found = users
+                .iter()
+                .map(|u| Service::user_reference(view, u))
+                .collect::<Result<Vec<_>>>()?;
+            append_unique(doc, "users", found, |v| &v["id"]);
             Ok(())
         })
     }
@@ -266,17 +269,12 @@ impl Service {
     /// (`PUT /queries/{id}/usedBy`).
     pub fn add_query_used_by(&self, id: Uuid, names: &[String]) -> Result<Value> {
         self.maintain(EntityType::Query, &Key::Id(id), |_, doc| {
-            let mut list: Vec<Value> = doc
-                .get("usedBy")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for n in names {
-                if !list.iter().any(|x| x.as_str() == Some(n)) {
-                    list.push(json!(n));
-                }
-            }
-            doc.insert("usedBy".into(), Value::Array(list));
+            append_unique(
+                doc,
+                "usedBy",
+                names.iter().map(|n| json!(n)).collect(),
+                |v| v,
+            );
             Ok(())
         })
     }

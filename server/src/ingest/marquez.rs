@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::domain::error::{Error, Result};
 use crate::domain::fqn;
+use crate::domain::search_dsl::glob_match;
 use crate::domain::versions::version_text;
 use crate::domain::{Key, Service};
 
@@ -171,6 +172,11 @@ impl Service {
         Ok(())
     }
 
+    /// Whether an OpenLineage event has named the dataset `namespace`/`name`.
+    pub(crate) fn mq_known(&self, namespace: &str, name: &str) -> Result<bool> {
+        Ok(Self::mq_list(&self.store.read(), "ds", namespace)?.contains_key(name))
+    }
+
     fn mq_namespaces(view: &ReadView<'_>) -> Result<Map<String, Value>> {
         Ok(match aux_json(view, "mq/namespaces")? {
             Some(Value::Object(m)) => m,
@@ -300,15 +306,34 @@ impl Service {
 
     /// `GET /namespaces/{ns}/datasets`.
     pub fn mq_datasets(&self, namespace: &str, limit: usize, offset: usize) -> Result<Value> {
+        self.mq_page(
+            "ds",
+            "datasets",
+            namespace,
+            (limit, offset),
+            Self::mq_dataset_out,
+        )
+    }
+
+    /// A page of a namespace's datasets (`kind` `ds`) or jobs (`job`), answered as
+    /// `{<key>: [...], totalCount}` with `out` shaping each.
+    fn mq_page(
+        &self,
+        kind: &str,
+        key: &str,
+        namespace: &str,
+        (limit, offset): (usize, usize),
+        out: fn(&Self, &ReadView<'_>, NodeId) -> Result<Value>,
+    ) -> Result<Value> {
         let view = self.store.read();
         self.mq_namespace_exists(&view, namespace)?;
-        let list = Self::mq_list(&view, "ds", namespace)?;
-        let mut out = Vec::new();
+        let list = Self::mq_list(&view, kind, namespace)?;
+        let mut page = Vec::new();
         for (name, _) in list.iter().skip(offset).take(limit) {
-            let n = self.mq_node(&view, "ds", namespace, name)?;
-            out.push(self.mq_dataset_out(&view, n)?);
+            let n = self.mq_node(&view, kind, namespace, name)?;
+            page.push(out(self, &view, n)?);
         }
-        Ok(json!({"datasets": out, "totalCount": list.len()}))
+        Ok(json!({key: page, "totalCount": list.len()}))
     }
 
     fn mq_namespace_exists(&self, view: &ReadView<'_>, namespace: &str) -> Result<()> {
@@ -420,15 +445,7 @@ impl Service {
 
     /// `GET /namespaces/{ns}/jobs`.
     pub fn mq_jobs(&self, namespace: &str, limit: usize, offset: usize) -> Result<Value> {
-        let view = self.store.read();
-        self.mq_namespace_exists(&view, namespace)?;
-        let list = Self::mq_list(&view, "job", namespace)?;
-        let mut out = Vec::new();
-        for (name, _) in list.iter().skip(offset).take(limit) {
-            let n = self.mq_node(&view, "job", namespace, name)?;
-            out.push(self.mq_job_out(&view, n)?);
-        }
-        Ok(json!({"jobs": out, "totalCount": list.len()}))
+        self.mq_page("job", "jobs", namespace, (limit, offset), Self::mq_job_out)
     }
 
     /// `GET /namespaces/{ns}/jobs/{name}`.
@@ -738,26 +755,7 @@ fn drop_duplicates_into(graph: &mut Vec<Value>, more: Value) {
 
 /// SQL LIKE: `%` any run, `_` one character (both already lower-cased).
 fn like(pattern: &str, s: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '_' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '%' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '%')
+    glob_match(pattern, s, '%', '_')
 }
 
 fn namespace_out(name: &str, r: &Value) -> Value {

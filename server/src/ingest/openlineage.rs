@@ -684,15 +684,11 @@ impl Service {
         else {
             return Ok(out);
         };
-        let lower = sql.to_lowercase();
-        let squeezed: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
-        let analysis =
-            headwaters_sqllineage::analyze(sql, &headwaters_sqllineage::Options::default());
-        let reads: BTreeSet<String> = analysis
-            .statements
-            .iter()
-            .flat_map(|st| st.reads.iter().map(|t| t.name.to_lowercase()))
-            .collect();
+        let squeezed: String = sql
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut names: BTreeSet<(String, String)> = ev
             .inputs
             .iter()
@@ -703,24 +699,34 @@ impl Service {
                 names.extend(ins.iter().map(|i| (i.namespace.clone(), i.name.clone())));
             }
         }
-        for (ns, name) in names {
-            let last = name
-                .rsplit('.')
+        let last_part = |name: &str| {
+            name.rsplit('.')
                 .next()
-                .unwrap_or(&name)
+                .unwrap_or(name)
                 .trim_matches('"')
-                .to_lowercase();
-            let defined = squeezed.contains(&format!("{last} as ("))
-                || squeezed.contains(&format!("{last} as("));
-            if !defined || reads.contains(&last) {
+                .to_lowercase()
+        };
+        // Only names the SQL defines as a CTE are candidates; most events have none,
+        // and then the SQL is not analyzed at all.
+        names.retain(|(_, name)| {
+            let last = last_part(name);
+            squeezed.contains(&format!("{last} as (")) || squeezed.contains(&format!("{last} as("))
+        });
+        if names.is_empty() {
+            return Ok(out);
+        }
+        let analysis =
+            headwaters_sqllineage::analyze(sql, &headwaters_sqllineage::Options::default());
+        let reads: BTreeSet<String> = analysis
+            .statements
+            .iter()
+            .flat_map(|st| st.reads.iter().map(|t| t.name.to_lowercase()))
+            .collect();
+        for (ns, name) in names {
+            if reads.contains(&last_part(&name)) {
                 continue;
             }
-            let known = match self.store.read().aux(format!("mq/ds/{ns}").as_bytes())? {
-                Some(b) => serde_json::from_slice::<Map<String, Value>>(&b)
-                    .map_err(|e| Error::json("datasets", e))?
-                    .contains_key(&name),
-                None => false,
-            };
+            let known = self.mq_known(&ns, &name)?;
             let p = self.placement(&ns, &name);
             let in_catalog = match (&p.database, &p.schema) {
                 (Some(db), Some(sch)) => {
@@ -758,16 +764,7 @@ impl Service {
                 },
             )
         };
-        let known = |ns: &str, name: &str| -> Result<bool> {
-            Ok(
-                match self.store.read().aux(format!("mq/ds/{ns}").as_bytes())? {
-                    Some(b) => serde_json::from_slice::<Map<String, Value>>(&b)
-                        .map_err(|e| Error::json("datasets", e))?
-                        .contains_key(name),
-                    None => false,
-                },
-            )
-        };
+        let known = |ns: &str, name: &str| self.mq_known(ns, name);
         let mut applied = Vec::new();
         for d in ev.inputs.iter_mut().chain(ev.outputs.iter_mut()) {
             let mut target = lookup(&d.namespace, &d.name)?;

@@ -14,6 +14,7 @@ use super::parse_uuid;
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, blocking_light};
+use crate::domain::{Result as DomainResult, Service};
 
 /// Marquez's paging parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -87,24 +88,44 @@ async fn namespace(State(s): State<AppState>, Path(ns): Path<String>) -> ApiResu
     ))
 }
 
+/// A namespace's page of datasets or jobs (`list` is the domain call).
+async fn ns_page(
+    s: AppState,
+    ns: String,
+    p: Paging,
+    list: fn(&Service, &str, usize, usize) -> DomainResult<Value>,
+) -> ApiResult<Response> {
+    let (limit, offset) = p.get()?;
+    Ok(json(
+        blocking(&s, move |svc| list(svc, &ns, limit, offset)).await?,
+    ))
+}
+
+/// One dataset or job by namespace and name (`get` is the domain call).
+async fn ns_named(
+    s: AppState,
+    ns: String,
+    name: String,
+    get: fn(&Service, &str, &str) -> DomainResult<Value>,
+) -> ApiResult<Response> {
+    Ok(json(
+        blocking_light(&s, move |svc| get(svc, &ns, &name)).await?,
+    ))
+}
+
 async fn datasets(
     State(s): State<AppState>,
     Path(ns): Path<String>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Response> {
-    let (limit, offset) = p.get()?;
-    Ok(json(
-        blocking(&s, move |svc| svc.mq_datasets(&ns, limit, offset)).await?,
-    ))
+    ns_page(s, ns, p, Service::mq_datasets).await
 }
 
 async fn dataset(
     State(s): State<AppState>,
     Path((ns, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        blocking_light(&s, move |svc| svc.mq_dataset(&ns, &name)).await?,
-    ))
+    ns_named(s, ns, name, Service::mq_dataset).await
 }
 
 async fn dataset_versions(
@@ -136,19 +157,14 @@ async fn jobs(
     Path(ns): Path<String>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Response> {
-    let (limit, offset) = p.get()?;
-    Ok(json(
-        blocking(&s, move |svc| svc.mq_jobs(&ns, limit, offset)).await?,
-    ))
+    ns_page(s, ns, p, Service::mq_jobs).await
 }
 
 async fn job(
     State(s): State<AppState>,
     Path((ns, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    Ok(json(
-        blocking_light(&s, move |svc| svc.mq_job(&ns, &name)).await?,
-    ))
+    ns_named(s, ns, name, Service::mq_job).await
 }
 
 async fn job_runs(

@@ -17,7 +17,9 @@ use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, blocking_light};
 use crate::domain::kinds::{Kind, QUERY, TABLE};
 use crate::domain::usage::UsageRequest;
+use crate::domain::{Result as DomainResult, Service};
 use axum::Extension;
+use uuid::Uuid;
 
 fn entity_type(s: &str) -> ApiResult<EntityType> {
     s.parse::<EntityType>()
@@ -85,16 +87,28 @@ async fn query_usage(
     Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
 }
 
+/// Adds names (`what`) to a query through `add`, answering the query.
+async fn query_names(
+    s: AppState,
+    p: Principal,
+    id: String,
+    body: Value,
+    what: &str,
+    add: fn(&Service, Uuid, &[String]) -> DomainResult<Value>,
+) -> ApiResult<Response> {
+    let id = parse_uuid("id", &id)?;
+    let names = strings(what, body)?;
+    let doc = blocking_light(&s, move |svc| add(svc, id, &names)).await?;
+    Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
+}
+
 async fn query_users(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let id = parse_uuid("id", &id)?;
-    let users = strings("user names", body)?;
-    let doc = blocking_light(&s, move |svc| svc.add_query_users(id, &users)).await?;
-    Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
+    query_names(s, p, id, body, "user names", Service::add_query_users).await
 }
 
 async fn query_used_by(
@@ -103,10 +117,7 @@ async fn query_used_by(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    let id = parse_uuid("id", &id)?;
-    let names = strings("usedBy names", body)?;
-    let doc = blocking_light(&s, move |svc| svc.add_query_used_by(id, &names)).await?;
-    Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
+    query_names(s, p, id, body, "usedBy names", Service::add_query_used_by).await
 }
 
 /// The routes, documented.
