@@ -54,7 +54,7 @@ fn viewer_and_explorer_work_offline_in_chromium() {
         "browser test failed\n--- stdout\n{stdout}\n--- stderr\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for shot in ["viewer.png", "graphiql.png"] {
+    for shot in ["viewer.png", "viewer-500.png", "graphiql.png"] {
         let len = std::fs::metadata(Path::new(&docs).join(shot))
             .map(|m| m.len())
             .unwrap_or(0);

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::handler::Handler;
 use axum::http::Method;
+use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
@@ -481,7 +482,38 @@ impl Spec {
     }
 }
 
-/// The docs page at `/api/docs`, serving `document` at `/api/v1/openapi.json`.
+/// The docs page at `/api/docs`, serving `document` at `/api/v1/openapi.json`; the
+/// page is titled after the product, not the tool.
 pub fn docs_routes(document: OpenApi) -> Router<AppState> {
-    Router::new().merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", document))
+    Router::new()
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", document))
+        .layer(axum::middleware::map_response(retitle))
+}
+
+/// Swagger UI's `index.html` with Headwaters' title (the page is small; other files
+/// pass through untouched).
+async fn retitle(res: axum::response::Response) -> axum::response::Response {
+    const FROM: &[u8] = b"<title>Swagger UI</title>";
+    const TO: &[u8] = b"<title>Headwaters API</title>";
+    let html = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !html {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!("the API docs page could not be read: {e}");
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, msg).into_response();
+        }
+    };
+    let out = match bytes.windows(FROM.len()).position(|w| w == FROM) {
+        Some(i) => [&bytes[..i], TO, &bytes[i + FROM.len()..]].concat(),
+        None => bytes.to_vec(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(out))
 }

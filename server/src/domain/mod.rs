@@ -31,6 +31,7 @@ pub mod fqn;
 pub mod kinds;
 pub mod lineage;
 pub mod openmetadata;
+pub mod pipelines;
 pub mod search;
 pub mod search_dsl;
 pub mod secrets;

@@ -67,6 +67,25 @@ pub struct SearchHits {
     pub total: usize,
 }
 
+/// How many column names of one entity are indexed (wide tables would bloat postings).
+const MAX_COLUMN_WORDS: usize = 512;
+
+/// The names of `cols` and their children, at most `budget` of them.
+fn column_words(cols: &[Value], out: &mut Vec<String>, budget: &mut usize) {
+    for c in cols {
+        if *budget == 0 {
+            return;
+        }
+        if let Some(Value::String(n)) = c.get("name") {
+            *budget -= 1;
+            tokenize(n, out);
+        }
+        if let Some(Value::Array(children)) = c.get("children") {
+            column_words(children, out, budget);
+        }
+    }
+}
+
 /// Splits text into lower-case tokens: runs of letters, digits and `_`, plus the parts
 /// of snake_case tokens.
 pub fn tokenize(text: &str, out: &mut Vec<String>) {
@@ -120,6 +139,11 @@ impl Inner {
             tokenize(d, &mut dw);
             dw.truncate(64);
             words.extend(dw);
+        }
+        // Column names (nested ones too), so a column's name finds its table.
+        if let Some(Value::Array(cols)) = doc.get("columns") {
+            let mut budget = MAX_COLUMN_WORDS;
+            column_words(cols, &mut words, &mut budget);
         }
         words.sort();
         words.dedup();
@@ -410,6 +434,38 @@ mod tests {
         assert!(m("svc.db.sales.fact_orders_daily"));
         let m = glob_matcher("svc.db.sales.orders");
         assert!(m("svc.db.sales.orders") && !m("svc.db.sales.orders2"));
+    }
+
+    #[test]
+    fn column_names_are_indexed_nested_and_bounded() {
+        let mut inner = Inner::default();
+        let doc = serde_json::json!({"columns": [
+            {"name": "amount"},
+            {"name": "widget", "children": [{"name": "asset_id"}]},
+        ]});
+        inner.insert(7, EntityType::Table, "orders", "svc.db.s.orders", &doc);
+        assert!(inner.prefix("amount").contains(7));
+        assert!(inner.prefix("asset").contains(7), "nested column names");
+        assert!(inner.prefix("widget").contains(7));
+        let wide: Vec<Value> = (0..MAX_COLUMN_WORDS + 10)
+            .map(|i| serde_json::json!({"name": format!("c{i}")}))
+            .collect();
+        inner.insert(
+            8,
+            EntityType::Table,
+            "wide",
+            "svc.db.s.wide",
+            &serde_json::json!({"columns": wide}),
+        );
+        assert!(
+            inner
+                .exact(&format!("c{}", MAX_COLUMN_WORDS - 1))
+                .contains(8)
+        );
+        assert!(
+            !inner.exact(&format!("c{MAX_COLUMN_WORDS}")).contains(8),
+            "past the budget"
+        );
     }
 
     #[test]

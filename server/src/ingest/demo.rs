@@ -5,13 +5,14 @@
 //! `fixtures/demo/warehouse.sql`, and its table and column lineage comes from running
 //! that SQL through the sqllineage crate, exactly as `POST /lineage/sql` does.
 
-use headwaters_engine::EntityType;
+use headwaters_engine::{EntityType, LineageSource};
 use headwaters_sqllineage::{Options, TransformationType, analyze};
 use serde_json::{Value, json};
 
 use crate::domain::error::{Error, Result};
 use crate::domain::kinds;
 use crate::domain::lineage::{EdgeDetails, EdgeSpec, lineage_source};
+use crate::domain::pipelines::{PipelineStatus, StatusType};
 use crate::domain::sql::SqlRequest;
 use crate::domain::{Actor, Key, Mode, Service};
 
@@ -115,10 +116,11 @@ const DASHBOARDS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
-/// Ingestion pipelines: name and the raw tables they load.
-const PIPELINES: &[(&str, &[&str])] = &[
+/// Ingestion pipelines: name, the last run's state, and the raw tables they load.
+const PIPELINES: &[(&str, StatusType, &[&str])] = &[
     (
         "ingest_shop_db",
+        StatusType::Successful,
         &[
             "orders",
             "customers",
@@ -128,10 +130,77 @@ const PIPELINES: &[(&str, &[&str])] = &[
             "shipments",
         ],
     ),
-    ("ingest_web_events", &["web_events"]),
-    ("ingest_marketing", &["campaigns", "ad_spend"]),
-    ("ingest_store_ops", &["stores", "inventory", "employees"]),
+    ("ingest_web_events", StatusType::Failed, &["web_events"]),
+    (
+        "ingest_marketing",
+        StatusType::Successful,
+        &["campaigns", "ad_spend"],
+    ),
+    (
+        "ingest_store_ops",
+        StatusType::Successful,
+        &["stores", "inventory", "employees"],
+    ),
 ];
+
+/// The pipelines that run the warehouse SQL, one per target schema, and their last
+/// run's state: they are shown on the edges they drive.
+const TRANSFORMS: &[(&str, StatusType)] = &[
+    ("staging", StatusType::Successful),
+    ("intermediate", StatusType::Successful),
+    ("marts", StatusType::Successful),
+    ("finance", StatusType::Pending),
+];
+
+/// Owners: (a user or a team, name, display name, the schemas whose tables they own).
+const OWNERS: &[(&kinds::Kind, &str, &str, &[&str])] = &[
+    (&kinds::USER, "alice", "Alice Analyst", &["marts"]),
+    (&kinds::USER, "bob", "Bob Finance", &["finance"]),
+    (
+        &kinds::TEAM,
+        "data_platform",
+        "Data Platform",
+        &["raw", "staging", "intermediate"],
+    ),
+];
+
+/// Tags: (classification, tag, description).
+const TAGS: &[(&str, &str, &str)] = &[
+    ("PII", "Sensitive", "Personal data: restricted access"),
+    ("Tier", "Tier1", "Business-critical: reviewed changes only"),
+];
+
+/// Columns tagged PII.Sensitive and tables tagged Tier.Tier1.
+const PII_COLUMNS: &[&str] = &[
+    "raw.customers.email",
+    "raw.customers.name",
+    "staging.stg_customers.email",
+];
+const TIER1_TABLES: &[&str] = &[
+    "marts.fct_orders",
+    "marts.mart_daily_revenue",
+    "finance.monthly_close",
+];
+
+fn tag_label(fqn: &str) -> Value {
+    json!({"tagFQN": fqn, "source": "Classification", "labelType": "Manual", "state": "Confirmed"})
+}
+
+/// A pipeline's last run, a fixed time in the past so every demo looks the same.
+fn demo_run(state: StatusType, hours_ago: i64) -> PipelineStatus {
+    const DEMO_NOW: i64 = 1_764_460_800_000; // 2025-11-30T00:00:00Z
+    let start = DEMO_NOW - hours_ago * 3_600_000;
+    let mut other = serde_json::Map::new();
+    if state != StatusType::Pending {
+        other.insert("endTime".into(), json!(start + 600_000));
+    }
+    PipelineStatus {
+        timestamp: start,
+        execution_status: state,
+        task_status: Vec::new(),
+        other,
+    }
+}
 
 const SERVICE: &str = "warehouse";
 const DATABASE: &str = "analytics";
@@ -139,6 +208,13 @@ const DATABASE: &str = "analytics";
 fn put(svc: &Service, kind: &kinds::Kind, body: Value) -> Result<Value> {
     svc.put_entity(kind, body, &Actor("demo".into()), Mode::Upsert)
         .map(|(d, _)| d)
+}
+
+fn uuid_of(doc: &Value) -> Result<uuid::Uuid> {
+    doc["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::invariant(format!("a stored entity without an id: {doc}")))
 }
 
 fn column_type(
@@ -191,6 +267,70 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
             json!({"name": schema, "database": format!("{SERVICE}.{DATABASE}"), "description": desc}),
         )?;
     }
+    let mut owners = std::collections::HashMap::new();
+    for (kind, name, display, schemas) in OWNERS {
+        let mut body =
+            json!({"name": name, "displayName": display, "email": format!("{name}@shop.example")});
+        if kind.ty == EntityType::Team {
+            body["teamType"] = json!("Group");
+        }
+        let doc = put(svc, kind, body)?;
+        let reference = json!({
+            "id": doc["id"], "type": kind.ty.as_str(), "name": name,
+            "fullyQualifiedName": doc["fullyQualifiedName"], "displayName": display,
+        });
+        for schema in *schemas {
+            owners.insert(*schema, reference.clone());
+        }
+    }
+    let owners_of =
+        |schema: &str| -> Value { json!(owners.get(schema).into_iter().collect::<Vec<_>>()) };
+    for (classification, tag, description) in TAGS {
+        put(
+            svc,
+            &kinds::CLASSIFICATION,
+            json!({"name": classification, "description": format!("{classification} tags")}),
+        )?;
+        put(
+            svc,
+            &kinds::TAG,
+            json!({"name": tag, "classification": classification, "description": description}),
+        )?;
+    }
+    let column_tags = |schema: &str, table: &str, column: &str| -> Value {
+        let key = format!("{schema}.{table}.{column}");
+        if PII_COLUMNS.contains(&key.as_str()) {
+            json!([tag_label("PII.Sensitive")])
+        } else {
+            json!([])
+        }
+    };
+    let table_tags = |schema: &str, table: &str| -> Value {
+        if TIER1_TABLES.contains(&format!("{schema}.{table}").as_str()) {
+            json!([tag_label("Tier.Tier1")])
+        } else {
+            json!([])
+        }
+    };
+    put(
+        svc,
+        &kinds::PIPELINE_SERVICE,
+        json!({"name": "airflow", "serviceType": "Airflow"}),
+    )?;
+    // Each pipeline with its last run: the ones that run the warehouse SQL now, the
+    // ingestion ones below.
+    let mut transforms = std::collections::HashMap::new();
+    for (i, (schema, state)) in TRANSFORMS.iter().enumerate() {
+        let name = format!("transform_{schema}");
+        let doc = put(
+            svc,
+            &kinds::PIPELINE,
+            json!({"name": name, "service": "airflow", "description": format!("Airflow DAG that builds the {schema} tables from the warehouse SQL")}),
+        )?;
+        let id = uuid_of(&doc)?;
+        svc.put_pipeline_status(&Key::Id(id), &demo_run(*state, i as i64 + 1))?;
+        transforms.insert(*schema, id);
+    }
     let mut tables = 0;
     // Column types by "schema.table.column", to carry types along identity lineage.
     let mut types = std::collections::HashMap::new();
@@ -200,7 +340,7 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
             .map(|c| {
                 let (n, t) = c.split_once(':').unwrap_or((c, "VARCHAR"));
                 types.insert(format!("raw.{name}.{n}"), t.to_string());
-                json!({"name": n, "dataType": t})
+                json!({"name": n, "dataType": t, "tags": column_tags("raw", name, n)})
             })
             .collect();
         put(
@@ -212,6 +352,7 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
                 "tableType": "Regular",
                 "description": format!("Raw {} from the source system", name.replace('_', " ")),
                 "columns": columns,
+                "owners": owners_of("raw"),
             }),
         )?;
         tables += 1;
@@ -269,6 +410,13 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
         };
         columns.sort_by_key(|(n, _)| position(n));
         let view = stmt.to_uppercase().starts_with("CREATE VIEW");
+        let mut sources: Vec<String> = st
+            .reads
+            .iter()
+            .map(|t| format!("{}.{}", t.schema.as_deref().unwrap_or("marts"), t.name))
+            .collect();
+        sources.sort();
+        sources.dedup();
         put(
             svc,
             &kinds::TABLE,
@@ -276,7 +424,10 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
                 "name": target.name,
                 "databaseSchema": format!("{SERVICE}.{DATABASE}.{schema}"),
                 "tableType": if view { "View" } else { "Regular" },
-                "columns": columns.iter().map(|(n, t)| json!({"name": n, "dataType": t})).collect::<Vec<_>>(),
+                "description": format!("{} of {}, built by transform_{schema}", if view { "A view" } else { "A table" }, sources.join(", ")),
+                "owners": owners_of(&schema),
+                "tags": table_tags(&schema, &target.name),
+                "columns": columns.iter().map(|(n, t)| json!({"name": n, "dataType": t, "tags": column_tags(&schema, &target.name, n)})).collect::<Vec<_>>(),
             }),
         )?;
         tables += 1;
@@ -292,12 +443,25 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
             &Actor("demo".into()),
         )?;
         edges += out.edges.len();
+        // The edges are driven by the schema's transform pipeline.
+        let pipeline = transforms.get(schema.as_str()).copied();
+        for e in out.edges {
+            svc.put_edge(
+                EdgeSpec {
+                    from: (e.from.entity_type, Key::Id(e.from.id)),
+                    to: (e.to.entity_type, Key::Id(e.to.id)),
+                    details: EdgeDetails {
+                        sql_query: Some(stmt.to_string()),
+                        columns_lineage: e.columns_lineage,
+                        pipeline: pipeline.map(|p| (EntityType::Pipeline, p)),
+                        description: None,
+                        source: LineageSource::QueryLineage,
+                    },
+                },
+                &Actor("demo".into()),
+            )?;
+        }
     }
-    put(
-        svc,
-        &kinds::PIPELINE_SERVICE,
-        json!({"name": "airflow", "serviceType": "Airflow"}),
-    )?;
     put(
         svc,
         &kinds::DASHBOARD_SERVICE,
@@ -317,12 +481,13 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
         )?;
         Ok(())
     };
-    for (name, loads) in PIPELINES {
-        put(
+    for (i, (name, state, loads)) in PIPELINES.iter().enumerate() {
+        let doc = put(
             svc,
             &kinds::PIPELINE,
-            json!({"name": name, "service": "airflow", "description": format!("Airflow DAG {name}")}),
+            json!({"name": name, "service": "airflow", "description": format!("Airflow DAG {name}: loads {} into raw", loads.join(", ")), "owners": owners_of("raw")}),
         )?;
+        svc.put_pipeline_status(&Key::Id(uuid_of(&doc)?), &demo_run(*state, 6 + i as i64))?;
         for t in *loads {
             link(
                 (EntityType::Pipeline, format!("airflow.{name}")),

@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::domain::error::{Error, Result, UserError};
 use crate::domain::fqn;
 use crate::domain::kinds::{self, Kind, data_type};
+use crate::domain::pipelines::{PipelineStatus, StatusType};
 use crate::domain::{Actor, Key, Mode, Service};
 
 /// A dataset as an event names it.
@@ -1209,26 +1210,22 @@ impl Service {
             )?;
         }
         // The last run on the pipeline entity, in OpenMetadata's pipelineStatus shape.
-        let status = match rec["state"].as_str() {
-            Some("COMPLETE") => "Successful",
-            Some("FAIL" | "ABORT") => "Failed",
-            _ => "Pending",
-        };
-        let mut ps = json!({"timestamp": rec["startTime"].as_i64().or(t).unwrap_or(0), "executionStatus": status, "executionId": run_id.to_string(), "taskStatus": []});
+        let mut other = serde_json::Map::new();
+        other.insert("executionId".into(), json!(run_id.to_string()));
         if let Some(end) = rec["endTime"].as_i64() {
-            ps["endTime"] = json!(end);
+            other.insert("endTime".into(), json!(end));
         }
-        let view = self.store.read();
-        let current = self.document(&view, pipeline)?;
-        drop(view);
-        let newer = current["pipelineStatus"]["timestamp"]
-            .as_i64()
-            .is_none_or(|old| ps["timestamp"].as_i64().unwrap_or(0) >= old);
-        if newer {
-            let mut doc = current;
-            doc["pipelineStatus"] = ps;
-            self.replace_document(pipeline, doc)?;
-        }
+        let status = PipelineStatus {
+            timestamp: rec["startTime"].as_i64().or(t).unwrap_or(0),
+            execution_status: match rec["state"].as_str() {
+                Some("COMPLETE") => StatusType::Successful,
+                Some("FAIL" | "ABORT") => StatusType::Failed,
+                _ => StatusType::Pending,
+            },
+            task_status: Vec::new(),
+            other,
+        };
+        self.keep_newer_pipeline_status(pipeline, &status)?;
         Ok(())
     }
 

@@ -201,14 +201,18 @@ pub struct OmColumnLineage<'a> {
     to_column: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     function: Option<&'a str>,
+    /// Only when asked (`includeTransformations=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transformation: Option<&'a str>,
 }
 
-fn om_columns(m: &[ColumnMapping]) -> Vec<OmColumnLineage<'_>> {
+fn om_columns(m: &[ColumnMapping], transformations: bool) -> Vec<OmColumnLineage<'_>> {
     m.iter()
         .map(|m| OmColumnLineage {
             from_columns: &m.from_columns,
             to_column: &m.to_column,
             function: m.function.as_deref(),
+            transformation: m.transformation.as_deref().filter(|_| transformations),
         })
         .collect()
 }
@@ -236,10 +240,10 @@ pub struct DetailsOut<'a> {
 }
 
 impl<'a> DetailsOut<'a> {
-    fn new(e: &'a Edge, pipeline: Option<&'a Entity>, base: &str) -> Self {
+    fn new(e: &'a Edge, pipeline: Option<&'a Entity>, base: &str, transformations: bool) -> Self {
         DetailsOut {
             sql_query: e.sql_query.as_deref(),
-            columns_lineage: om_columns(&e.columns_lineage),
+            columns_lineage: om_columns(&e.columns_lineage, transformations),
             pipeline: pipeline.map(|p| RefOut::new(p, base)),
             description: e.description.as_deref(),
             source: e.source.as_str(),
@@ -251,7 +255,7 @@ impl<'a> DetailsOut<'a> {
     }
 
     fn of_view(v: &'a EdgeView, base: &str) -> Self {
-        DetailsOut::new(&v.edge, v.pipeline.as_ref(), base)
+        DetailsOut::new(&v.edge, v.pipeline.as_ref(), base, false)
     }
 }
 
@@ -282,7 +286,12 @@ pub struct EdgeDetailsOut<'a> {
     edge: DetailsOut<'a>,
 }
 
-fn edge_out<'a>(e: &'a Edge, g: &'a LineageGraph, base: &str) -> ApiResult<EdgeOut<'a>> {
+fn edge_out<'a>(
+    e: &'a Edge,
+    g: &'a LineageGraph,
+    base: &str,
+    transformations: bool,
+) -> ApiResult<EdgeOut<'a>> {
     let id = |n: NodeId| {
         g.entities
             .get(&n)
@@ -293,12 +302,13 @@ fn edge_out<'a>(e: &'a Edge, g: &'a LineageGraph, base: &str) -> ApiResult<EdgeO
     Ok(EdgeOut {
         from_entity: id(e.from)?,
         to_entity: id(e.to)?,
-        lineage_details: DetailsOut::new(e, pipeline, base),
+        lineage_details: DetailsOut::new(e, pipeline, base, transformations),
     })
 }
 
-/// `EntityLineage` of a graph, serialized.
-fn entity_lineage(g: &LineageGraph, base: &str) -> ApiResult<Vec<u8>> {
+/// `EntityLineage` of a graph, serialized; column mappings carry their transformation
+/// type when `transformations` is set.
+fn entity_lineage(g: &LineageGraph, base: &str, transformations: bool) -> ApiResult<Vec<u8>> {
     let out = EntityLineageOut {
         entity: RefOut::new(&g.entities[&g.root], base),
         nodes: g
@@ -310,12 +320,12 @@ fn entity_lineage(g: &LineageGraph, base: &str) -> ApiResult<Vec<u8>> {
         upstream_edges: g
             .upstream
             .iter()
-            .map(|e| edge_out(e, g, base))
+            .map(|e| edge_out(e, g, base, transformations))
             .collect::<ApiResult<_>>()?,
         downstream_edges: g
             .downstream
             .iter()
-            .map(|e| edge_out(e, g, base))
+            .map(|e| edge_out(e, g, base, transformations))
             .collect::<ApiResult<_>>()?,
         truncated: g.truncated,
     };
@@ -347,6 +357,10 @@ pub struct DepthParams {
     size: Option<usize>,
     /// Levels (impact; unbounded when absent).
     depth: Option<u32>,
+    /// Add each column mapping's transformation type (`DIRECT/AGGREGATION`, ...) to
+    /// `columnsLineage` (Headwaters' extension; OpenMetadata's SDK refuses the extra
+    /// field, so it is off by default).
+    include_transformations: Option<bool>,
 }
 
 impl DepthParams {
@@ -390,11 +404,12 @@ async fn lineage_of(
 ) -> ApiResult<Response> {
     let (ty, key, o) = (entity_type(&ty)?, key?, q.opts(&s)?);
     let base = base_url(&s);
+    let transformations = q.include_transformations.unwrap_or(false);
     // Serialized on the worker that traversed: the records are still in its cache, and
     // the answer crosses threads once, as bytes.
     let bytes = blocking(&s, move |svc| {
         svc.lineage_graph(ty, &key, &o)
-            .map(|g| entity_lineage(&g, &base))
+            .map(|g| entity_lineage(&g, &base, transformations))
     })
     .await??;
     Ok(json_bytes(bytes))
@@ -549,7 +564,7 @@ fn search_lineage(p: &LineagePage, base: &str) -> ApiResult<Value> {
             let (fb, _) = reference(e.to)?;
             let key = format!("{}-->{}", fa.fqn, fb.fqn);
             let pipeline = e.pipeline.and_then(|id| p.graph.pipelines.get(&id));
-            let mut d = serde_json::to_value(DetailsOut::new(e, pipeline, base))
+            let mut d = serde_json::to_value(DetailsOut::new(e, pipeline, base, false))
                 .map_err(|e| ApiError::Internal(format!("details: {e}")))?;
             let columns = d
                 .get_mut("columnsLineage")

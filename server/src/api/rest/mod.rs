@@ -9,6 +9,7 @@ pub mod entities;
 pub mod lineage;
 pub mod marquez;
 pub mod openlineage;
+pub mod pipelines;
 pub mod search;
 pub mod sql;
 pub mod system;
@@ -40,6 +41,7 @@ pub fn protected() -> ApiRouter {
         .merge(system::routes())
         .merge(usage::routes())
         .merge(usage::data_model_routes())
+        .merge(pipelines::routes())
 }
 
 /// Routes anyone may call (the SDK checks the version before anything else; health
