@@ -2353,3 +2353,134 @@ mod hardening {
         );
     }
 }
+
+#[tokio::test]
+async fn pipeline_runs_transformations_column_search_and_docs_title() {
+    let t = setup();
+    let (a, b, _) = t.platform().await;
+    // A pipeline's runs: the latest is kept, an older one is ignored, bad ones refused.
+    assert_eq!(
+        t.put(
+            "/api/v1/services/pipelineServices",
+            json!({"name": "af", "serviceType": "Airflow"})
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+    let (s, p) = t
+        .put("/api/v1/pipelines", json!({"name": "etl", "service": "af"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let run = json!({"timestamp": 2000, "executionStatus": "Failed", "executionId": "r2",
+        "taskStatus": [{"name": "load", "executionStatus": "Successful", "startTime": 2001}]});
+    let (s, v) = t.put("/api/v1/pipelines/af.etl/status", run.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["pipelineStatus"], run, "kept as sent");
+    assert_eq!(v["version"], p["version"], "a run is not a new version");
+    let (s, v) = t
+        .put(
+            &format!("/api/v1/pipelines/{}/status", p["id"].as_str().unwrap()),
+            json!({"timestamp": 1000, "executionStatus": "Successful"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["pipelineStatus"]["executionId"], "r2",
+        "an older run is ignored"
+    );
+    let (s, v) = t
+        .put(
+            "/api/v1/pipelines/af.etl/status",
+            json!({"timestamp": 3000, "executionStatus": "Done"}),
+        )
+        .await;
+    assert_error(&v, StatusCode::BAD_REQUEST, "executionStatus");
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v) = t
+        .put(
+            "/api/v1/pipelines/af.etl/status",
+            json!({"executionStatus": "Failed", "taskStatus": [{"name": "x", "executionStatus": "Failed"}]}),
+        )
+        .await;
+    assert_error(&v, StatusCode::BAD_REQUEST, "timestamp");
+    let (_, v) = t
+        .put(
+            "/api/v1/pipelines/af.nope/status",
+            json!({"timestamp": 1, "executionStatus": "Failed"}),
+        )
+        .await;
+    assert_error(&v, StatusCode::NOT_FOUND, "af.nope");
+    let (s, _) = t
+        .call(
+            "PUT",
+            "/api/v1/pipelines/af.etl/status",
+            Some(&t.viewer.clone()),
+            Some(json!({"timestamp": 4000, "executionStatus": "Failed"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "viewers do not write runs");
+
+    // Transformation types on lineage reads only when asked (the SDK refuses the field).
+    let (s, _) = t
+        .edge(
+            &a,
+            &b,
+            json!({"columnsLineage": [{"fromColumns": ["svc.db.sch.a.x"], "toColumn": "svc.db.sch.b.x", "function": "sum(x)"}],
+                "source": "QueryLineage"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = t
+        .post(
+            "/api/v1/lineage/sql",
+            json!({"sql": "INSERT INTO sch.b (y) SELECT SUM(a.y) FROM sch.a a", "service": "svc", "defaultDatabase": "db"}),
+        )
+        .await;
+    assert_eq!(v["edges"].as_array().map(Vec::len), Some(1), "{v}");
+    let path = "/api/v1/lineage/table/name/svc.db.sch.a?upstreamDepth=0&downstreamDepth=1";
+    let plain = t.get(path).await.1;
+    let cols = &plain["downstreamEdges"][0]["lineageDetails"]["columnsLineage"];
+    assert!(
+        cols.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c.get("transformation").is_none()),
+        "{cols}"
+    );
+    let rich = t
+        .get(&format!("{path}&includeTransformations=true"))
+        .await
+        .1;
+    let cols = rich["downstreamEdges"][0]["lineageDetails"]["columnsLineage"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let y = cols
+        .iter()
+        .find(|c| c["toColumn"] == "svc.db.sch.b.y")
+        .unwrap_or_else(|| panic!("{cols:?}"));
+    assert_eq!(y["transformation"], "DIRECT/AGGREGATION", "{y}");
+    assert_eq!(y["function"], "SUM(a.y)", "{y}");
+    let (s, v) = t.get(&format!("{path}&includeTransformations=maybe")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+
+    // A column's name finds its table.
+    let (_, v) = t
+        .get("/api/v1/search/query?q=y&index=table_search_index")
+        .await;
+    let names: Vec<&str> = v["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["_source"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a", "b"], "tables with a column y, not c: {v}");
+
+    // The API docs page is titled after the product.
+    let (s, v) = t.get("/api/docs/").await;
+    assert_eq!(s, StatusCode::OK);
+    let html = v.as_str().unwrap();
+    assert!(html.contains("<title>Headwaters API</title>"), "{html}");
+    assert!(!html.contains("Swagger UI</title>"));
+}

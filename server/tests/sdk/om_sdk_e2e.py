@@ -9,7 +9,19 @@ from metadata.generated.schema.api.data.createDatabase import CreateDatabaseRequ
 from metadata.generated.schema.api.data.createDatabaseSchema import (
     CreateDatabaseSchemaRequest,
 )
+from metadata.generated.schema.api.data.createPipeline import CreatePipelineRequest
 from metadata.generated.schema.api.data.createTable import CreateTableRequest
+from metadata.generated.schema.api.services.createPipelineService import (
+    CreatePipelineServiceRequest,
+)
+from metadata.generated.schema.entity.data.pipeline import (
+    Pipeline,
+    PipelineStatus,
+    StatusType,
+    Task,
+    TaskStatus,
+)
+from metadata.generated.schema.entity.services.pipelineService import PipelineServiceType
 from metadata.generated.schema.api.lineage.addLineage import AddLineageRequest
 from metadata.generated.schema.api.services.createDatabaseService import (
     CreateDatabaseServiceRequest,
@@ -286,6 +298,44 @@ assert e3 is not None, "add_lineage_by_query created no edge"
 assert e3["edge"]["source"] == "QueryLineage", e3
 assert {c["toColumn"] for c in e3["edge"]["columnsLineage"]} == {col(summary, "id"), col(summary, "total")}, e3
 ok("add_lineage_by_query: fieldQuery search with wildcards, then lineage with columns")
+
+# A pipeline and its runs, as Airflow's lineage backend reports them.
+pipeline_service = meta.create_or_update(
+    CreatePipelineServiceRequest(
+        name="sdk_airflow",
+        serviceType=PipelineServiceType.Airflow,
+    )
+)
+pipeline = meta.create_or_update(
+    CreatePipelineRequest(
+        name="nightly",
+        service=pipeline_service.fullyQualifiedName.root,
+        tasks=[Task(name="load"), Task(name="report")],
+    )
+)
+assert pipeline.fullyQualifiedName.root == "sdk_airflow.nightly", pipeline
+run = PipelineStatus(
+    timestamp=1_764_460_800_000,
+    executionStatus=StatusType.Failed,
+    taskStatus=[
+        TaskStatus(name="load", executionStatus=StatusType.Successful),
+        TaskStatus(name="report", executionStatus=StatusType.Failed),
+    ],
+)
+after_run = meta.add_pipeline_status(fqn=pipeline.fullyQualifiedName.root, status=run)
+assert after_run.pipelineStatus.executionStatus == StatusType.Failed, after_run
+assert [t.executionStatus for t in after_run.pipelineStatus.taskStatus] == [StatusType.Successful, StatusType.Failed]
+older = PipelineStatus(timestamp=1_764_374_400_000, executionStatus=StatusType.Successful)
+kept = meta.add_pipeline_status(fqn=pipeline.fullyQualifiedName.root, status=older)
+assert kept.pipelineStatus.timestamp.root == run.timestamp.root, "an older run does not replace the latest"
+fetched = meta.get_by_name(entity=Pipeline, fqn="sdk_airflow.nightly", fields=["pipelineStatus", "tasks"])
+assert fetched.pipelineStatus.executionStatus == StatusType.Failed, fetched
+try:
+    meta.add_pipeline_status(fqn="sdk_airflow.nope", status=run)
+    raise AssertionError("a run of an unknown pipeline was accepted")
+except APIError as err:
+    assert err.status_code == 404, err
+ok("add_pipeline_status: the latest run is kept on the pipeline; older runs and unknown pipelines refused or ignored")
 
 print(f"all {step} SDK checks passed", flush=True)
 sys.exit(0)

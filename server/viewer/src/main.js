@@ -405,6 +405,7 @@ async function focus(target, push = true) {
 
 async function expand(ref, dir) {
   const q = dir === 'up' ? 'upstreamDepth=1&downstreamDepth=0' : 'upstreamDepth=0&downstreamDepth=1';
+  status(`loading ${dir === 'up' ? 'upstream' : 'downstream'} of ${ref.fullyQualifiedName} …`);
   try {
     const l = await api(`/api/v1/lineage/${ref.type}/name/${encodeURIComponent(ref.fullyQualifiedName)}?${q}&includeTransformations=true`);
     cy.batch(() => merge(l));

@@ -163,7 +163,8 @@ try {
   await page.click('#panel button[data-act="up+"]');
   await page.waitForFunction((r) => window.hwViewer.cy.nodes('.entity').some((n) => n.data('fqn') === r), RAW);
   await idle();
-  assert.ok(await page.evaluate((r) => window.hwViewer.cy.nodes('.col').some((c) => c.data('fqn') === `${r}.amount`), RAW), 'with "columns" on, new tables list theirs');
+  // With "columns" on, new tables list theirs.
+  await page.waitForFunction((r) => window.hwViewer.cy.nodes('.col').some((c) => c.data('fqn') === `${r}.amount`), RAW);
   await tapEntity(RAW);
   const pathLen = await page.evaluate(() => window.hwViewer.cy.elements('.path').length);
   assert.equal(pathLen, 5, 'raw.orders -> stg_orders -> fct_orders: 3 nodes, 2 edges');
