@@ -2465,6 +2465,36 @@ async fn pipeline_runs_transformations_column_search_and_docs_title() {
     let (s, v) = t.get(&format!("{path}&includeTransformations=maybe")).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
 
+    // A plain query's output columns and their sources, resolved to column FQNs.
+    let (s, v) = t
+        .post(
+            "/api/v1/lineage/sql",
+            json!({"sql": "SELECT a.x, SUM(b.y) AS total FROM sch.a a JOIN sch.b b ON a.x = b.x GROUP BY a.x",
+                "service": "svc", "defaultDatabase": "db"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["edges"], json!([]), "a query writes nothing: {v}");
+    let out = v["queryOutput"].as_array().unwrap();
+    let total = out
+        .iter()
+        .find(|c| c["column"] == "total")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(total["statement"], 1);
+    let sources = total["sources"].as_array().unwrap();
+    assert!(
+        sources.iter().any(|s| s["column"] == "svc.db.sch.b.y"
+            && s["transformation"] == "DIRECT/AGGREGATION"
+            && s["function"] == "SUM(b.y)"),
+        "{sources:?}"
+    );
+    assert!(
+        sources
+            .iter()
+            .any(|s| s["column"] == "svc.db.sch.a.x" && s["transformation"] == "INDIRECT/JOIN"),
+        "{sources:?}"
+    );
+
     // A column's name finds its table.
     let (_, v) = t
         .get("/api/v1/search/query?q=y&index=table_search_index")

@@ -32,5 +32,6 @@ pub use dialect::Dialect;
 pub use error::Error;
 pub use model::{
     Catalog, ColumnEdge, ColumnRef, Diagnostic, DiagnosticKind, JsonCatalog, Lineage, Location,
-    Options, StatementKind, StatementLineage, TableName, TransformationSubtype, TransformationType,
+    Options, QUERY_OUTPUT, StatementKind, StatementLineage, TableName, TransformationSubtype,
+    TransformationType,
 };

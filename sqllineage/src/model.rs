@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::dialect::Dialect;
 use crate::error::Error;
 
+/// The name of [`TableName::query_output`].
+pub const QUERY_OUTPUT: &str = "<query>";
+
 /// A table (or view, or path), qualified as far as the SQL and the defaults allow.
 /// Unquoted identifiers are lower-cased; quoted ones are kept as written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -31,6 +34,17 @@ impl TableName {
             schema: None,
             name: name.into(),
         }
+    }
+
+    /// The stand-in table of a query's own output (`<query>`): the target of
+    /// [`StatementLineage::query_output`]'s edges. No SQL identifier can name it.
+    pub fn query_output() -> Self {
+        TableName::bare(QUERY_OUTPUT)
+    }
+
+    /// This is [`TableName::query_output`].
+    pub fn is_query_output(&self) -> bool {
+        self.database.is_none() && self.schema.is_none() && self.name == QUERY_OUTPUT
     }
 
     /// Parses `a.b.c`, `b.c` or `c` (no quoting).
@@ -291,6 +305,12 @@ pub struct StatementLineage {
     pub modifies: Vec<TableName>,
     /// Column edges.
     pub columns: Vec<ColumnEdge>,
+    /// A query that writes nothing (a plain `SELECT`, what query logs and BI tools run
+    /// most): where each of its output columns comes from, as column edges whose target
+    /// table is [`TableName::query_output`] and whose target column is the output
+    /// column's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_output: Vec<ColumnEdge>,
     /// Problems found in this statement.
     pub diagnostics: Vec<Diagnostic>,
 }

@@ -218,3 +218,43 @@ fn stdin_catalog_formats_and_usage_errors() {
     let o = sql(&["--format", "yaml"], None);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_plain_query_output_in_every_format() {
+    let q = "SELECT o.id, sum(o.amount) AS total FROM shop.orders o GROUP BY o.id;\nSELECT name FROM shop.customers";
+    let text = out(&sql(&["-e", q], None));
+    assert!(
+        text.contains("shop.orders.amount -> query@1:1.total  Direct/Aggregation  [sum(o.amount)]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shop.customers.name -> query@2:1.name  Direct/Identity"),
+        "the second query's output is its own: {text}"
+    );
+    let o = sql(&["--format", "json", "-e", q], None);
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let edges = v[0]["lineage"]["statements"][0]["query_output"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        edges.iter().any(|e| e["source"]["column"] == "amount"
+            && e["target"]["table"]["name"] == "<query>"
+            && e["target"]["column"] == "total"
+            && e["subtype"] == "AGGREGATION"),
+        "{edges:?}"
+    );
+    let dot = out(&sql(
+        &["--format", "dot", "--level", "column", "-e", q],
+        None,
+    ));
+    assert!(
+        dot.contains("\"shop.orders.amount\" -> \"query@1:1.total\";"),
+        "{dot}"
+    );
+    let mermaid = out(&sql(
+        &["--format", "mermaid", "--level", "column", "-e", q],
+        None,
+    ));
+    assert!(mermaid.contains("[\"query@2:1.name\"]"), "{mermaid}");
+}

@@ -1,5 +1,6 @@
 //! One snapshot per SQL file under `fixtures/sql/<dialect>/`: the tables each statement
-//! reads and writes, its column edges with their transformation, and its diagnostics.
+//! reads and writes, its column edges with their transformation (a plain query's into
+//! `<query>.column`), and its diagnostics.
 //! Review changes with `cargo insta review` (or rerun with `INSTA_UPDATE=always` and
 //! read the diff).
 
@@ -27,7 +28,7 @@ fn render(sql: &str, dialect: &str) -> String {
         if !s.modifies.is_empty() {
             writeln!(out, "  modifies: {}", names(&s.modifies)).unwrap();
         }
-        for e in &s.columns {
+        for e in s.columns.iter().chain(&s.query_output) {
             writeln!(
                 out,
                 "  {} -> {}  {:?}/{:?}",

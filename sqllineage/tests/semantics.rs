@@ -214,3 +214,69 @@ fn identifier_case_follows_the_dialect() {
         "raw.orders.amount"
     );
 }
+
+#[test]
+fn a_plain_query_reports_its_output_columns_sources() {
+    // With a catalog, `*` expands and unqualified columns resolve.
+    let catalog = JsonCatalog::from_json(r#"{"s": ["a", "b"], "u": ["k", "v"]}"#).unwrap();
+    let opts = Options {
+        catalog: Some(Arc::new(catalog)),
+        ..Options::default()
+    };
+    let l = analyze(
+        "SELECT a, sum(v) AS total FROM s JOIN u ON s.b = u.k GROUP BY a",
+        &opts,
+    );
+    let s = &l.statements[0];
+    assert!(
+        s.writes.is_empty() && s.columns.is_empty(),
+        "a query writes nothing"
+    );
+    let out: Vec<(String, String, Kind, Sub)> = s
+        .query_output
+        .iter()
+        .map(|e| {
+            (
+                e.source.to_string(),
+                e.target.to_string(),
+                e.kind,
+                e.subtype,
+            )
+        })
+        .collect();
+    assert!(
+        s.query_output
+            .iter()
+            .all(|e| e.target.table.is_query_output())
+    );
+    assert!(has(&out, "s.a", "<query>.a", Sub::Identity), "{out:?}");
+    assert!(
+        has(&out, "u.v", "<query>.total", Sub::Aggregation),
+        "{out:?}"
+    );
+    assert!(has(&out, "s.b", "<query>.total", Sub::Join), "{out:?}");
+    assert!(has(&out, "s.a", "<query>.total", Sub::GroupBy), "{out:?}");
+    let star = analyze("SELECT * FROM s", &opts);
+    let cols: Vec<String> = star.statements[0]
+        .query_output
+        .iter()
+        .map(|e| e.target.column.clone())
+        .collect();
+    assert_eq!(cols, ["a", "b"], "`*` expands through the catalog");
+    // Writes keep their own edges; no query output beside them.
+    for sql in [
+        "INSERT INTO t SELECT a FROM s",
+        "SELECT a INTO t FROM s",
+        "CREATE VIEW w AS SELECT a FROM s",
+    ] {
+        let l = analyze(sql, &opts);
+        assert!(l.statements[0].query_output.is_empty(), "{sql}");
+        assert!(!l.statements[0].columns.is_empty(), "{sql}");
+    }
+    // JSON carries it as `query_output`, left out when empty.
+    let insert = analyze("INSERT INTO t SELECT a FROM s", &opts);
+    let v = serde_json::to_value(&insert.statements[0]).unwrap();
+    assert!(v.get("query_output").is_none(), "{v}");
+    let v = serde_json::to_value(s).unwrap();
+    assert_eq!(v["query_output"][0]["target"]["table"]["name"], "<query>");
+}

@@ -182,6 +182,7 @@ impl Service {
         opts.catalog = Some(Arc::new(tables.catalog()));
         let lineage = analyze(&req.sql, &opts);
         let edges = tables.edges(self, &lineage, req)?;
+        let query_output = tables.query_output(&lineage);
         let (edges, dropped_columns) = self.write_sql_edges(edges, &tables, req, actor)?;
         Ok(SqlLineage {
             statements: lineage.statements.len(),
@@ -193,6 +194,7 @@ impl Service {
                 .map(|(table, reason)| Unresolved { table, reason })
                 .collect(),
             dropped_columns,
+            query_output,
             diagnostics: lineage
                 .diagnostics()
                 .map(|d| SqlDiagnostic {
@@ -386,6 +388,40 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// The plain queries' output columns, their sources resolved to column FQNs where
+    /// the tables resolved.
+    fn query_output(&self, lineage: &headwaters_sqllineage::Lineage) -> Vec<QueryOutputColumn> {
+        let mut out: Vec<QueryOutputColumn> = Vec::new();
+        for (i, st) in lineage.statements.iter().enumerate() {
+            let mut by_column: BTreeMap<&str, Vec<QuerySource>> = BTreeMap::new();
+            for ce in &st.query_output {
+                let column = self
+                    .get(&ce.source.table.to_string())
+                    .and_then(|r| r.column_fqn(&ce.source.column))
+                    .unwrap_or_else(|| ce.source.to_string());
+                by_column
+                    .entry(&ce.target.column)
+                    .or_default()
+                    .push(QuerySource {
+                        column,
+                        transformation: format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase(),
+                        function: (ce.kind == TransformationType::Direct
+                            && ce.subtype != TransformationSubtype::Identity)
+                            .then(|| ce.expression.clone())
+                            .flatten(),
+                    });
+            }
+            out.extend(by_column.into_iter().map(|(c, sources)| QueryOutputColumn {
+                statement: i + 1,
+                column: c.to_string(),
+                sources,
+            }));
+        }
+        out
+    }
+}
+
 impl Resolved {
     /// The FQN of this table's column `c` (case-insensitive, last part of a nested name).
     fn column_fqn(&self, c: &str) -> Option<String> {
@@ -449,8 +485,33 @@ pub struct SqlLineage {
     pub unresolved: Vec<Unresolved>,
     /// Column references the engine dropped.
     pub dropped_columns: Vec<RejectedColumn>,
+    /// The output columns of plain queries (statements that write nothing) and where
+    /// each comes from.
+    pub query_output: Vec<QueryOutputColumn>,
     /// Analyzer diagnostics.
     pub diagnostics: Vec<SqlDiagnostic>,
+}
+
+/// One output column of a plain query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryOutputColumn {
+    /// The statement (1-based, in the SQL's order).
+    pub statement: usize,
+    /// The output column's name.
+    pub column: String,
+    /// Where it comes from.
+    pub sources: Vec<QuerySource>,
+}
+
+/// A source column of a query's output column.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuerySource {
+    /// The column's FQN when its table resolved in the service, else as written.
+    pub column: String,
+    /// `DIRECT/AGGREGATION`, `INDIRECT/FILTER`, ...
+    pub transformation: String,
+    /// The expression, for direct transformations other than identity.
+    pub function: Option<String>,
 }
 
 /// One query's outcome in a batch.

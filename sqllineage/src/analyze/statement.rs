@@ -8,7 +8,9 @@ impl<'a> Cx<'a> {
         let mut out = self.statement_inner(stmt);
         for inner in std::mem::take(&mut self.nested) {
             if out.kind == StatementKind::Select {
+                // `SELECT ... INTO t`: the output goes to t, the statement writes.
                 out.kind = inner.kind;
+                out.query_output.clear();
             }
             out.writes.extend(inner.writes);
             out.columns.extend(inner.columns);
@@ -38,7 +40,8 @@ impl<'a> Cx<'a> {
                     out.writes.push(to);
                     return out_with(out, StatementKind::AlterTable);
                 }
-                self.query(q, None);
+                let q = self.query(q, None);
+                out.query_output = self.edges(&TableName::query_output(), &q, &[]);
                 StatementKind::Select
             }
             Statement::Insert(ins) => {

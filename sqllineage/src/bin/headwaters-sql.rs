@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use headwaters_sqllineage::{
-    DiagnosticKind, Dialect, JsonCatalog, Lineage, Options, TransformationType, analyze,
+    ColumnEdge, DiagnosticKind, Dialect, JsonCatalog, Lineage, Options, TransformationType, analyze,
 };
 use rayon::prelude::*;
 
@@ -346,11 +346,11 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
         let mut v: Vec<(String, String, String)> = l
             .statements
             .iter()
-            .flat_map(|s| &s.columns)
-            .map(|e| {
+            .flat_map(|s| s.columns.iter().chain(&s.query_output).map(move |e| (s, e)))
+            .map(|(s, e)| {
                 (
                     e.source.to_string(),
-                    e.target.to_string(),
+                    target_label(s, e),
                     format!("{:?}/{:?}", e.kind, e.subtype).to_uppercase(),
                 )
             })
@@ -388,7 +388,7 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
                         out += &format!("  modifies: {}\n", names(&s.modifies));
                     }
                     if level == Level::Column {
-                        for e in &s.columns {
+                        for e in s.columns.iter().chain(&s.query_output) {
                             let expr = e
                                 .expression
                                 .as_deref()
@@ -396,7 +396,10 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
                                 .unwrap_or_default();
                             out += &format!(
                                 "  {} -> {}  {:?}/{:?}{expr}\n",
-                                e.source, e.target, e.kind, e.subtype
+                                e.source,
+                                target_label(s, e),
+                                e.kind,
+                                e.subtype
                             );
                         }
                     }
@@ -483,6 +486,16 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
         }
     }
     out
+}
+
+/// A column edge's target as shown: a query's output column is named after the
+/// statement's position (`query@3:1.revenue`), so two queries' outputs stay apart.
+fn target_label(s: &headwaters_sqllineage::StatementLineage, e: &ColumnEdge) -> String {
+    if e.target.table.is_query_output() {
+        format!("query@{}.{}", s.location, e.target.column)
+    } else {
+        e.target.to_string()
+    }
 }
 
 /// An OpenLineage RunEvent (COMPLETE) of some statements: their reads as inputs, their

@@ -51,6 +51,19 @@ pub struct DroppedOut {
     reason: String,
 }
 
+/// One output column of a plain query (`SELECT`) and its sources.
+#[derive(Serialize, ToSchema)]
+pub struct QueryOutputOut {
+    /// The statement (1-based).
+    statement: usize,
+    /// The output column's name.
+    column: String,
+    /// Its sources: `column` (FQN when the table resolved, else as written),
+    /// `transformation` (`DIRECT/AGGREGATION`, `INDIRECT/FILTER`, ...), `function`.
+    #[schema(value_type = Vec<Object>)]
+    sources: Vec<Value>,
+}
+
 /// An analyzer diagnostic.
 #[derive(Serialize, ToSchema)]
 pub struct DiagnosticOut {
@@ -78,6 +91,8 @@ pub struct SqlLineageOut {
     unresolved: Vec<UnresolvedOut>,
     /// Column references dropped.
     dropped_columns: Vec<DroppedOut>,
+    /// Plain queries' output columns and their sources (written nowhere).
+    query_output: Vec<QueryOutputOut>,
     /// Analyzer diagnostics.
     diagnostics: Vec<DiagnosticOut>,
 }
@@ -111,6 +126,25 @@ impl From<SqlLineage> for SqlLineageOut {
                 .map(|r| DroppedOut {
                     column: r.column,
                     reason: r.reason,
+                })
+                .collect(),
+            query_output: l
+                .query_output
+                .into_iter()
+                .map(|q| QueryOutputOut {
+                    statement: q.statement,
+                    column: q.column,
+                    sources: q
+                        .sources
+                        .into_iter()
+                        .map(|s| {
+                            let mut v = serde_json::json!({"column": s.column, "transformation": s.transformation});
+                            if let Some(f) = s.function {
+                                v["function"] = Value::String(f);
+                            }
+                            v
+                        })
+                        .collect(),
                 })
                 .collect(),
             diagnostics: l
