@@ -300,11 +300,11 @@ try {
   const view = await page.evaluate(() => ({ zoom: window.hwViewer.cy.zoom(), minimap: window.hwViewer.minimap, pan: window.hwViewer.cy.pan() }));
   assert.ok(view.zoom >= 0.8 - 1e-9, `labels stay at least 0.8 x 12 px (zoom ${view.zoom})`);
   assert.equal(view.minimap, true, 'the overview is shown');
+  await page.screenshot({ path: `${OUT_DIR}/viewer-500.png` });
   const box = await page.locator('#minimap').boundingBox();
   await page.mouse.click(box.x + 10, box.y + box.height - 10);
   const panned = await page.evaluate(() => window.hwViewer.cy.pan());
   assert.ok(Math.abs(panned.y - view.pan.y) > 100 || Math.abs(panned.x - view.pan.x) > 100, 'clicking the overview moves the view');
-  await page.screenshot({ path: `${OUT_DIR}/viewer-500.png` });
   await page.click('#fit');
   const far = await page.evaluate(() => window.hwViewer.cy.zoom());
   assert.ok(far * 12 < 7, `fit shows all 521 nodes, labels hidden (${(far * 12).toFixed(1)} px)`);
