@@ -6,7 +6,8 @@ import { chromium } from 'playwright-core';
 const { HW_URL, HW_TOKEN, HUB } = process.env;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
-const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+// waitForFunction evaluates strings in the page: bypass the page's CSP (no eval) here.
+const page = await browser.newPage({ viewport: { width: 1400, height: 860 }, bypassCSP: true });
 await page.goto(`${HW_URL}/`);
 await page.evaluate((t) => localStorage.setItem('headwaters.token', t), HW_TOKEN);
 const t0 = Date.now();
