@@ -47,6 +47,31 @@ impl TableName {
         self.database.is_none() && self.schema.is_none() && self.name == QUERY_OUTPUT
     }
 
+    /// A date-sharded table's name as one table: `events_20240101` (a plausible
+    /// `YYYYMMDD` after `_` or `$`) and the wildcard `events_*` become
+    /// `events_yyyymmdd`; other names are returned as they are.
+    pub fn unsharded(name: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if let Some(prefix) = name.strip_suffix("_*").filter(|p| !p.is_empty()) {
+            return Cow::Owned(format!("{prefix}_yyyymmdd"));
+        }
+        let bytes = name.as_bytes();
+        if bytes.len() < 10 {
+            return Cow::Borrowed(name);
+        }
+        let (head, date) = name.split_at(name.len() - 8);
+        let sep = head.as_bytes()[head.len() - 1];
+        let plausible = date.bytes().all(|b| b.is_ascii_digit())
+            && matches!(&date[..2], "19" | "20")
+            && (1..=12).contains(&date[4..6].parse::<u8>().unwrap_or(0))
+            && (1..=31).contains(&date[6..].parse::<u8>().unwrap_or(0));
+        if (sep == b'_' || sep == b'$') && head.len() > 1 && plausible {
+            Cow::Owned(format!("{}_yyyymmdd", &head[..head.len() - 1]))
+        } else {
+            Cow::Borrowed(name)
+        }
+    }
+
     /// Parses `a.b.c`, `b.c` or `c` (no quoting).
     pub fn parse_dotted(s: &str) -> Self {
         let parts: Vec<&str> = s.split('.').collect();
@@ -393,6 +418,9 @@ pub struct Options {
     /// Let a select item refer to an alias defined earlier in the same SELECT
     /// (`None`: as the dialect does).
     pub lateral_column_alias: Option<bool>,
+    /// Name date-sharded tables as one table, as DataHub does: `events_20240101` and
+    /// BigQuery's wildcard `events_*` become `events_yyyymmdd` (off by default).
+    pub normalize_sharded_tables: bool,
 }
 
 impl fmt::Debug for Options {
@@ -403,6 +431,33 @@ impl fmt::Debug for Options {
             .field("default_schema", &self.default_schema)
             .field("catalog", &self.catalog.is_some())
             .field("lateral_column_alias", &self.lateral_column_alias)
+            .field("normalize_sharded_tables", &self.normalize_sharded_tables)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sharded_names_fold_to_one_table() {
+        assert_eq!(TableName::unsharded("events_20240101"), "events_yyyymmdd");
+        assert_eq!(
+            TableName::unsharded("ga_sessions$20191231"),
+            "ga_sessions_yyyymmdd"
+        );
+        assert_eq!(TableName::unsharded("events_*"), "events_yyyymmdd");
+        for keep in [
+            "events_2024",
+            "t_12345678",
+            "events_20241301",
+            "events20240101",
+            "_20240101",
+            "*",
+            "orders",
+        ] {
+            assert_eq!(TableName::unsharded(keep), keep, "{keep}");
+        }
     }
 }

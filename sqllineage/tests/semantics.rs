@@ -280,3 +280,38 @@ fn a_plain_query_reports_its_output_columns_sources() {
     let v = serde_json::to_value(s).unwrap();
     assert_eq!(v["query_output"][0]["target"]["table"]["name"], "<query>");
 }
+
+#[test]
+fn date_sharded_tables_fold_into_one_when_asked() {
+    let sql = "INSERT INTO mart.daily SELECT user_id FROM analytics.events_20240101 \
+               UNION ALL SELECT user_id FROM analytics.events_20240102; \
+               INSERT INTO mart.all_days SELECT user_id FROM `analytics.events_*`";
+    let bq = |normalize| Options {
+        dialect: "bigquery".parse().unwrap(),
+        normalize_sharded_tables: normalize,
+        ..Options::default()
+    };
+    let on = analyze(sql, &bq(true));
+    let reads: Vec<Vec<String>> = on
+        .statements
+        .iter()
+        .map(|s| s.reads.iter().map(|t| t.to_string()).collect())
+        .collect();
+    assert_eq!(
+        reads,
+        [["analytics.events_yyyymmdd"], ["analytics.events_yyyymmdd"]],
+        "shards and the wildcard are one table"
+    );
+    assert!(has(
+        &edges(sql, &bq(true)),
+        "analytics.events_yyyymmdd.user_id",
+        "mart.daily.user_id",
+        Sub::Identity
+    ));
+    let off = analyze(sql, &bq(false));
+    assert_eq!(
+        off.statements[0].reads.len(),
+        2,
+        "off by default: each shard is its own table"
+    );
+}

@@ -392,6 +392,26 @@ impl<'a> Cx<'a> {
                         return;
                     }
                 }
+                if parts.len() >= 2 && scope.rels.iter().any(|(k, _, _)| *k == parts[0]) {
+                    // `FROM t, t.items` / `CROSS JOIN t.items` (BigQuery's implicit
+                    // UNNEST of an array column): a path into a relation of this FROM,
+                    // not a table.
+                    let path = Expr::CompoundIdentifier(
+                        name.0
+                            .iter()
+                            .filter_map(|p| match p {
+                                ObjectNamePart::Identifier(i) => Some(i.clone()),
+                                _ => None,
+                            })
+                            .collect(),
+                    );
+                    let (mut direct, mut ind) = (Vec::new(), Vec::new());
+                    self.expr(&path, scope, Sub::Transformation, &mut direct, &mut ind);
+                    let key =
+                        alias_name.unwrap_or_else(|| parts.last().cloned().unwrap_or_default());
+                    scope.rels.push((key, None, Rel::Unnest(direct)));
+                    return;
+                }
                 let t = self.table(name);
                 self.reads.insert(t.clone());
                 let key = alias_name.unwrap_or_else(|| t.name.clone());

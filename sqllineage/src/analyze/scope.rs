@@ -18,7 +18,10 @@ impl<'a> Cx<'a> {
         } else {
             name_parts(n)
         };
-        let name = parts.pop().unwrap_or_default();
+        let mut name = parts.pop().unwrap_or_default();
+        if self.opts.normalize_sharded_tables {
+            name = TableName::unsharded(&name).into_owned();
+        }
         if name.contains('/') {
             // A path (`parquet.`s3://...``, `delta.`/data/x``): the path is the name.
             return TableName::bare(name);
@@ -127,6 +130,16 @@ impl<'a> Cx<'a> {
 
     pub(super) fn resolve_in(&self, parts: &[String], scope: &Scope<'_>) -> Resolved {
         let col = &parts[0];
+        // An UNNEST's alias used as a value (`CROSS JOIN UNNEST(o.tags) AS tag`, then
+        // `SELECT tag`): the array's element.
+        if parts.len() == 1
+            && let Some((_, _, rel)) = scope
+                .rels
+                .iter()
+                .find(|(k, _, r)| k == col && matches!(r, Rel::Unnest(_)))
+        {
+            return self.column_of(rel, col);
+        }
         // Which relations have this column?
         let mut known: Vec<&Rel> = Vec::new();
         let mut maybe: Vec<&Rel> = Vec::new();

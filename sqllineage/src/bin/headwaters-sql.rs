@@ -42,6 +42,10 @@ struct Cli {
     /// Catalog JSON: {"schema.table": ["col", ...]}.
     #[arg(long)]
     catalog: Option<PathBuf>,
+    /// Name date-sharded tables as one table (`events_20240101` and `events_*` become
+    /// `events_yyyymmdd`), as DataHub does.
+    #[arg(long)]
+    normalize_sharded_tables: bool,
     /// Lineage level.
     #[arg(long, value_enum, default_value_t = Level::Column)]
     level: Level,
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         default_database: cli.default_database.clone(),
         catalog,
         lateral_column_alias: None,
+        normalize_sharded_tables: cli.normalize_sharded_tables,
     };
     let units = match inputs(&cli) {
         Ok(u) => u,
