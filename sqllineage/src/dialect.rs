@@ -122,6 +122,27 @@ impl Dialect {
         matches!(self, Dialect::BigQuery | Dialect::MySql)
     }
 
+    /// Whether unquoted identifiers are stored upper-case (Snowflake, Oracle), so that
+    /// `"AMOUNT"` names the same column as `amount`, and a catalog read from the
+    /// database lists `AMOUNT`.
+    pub fn folds_to_upper(self) -> bool {
+        matches!(self, Dialect::Snowflake | Dialect::Oracle)
+    }
+
+    /// The identifier as an unquoted one is stored: `AMOUNT` for `amount` where
+    /// unquoted names fold to upper case. Only names an unquoted identifier could spell
+    /// (letters, digits, `_`, `$`; not starting with a digit) qualify.
+    pub fn is_folded_spelling(self, name: &str) -> bool {
+        self.folds_to_upper()
+            && name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_' || c == '$')
+    }
+
     /// Whether a select item may refer to an alias defined earlier in the same SELECT.
     pub fn has_lateral_column_alias(self) -> bool {
         matches!(

@@ -381,10 +381,9 @@ impl JsonCatalog {
         let tables = raw
             .into_iter()
             .map(|(k, v)| {
-                (
-                    k.to_lowercase(),
-                    v.into_iter().map(|c| c.to_lowercase()).collect(),
-                )
+                // Table keys match without regard to case; column names are kept as
+                // given and matched by the dialect's rules (see `Options::dialect`).
+                (k.to_lowercase(), v)
             })
             .collect();
         Ok(JsonCatalog { tables })
@@ -393,14 +392,17 @@ impl JsonCatalog {
 
 impl Catalog for JsonCatalog {
     fn columns(&self, table: &TableName) -> Option<Vec<String>> {
-        self.tables.get(&table.to_string()).cloned().or_else(|| {
-            // A catalog keyed `schema.table` still answers for `db.schema.table`.
-            let short = TableName {
-                database: None,
-                ..table.clone()
-            };
-            self.tables.get(&short.to_string()).cloned()
-        })
+        self.tables
+            .get(&table.to_string().to_lowercase())
+            .cloned()
+            .or_else(|| {
+                // A catalog keyed `schema.table` still answers for `db.schema.table`.
+                let short = TableName {
+                    database: None,
+                    ..table.clone()
+                };
+                self.tables.get(&short.to_string().to_lowercase()).cloned()
+            })
     }
 }
 

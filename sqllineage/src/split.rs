@@ -122,7 +122,15 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     let mut out = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i64;
-    for t in tokens {
+    for mut t in tokens {
+        // Snowflake, Oracle: `"AMOUNT"` is how `amount` is stored, so it is the same
+        // identifier; unquote it here and it normalizes like the unquoted one.
+        if let Token::Word(w) = &mut t.token
+            && w.quote_style == Some('"')
+            && dialect.is_folded_spelling(&w.value)
+        {
+            w.quote_style = None;
+        }
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,

@@ -315,3 +315,39 @@ fn date_sharded_tables_fold_into_one_when_asked() {
         "off by default: each shard is its own table"
     );
 }
+
+#[test]
+fn snowflake_folds_unquoted_names_to_upper_case() {
+    // A catalog as Snowflake's information schema spells it.
+    let catalog =
+        JsonCatalog::from_json(r#"{"PUBLIC.ORDERS": ["ID", "AMOUNT", "Region"]}"#).unwrap();
+    let opts = |dialect: &str| Options {
+        dialect: dialect.parse().unwrap(),
+        catalog: Some(Arc::new(catalog.clone())),
+        ..Options::default()
+    };
+    let sql = "INSERT INTO mart.t SELECT * FROM public.orders; \
+               INSERT INTO mart.u (a, r) SELECT \"AMOUNT\", \"Region\" FROM \"PUBLIC\".\"ORDERS\"";
+    let e = edges(sql, &opts("snowflake"));
+    for (from, to) in [
+        ("public.orders.id", "mart.t.id"),
+        ("public.orders.amount", "mart.t.amount"),
+        ("public.orders.Region", "mart.t.Region"),
+        ("public.orders.amount", "mart.u.a"),
+        ("public.orders.Region", "mart.u.r"),
+    ] {
+        assert!(has(&e, from, to, Sub::Identity), "{from} -> {to}: {e:?}");
+    }
+    let l = analyze(sql, &opts("snowflake"));
+    assert_eq!(
+        l.statements[1].reads[0].to_string(),
+        "public.orders",
+        "\"PUBLIC\".\"ORDERS\" is public.orders"
+    );
+    // Postgres folds to lower case: "AMOUNT" there is another column than amount.
+    let pg = analyze(
+        "INSERT INTO t SELECT \"AMOUNT\" FROM \"PUBLIC\".\"ORDERS\"",
+        &opts("postgres"),
+    );
+    assert_eq!(pg.statements[0].reads[0].to_string(), "PUBLIC.ORDERS");
+}

@@ -58,10 +58,38 @@ impl<'a> Cx<'a> {
         if let Some(hit) = self.columns_seen.borrow().get(t) {
             return hit.clone();
         }
+        let dialect = self.opts.dialect;
         let found = match self.script.tables.get(t) {
             Some(c) => Some(c.clone()),
-            None => self.opts.catalog.as_ref().and_then(|c| c.columns(t)),
+            None => self.opts.catalog.as_ref().and_then(|c| {
+                c.columns(t).or_else(|| {
+                    // A catalog read from Snowflake or Oracle spells unquoted names
+                    // upper-case: `PUBLIC.ORDERS`.
+                    let upper = TableName {
+                        database: t.database.as_ref().map(|d| d.to_uppercase()),
+                        schema: t.schema.as_ref().map(|s| s.to_uppercase()),
+                        name: t.name.to_uppercase(),
+                    };
+                    (dialect.folds_to_upper() && upper != *t)
+                        .then(|| c.columns(&upper))
+                        .flatten()
+                })
+            }),
         }
+        .map(|cols| {
+            // Catalog names as the SQL's names normalize: where unquoted names fold to
+            // upper case, `AMOUNT` is `amount` and a mixed-case name (only quoting
+            // makes one) keeps its case; elsewhere names match without regard to case.
+            cols.into_iter()
+                .map(|c| {
+                    if !dialect.folds_to_upper() || dialect.is_folded_spelling(&c) {
+                        c.to_lowercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
         .map(Rc::new);
         self.columns_seen
             .borrow_mut()
