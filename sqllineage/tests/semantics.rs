@@ -351,3 +351,44 @@ fn snowflake_folds_unquoted_names_to_upper_case() {
     );
     assert_eq!(pg.statements[0].reads[0].to_string(), "PUBLIC.ORDERS");
 }
+
+#[test]
+fn struct_paths_are_kept_unless_the_catalog_only_knows_the_top_column() {
+    let sql = "INSERT INTO out (aid) SELECT t.widget.asset.id FROM src t; \
+               INSERT INTO out2 (aid) SELECT widget.asset.id FROM src";
+    let with = |json: Option<&str>| Options {
+        dialect: "bigquery".parse().unwrap(),
+        catalog: json.map(|j| {
+            Arc::new(JsonCatalog::from_json(j).unwrap()) as Arc<dyn headwaters_sqllineage::Catalog>
+        }),
+        ..Options::default()
+    };
+    let none = edges(sql, &with(None));
+    assert!(
+        has(&none, "src.widget.asset.id", "out.aid", Sub::Identity),
+        "{none:?}"
+    );
+    assert!(
+        has(&none, "src.widget.asset.id", "out2.aid", Sub::Identity),
+        "{none:?}"
+    );
+    let nested = edges(
+        sql,
+        &with(Some(
+            r#"{"src": ["widget", "widget.asset", "widget.asset.id"]}"#,
+        )),
+    );
+    assert!(
+        has(&nested, "src.widget.asset.id", "out.aid", Sub::Identity),
+        "{nested:?}"
+    );
+    let flat = edges(sql, &with(Some(r#"{"src": ["widget", "name"]}"#)));
+    assert!(
+        has(&flat, "src.widget", "out.aid", Sub::Identity),
+        "top column: {flat:?}"
+    );
+    assert!(
+        has(&flat, "src.widget", "out2.aid", Sub::Identity),
+        "top column: {flat:?}"
+    );
+}

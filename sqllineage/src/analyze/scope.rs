@@ -139,7 +139,7 @@ impl<'a> Cx<'a> {
             while let Some(sc) = s {
                 for split in (1..parts.len()).rev() {
                     if let Some(rel) = find_rel(sc, &parts[..split]) {
-                        return self.column_of(rel, &parts[split]);
+                        return self.field_path(rel, &parts[split..]);
                     }
                 }
                 s = sc.parent;
@@ -189,7 +189,7 @@ impl<'a> Cx<'a> {
             }
         }
         if known.len() == 1 {
-            return self.column_of(known[0], col);
+            return self.field_path(known[0], parts);
         }
         if known.is_empty()
             && let Some(l) = scope.lateral.iter().rev().find(|c| &c.name == col)
@@ -197,7 +197,7 @@ impl<'a> Cx<'a> {
             return Resolved::Sources(l.direct.clone(), l.indirect.clone());
         }
         match (known.len(), maybe.len()) {
-            (0, 1) => self.column_of(maybe[0], col),
+            (0, 1) => self.field_path(maybe[0], parts),
             (k, _) if k >= 2 => {
                 // Several relations have it (a catalog or subqueries say so): report all.
                 let (mut d, mut i) = (Vec::new(), Vec::new());
@@ -211,6 +211,31 @@ impl<'a> Cx<'a> {
             }
             (0, 0) => Resolved::Unknown,
             _ => Resolved::Ambiguous(known.iter().chain(&maybe).map(|r| rel_label(r)).collect()),
+        }
+    }
+
+    /// Sources of a column or a field inside one (`widget.asset.id`) of a relation. A
+    /// base table's field keeps its whole path unless the catalog lists the table's
+    /// columns without nested ones, in which case the top column stands for it.
+    pub(super) fn field_path(&self, rel: &Rel, path: &[String]) -> Resolved {
+        let top = &path[0];
+        if path.len() == 1 {
+            return self.column_of(rel, top);
+        }
+        let Rel::Table(t) = rel else {
+            return self.column_of(rel, top);
+        };
+        let full = path.join(".");
+        let nested = |cols: &[String]| {
+            cols.iter().any(|c| {
+                c.len() > top.len()
+                    && c.starts_with(top.as_str())
+                    && c.as_bytes()[top.len()] == b'.'
+            })
+        };
+        match self.known_columns(t) {
+            Some(cols) if !cols.contains(&full) && !nested(&cols) => self.column_of(rel, top),
+            _ => self.column_of(rel, &full),
         }
     }
 
