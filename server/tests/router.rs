@@ -2514,3 +2514,63 @@ async fn pipeline_runs_transformations_column_search_and_docs_title() {
     assert!(html.contains("<title>Headwaters API</title>"), "{html}");
     assert!(!html.contains("Swagger UI</title>"));
 }
+
+#[tokio::test]
+async fn answers_are_gzipped_only_when_asked() {
+    let t = setup();
+    let (a, b, _) = t.platform().await;
+    assert_eq!(t.edge(&a, &b, json!({})).await.0, StatusCode::OK);
+    let path = "/api/v1/lineage/table/name/svc.db.sch.a?upstreamDepth=0&downstreamDepth=1";
+    let request = |gzip: bool| {
+        let mut r = Request::builder()
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", t.viewer));
+        if gzip {
+            r = r.header(header::ACCEPT_ENCODING, "gzip");
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let plain = t.app.clone().oneshot(request(false)).await.unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+    let plain = axum::body::to_bytes(plain.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let zipped = t.app.clone().oneshot(request(true)).await.unwrap();
+    assert_eq!(zipped.status(), StatusCode::OK);
+    assert_eq!(
+        zipped.headers().get(header::CONTENT_ENCODING).unwrap(),
+        "gzip"
+    );
+    let zipped = axum::body::to_bytes(zipped.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain.to_vec(), "the same answer, compressed");
+    // Errors are still JSON with a message once unzipped.
+    let r = Request::builder()
+        .uri("/api/v1/tables/name/svc.db.sch.nope")
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.viewer))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let res = t.app.clone().oneshot(r).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = if body.starts_with(&[0x1f, 0x8b]) {
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut out)
+            .unwrap();
+        out
+    } else {
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["message"].as_str().unwrap().contains("nope"), "{v}");
+}

@@ -226,6 +226,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(middleware::from_fn(json_errors))
+        // gzip answers when the client asks (`Accept-Encoding: gzip`: browsers, Python's
+        // requests); outside the error rewriting, so that sees plain bodies.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
