@@ -544,7 +544,10 @@ function facts(type, doc) {
     case 'apiEndpoint': add('method', doc.requestMethod); add('url', doc.endpointURL); break;
     default: break;
   }
-  add('source', doc.sourceUrl && `<a href="${esc(doc.sourceUrl)}" rel="noreferrer">${esc(doc.sourceUrl)}</a>`, true);
+  // Only web addresses become links (never `javascript:` or `data:`).
+  const url = doc.sourceUrl && String(doc.sourceUrl);
+  if (url && /^https?:\/\//i.test(url)) add('source', `<a href="${esc(url)}" rel="noreferrer noopener" target="_blank">${esc(url)}</a>`, true);
+  else add('source', url);
   add('version', doc.version);
   add('updated', doc.updatedAt && `${when(doc.updatedAt)}${doc.updatedBy ? ' by ' + doc.updatedBy : ''}`);
   return `<dl class="facts">${f.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;

@@ -263,6 +263,19 @@ try {
   assert.match(await page.textContent('#panel .owners'), /Data Platform \(team\)/);
   ok('a pipeline entity shows its last run (Failed) and owners');
 
+  // ---- source links: web addresses only
+  for (const [name, url] of [['linked_web', 'https://git.example.test/models/linked.sql'], ['linked_script', 'javascript:alert(1)']]) {
+    await put('/api/v1/tables', { name, databaseSchema: 'warehouse.analytics.marts', sourceUrl: url, columns: [{ name: 'id', dataType: 'INT' }] });
+  }
+  await page.goto(`${HW_URL}/?type=table&fqn=warehouse.analytics.marts.linked_web&up=1&down=1`);
+  await page.waitForSelector('#panel dl.facts dd a');
+  assert.equal(await page.getAttribute('#panel dl.facts dd a', 'href'), 'https://git.example.test/models/linked.sql');
+  await page.goto(`${HW_URL}/?type=table&fqn=warehouse.analytics.marts.linked_script&up=1&down=1`);
+  await page.waitForFunction(() => document.querySelector('#panel h2')?.textContent === 'linked_script');
+  assert.equal(await page.locator('#panel dl.facts a').count(), 0, 'a javascript: address is shown as text, not a link');
+  assert.match(await page.textContent('#panel dl.facts'), /source\s*javascript:alert\(1\)/);
+  ok('an entity\'s source address is a link only when it is a web address');
+
   // ---- a hub: 25 neighbours and a "+K more" node that pages; counts stay right
   const hub = await get('/api/v1/tables/name/warehouse.analytics.raw.customers');
   const fan = [];
