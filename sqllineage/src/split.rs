@@ -131,6 +131,9 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         {
             w.quote_style = None;
         }
+        if dialect == Dialect::Teradata {
+            expand_teradata_abbreviation(&mut t.token, current.iter().rev().find(|p| !is_blank(p)));
+        }
         match t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
@@ -145,6 +148,25 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     }
     parse_piece(&current, dialect, &mut out);
     out
+}
+
+/// Teradata's abbreviations `SEL`, `DEL`, `INS`, `UPD` are reserved words there (a
+/// column so named must be quoted), so each unquoted one is its keyword, except as the
+/// part of a qualified name (`t.sel`).
+fn expand_teradata_abbreviation(token: &mut Token, previous: Option<&TokenWithSpan>) {
+    let Token::Word(w) = token else { return };
+    if w.quote_style.is_some() || previous.is_some_and(|p| p.token == Token::Period) {
+        return;
+    }
+    let (value, keyword) = match w.value.to_ascii_uppercase().as_str() {
+        "SEL" => ("SELECT", Keyword::SELECT),
+        "DEL" => ("DELETE", Keyword::DELETE),
+        "INS" => ("INSERT", Keyword::INSERT),
+        "UPD" => ("UPDATE", Keyword::UPDATE),
+        _ => return,
+    };
+    w.value = value.to_string();
+    w.keyword = keyword;
 }
 
 fn location(t: &TokenWithSpan) -> Location {
