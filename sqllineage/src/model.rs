@@ -55,14 +55,15 @@ impl TableName {
         if let Some(prefix) = name.strip_suffix("_*").filter(|p| !p.is_empty()) {
             return Cow::Owned(format!("{prefix}_yyyymmdd"));
         }
+        // The last 8 bytes must be ASCII digits before the name is cut there (a cut
+        // inside a multi-byte character would panic).
         let bytes = name.as_bytes();
-        if bytes.len() < 10 {
+        if bytes.len() < 10 || !bytes[bytes.len() - 8..].iter().all(u8::is_ascii_digit) {
             return Cow::Borrowed(name);
         }
         let (head, date) = name.split_at(name.len() - 8);
         let sep = head.as_bytes()[head.len() - 1];
-        let plausible = date.bytes().all(|b| b.is_ascii_digit())
-            && matches!(&date[..2], "19" | "20")
+        let plausible = matches!(&date[..2], "19" | "20")
             && (1..=12).contains(&date[4..6].parse::<u8>().unwrap_or(0))
             && (1..=31).contains(&date[6..].parse::<u8>().unwrap_or(0));
         if (sep == b'_' || sep == b'$') && head.len() > 1 && plausible {
@@ -177,6 +178,23 @@ pub struct ColumnEdge {
     /// The SQL expression that produced the target (for DIRECT edges).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
+}
+
+impl ColumnEdge {
+    /// Kind and subtype in one word: `DIRECT/AGGREGATION`, `INDIRECT/FILTER`, ...
+    pub fn transformation(&self) -> String {
+        format!("{:?}/{:?}", self.kind, self.subtype).to_uppercase()
+    }
+
+    /// The expression that computes the target, for transformations other than a plain
+    /// copy (indirect edges carry none).
+    pub fn function(&self) -> Option<&str> {
+        if self.subtype == TransformationSubtype::Identity {
+            None
+        } else {
+            self.expression.as_deref()
+        }
+    }
 }
 
 /// A position in the SQL text (1-based).
@@ -458,6 +476,8 @@ mod tests {
             "_20240101",
             "*",
             "orders",
+            "événements_2024é",
+            "tableé12345678",
         ] {
             assert_eq!(TableName::unsharded(keep), keep, "{keep}");
         }

@@ -15,9 +15,7 @@ use std::sync::Arc;
 use headwaters_engine::{
     ColumnMapping, EdgeInput, Entity, EntityType, Include, LineageSource, NodeId, RejectedColumn,
 };
-use headwaters_sqllineage::{
-    Catalog, ColumnEdge, Options, TableName, TransformationSubtype, TransformationType, analyze,
-};
+use headwaters_sqllineage::{Catalog, ColumnEdge, Options, TableName, TransformationType, analyze};
 use serde::Deserialize;
 
 use crate::domain::error::{Error, Result, UserError};
@@ -405,11 +403,8 @@ impl Tables {
                     .or_default()
                     .push(QuerySource {
                         column,
-                        transformation: format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase(),
-                        function: (ce.kind == TransformationType::Direct
-                            && ce.subtype != TransformationSubtype::Identity)
-                            .then(|| ce.expression.clone())
-                            .flatten(),
+                        transformation: ce.transformation(),
+                        function: ce.function().map(str::to_string),
                     });
             }
             out.extend(by_column.into_iter().map(|(c, sources)| QueryOutputColumn {
@@ -552,10 +547,8 @@ impl Mappings {
         let slot = self.0.entry(to.clone()).or_insert_with(|| ColumnMapping {
             from_columns: Vec::new(),
             to_column: to,
-            function: (ce.subtype != TransformationSubtype::Identity)
-                .then(|| ce.expression.clone())
-                .flatten(),
-            transformation: Some(format!("{:?}/{:?}", ce.kind, ce.subtype).to_uppercase()),
+            function: ce.function().map(str::to_string),
+            transformation: Some(ce.transformation()),
         });
         if !slot.from_columns.contains(&from) {
             slot.from_columns.push(from);

@@ -352,13 +352,7 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
             .statements
             .iter()
             .flat_map(|s| s.columns.iter().chain(&s.query_output).map(move |e| (s, e)))
-            .map(|(s, e)| {
-                (
-                    e.source.to_string(),
-                    target_label(s, e),
-                    format!("{:?}/{:?}", e.kind, e.subtype).to_uppercase(),
-                )
-            })
+            .map(|(s, e)| (e.source.to_string(), target_label(s, e), e.transformation()))
             .collect();
         v.sort();
         v.dedup();
