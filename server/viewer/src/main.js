@@ -224,7 +224,8 @@ async function docOf(id) {
   return state.docs.get(id);
 }
 
-// Lists an entity's columns inside its node (no-op for entities without columns).
+// Lists an entity's columns inside its node (no-op for entities without columns). The
+// caller adds the column edges once its batch of tables is open (addColumnEdges).
 async function expandColumns(id) {
   if (state.expanded.has(id) || !state.refs.has(id)) return;
   const doc = await docOf(id);
@@ -242,7 +243,6 @@ async function expandColumns(id) {
       }
     }
   });
-  addColumnEdges();
 }
 
 function collapseColumns(id) {
@@ -441,12 +441,13 @@ async function expandAll() {
   const ids = cy.nodes('.entity').filter((n) => n.data('type') === 'table' || n.data('type') === 'dashboardDataModel').map((n) => n.id());
   const todo = ids.slice(0, EXPAND_ALL_MAX);
   for (let i = 0; i < todo.length; i += 8) await Promise.all(todo.slice(i, i + 8).map(expandColumns));
+  addColumnEdges();
   if (ids.length > todo.length) status(`columns listed for the first ${todo.length} of ${ids.length} tables; double-click a table for its own`);
 }
 
 async function toggleColumns(id) {
   try {
-    if (state.expanded.has(id)) collapseColumns(id); else await expandColumns(id);
+    if (state.expanded.has(id)) collapseColumns(id); else { await expandColumns(id); addColumnEdges(); }
     layout();
   } catch (e) { fail(e); }
 }
@@ -484,6 +485,7 @@ async function traceColumn(fqn, push = true) {
     });
     const ids = [...new Set(tables.map((t) => t.id))];
     for (let i = 0; i < ids.length; i += 8) await Promise.all(ids.slice(i, i + 8).map(expandColumns));
+    addColumnEdges();
     cy.batch(() => {
       for (const e of r.edges) {
         const d = colEdgeData(e.fromColumn, e.toColumn, e);
