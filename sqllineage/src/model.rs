@@ -290,6 +290,10 @@ pub enum StatementKind {
     Copy,
     /// `UNLOAD`.
     Unload,
+    /// A statement holding others: a procedure's, function's or trigger's body, a
+    /// `BEGIN ... END` block, `IF`/`WHILE`/`CASE`. Its lineage is the union of its
+    /// statements' lineage.
+    Compound,
     /// Anything else (reported as unsupported).
     #[default]
     Other,
@@ -319,6 +323,7 @@ impl StatementKind {
             StatementKind::RenameTable => "rename_table",
             StatementKind::Copy => "copy",
             StatementKind::Unload => "unload",
+            StatementKind::Compound => "compound",
             StatementKind::Other => "other",
         }
     }
@@ -356,6 +361,11 @@ pub struct StatementLineage {
     pub query_output: Vec<ColumnEdge>,
     /// Problems found in this statement.
     pub diagnostics: Vec<Diagnostic>,
+    /// Read from inside a statement the parser refused (the previous unparsed one), by
+    /// resuming at a later keyword after its error: e.g. the `INSERT` in a procedure
+    /// body whose header is not understood. Partial lineage of that statement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recovered: bool,
 }
 
 /// The lineage of a script.

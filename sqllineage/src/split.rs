@@ -21,6 +21,8 @@ pub(crate) struct Parsed {
     /// For a statement the parser refused but whose lineage the tokens show
     /// ([`recognize`]): its kind, the tables read and the tables written.
     pub(crate) recognized: Option<Recognized>,
+    /// Found inside a statement the parser refused, by resuming after its error.
+    pub(crate) recovered: bool,
 }
 
 /// Lineage read off the tokens of a statement the parser does not know.
@@ -99,8 +101,9 @@ fn recognize(tokens: &[TokenWithSpan]) -> Option<Recognized> {
 /// Nesting limit handed to the parser (it reports deeper input as an error).
 const PARSER_RECURSION_LIMIT: usize = 64;
 
-/// Attempts to resume after a parse error, per piece (bounds the work on bad input).
-const MAX_RECOVERIES: usize = 32;
+/// Attempts to resume after a parse error, per piece (bounds the work on bad input; a
+/// piece can be a whole procedure body).
+const MAX_RECOVERIES: usize = 256;
 
 /// Tokenizes `sql`, splits it at top-level semicolons and parses each piece.
 pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
@@ -116,13 +119,29 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
                 location,
                 result: Err(e.message),
                 recognized: None,
+                recovered: false,
             }];
         }
     };
     let mut out = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     let mut depth = 0i64;
-    for mut t in tokens {
+    // Open procedural blocks (`BEGIN ... END`, and the `CASE ... END` inside them):
+    // their semicolons end statements inside the block, not the block.
+    let mut blocks = 0i64;
+    let batches = dialect == Dialect::MsSql;
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut t = tokens[i].clone();
+        i += 1;
+        let after = &tokens[i..];
+        // T-SQL: `GO` alone on its line ends a batch (a client command, not SQL).
+        if batches && depth <= 0 && is_batch_separator(&t, &current, after) {
+            parse_piece(&std::mem::take(&mut current), dialect, &mut out);
+            blocks = 0;
+            i += after.iter().take_while(|n| !is_line_end(n)).count();
+            continue;
+        }
         // Snowflake, Oracle: `"AMOUNT"` is how `amount` is stored, so it is the same
         // identifier; unquote it here and it normalizes like the unquoted one.
         if let Token::Word(w) = &mut t.token
@@ -134,12 +153,17 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         if dialect == Dialect::Teradata {
             expand_teradata_abbreviation(&mut t.token, current.iter().rev().find(|p| !is_blank(p)));
         }
-        match t.token {
+        match &t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
+            Token::Word(w) if w.quote_style.is_none() => {
+                let next = after.iter().find(|n| !is_blank(n)).map(|n| &n.token);
+                blocks += block_step(&w.value, next, blocks > 0);
+                blocks = blocks.max(0);
+            }
             _ => {}
         }
-        if t.token == Token::SemiColon && depth <= 0 {
+        if t.token == Token::SemiColon && depth <= 0 && blocks == 0 {
             parse_piece(&std::mem::take(&mut current), dialect, &mut out);
             depth = 0;
         } else {
@@ -169,6 +193,89 @@ fn expand_teradata_abbreviation(token: &mut Token, previous: Option<&TokenWithSp
     w.keyword = keyword;
 }
 
+/// How a word changes the procedural block depth. `BEGIN` opens a block unless it
+/// starts a transaction (`BEGIN;`, `BEGIN TRANSACTION`, `BEGIN WORK`, ...); inside a
+/// block `CASE` opens one too and `END` closes one (`END IF`, `END LOOP`, `END WHILE`
+/// close statements that opened none).
+fn block_step(word: &str, next: Option<&Token>, in_block: bool) -> i64 {
+    let next_word = match next {
+        Some(Token::Word(n)) => Some(n.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let next_is = |words: &[&str]| next_word.as_deref().is_some_and(|n| words.contains(&n));
+    if word.eq_ignore_ascii_case("BEGIN") {
+        let transaction = matches!(next, None | Some(Token::SemiColon | Token::EOF))
+            || next_is(&[
+                "TRANSACTION",
+                "TRAN",
+                "WORK",
+                "DEFERRED",
+                "IMMEDIATE",
+                "EXCLUSIVE",
+                "DISTRIBUTED",
+                "ISOLATION",
+                "READ",
+                "NOT",
+                "END",
+            ]);
+        i64::from(!transaction)
+    } else if in_block && word.eq_ignore_ascii_case("CASE") {
+        1
+    } else if in_block && word.eq_ignore_ascii_case("END") {
+        if next_is(&["IF", "LOOP", "WHILE", "REPEAT", "FOR"]) {
+            0
+        } else {
+            -1
+        }
+    } else {
+        0
+    }
+}
+
+/// `GO` (optionally `GO 5`) on a line of its own.
+fn is_batch_separator(
+    t: &TokenWithSpan,
+    before: &[TokenWithSpan],
+    after: &[TokenWithSpan],
+) -> bool {
+    let Token::Word(w) = &t.token else {
+        return false;
+    };
+    if w.quote_style.is_some() || !w.value.eq_ignore_ascii_case("GO") {
+        return false;
+    }
+    let line_start = before
+        .iter()
+        .rev()
+        .find(|p| !matches!(&p.token, Token::Whitespace(ws) if !is_newline(ws)))
+        .is_none_or(is_line_end);
+    let mut after = after
+        .iter()
+        .take_while(|n| !is_line_end(n))
+        .filter(|n| !is_blank(n));
+    let count = after.next();
+    line_start
+        && count.is_none_or(|c| matches!(c.token, Token::Number(..)))
+        && after.next().is_none()
+}
+
+fn is_newline(ws: &sqlparser::tokenizer::Whitespace) -> bool {
+    use sqlparser::tokenizer::Whitespace;
+    matches!(
+        ws,
+        Whitespace::Newline | Whitespace::SingleLineComment { .. }
+    )
+}
+
+/// A newline (a `--` comment ends its line too) or the end of input.
+fn is_line_end(t: &TokenWithSpan) -> bool {
+    match &t.token {
+        Token::Whitespace(ws) => is_newline(ws),
+        Token::EOF => true,
+        _ => false,
+    }
+}
+
 fn location(t: &TokenWithSpan) -> Location {
     Location {
         line: t.span.start.line,
@@ -195,7 +302,15 @@ fn starts_statement(t: &TokenWithSpan) -> bool {
 fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>) {
     let mut rest = piece;
     let mut recoveries = 0;
-    while let Some(first) = rest.iter().position(|t| !is_blank(t)) {
+    // Inside a refused statement: what parses from a later keyword on is reported as
+    // recovered; what does not is no statement of the input and is not reported (the
+    // refused statement's own error already is).
+    let mut recovering = false;
+    // Semicolons between statements found inside a refused block are skipped.
+    while let Some(first) = rest
+        .iter()
+        .position(|t| !is_blank(t) && t.token != Token::SemiColon)
+    {
         rest = &rest[first..];
         let at = location(&rest[0]);
         let d = dialect.parser_dialect();
@@ -208,6 +323,7 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                     location: at,
                     result: Ok(stmt),
                     recognized: None,
+                    recovered: recovering,
                 });
                 let used = parser.index().min(rest.len());
                 if used == 0 {
@@ -217,17 +333,21 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                 // Anything left is parsed as the next statement.
             }
             Err(e) => {
-                let recognized = recognize(rest);
+                let recognized = if recovering { None } else { recognize(rest) };
                 let whole = recognized.is_some();
-                out.push(Parsed {
-                    location: at,
-                    result: Err(e.to_string()),
-                    recognized,
-                });
+                if !recovering {
+                    out.push(Parsed {
+                        location: at,
+                        result: Err(e.to_string()),
+                        recognized,
+                        recovered: false,
+                    });
+                }
                 if whole {
                     // A recognized statement spans the rest of the piece.
                     return;
                 }
+                recovering = true;
                 recoveries += 1;
                 if recoveries > MAX_RECOVERIES {
                     return;

@@ -23,6 +23,13 @@ fn render(sql: &str, dialect: &str) -> String {
                 .join(", ")
         };
         writeln!(out, "statement {} ({}) at {}", i + 1, s.kind, s.location).unwrap();
+        if s.recovered {
+            writeln!(
+                out,
+                "  (recovered from inside the refused statement before)"
+            )
+            .unwrap();
+        }
         writeln!(out, "  reads:  {}", names(&s.reads)).unwrap();
         writeln!(out, "  writes: {}", names(&s.writes)).unwrap();
         if !s.modifies.is_empty() {

@@ -161,7 +161,11 @@ impl<'a> Cx<'a> {
                 let out = self.query(subquery, Some(scope));
                 indirect.extend(out.indirect);
             }
-            Expr::InSubquery { expr, subquery, .. } => {
+            Expr::In {
+                expr,
+                target: InTarget::Subquery(subquery),
+                ..
+            } => {
                 self.expr(
                     expr,
                     scope,

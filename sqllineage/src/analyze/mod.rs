@@ -18,9 +18,9 @@ use std::ops::ControlFlow;
 use std::rc::Rc;
 
 use sqlparser::ast::{
-    self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName,
-    ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement,
-    TableFactor, TableWithJoins, Visit, Visitor,
+    self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget,
+    ObjectName, ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, Statement, TableFactor, TableWithJoins, Visit, Visitor,
 };
 
 use crate::model::{
@@ -45,7 +45,8 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
     let mut script = ScriptState::default();
     let mut statements = Vec::new();
     for parsed in split::statements(sql, opts.dialect) {
-        let lineage = match parsed.result {
+        let recovered = parsed.recovered;
+        let mut lineage = match parsed.result {
             Err(_) if parsed.recognized.is_some() => {
                 let r = parsed.recognized.expect("checked");
                 let cx = Cx::new(opts, &script, parsed.location);
@@ -83,6 +84,7 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
                 out
             }
         };
+        lineage.recovered = recovered;
         statements.push(lineage);
     }
     let intermediate_tables = script.intermediate();
@@ -220,6 +222,9 @@ struct Cx<'a> {
     renamed: Vec<(TableName, TableName)>,
     /// Columns of base tables, as looked up so far in this statement.
     columns_seen: RefCell<HashMap<TableName, Option<Rc<Vec<String>>>>>,
+    /// Inside the body of a compound statement (procedure, block, `IF`): statements
+    /// that move no data there (DECLARE, SET, RETURN) are not reported as unsupported.
+    in_compound: usize,
     depth: usize,
     lateral_alias: bool,
 }
@@ -301,6 +306,7 @@ impl<'a> Cx<'a> {
             nested: Vec::new(),
             renamed: Vec::new(),
             columns_seen: RefCell::new(HashMap::new()),
+            in_compound: 0,
             depth: 0,
             lateral_alias: opts
                 .lateral_column_alias

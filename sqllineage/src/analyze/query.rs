@@ -119,7 +119,7 @@ impl<'a> Cx<'a> {
             SetExpr::Table(t) => {
                 let mut out = QueryOut::default();
                 if let Some(name) = &t.table_name {
-                    let n = ObjectName::from(vec![Ident::new(name.clone())]);
+                    let n = ObjectName::from(vec![name.clone()]);
                     let table = self.table(&n);
                     self.reads.insert(table.clone());
                     out.cols.push(star(&table));

@@ -145,11 +145,38 @@ impl<'a> Cx<'a> {
                 StatementKind::Unload
             }
             other => {
-                self.unsupported(other);
-                StatementKind::Other
+                let body = child_statements(other);
+                if body.is_empty() {
+                    self.unsupported(other);
+                    StatementKind::Other
+                } else {
+                    self.compound(&body, &mut out);
+                    StatementKind::Compound
+                }
             }
         };
         out
+    }
+
+    /// A statement holding others: each one's lineage, merged (control flow such as
+    /// `IF`/`WHILE` inside is followed down to the statements that move data).
+    fn compound(&mut self, body: &[Statement], out: &mut StatementLineage) {
+        self.in_compound += 1;
+        for stmt in body {
+            // A later DELETE or UPDATE of a table does not undo an earlier read of it.
+            let read_before = std::mem::take(&mut self.reads);
+            let inner = self.statement(stmt);
+            self.reads.extend(read_before);
+            out.writes.extend(inner.writes);
+            out.modifies.extend(inner.modifies);
+            out.columns.extend(inner.columns);
+            out.diagnostics.extend(inner.diagnostics);
+        }
+        self.in_compound -= 1;
+        out.writes.sort();
+        out.writes.dedup();
+        out.modifies.sort();
+        out.modifies.dedup();
     }
 
     /// INSERT: the target's columns from the column list, else the catalog.
@@ -362,8 +389,12 @@ impl<'a> Cx<'a> {
         out.writes.push(TableName::bare(to.value.clone()));
     }
 
-    /// Anything else: an `Unsupported` diagnostic naming the statement.
+    /// Anything else: an `Unsupported` diagnostic naming the statement (none inside a
+    /// compound statement, where DECLARE, SET, RETURN and the like are expected).
     fn unsupported(&mut self, other: &Statement) {
+        if self.in_compound > 0 {
+            return;
+        }
         let text = other.to_string();
         let word: String = text
             .split_whitespace()
@@ -619,4 +650,33 @@ fn swap_partitions(q: &Query) -> Option<(String, String)> {
         _ => None,
     };
     Some((text(0)?, text(3)?))
+}
+
+/// The statements directly inside `stmt` (a body, a block, the branches of `IF`),
+/// not those nested in them, nor `stmt` itself.
+fn child_statements(stmt: &Statement) -> Vec<Statement> {
+    struct Children {
+        depth: usize,
+        found: Vec<Statement>,
+    }
+    impl Visitor for Children {
+        type Break = ();
+        fn pre_visit_statement(&mut self, s: &Statement) -> ControlFlow<()> {
+            if self.depth == 1 {
+                self.found.push(s.clone());
+            }
+            self.depth += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_statement(&mut self, _: &Statement) -> ControlFlow<()> {
+            self.depth -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Children {
+        depth: 0,
+        found: Vec::new(),
+    };
+    let _ = stmt.visit(&mut v);
+    v.found
 }
