@@ -115,6 +115,23 @@ impl Dialect {
         }
     }
 
+    /// Grammars tried, in order, on a statement this dialect's grammar refuses: the
+    /// same tokens (so quoting and literals keep this dialect's meaning) read by a
+    /// related dialect's grammar, then by sqlparser's generic one, which accepts the
+    /// union of many dialects' syntax.
+    pub(crate) fn fallback_parser_dialects(self) -> Vec<Box<dyn sp::Dialect>> {
+        let mut out: Vec<Box<dyn sp::Dialect>> = match self {
+            Dialect::Redshift | Dialect::DuckDb => vec![Box::new(sp::PostgreSqlDialect {})],
+            Dialect::SparkSql | Dialect::Databricks => vec![Box::new(sp::HiveDialect {})],
+            Dialect::Hive => vec![Box::new(sp::DatabricksDialect {})],
+            _ => Vec::new(),
+        };
+        if !matches!(self, Dialect::Generic | Dialect::Teradata) {
+            out.push(Box::new(sp::GenericDialect {}));
+        }
+        out
+    }
+
     /// Whether table names are case-sensitive, so unquoted ones keep their case:
     /// BigQuery (datasets and tables) and MySQL (tables are files on case-sensitive file
     /// systems). Elsewhere unquoted identifiers are lower-cased.

@@ -23,6 +23,9 @@ pub(crate) struct Parsed {
     pub(crate) recognized: Option<Recognized>,
     /// Found inside a statement the parser refused, by resuming after its error.
     pub(crate) recovered: bool,
+    /// Parsed only in part (what follows the parsed prefix starts no statement): the
+    /// error where it stops being understood.
+    pub(crate) partial: Option<String>,
 }
 
 /// Lineage read off the tokens of a statement the parser does not know.
@@ -120,6 +123,7 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
                 result: Err(e.message),
                 recognized: None,
                 recovered: false,
+                partial: None,
             }];
         }
     };
@@ -149,6 +153,14 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
             && dialect.is_folded_spelling(&w.value)
         {
             w.quote_style = None;
+        }
+        // Snowflake's `DIRECTED` join hint (`INNER DIRECTED JOIN`) only fixes the join
+        // order; the join reads the same.
+        if dialect == Dialect::Snowflake
+            && matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("DIRECTED"))
+            && matches!(after.iter().find(|n| !is_blank(n)).map(|n| &n.token), Some(Token::Word(n)) if n.keyword == Keyword::JOIN)
+        {
+            continue;
         }
         if dialect == Dialect::Teradata {
             expand_teradata_abbreviation(&mut t.token, current.iter().rev().find(|p| !is_blank(p)));
@@ -299,6 +311,167 @@ fn starts_statement(t: &TokenWithSpan) -> bool {
     )
 }
 
+/// How the statement at the start of a piece's tokens parsed.
+enum Outcome {
+    /// Parsed up to the end of the piece or to the start of a next statement; the
+    /// tokens used.
+    Complete(Statement, usize),
+    /// Only a prefix parsed and what follows starts no statement: the prefix, the
+    /// tokens used, and an error naming where the statement stops being understood.
+    Partial(Statement, usize, String),
+    /// Refused: the dialect's own error.
+    Failed(String),
+}
+
+/// Parses the statement at the start of `tokens` with the dialect's grammar; where
+/// that refuses it or reads only a prefix of it, with its fallback grammars
+/// ([`Dialect::fallback_parser_dialects`]), taking the first complete parse.
+fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
+    let parse = |d: &dyn sqlparser::dialect::Dialect| {
+        let mut parser = Parser::new(d)
+            .with_recursion_limit(PARSER_RECURSION_LIMIT)
+            .with_tokens_with_locations(tokens.to_vec());
+        match parser.parse_statement() {
+            Ok(s) => {
+                let used = parser.index().min(tokens.len());
+                match tokens[used..]
+                    .iter()
+                    .find(|t| !is_blank(t) && t.token != Token::SemiColon)
+                {
+                    Some(next) if !may_start_statement(next) => Outcome::Partial(
+                        s,
+                        used,
+                        format!(
+                            "sql parser error: Expected: end of statement, found: {} at Line: {}, Column: {}",
+                            next.token, next.span.start.line, next.span.start.column
+                        ),
+                    ),
+                    _ => Outcome::Complete(s, used),
+                }
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    };
+    let own = parse(dialect.parser_dialect().as_ref());
+    if matches!(own, Outcome::Complete(..)) {
+        return own;
+    }
+    for d in dialect.fallback_parser_dialects() {
+        if let found @ Outcome::Complete(..) = parse(d.as_ref()) {
+            return found;
+        }
+    }
+    own
+}
+
+/// Whether a token can begin a statement (for scripts without semicolons, where a
+/// statement ends where the next begins).
+fn may_start_statement(t: &TokenWithSpan) -> bool {
+    const STARTS: &[&str] = &[
+        "ABORT",
+        "ALTER",
+        "ANALYZE",
+        "ATTACH",
+        "BACKUP",
+        "BEGIN",
+        "BREAK",
+        "CACHE",
+        "CALL",
+        "CASE",
+        "CHECKPOINT",
+        "CLOSE",
+        "CLUSTER",
+        "COMMENT",
+        "COMMIT",
+        "CONTINUE",
+        "COPY",
+        "CREATE",
+        "DBCC",
+        "DEALLOCATE",
+        "DECLARE",
+        "DELETE",
+        "DENY",
+        "DESC",
+        "DESCRIBE",
+        "DETACH",
+        "DISCARD",
+        "DROP",
+        "ELSE",
+        "END",
+        "EXEC",
+        "EXECUTE",
+        "EXPLAIN",
+        "EXPORT",
+        "FETCH",
+        "FLUSH",
+        "FOR",
+        "FROM",
+        "GET",
+        "GRANT",
+        "IF",
+        "IMPORT",
+        "INSERT",
+        "INSTALL",
+        "KILL",
+        "LET",
+        "LIST",
+        "LISTEN",
+        "LOAD",
+        "LOCK",
+        "LOOP",
+        "MERGE",
+        "MSCK",
+        "NOTIFY",
+        "OPEN",
+        "OPTIMIZE",
+        "PRAGMA",
+        "PREPARE",
+        "PRINT",
+        "PUT",
+        "RAISE",
+        "RAISERROR",
+        "REFRESH",
+        "REINDEX",
+        "RELEASE",
+        "REMOVE",
+        "RENAME",
+        "REPEAT",
+        "REPLACE",
+        "RESET",
+        "RESTORE",
+        "RETURN",
+        "REVOKE",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "SELECT",
+        "SET",
+        "SHOW",
+        "START",
+        "SUMMARIZE",
+        "THROW",
+        "TRUNCATE",
+        "UNCACHE",
+        "UNLISTEN",
+        "UNLOAD",
+        "UNLOCK",
+        "UPDATE",
+        "UPSERT",
+        "USE",
+        "VACUUM",
+        "VALUES",
+        "WAITFOR",
+        "WHILE",
+        "WITH",
+    ];
+    match &t.token {
+        Token::LParen => true,
+        Token::Word(w) if w.quote_style.is_none() => {
+            STARTS.contains(&w.value.to_ascii_uppercase().as_str())
+        }
+        _ => false,
+    }
+}
+
 fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>) {
     let mut rest = piece;
     let mut recoveries = 0;
@@ -313,34 +486,44 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
     {
         rest = &rest[first..];
         let at = location(&rest[0]);
-        let d = dialect.parser_dialect();
-        let mut parser = Parser::new(d.as_ref())
-            .with_recursion_limit(PARSER_RECURSION_LIMIT)
-            .with_tokens_with_locations(rest.to_vec());
-        match parser.parse_statement() {
-            Ok(stmt) => {
+        match parse_one(rest, dialect) {
+            Outcome::Complete(stmt, used) => {
                 out.push(Parsed {
                     location: at,
                     result: Ok(stmt),
                     recognized: None,
                     recovered: recovering,
+                    partial: None,
                 });
-                let used = parser.index().min(rest.len());
                 if used == 0 {
                     return;
                 }
                 rest = &rest[used..];
                 // Anything left is parsed as the next statement.
             }
-            Err(e) => {
+            Outcome::Partial(stmt, used, error) => {
+                // The prefix's lineage, with the error: the rest of the statement is
+                // searched for statements like a refused one's.
+                out.push(Parsed {
+                    location: at,
+                    result: Ok(stmt),
+                    recognized: None,
+                    recovered: recovering,
+                    partial: (!recovering).then_some(error),
+                });
+                recovering = true;
+                rest = &rest[used.max(1)..];
+            }
+            Outcome::Failed(e) => {
                 let recognized = if recovering { None } else { recognize(rest) };
                 let whole = recognized.is_some();
                 if !recovering {
                     out.push(Parsed {
                         location: at,
-                        result: Err(e.to_string()),
+                        result: Err(e),
                         recognized,
                         recovered: false,
+                        partial: None,
                     });
                 }
                 if whole {

@@ -76,6 +76,13 @@ pub fn analyze(sql: &str, opts: &Options) -> Lineage {
                 out.location = parsed.location;
                 out.reads = cx.reads.into_iter().collect();
                 out.diagnostics.extend(cx.diags);
+                if let Some(message) = parsed.partial {
+                    out.diagnostics.push(Diagnostic {
+                        kind: DiagnosticKind::Parse,
+                        location: parser_location(&message).unwrap_or(parsed.location),
+                        message,
+                    });
+                }
                 let (created, renamed) = (cx.created, cx.renamed);
                 script.after(&out, created);
                 for (old, new) in renamed {
