@@ -51,6 +51,8 @@ pub struct Store {
     graph: RwLock<Graph>,
     /// Highest RocksDB sequence number known to be on disk (group commit).
     synced: std::sync::Mutex<u64>,
+    /// Bumped after every write, once readers can see it (see [`Store::version`]).
+    version: std::sync::atomic::AtomicU64,
 }
 
 /// A traversal request: depth bounds and budget, plus which nodes may be visited.
@@ -119,6 +121,7 @@ impl Store {
             kv,
             graph: RwLock::new(graph),
             synced: std::sync::Mutex::new(0),
+            version: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -155,6 +158,7 @@ impl Store {
             };
             let seq = self.kv.write_unsynced(batch)?;
             g.apply(mem);
+            self.bump_version();
             (value, seq)
         };
         self.kv.sync_to(seq, &self.synced)?;
@@ -349,7 +353,23 @@ impl Store {
             Some(v) => b.put(cf::AUX, key, v),
             None => b.delete(cf::AUX, key),
         }
-        self.kv.write(b)
+        self.kv.write(b)?;
+        self.bump_version();
+        Ok(())
+    }
+
+    /// A number that changes after every write, bumped only once the write is visible
+    /// to readers. Something computed from a read view opened after reading version
+    /// `v` reflects at least every write counted in `v`, so a cache entry tagged with
+    /// the version read before its computation is current while the version is still
+    /// `v` (a write racing with the computation only makes the entry stale early).
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump_version(&self) {
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Removes the edge `from -> to` and its column lineage. False if there was none.

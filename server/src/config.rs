@@ -23,6 +23,9 @@ pub struct Config {
     pub max_depth: u32,
     /// Most nodes per direction in one lineage answer.
     pub node_budget: usize,
+    /// MiB of serialized lineage answers kept for repeated questions until the next
+    /// write (0: none).
+    pub answer_cache_mb: usize,
     /// Largest request body, bytes.
     pub body_limit_bytes: usize,
     /// Longest a request may take, seconds.
@@ -58,6 +61,7 @@ impl Default for Config {
             openmetadata_version: "1.11.14".into(),
             max_depth: 50,
             node_budget: 10_000,
+            answer_cache_mb: 64,
             body_limit_bytes: 8 << 20,
             request_timeout_secs: 30,
             max_concurrency: 1024,

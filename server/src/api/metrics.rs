@@ -133,6 +133,32 @@ async fn metrics(State(state): State<AppState>) -> Response {
     ] {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
     }
+    let (hits, misses, bytes) = state.answers.stats();
+    for (name, help, kind, v) in [
+        (
+            "headwaters_answer_cache_hits_total",
+            "Lineage answers sent from the answer cache.",
+            "counter",
+            hits as usize,
+        ),
+        (
+            "headwaters_answer_cache_misses_total",
+            "Lineage answers computed (not in the answer cache).",
+            "counter",
+            misses as usize,
+        ),
+        (
+            "headwaters_answer_cache_bytes",
+            "Bytes of lineage answers held for the current store version.",
+            "gauge",
+            bytes,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

@@ -9,6 +9,7 @@
 //!    -> shape the answer; errors mapped in errors.rs
 //! ```
 
+pub mod answer_cache;
 pub mod auth;
 pub mod errors;
 pub mod graphql;
@@ -63,6 +64,8 @@ pub struct Inner {
     pub graphql: graphql::HwSchema,
     /// Permits for domain work running at once on the blocking pool (see [`blocking`]).
     pub work_permits: Arc<tokio::sync::Semaphore>,
+    /// Serialized lineage answers of the current store version.
+    pub answers: answer_cache::AnswerCache,
 }
 
 impl Deref for AppState {
@@ -96,6 +99,7 @@ impl AppState {
             token_limiter: RateLimiter::new(config.rate_limit_per_minute),
             ip_limiter: RateLimiter::new(config.rate_limit_ip_per_minute),
             metrics: Metrics::default(),
+            answers: answer_cache::AnswerCache::new(config.answer_cache_mb << 20),
             config,
             ready: AtomicBool::new(true),
             graphql: graphql::schema(),

@@ -39,6 +39,10 @@ pub(crate) struct ServeArgs {
     /// Most nodes per direction in one lineage answer [default: 10000].
     #[arg(long, env = "HEADWATERS_NODE_BUDGET")]
     node_budget: Option<usize>,
+    /// MiB of lineage answers kept for repeated questions until the next write, 0 for
+    /// none [default: 64].
+    #[arg(long, env = "HEADWATERS_ANSWER_CACHE_MB")]
+    answer_cache_mb: Option<usize>,
     /// Largest request body in bytes [default: 8 MiB].
     #[arg(long, env = "HEADWATERS_BODY_LIMIT_BYTES")]
     body_limit_bytes: Option<usize>,
@@ -119,6 +123,7 @@ fn config(a: ServeArgs) -> Result<(Config, bool)> {
         openmetadata_version,
         max_depth,
         node_budget,
+        answer_cache_mb,
         body_limit_bytes,
         request_timeout_secs,
         max_concurrency,

@@ -46,7 +46,7 @@ pub enum Side {
 }
 
 /// Options of a lineage query beyond depths.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LineageOpts {
     /// Upstream depth.
     pub up: u32,

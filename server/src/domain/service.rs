@@ -61,7 +61,7 @@ pub struct Service {
 pub struct Actor(pub String);
 
 /// How an entity is named in a request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
     /// By UUID.
     Id(Uuid),

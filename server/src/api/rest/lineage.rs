@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use super::entities::json_patch_op;
 use super::{actor, base_url, href, json_bytes, parse_body, parse_uuid, with_hrefs};
+use crate::api::answer_cache::AnswerKey;
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
@@ -403,16 +405,29 @@ async fn lineage_of(
     q: DepthParams,
 ) -> ApiResult<Response> {
     let (ty, key, o) = (entity_type(&ty)?, key?, q.opts(&s)?);
-    let base = base_url(&s);
-    let transformations = q.include_transformations.unwrap_or(false);
+    let cache_key = AnswerKey {
+        ty,
+        key,
+        opts: o,
+        base: base_url(&s),
+        transformations: q.include_transformations.unwrap_or(false),
+    };
+    // Read before the traversal's view opens (see `Store::version`).
+    let version = s.service.store.version();
+    if let Some(answer) = s.answers.get(version, &cache_key) {
+        return Ok(json_bytes(answer));
+    }
     // Serialized on the worker that traversed: the records are still in its cache, and
     // the answer crosses threads once, as bytes.
+    let k = cache_key.clone();
     let bytes = blocking(&s, move |svc| {
-        svc.lineage_graph(ty, &key, &o)
-            .map(|g| entity_lineage(&g, &base, transformations))
+        svc.lineage_graph(k.ty, &k.key, &k.opts)
+            .map(|g| entity_lineage(&g, &k.base, k.transformations))
     })
     .await??;
-    Ok(json_bytes(bytes))
+    let answer = Bytes::from(bytes);
+    s.answers.put(version, cache_key, answer.clone());
+    Ok(json_bytes(answer))
 }
 
 async fn lineage_by_id(

@@ -105,7 +105,8 @@ pub fn actor(p: &Principal) -> Actor {
 }
 
 /// A JSON body serialized already.
-pub fn json_bytes(body: Vec<u8>) -> Response {
+pub fn json_bytes(body: impl Into<axum::body::Bytes>) -> Response {
+    let body: axum::body::Bytes = body.into();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
