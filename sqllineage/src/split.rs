@@ -154,12 +154,8 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         {
             w.quote_style = None;
         }
-        // Snowflake's `DIRECTED` join hint (`INNER DIRECTED JOIN`) only fixes the join
-        // order; the join reads the same.
-        if dialect == Dialect::Snowflake
-            && matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("DIRECTED"))
-            && matches!(after.iter().find(|n| !is_blank(n)).map(|n| &n.token), Some(Token::Word(n)) if n.keyword == Keyword::JOIN)
-        {
+        // Join hints only choose how a join runs; the join reads the same.
+        if is_join_hint(dialect, &t, &current, after) {
             continue;
         }
         if dialect == Dialect::Teradata {
@@ -203,6 +199,44 @@ fn expand_teradata_abbreviation(token: &mut Token, previous: Option<&TokenWithSp
     };
     w.value = value.to_string();
     w.keyword = keyword;
+}
+
+/// A join hint between the join type and `JOIN`: Snowflake's `DIRECTED`
+/// (`INNER DIRECTED JOIN`), T-SQL's `HASH`, `MERGE`, `LOOP`, `REMOTE`
+/// (`LEFT OUTER HASH JOIN`).
+fn is_join_hint(
+    dialect: Dialect,
+    t: &TokenWithSpan,
+    before: &[TokenWithSpan],
+    after: &[TokenWithSpan],
+) -> bool {
+    let hints: &[&str] = match dialect {
+        Dialect::Snowflake => &["DIRECTED"],
+        Dialect::MsSql => &["HASH", "MERGE", "LOOP", "REMOTE"],
+        _ => return false,
+    };
+    let Token::Word(w) = &t.token else {
+        return false;
+    };
+    let word = |x: Option<&TokenWithSpan>, keywords: &[Keyword]| matches!(x.map(|x| &x.token), Some(Token::Word(n)) if n.quote_style.is_none() && keywords.contains(&n.keyword));
+    // `DIRECTED JOIN` alone is an inner join; T-SQL's hints follow a join type.
+    let after_join_type = || {
+        word(
+            before.iter().rev().find(|n| !is_blank(n)),
+            &[
+                Keyword::INNER,
+                Keyword::OUTER,
+                Keyword::LEFT,
+                Keyword::RIGHT,
+                Keyword::FULL,
+                Keyword::CROSS,
+            ],
+        )
+    };
+    w.quote_style.is_none()
+        && hints.iter().any(|h| w.value.eq_ignore_ascii_case(h))
+        && word(after.iter().find(|n| !is_blank(n)), &[Keyword::JOIN])
+        && (dialect == Dialect::Snowflake || after_join_type())
 }
 
 /// How a word changes the procedural block depth. `BEGIN` opens a block unless it

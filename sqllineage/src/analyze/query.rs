@@ -344,9 +344,20 @@ impl<'a> Cx<'a> {
                 | J::LeftAnti(c)
                 | J::RightAnti(c)
                 | J::StraightJoin(c) => Some(c),
+                J::AsOf { constraint, .. } => Some(constraint),
                 _ => None,
             };
+            let mut conditions: Vec<&Expr> = Vec::new();
             if let Some(ast::JoinConstraint::On(e)) = constraint {
+                conditions.push(e);
+            }
+            if let J::AsOf {
+                match_condition, ..
+            } = &j.join_operator
+            {
+                conditions.push(match_condition);
+            }
+            for e in conditions {
                 let mut sink = Vec::new();
                 self.expr(e, scope, Sub::Join, &mut sink, &mut indirect);
                 indirect.extend(sink.into_iter().map(|x| Src {

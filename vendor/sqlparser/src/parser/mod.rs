@@ -7055,6 +7055,20 @@ impl<'a> Parser<'a> {
         self.expect_keyword_is(Keyword::AS)?;
         let query = self.parse_query()?;
         // Optional `WITH [ CASCADED | LOCAL ] CHECK OPTION` is widely supported here.
+        // Headwaters: accept (and drop) `WITH [CASCADED | LOCAL] CHECK OPTION` (PostgreSQL,
+        // MySQL, T-SQL) and a materialized view's `WITH [NO] DATA` (PostgreSQL).
+        let _ = self.maybe_parse(|p| {
+            p.expect_keyword_is(Keyword::WITH)?;
+            let _ = p.parse_one_of_keywords(&[Keyword::CASCADED, Keyword::LOCAL]);
+            p.expect_keywords(&[Keyword::CHECK, Keyword::OPTION])
+        })?;
+        if materialized {
+            let _ = self.maybe_parse(|p| {
+                p.expect_keyword_is(Keyword::WITH)?;
+                let _ = p.parse_keyword(Keyword::NO);
+                p.expect_keyword_is(Keyword::DATA)
+            })?;
+        }
 
         let with_no_schema_binding = dialect_of!(self is RedshiftSqlDialect | GenericDialect)
             && self.parse_keywords(&[
@@ -13912,6 +13926,13 @@ impl<'a> Parser<'a> {
                         }
                     } else if self.dialect.supports_array_typedef_without_element_type() {
                         Ok(DataType::Array(ArrayElemTypeDef::None))
+                    } else if self.consume_token(&Token::LParen) {
+                        // Headwaters: Trino/Presto/Athena's `ARRAY(element_type)`.
+                        let internal_type = self.parse_data_type()?;
+                        self.expect_token(&Token::RParen)?;
+                        Ok(DataType::Array(ArrayElemTypeDef::Parenthesis(Box::new(
+                            internal_type,
+                        ))))
                     } else {
                         self.expect_token(&Token::Lt)?;
                         let (inside_type, _trailing_bracket) =
@@ -13959,6 +13980,35 @@ impl<'a> Parser<'a> {
                 }
                 Keyword::LOWCARDINALITY if dialect_is!(dialect is ClickHouseDialect | GenericDialect) => {
                     Ok(self.parse_sub_type(DataType::LowCardinality)?)
+                }
+                // Headwaters: Trino/Presto/Athena's `MAP(key_type, value_type)` and
+                // `ROW(name type, ...)`, in every dialect.
+                Keyword::MAP if self.peek_token_ref().token == Token::LParen => {
+                    self.prev_token();
+                    let (key_data_type, value_data_type, value_not_null) =
+                        self.parse_parenthesized_map_type_def()?;
+                    let bracket = if value_not_null {
+                        MapBracketKind::ParenthesesNotNull
+                    } else {
+                        MapBracketKind::Parentheses
+                    };
+                    Ok(DataType::Map(
+                        Box::new(key_data_type),
+                        Box::new(value_data_type),
+                        bracket,
+                    ))
+                }
+                Keyword::ROW if self.peek_token_ref().token == Token::LParen => {
+                    self.expect_token(&Token::LParen)?;
+                    let fields = self.parse_comma_separated(|parser| {
+                        Ok(StructField {
+                            field_name: Some(parser.parse_identifier()?),
+                            field_type: parser.parse_data_type()?,
+                            options: None,
+                        })
+                    })?;
+                    self.expect_token(&Token::RParen)?;
+                    Ok(DataType::Struct(fields, StructBracketKind::Parentheses))
                 }
                 Keyword::MAP if self.dialect.supports_map_literal_with_angle_brackets() => {
                     self.expect_token(&Token::Lt)?;
@@ -17214,9 +17264,31 @@ impl<'a> Parser<'a> {
                     join_operator: JoinOperator::OuterApply,
                 }
             } else if self.parse_keyword(Keyword::ASOF) {
+                // Headwaters: DuckDB's `ASOF [LEFT | RIGHT | FULL [OUTER] | SEMI | ANTI]
+                // JOIN ... ON/USING ...` (no MATCH_CONDITION: the inequality is in ON; it
+                // is kept in the constraint and the match condition is `TRUE`).
+                let _ = self.parse_one_of_keywords(&[
+                    Keyword::LEFT,
+                    Keyword::RIGHT,
+                    Keyword::FULL,
+                    Keyword::SEMI,
+                    Keyword::ANTI,
+                ]);
+                let _ = self.parse_keyword(Keyword::OUTER);
                 self.expect_keyword_is(Keyword::JOIN)?;
                 let relation = self.parse_table_factor()?;
-                self.expect_keyword_is(Keyword::MATCH_CONDITION)?;
+                if !self.parse_keyword(Keyword::MATCH_CONDITION) {
+                    let constraint = self.parse_join_constraint(false)?;
+                    joins.push(Join {
+                        relation,
+                        global,
+                        join_operator: JoinOperator::AsOf {
+                            match_condition: Expr::Value(Value::Boolean(true).into()),
+                            constraint,
+                        },
+                    });
+                    continue;
+                }
                 let match_condition = self.parse_parenthesized(Self::parse_expr)?;
                 Join {
                     relation,
