@@ -9721,6 +9721,14 @@ pub enum CopyOption {
     ForceNull(Vec<Ident>),
     /// ENCODING 'encoding_name'
     Encoding(String),
+    /// Headwaters: any other option, `NAME [value]` (DuckDB's `COMPRESSION 'zstd'`,
+    /// `PARTITION_BY (year, month)`, ...).
+    Other {
+        /// The option's name.
+        name: Ident,
+        /// Its value, if given.
+        value: Option<Expr>,
+    },
 }
 
 impl fmt::Display for CopyOption {
@@ -9742,6 +9750,11 @@ impl fmt::Display for CopyOption {
             }
             ForceNull(columns) => write!(f, "FORCE_NULL ({})", display_comma_separated(columns)),
             Encoding(name) => write!(f, "ENCODING '{}'", value::escape_single_quote_string(name)),
+            Other { name, value: None } => write!(f, "{name}"),
+            Other {
+                name,
+                value: Some(v),
+            } => write!(f, "{name} {v}"),
         }
     }
 }
@@ -9838,6 +9851,13 @@ pub enum CopyLegacyOption {
     /// Redshift `CREDENTIALS 'auth-args'`
     /// <https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-authorization.html>
     Credentials(String),
+    /// Headwaters: any other option, `NAME [number | 'string']`.
+    Other {
+        /// The option's name.
+        name: Ident,
+        /// Its value, if given.
+        value: Option<Value>,
+    },
 }
 
 impl fmt::Display for CopyLegacyOption {
@@ -9949,6 +9969,11 @@ impl fmt::Display for CopyLegacyOption {
             TruncateColumns => write!(f, "TRUNCATECOLUMNS"),
             Zstd => write!(f, "ZSTD"),
             Credentials(s) => write!(f, "CREDENTIALS '{}'", value::escape_single_quote_string(s)),
+            Other { name, value: None } => write!(f, "{name}"),
+            Other {
+                name,
+                value: Some(v),
+            } => write!(f, "{name} {v}"),
         }
     }
 }

@@ -12917,6 +12917,10 @@ impl<'a> Parser<'a> {
             )),
             Some(Keyword::QUOTE) => CopyOption::Quote(self.parse_literal_char()?),
             Some(Keyword::ESCAPE) => CopyOption::Escape(self.parse_literal_char()?),
+            // Headwaters: PostgreSQL's `FORCE_QUOTE *` (every column).
+            Some(Keyword::FORCE_QUOTE) if self.consume_token(&Token::Mul) => {
+                CopyOption::ForceQuote(vec![Ident::new("*")])
+            }
             Some(Keyword::FORCE_QUOTE) => {
                 CopyOption::ForceQuote(self.parse_parenthesized_column_list(Mandatory, false)?)
             }
@@ -12927,6 +12931,16 @@ impl<'a> Parser<'a> {
                 CopyOption::ForceNull(self.parse_parenthesized_column_list(Mandatory, false)?)
             }
             Some(Keyword::ENCODING) => CopyOption::Encoding(self.parse_literal_string()?),
+            // Headwaters: any other `NAME [value]` option (DuckDB's COMPRESSION,
+            // PARTITION_BY, ROW_GROUP_SIZE, OVERWRITE, ...).
+            _ if matches!(self.peek_token_ref().token, Token::Word(_)) => {
+                let name = self.parse_identifier()?;
+                let value = match self.peek_token_ref().token {
+                    Token::Comma | Token::RParen => None,
+                    _ => Some(self.parse_expr()?),
+                };
+                CopyOption::Other { name, value }
+            }
             _ => self.expected_ref("option", self.peek_token_ref())?,
         };
         Ok(ret)
@@ -13135,6 +13149,28 @@ impl<'a> Parser<'a> {
             }
             Some(Keyword::TRUNCATECOLUMNS) => CopyLegacyOption::TruncateColumns,
             Some(Keyword::ZSTD) => CopyLegacyOption::Zstd,
+            // Headwaters: any other Redshift option, `NAME [number | 'string']`
+            // (READRATIO 50, LZOP, MAXERROR 5, EXPLICIT_IDS, SHAPEFILE, ...); never a
+            // keyword that starts the next statement of a script without semicolons.
+            _ if matches!(
+                &self.peek_token_ref().token,
+                Token::Word(w) if !matches!(
+                    w.keyword,
+                    Keyword::SELECT | Keyword::INSERT | Keyword::UPDATE | Keyword::DELETE
+                        | Keyword::MERGE | Keyword::WITH | Keyword::CREATE | Keyword::ALTER
+                        | Keyword::DROP | Keyword::COPY | Keyword::UNLOAD | Keyword::TRUNCATE
+                        | Keyword::GRANT | Keyword::BEGIN | Keyword::COMMIT | Keyword::END
+                        | Keyword::ROLLBACK | Keyword::SET | Keyword::CALL | Keyword::VACUUM
+                        | Keyword::ANALYZE
+                )
+            ) => {
+                let name = self.parse_identifier()?;
+                let value = match self.peek_token_ref().token {
+                    Token::Number(..) | Token::SingleQuotedString(_) => Some(self.parse_value()?.value),
+                    _ => None,
+                };
+                CopyLegacyOption::Other { name, value }
+            }
             _ => self.expected_ref("option", self.peek_token_ref())?,
         };
         Ok(ret)
@@ -17634,7 +17670,11 @@ impl<'a> Parser<'a> {
                         keyword: Keyword::VALUES,
                         ..
                     }),
+                    // Headwaters: also Spark's `FROM VALUES 1, 2` (one-column rows).
                     Token::LParen
+                        | Token::Number(..)
+                        | Token::SingleQuotedString(_)
+                        | Token::Minus
                 ]
             )
         {
@@ -20049,8 +20089,17 @@ impl<'a> Parser<'a> {
         let optimizer_hints = self.maybe_parse_optimizer_hints()?;
         let or = self.parse_conflict_clause();
         let table = self.parse_table_and_joins()?;
+        // Headwaters: MySQL's multi-table `UPDATE a, b SET ...`: the tables after the
+        // first are read like a FROM list before SET.
+        let more_tables = if self.consume_token(&Token::Comma) {
+            Some(self.parse_comma_separated(Parser::parse_table_and_joins)?)
+        } else {
+            None
+        };
         let on_cluster = self.parse_optional_on_cluster()?;
-        let from_before_set = if self.parse_keyword(Keyword::FROM) {
+        let from_before_set = if let Some(tables) = more_tables {
+            Some(UpdateTableFromKind::BeforeSet(tables))
+        } else if self.parse_keyword(Keyword::FROM) {
             Some(UpdateTableFromKind::BeforeSet(
                 self.parse_table_with_joins()?,
             ))
@@ -21043,6 +21092,14 @@ impl<'a> Parser<'a> {
         let rows = self.parse_comma_separated(|parser| {
             if parser.parse_keyword(Keyword::ROW) {
                 explicit_row = true;
+            } else if parser.peek_token_ref().token != Token::LParen {
+                // Headwaters: a row of one value without parentheses, as Spark, Trino
+                // and DuckDB write it (`VALUES 1, 2`, `(VALUES 'a', 'b') t(x)`).
+                return Ok(Parens {
+                    opening_token: AttachedToken::empty(),
+                    content: vec![parser.parse_expr()?],
+                    closing_token: AttachedToken::empty(),
+                });
             }
             Ok(Parens {
                 opening_token: parser.expect_token(&Token::LParen)?.into(),
