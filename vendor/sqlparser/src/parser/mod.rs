@@ -7052,6 +7052,22 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // Headwaters: Databricks/Spark view properties before AS (COMMENT,
+        // TBLPROPERTIES, PARTITIONED BY, CLUSTER BY, SCHEDULE, ...) are skipped: they
+        // do not change what the view reads.
+        if dialect_of!(self is DatabricksDialect | HiveDialect) {
+            let mut depth = 0usize;
+            loop {
+                match &self.peek_token_ref().token {
+                    Token::EOF | Token::SemiColon => break,
+                    Token::Word(w) if w.keyword == Keyword::AS && depth == 0 => break,
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                self.next_token();
+            }
+        }
         self.expect_keyword_is(Keyword::AS)?;
         let query = self.parse_query()?;
         // Optional `WITH [ CASCADED | LOCAL ] CHECK OPTION` is widely supported here.
@@ -9450,6 +9466,27 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // Headwaters: T-SQL's storage placement, `ON filegroup | ON scheme (column)`
+        // and `TEXTIMAGE_ON filegroup`, accepted and dropped (no lineage in them).
+        if dialect_of!(self is MsSqlDialect | GenericDialect) {
+            loop {
+                if self.parse_keyword(Keyword::ON) {
+                    self.parse_identifier()?;
+                    if self.peek_token_ref().token == Token::LParen {
+                        self.parse_parenthesized_column_list(Mandatory, false)?;
+                    }
+                } else if matches!(
+                    &self.peek_token_ref().token,
+                    Token::Word(w) if w.value.eq_ignore_ascii_case("TEXTIMAGE_ON")
+                ) {
+                    self.next_token();
+                    self.parse_identifier()?;
+                } else {
+                    break;
+                }
+            }
+        }
+
         // Redshift: BACKUP YES|NO
         let backup = if self.parse_keyword(Keyword::BACKUP) {
             let keyword = self.expect_one_of_keywords(&[Keyword::YES, Keyword::NO])?;
@@ -10175,6 +10212,10 @@ impl<'a> Parser<'a> {
     ) -> Result<ColumnDef, ParserError> {
         let col_name = self.parse_identifier()?;
         let data_type = if self.is_column_type_sqlite_unspecified() {
+            DataType::Unspecified
+        } else if matches!(self.peek_token_ref().token, Token::Comma | Token::RParen) {
+            // Headwaters: a column named without a type, as in Redshift's and
+            // Hive's `CREATE TABLE t (a, b) AS SELECT ...`.
             DataType::Unspecified
         } else if optional_data_type {
             self.maybe_parse(|parser| parser.parse_data_type())?
@@ -14942,11 +14983,32 @@ impl<'a> Parser<'a> {
     /// Parses a column definition within a view.
     fn parse_view_column(&mut self) -> Result<ViewColumnDef, ParserError> {
         let name = self.parse_identifier()?;
+        // Headwaters: Databricks' typed view columns, `(id INT NOT NULL, ...)`: a type
+        // keyword after the name is the column's type (then its options).
+        let typed = !dialect_of!(self is ClickHouseDialect)
+            && matches!(
+                &self.peek_token_ref().token,
+                Token::Word(w) if w.quote_style.is_none()
+                    && w.keyword != Keyword::NoKeyword
+                    && !matches!(
+                        w.keyword,
+                        Keyword::COMMENT | Keyword::WITH | Keyword::MASKING | Keyword::PROJECTION
+                            | Keyword::TAG | Keyword::OPTIONS | Keyword::NOT | Keyword::NULL
+                            | Keyword::PRIMARY | Keyword::CONSTRAINT | Keyword::DEFAULT
+                            | Keyword::GENERATED | Keyword::UNIQUE | Keyword::CHECK
+                            | Keyword::REFERENCES | Keyword::COLLATE | Keyword::AS
+                    )
+            );
+        let early_type = if typed {
+            self.maybe_parse(|p| p.parse_data_type())?
+        } else {
+            None
+        };
         let options = self.parse_view_column_options()?;
         let data_type = if dialect_of!(self is ClickHouseDialect) {
             Some(self.parse_data_type()?)
         } else {
-            None
+            early_type
         };
         Ok(ViewColumnDef {
             name,
@@ -19803,6 +19865,11 @@ impl<'a> Parser<'a> {
                         self.parse_parenthesized_qualified_column_list(Optional, is_mysql)?;
 
                     let partitioned = self.parse_insert_partition()?;
+                    // Headwaters: Hive's `PARTITION (...) IF NOT EXISTS`, accepted and
+                    // dropped (it only skips an existing partition).
+                    if partitioned.is_some() {
+                        let _ = self.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+                    }
                     by_name = self.parse_keywords(&[Keyword::BY, Keyword::NAME]);
                     // Hive allows you to specify columns after partitions as well if you want.
                     let after_columns = if dialect_of!(self is HiveDialect) {
