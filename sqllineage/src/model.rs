@@ -351,6 +351,13 @@ pub struct StatementLineage {
     /// kept apart from `writes`, which carry lineage).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modifies: Vec<TableName>,
+    /// Written tables the statement also reads: an UPDATE's or MERGE's target where
+    /// its own columns feed a value or pick the rows (`SET n = n + 1`, `WHERE
+    /// t.active`, MERGE's `ON`). Kept apart from `reads`, which lists the sources of
+    /// the data written, so no table is its own lineage source; "every table read" is
+    /// `reads` and `reads_written` together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads_written: Vec<TableName>,
     /// Column edges.
     pub columns: Vec<ColumnEdge>,
     /// A query that writes nothing (a plain `SELECT`, what query logs and BI tools run

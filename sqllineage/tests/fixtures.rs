@@ -32,6 +32,9 @@ fn render(sql: &str, dialect: &str) -> String {
         }
         writeln!(out, "  reads:  {}", names(&s.reads)).unwrap();
         writeln!(out, "  writes: {}", names(&s.writes)).unwrap();
+        if !s.reads_written.is_empty() {
+            writeln!(out, "  reads (written too): {}", names(&s.reads_written)).unwrap();
+        }
         if !s.modifies.is_empty() {
             writeln!(out, "  modifies: {}", names(&s.modifies)).unwrap();
         }

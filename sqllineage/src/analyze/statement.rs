@@ -169,6 +169,7 @@ impl<'a> Cx<'a> {
             self.reads.extend(read_before);
             out.writes.extend(inner.writes);
             out.modifies.extend(inner.modifies);
+            out.reads_written.extend(inner.reads_written);
             out.columns.extend(inner.columns);
             out.diagnostics.extend(inner.diagnostics);
         }
@@ -177,6 +178,8 @@ impl<'a> Cx<'a> {
         out.writes.dedup();
         out.modifies.sort();
         out.modifies.dedup();
+        out.reads_written.sort();
+        out.reads_written.dedup();
     }
 
     /// INSERT: the target's columns from the column list, else the catalog.
@@ -461,6 +464,18 @@ impl<'a> Cx<'a> {
                 out.columns.extend(edges);
             }
         }
+        self.read_target_if_used(&target, out);
+    }
+
+    /// UPDATE and MERGE write their target; they also read it where its columns feed
+    /// a value or decide which rows change (`SET x = x + 1`, `WHERE t.flag`, MERGE's
+    /// `ON`): listed in `reads_written`.
+    fn read_target_if_used(&mut self, target: &TableName, out: &mut StatementLineage) {
+        if out.columns.iter().any(|e| e.source.table == *target)
+            && !out.reads_written.contains(target)
+        {
+            out.reads_written.push(target.clone());
+        }
     }
 
     /// `SET name = value` on `target`: edges from the value's columns, plus `indirect`
@@ -560,6 +575,7 @@ impl<'a> Cx<'a> {
                 _ => {}
             }
         }
+        self.read_target_if_used(&target, out);
     }
 
     /// Column edges from a query's output into `target`'s columns: by position into

@@ -383,6 +383,9 @@ fn render(results: &[(&Unit, Lineage)], format: Format, level: Level, ol: &OlNam
                         names(&s.reads),
                         names(&s.writes)
                     );
+                    if !s.reads_written.is_empty() {
+                        out += &format!("  reads (written too): {}\n", names(&s.reads_written));
+                    }
                     if !s.modifies.is_empty() {
                         out += &format!("  modifies: {}\n", names(&s.modifies));
                     }
