@@ -111,7 +111,7 @@ const MAX_RECOVERIES: usize = 256;
 /// Tokenizes `sql`, splits it at top-level semicolons and parses each piece.
 pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     let d = dialect.parser_dialect();
-    let tokens = match Tokenizer::new(d.as_ref(), sql).tokenize_with_location() {
+    let mut tokens = match Tokenizer::new(d.as_ref(), sql).tokenize_with_location() {
         Ok(t) => t,
         Err(e) => {
             let location = Location {
@@ -136,7 +136,8 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     let batches = dialect == Dialect::MsSql;
     let mut i = 0;
     while i < tokens.len() {
-        let mut t = tokens[i].clone();
+        // Taken, not cloned: only the tokens after it are looked at from here on.
+        let mut t = std::mem::replace(&mut tokens[i], TokenWithSpan::wrap(Token::EOF));
         i += 1;
         let after = &tokens[i..];
         // T-SQL: `GO` alone on its line ends a batch (a client command, not SQL).
@@ -244,11 +245,11 @@ fn is_join_hint(
 /// block `CASE` opens one too and `END` closes one (`END IF`, `END LOOP`, `END WHILE`
 /// close statements that opened none).
 fn block_step(word: &str, next: Option<&Token>, in_block: bool) -> i64 {
-    let next_word = match next {
-        Some(Token::Word(n)) => Some(n.value.to_ascii_uppercase()),
-        _ => None,
-    };
-    let next_is = |words: &[&str]| next_word.as_deref().is_some_and(|n| words.contains(&n));
+    let is = |w: &str| word.eq_ignore_ascii_case(w);
+    if !(is("BEGIN") || in_block && (is("CASE") || is("END"))) {
+        return 0;
+    }
+    let next_is = |words: &[&str]| matches!(next, Some(Token::Word(n)) if words.iter().any(|w| n.value.eq_ignore_ascii_case(w)));
     if word.eq_ignore_ascii_case("BEGIN") {
         let transaction = matches!(next, None | Some(Token::SemiColon | Token::EOF))
             || next_is(&[
