@@ -2669,3 +2669,89 @@ async fn cached_lineage_answers_are_the_computed_ones_until_a_write() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn sql_lineage_of_a_plain_query_is_stored_on_its_query_entity() {
+    let t = setup();
+    t.platform().await;
+    let sql = "SELECT a.x AS total, b.y FROM sch.a a JOIN sch.b b ON a.x = b.x";
+    let (s, q) = t
+        .put(
+            "/api/v1/queries",
+            json!({"name": "report", "query": sql, "service": "svc"}),
+        )
+        .await;
+    assert!(s.is_success(), "{q}");
+    let qfqn = q["fullyQualifiedName"].as_str().unwrap().to_string();
+    let body = |query: &str, sql: &str| json!({"sql": sql, "service": "svc", "defaultDatabase": "db", "query": query});
+    let (s, v) = t.post("/api/v1/lineage/sql", body("svc.nope", sql)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    let (s, v) = t
+        .post(
+            "/api/v1/lineage/sql",
+            body(&qfqn, "INSERT INTO sch.c SELECT x FROM sch.a"),
+        )
+        .await;
+    assert_error(&v, s, "no plain query");
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, v) = t.post("/api/v1/lineage/sql", body(&qfqn, sql)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // The query's upstream: a and b, with mappings onto its output columns.
+    let mappings = |v: &Value, side: &str| {
+        let mut out: Vec<(String, String)> = v[side]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| {
+                e["lineageDetails"]["columnsLineage"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|m| {
+                let to = m["toColumn"].as_str().unwrap().to_string();
+                m["fromColumns"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| (f.as_str().unwrap().to_string(), to.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let want = vec![
+        ("svc.db.sch.a.x".to_string(), format!("{qfqn}.total")),
+        ("svc.db.sch.b.y".to_string(), format!("{qfqn}.y")),
+    ];
+    let up_path = format!("/api/v1/lineage/query/name/{qfqn}?upstreamDepth=1&downstreamDepth=0");
+    let (s, up) = t.get(&up_path).await;
+    assert_eq!(s, StatusCode::OK, "{up}");
+    assert_eq!(up["upstreamEdges"].as_array().unwrap().len(), 2, "{up}");
+    assert_eq!(mappings(&up, "upstreamEdges"), want, "{up}");
+
+    // Updating the Query through the API keeps its columns and their lineage.
+    let (s, v) = t
+        .put(
+            "/api/v1/queries",
+            json!({"name": "report", "query": sql, "service": "svc", "description": "daily"}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    assert_eq!(mappings(&t.get(&up_path).await.1, "upstreamEdges"), want);
+
+    // What breaks if a.x changes: the query, downstream of the table.
+    let (_, down) = t
+        .get("/api/v1/lineage/table/name/svc.db.sch.a?upstreamDepth=0&downstreamDepth=1")
+        .await;
+    assert!(
+        down["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["fullyQualifiedName"] == qfqn.as_str()),
+        "{down}"
+    );
+}

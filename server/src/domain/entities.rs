@@ -52,12 +52,23 @@ impl Service {
                 kind.ty
             )));
         }
-        let (id, old) = match existing {
-            Some(n) => (view.entity(n)?.id, Some(view.document(n)?)),
-            None => (Uuid::new_v4(), None),
+        let (id, old, server_columns) = match existing {
+            Some(n) => {
+                let e = view.entity(n)?;
+                let columns: Vec<String> = e.columns.into_iter().map(|c| c.0).collect();
+                (e.id, Some(view.document(n)?), columns)
+            }
+            None => (Uuid::new_v4(), None, Vec::new()),
         };
         drop(view);
         let (mut doc, columns) = merge_document(kind, id, &req, &full_name, refs, old.as_ref())?;
+        // A kind without columns in its document keeps the columns the server gave it
+        // (a query's output columns, from its lineage).
+        let columns = if kind.has_columns {
+            columns
+        } else {
+            server_columns
+        };
         self.settings.secrets.seal(&mut doc, old.as_ref())?;
         bump_version(&mut doc, old.as_ref(), actor)?;
         if let Some(o) = &old
@@ -275,7 +286,8 @@ impl Service {
         let columns = if kind.has_columns {
             prepare_columns(&mut m, &entity.fqn)?
         } else {
-            Vec::new()
+            // Columns the server gave it (a query's output columns, from its lineage).
+            entity.columns.iter().map(|c| c.0.clone()).collect()
         };
         self.settings.secrets.seal(&mut m, Some(&old))?;
         if Value::Object(m.clone()) != old {
@@ -372,6 +384,24 @@ impl Service {
             doc: doc.clone(),
         })?;
         self.search.upsert(node, e.entity_type, &doc);
+        Ok(())
+    }
+
+    /// Gives a node columns its document does not list (a query's output columns, so
+    /// column lineage can end at them); the document stays as it is.
+    pub(crate) fn set_server_columns(&self, node: NodeId, columns: Vec<String>) -> Result<()> {
+        let _guard = self.lock_docs();
+        let view = self.store.read();
+        let (e, doc) = (view.entity(node)?, view.document(node)?);
+        drop(view);
+        self.store.upsert_entity(EntityInput {
+            id: e.id,
+            entity_type: e.entity_type,
+            fqn: e.fqn,
+            name: e.name,
+            columns,
+            doc,
+        })?;
         Ok(())
     }
 

@@ -42,6 +42,11 @@ pub struct SqlRequest {
     /// Analyze and resolve, write nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// FQN of a Query entity (created first, `POST /api/v1/queries`) to hold the
+    /// lineage of the SQL's plain queries: the Query gets their output columns, and
+    /// each table read gets an edge to it whose column mappings end at those columns.
+    #[serde(default)]
+    pub query: Option<String>,
 }
 
 /// One query of a batch.
@@ -179,8 +184,14 @@ impl Service {
         }
         opts.catalog = Some(Arc::new(tables.catalog()));
         let lineage = analyze(&req.sql, &opts);
-        let edges = tables.edges(self, &lineage, req)?;
+        let mut edges = tables.edges(self, &lineage, req)?;
         let query_output = tables.query_output(&lineage);
+        if let Some(query) = &req.query {
+            let (node, columns) = self.query_target(query, &lineage, &mut tables, &mut edges)?;
+            if !req.dry_run {
+                self.set_server_columns(node, columns)?;
+            }
+        }
         let (edges, dropped_columns) = self.write_sql_edges(edges, &tables, req, actor)?;
         Ok(SqlLineage {
             statements: lineage.statements.len(),
@@ -203,6 +214,81 @@ impl Service {
                 })
                 .collect(),
         })
+    }
+
+    /// The Query entity `fqn` as the target of the plain queries' lineage: adds it to
+    /// `tables` (with the queries' output columns) and an edge to it from every
+    /// resolved table the queries read, with the DIRECT mappings onto its columns.
+    /// Returns its node and the columns it is to have.
+    fn query_target(
+        &self,
+        fqn: &str,
+        lineage: &headwaters_sqllineage::Lineage,
+        tables: &mut Tables,
+        edges: &mut BTreeMap<(String, String), Mappings>,
+    ) -> Result<(NodeId, Vec<String>)> {
+        let node = {
+            let view = self.store.read();
+            self.resolve(
+                &view,
+                EntityType::Query,
+                &Key::Fqn(fqn.to_string()),
+                Include::NonDeleted,
+            )?
+        };
+        let plain: Vec<_> = lineage
+            .statements
+            .iter()
+            .filter(|s| s.writes.is_empty() && !s.query_output.is_empty())
+            .collect();
+        if plain.is_empty() {
+            return Err(Error::invalid(
+                "field query: the SQL holds no plain query (a SELECT that writes nothing) whose lineage a Query could hold",
+            ));
+        }
+        let mut columns: Vec<String> = Vec::new();
+        for ce in plain.iter().flat_map(|s| &s.query_output) {
+            let name = fqn::quote(&ce.target.column)?;
+            if !columns.contains(&name) {
+                columns.push(name);
+            }
+        }
+        let key = format!("query:{fqn}");
+        tables.resolved.insert(
+            key.clone(),
+            Ok(Resolved {
+                node,
+                fqn: fqn.to_string(),
+                columns: columns.clone(),
+            }),
+        );
+        for st in &plain {
+            for r in &st.reads {
+                if tables.get(&r.to_string()).is_some() {
+                    edges.entry((r.to_string(), key.clone())).or_default();
+                }
+            }
+            for ce in &st.query_output {
+                if ce.kind != TransformationType::Direct {
+                    continue;
+                }
+                let sk = ce.source.table.to_string();
+                let (Some(sr), Some(qr)) = (tables.get(&sk), tables.get(&key)) else {
+                    continue;
+                };
+                let (Some(from), Some(to)) = (
+                    sr.column_fqn(&ce.source.column),
+                    qr.column_fqn(&ce.target.column),
+                ) else {
+                    continue;
+                };
+                edges
+                    .entry((sk, key.clone()))
+                    .or_default()
+                    .add(from, to, ce);
+            }
+        }
+        Ok((node, columns))
     }
 
     /// Writes (or, in a dry run, only looks up) the table edges found, their column
@@ -273,6 +359,7 @@ impl Service {
         let (mut edges, mut failed) = (0usize, 0usize);
         for (index, q) in batch.queries.iter().enumerate() {
             let req = SqlRequest {
+                query: None,
                 sql: q.sql.clone(),
                 dialect: batch.dialect.clone(),
                 service: batch.service.clone(),

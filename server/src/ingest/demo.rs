@@ -433,6 +433,7 @@ pub fn load(svc: &Service) -> Result<(usize, usize)> {
         tables += 1;
         let out = svc.lineage_from_sql(
             &SqlRequest {
+                query: None,
                 sql: stmt.to_string(),
                 dialect: Some("snowflake".into()),
                 service: SERVICE.into(),

@@ -88,6 +88,10 @@ impl MutationRoot {
         #[graphql(desc = "Database for names without one.")] default_database: Option<String>,
         #[graphql(desc = "Schema for names without one.")] default_schema: Option<String>,
         #[graphql(desc = "Analyze and resolve, write nothing.", default = false)] dry_run: bool,
+        #[graphql(
+            desc = "FQN of a Query entity to hold the lineage of the SQL's plain queries (their output columns, and an edge from each table read)."
+        )]
+        query: Option<String>,
     ) -> R<SqlLineageResult> {
         let actor = editor(ctx)?;
         let s = state(ctx)?;
@@ -98,6 +102,7 @@ impl MutationRoot {
             default_database,
             default_schema,
             dry_run,
+            query,
         };
         let l = blocking(s, move |svc| svc.lineage_from_sql(&req, &actor))
             .await

@@ -91,7 +91,8 @@ pub struct SqlLineageOut {
     unresolved: Vec<UnresolvedOut>,
     /// Column references dropped.
     dropped_columns: Vec<DroppedOut>,
-    /// Plain queries' output columns and their sources (written nowhere).
+    /// Plain queries' output columns and their sources (written to the Query entity
+    /// named by `query`, else nowhere).
     query_output: Vec<QueryOutputOut>,
     /// Analyzer diagnostics.
     diagnostics: Vec<DiagnosticOut>,
@@ -236,7 +237,7 @@ pub fn routes() -> ApiRouter {
             "/api/v1/lineage/sql",
             from_sql,
             Op::new("sql", "Lineage from SQL, parsed server-side")
-                .describe("Each table the SQL names is resolved within `service` (defaults and `*` for parts the SQL leaves out, unique match); table edges and DIRECT column mappings are written with source `QueryLineage` unless `dryRun`.")
+                .describe("Each table the SQL names is resolved within `service` (defaults and `*` for parts the SQL leaves out, unique match); table edges and DIRECT column mappings are written with source `QueryLineage` unless `dryRun`. With `query` (a Query entity's FQN), the plain queries' lineage is stored on that Query: it gets their output columns, and every table they read an edge to it with column mappings onto those columns.")
                 .body::<SqlRequest>("The SQL and where its tables live.")
                 .answers::<SqlLineageOut>(200, "Edges, unresolved tables, diagnostics"),
         )
