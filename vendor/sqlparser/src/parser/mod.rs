@@ -6894,7 +6894,22 @@ impl<'a> Parser<'a> {
         } else {
             CreateTableOptions::None
         };
+        // Headwaters: T-SQL's CETAS, `CREATE EXTERNAL TABLE t [(cols)] WITH (LOCATION =
+        // ..., DATA_SOURCE = ..., FILE_FORMAT = ...) AS SELECT ...`: the options are
+        // skipped, the query kept.
+        let mut cetas_query = None;
+        if dialect_of!(self is MsSqlDialect | GenericDialect)
+            && self.peek_keyword(Keyword::WITH)
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.next_token();
+            self.skip_parenthesized()?;
+            if self.parse_keyword(Keyword::AS) {
+                cetas_query = Some(self.parse_query()?);
+            }
+        }
         Ok(CreateTableBuilder::new(table_name)
+            .query(cetas_query)
             .columns(columns)
             .constraints(constraints)
             .hive_distribution(hive_distribution)
@@ -6907,6 +6922,24 @@ impl<'a> Parser<'a> {
             .file_format(file_format)
             .location(location)
             .build())
+    }
+
+    /// Headwaters: skips a parenthesized list with whatever it holds (nested
+    /// parentheses included); the caller has seen `(` next.
+    fn skip_parenthesized(&mut self) -> Result<(), ParserError> {
+        self.expect_token(&Token::LParen)?;
+        let mut depth = 1usize;
+        while depth > 0 {
+            match self.next_token().token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                Token::EOF | Token::SemiColon => {
+                    return self.expected_ref(")", self.peek_token_ref());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Parse `CREATE SNAPSHOT TABLE` statement.
@@ -9481,6 +9514,13 @@ impl<'a> Parser<'a> {
                 ) {
                     self.next_token();
                     self.parse_identifier()?;
+                } else if self.peek_keyword(Keyword::WITH)
+                    && self.peek_nth_token_ref(1).token == Token::LParen
+                {
+                    // Table options after the filegroup (`WITH (SYSTEM_VERSIONING =
+                    // ON (...))`), skipped.
+                    self.next_token();
+                    self.skip_parenthesized()?;
                 } else {
                     break;
                 }
