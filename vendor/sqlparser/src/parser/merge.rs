@@ -129,8 +129,12 @@ impl Parser<'_> {
                     }
 
                     let update_token = self.get_current_token().clone();
-                    self.expect_keyword_is(Keyword::SET)?;
-                    let kind = if self.consume_token(&Token::Mul) {
+                    // Headwaters: Snowflake's `UPDATE ALL BY NAME` is `UPDATE SET *`.
+                    let all_by_name = self.parse_keywords(&[Keyword::ALL, Keyword::BY, Keyword::NAME]);
+                    if !all_by_name {
+                        self.expect_keyword_is(Keyword::SET)?;
+                    }
+                    let kind = if all_by_name || self.consume_token(&Token::Mul) {
                         MergeUpdateKind::Wildcard
                     } else {
                         MergeUpdateKind::Set(self.parse_comma_separated(Parser::parse_assignment)?)
@@ -182,7 +186,10 @@ impl Parser<'_> {
 
                     let insert_token = self.get_current_token().clone();
 
-                    if self.consume_token(&Token::Mul) {
+                    // Headwaters: Snowflake's `INSERT ALL BY NAME` is `INSERT *`.
+                    if self.parse_keywords(&[Keyword::ALL, Keyword::BY, Keyword::NAME])
+                        || self.consume_token(&Token::Mul)
+                    {
                         let star_token = self.get_current_token().clone();
                         MergeAction::Insert(MergeInsertExpr {
                             insert_token: insert_token.into(),

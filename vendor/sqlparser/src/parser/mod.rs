@@ -16459,19 +16459,19 @@ impl<'a> Parser<'a> {
             .parse_optional_group_by()?
             .unwrap_or_else(|| GroupByExpr::Expressions(vec![], vec![]));
 
-        let cluster_by = if self.parse_keywords(&[Keyword::CLUSTER, Keyword::BY]) {
+        let mut cluster_by = if self.parse_keywords(&[Keyword::CLUSTER, Keyword::BY]) {
             self.parse_comma_separated(Parser::parse_expr)?
         } else {
             vec![]
         };
 
-        let distribute_by = if self.parse_keywords(&[Keyword::DISTRIBUTE, Keyword::BY]) {
+        let mut distribute_by = if self.parse_keywords(&[Keyword::DISTRIBUTE, Keyword::BY]) {
             self.parse_comma_separated(Parser::parse_expr)?
         } else {
             vec![]
         };
 
-        let sort_by = if self.parse_keywords(&[Keyword::SORT, Keyword::BY]) {
+        let mut sort_by = if self.parse_keywords(&[Keyword::SORT, Keyword::BY]) {
             self.parse_comma_separated(Parser::parse_order_by_expr)?
         } else {
             vec![]
@@ -16482,6 +16482,16 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // Headwaters: Spark puts CLUSTER BY / DISTRIBUTE BY / SORT BY after HAVING too.
+        if cluster_by.is_empty() && self.parse_keywords(&[Keyword::CLUSTER, Keyword::BY]) {
+            cluster_by = self.parse_comma_separated(Parser::parse_expr)?;
+        }
+        if distribute_by.is_empty() && self.parse_keywords(&[Keyword::DISTRIBUTE, Keyword::BY]) {
+            distribute_by = self.parse_comma_separated(Parser::parse_expr)?;
+        }
+        if sort_by.is_empty() && self.parse_keywords(&[Keyword::SORT, Keyword::BY]) {
+            sort_by = self.parse_comma_separated(Parser::parse_order_by_expr)?;
+        }
 
         // Accept QUALIFY and WINDOW in any order and flag accordingly.
         let (named_windows, qualify, window_before_qualify) = if self.parse_keyword(Keyword::WINDOW)
@@ -19925,6 +19935,24 @@ impl<'a> Parser<'a> {
                 overriding = self.parse_insert_overriding()?;
 
                 let output = self.maybe_parse_output_clause()?;
+
+                // Headwaters: Delta's `INSERT INTO t REPLACE WHERE cond` and `REPLACE
+                // USING (cols)` (which rows the insert replaces), accepted and dropped.
+                if dialect_of!(self is DatabricksDialect | HiveDialect | GenericDialect)
+                    && self.peek_keyword(Keyword::REPLACE)
+                    && matches!(
+                        &self.peek_nth_token_ref(1).token,
+                        Token::Word(w) if matches!(w.keyword, Keyword::WHERE | Keyword::USING)
+                    )
+                {
+                    self.next_token();
+                    if self.parse_keyword(Keyword::WHERE) {
+                        self.parse_expr()?;
+                    } else {
+                        self.expect_keyword_is(Keyword::USING)?;
+                        self.parse_parenthesized_column_list(Mandatory, false)?;
+                    }
+                }
 
                 let (source, assignments) = if self.peek_keyword(Keyword::FORMAT)
                     || self.peek_keyword(Keyword::SETTINGS)
