@@ -678,6 +678,14 @@ impl<'a> Parser<'a> {
                     self.prev_token();
                     self.parse_query().map(Into::into)
                 }
+                // Headwaters: DuckDB's simplified `PIVOT t ON ... USING ...` and
+                // `UNPIVOT t ON ... INTO NAME n VALUE v` statements are queries.
+                Keyword::PIVOT | Keyword::UNPIVOT
+                    if dialect_of!(self is DuckDbDialect | GenericDialect) =>
+                {
+                    self.prev_token();
+                    self.parse_query().map(Into::into)
+                }
                 Keyword::TRUNCATE => self.parse_truncate().map(Into::into),
                 Keyword::ATTACH => {
                     if dialect_of!(self is DuckDbDialect) {
@@ -16224,6 +16232,10 @@ impl<'a> Parser<'a> {
             SetExpr::Values(self.parse_values(is_mysql, true)?)
         } else if self.parse_keyword(Keyword::TABLE) {
             SetExpr::Table(Box::new(self.parse_as_table()?))
+        } else if dialect_of!(self is DuckDbDialect | GenericDialect)
+            && (self.peek_keyword(Keyword::PIVOT) || self.peek_keyword(Keyword::UNPIVOT))
+        {
+            SetExpr::Select(Box::new(self.parse_duckdb_simplified_pivot()?))
         } else {
             return self.expected_ref(
                 "SELECT, VALUES, or a subquery in the query body",
@@ -16309,6 +16321,130 @@ impl<'a> Parser<'a> {
             }
             _ => SetQuantifier::None,
         }
+    }
+
+    /// Headwaters: DuckDB's simplified `PIVOT t [ON cols [IN (...)]] [USING aggs]
+    /// [GROUP BY ...]` and `UNPIVOT t ON cols INTO NAME n VALUE v[, ...]`, as a
+    /// FROM-only select over a `TableFactor::Pivot` / `TableFactor::Unpivot`.
+    fn parse_duckdb_simplified_pivot(&mut self) -> Result<Select, ParserError> {
+        let token = self.next_token();
+        let unpivot = matches!(&token.token, Token::Word(w) if w.keyword == Keyword::UNPIVOT);
+        let table = Box::new(self.parse_table_factor()?);
+        // A comma-separated list that may end with a comma before `stop`.
+        fn list<'a, T>(
+            p: &mut Parser<'a>,
+            stop: &[Keyword],
+            mut item: impl FnMut(&mut Parser<'a>) -> Result<T, ParserError>,
+        ) -> Result<Vec<T>, ParserError> {
+            let mut out = vec![item(p)?];
+            while p.consume_token(&Token::Comma) {
+                if stop.iter().any(|k| p.peek_keyword(*k))
+                    || matches!(
+                        p.peek_token_ref().token,
+                        Token::EOF | Token::SemiColon | Token::RParen
+                    )
+                {
+                    break;
+                }
+                out.push(item(p)?);
+            }
+            Ok(out)
+        }
+        let relation = if unpivot {
+            self.expect_keyword_is(Keyword::ON)?;
+            let columns = list(self, &[Keyword::INTO], Parser::parse_expr_with_alias)?;
+            self.expect_keyword_is(Keyword::INTO)?;
+            self.expect_keyword_is(Keyword::NAME)?;
+            let name = self.parse_identifier()?;
+            self.expect_keyword_is(Keyword::VALUE)?;
+            let values = list(self, &[Keyword::GROUP, Keyword::ORDER, Keyword::LIMIT], |p| {
+                p.parse_identifier()
+            })?;
+            let value = if values.len() == 1 {
+                Expr::Identifier(values.into_iter().next().expect("one value"))
+            } else {
+                Expr::Tuple(values.into_iter().map(Expr::Identifier).collect())
+            };
+            TableFactor::Unpivot {
+                table,
+                value,
+                name,
+                columns,
+                null_inclusion: None,
+                alias: None,
+            }
+        } else {
+            let mut value_column = vec![];
+            let mut value_source = PivotValueSource::Any(vec![]);
+            if self.parse_keyword(Keyword::ON) {
+                for e in list(self, &[Keyword::USING, Keyword::GROUP], Parser::parse_expr)? {
+                    match e {
+                        Expr::In {
+                            expr,
+                            target: InTarget::List(values),
+                            negated: false,
+                            ..
+                        } => {
+                            value_column.push(*expr);
+                            value_source = PivotValueSource::List(
+                                values
+                                    .into_iter()
+                                    .map(|expr| ExprWithAlias { expr, alias: None })
+                                    .collect(),
+                            );
+                        }
+                        other => value_column.push(other),
+                    }
+                }
+            }
+            let aggregate_functions = if self.parse_keyword(Keyword::USING) {
+                list(self, &[Keyword::GROUP, Keyword::ORDER, Keyword::LIMIT], Parser::parse_expr_with_alias)?
+            } else {
+                vec![]
+            };
+            TableFactor::Pivot {
+                table,
+                aggregate_functions,
+                value_column,
+                value_source,
+                default_on_null: None,
+                alias: None,
+            }
+        };
+        let group_by = if self.parse_keywords(&[Keyword::GROUP, Keyword::BY]) {
+            GroupByExpr::Expressions(self.parse_comma_separated(Parser::parse_expr)?, vec![])
+        } else {
+            GroupByExpr::Expressions(vec![], vec![])
+        };
+        Ok(Select {
+            select_token: AttachedToken(token),
+            optimizer_hints: vec![],
+            distinct: None,
+            select_modifiers: None,
+            top: None,
+            top_before_distinct: false,
+            projection: vec![],
+            exclude: None,
+            into: None,
+            from: vec![TableWithJoins {
+                relation,
+                joins: vec![],
+            }],
+            lateral_views: vec![],
+            prewhere: None,
+            selection: None,
+            group_by,
+            cluster_by: vec![],
+            distribute_by: vec![],
+            sort_by: vec![],
+            having: None,
+            named_window: vec![],
+            window_before_qualify: false,
+            qualify: None,
+            value_table_mode: None,
+            connect_by: vec![],
+            flavor: SelectFlavor::FromFirstNoSelect,
+        })
     }
 
     /// Parse a restricted `SELECT` statement (no CTEs / `UNION` / `ORDER BY`)
