@@ -5520,6 +5520,9 @@ impl<'a> Parser<'a> {
             || self.peek_keyword(Keyword::VIEW)
             || self.peek_keywords(&[Keyword::SECURE, Keyword::MATERIALIZED, Keyword::VIEW])
             || self.peek_keywords(&[Keyword::SECURE, Keyword::VIEW])
+            // Headwaters: `[SECURE] RECURSIVE VIEW` (PostgreSQL, Snowflake).
+            || self.peek_keywords(&[Keyword::RECURSIVE, Keyword::VIEW])
+            || self.peek_keywords(&[Keyword::SECURE, Keyword::RECURSIVE, Keyword::VIEW])
         {
             self.parse_create_view(or_alter, or_replace, temporary, create_view_params)
                 .map(Into::into)
@@ -7034,6 +7037,8 @@ impl<'a> Parser<'a> {
         create_view_params: Option<CreateViewParams>,
     ) -> Result<CreateView, ParserError> {
         let secure = self.parse_keyword(Keyword::SECURE);
+        // Headwaters: `RECURSIVE` accepted and dropped (the query names the view).
+        let _recursive = self.parse_keyword(Keyword::RECURSIVE);
         let materialized = self.parse_keyword(Keyword::MATERIALIZED);
         self.expect_keyword_is(Keyword::VIEW)?;
         let allow_unquoted_hyphen = dialect_of!(self is BigQueryDialect);
@@ -7056,14 +7061,31 @@ impl<'a> Parser<'a> {
             copy_grants = self.parse_keywords(&[Keyword::COPY, Keyword::GRANTS]);
         }
         let mut options = CreateTableOptions::None;
-        let with_options = self.parse_options(Keyword::WITH)?;
+        // Headwaters: only `WITH (` opens options; Snowflake's `WITH TAG (...)`, `WITH
+        // ROW ACCESS POLICY ...` are left to the skip before AS.
+        let with_options = if self.peek_keyword(Keyword::WITH)
+            && self.peek_nth_token_ref(1).token != Token::LParen
+        {
+            vec![]
+        } else {
+            self.parse_options(Keyword::WITH)?
+        };
         if !with_options.is_empty() {
             options = CreateTableOptions::With(with_options);
         }
 
+        // Headwaters: Snowflake's `CLUSTER BY (expr, ...)` takes expressions.
         let cluster_by = if self.parse_keyword(Keyword::CLUSTER) {
             self.expect_keyword_is(Keyword::BY)?;
-            self.parse_parenthesized_column_list(Optional, false)?
+            match self.maybe_parse(|p| p.parse_parenthesized_column_list(Optional, false))? {
+                Some(columns) => columns,
+                None => {
+                    if self.peek_token_ref().token == Token::LParen {
+                        self.skip_parenthesized()?;
+                    }
+                    vec![]
+                }
+            }
         } else {
             vec![]
         };
@@ -7093,10 +7115,11 @@ impl<'a> Parser<'a> {
             None
         };
 
-        // Headwaters: Databricks/Spark view properties before AS (COMMENT,
-        // TBLPROPERTIES, PARTITIONED BY, CLUSTER BY, SCHEDULE, ...) are skipped: they
-        // do not change what the view reads.
-        if dialect_of!(self is DatabricksDialect | HiveDialect) {
+        // Headwaters: Databricks/Spark and Snowflake view properties before AS
+        // (COMMENT, TBLPROPERTIES, PARTITIONED BY, SCHEDULE, WITH TAG (...), WITH ROW
+        // ACCESS POLICY ..., CHANGE_TRACKING = ..., ...) are skipped: they do not
+        // change what the view reads.
+        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect) {
             let mut depth = 0usize;
             loop {
                 match &self.peek_token_ref().token {
@@ -15073,6 +15096,21 @@ impl<'a> Parser<'a> {
                 options.push(option);
             } else {
                 break;
+            }
+        }
+        // Headwaters: Snowflake's other column governance (`WITH PROJECTION POLICY p`,
+        // `MASKING POLICY p USING (c1, c2)`, ...) is skipped up to the next column.
+        if dialect_of!(self is SnowflakeDialect) {
+            let mut depth = 0usize;
+            loop {
+                match &self.peek_token_ref().token {
+                    Token::EOF | Token::SemiColon => break,
+                    Token::Comma | Token::RParen if depth == 0 => break,
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    _ => {}
+                }
+                self.next_token();
             }
         }
         if options.is_empty() {
