@@ -18103,7 +18103,7 @@ impl<'a> Parser<'a> {
             };
 
             // Parse potential version qualifier
-            let version = self.maybe_parse_table_version()?;
+            let mut version = self.maybe_parse_table_version()?;
 
             // Postgres, MSSQL, ClickHouse: table-valued functions:
             let args = if self.consume_token(&Token::LParen) {
@@ -18122,6 +18122,10 @@ impl<'a> Parser<'a> {
             }
 
             let alias = self.maybe_parse_table_alias()?;
+            // Headwaters: BigQuery writes the alias before `FOR SYSTEM_TIME AS OF`.
+            if version.is_none() && alias.is_some() {
+                version = self.maybe_parse_table_version()?;
+            }
 
             let mut index_directives = if self.dialect.supports_table_hints() {
                 self.maybe_parse(|p| p.parse_table_index_hints())?
@@ -18759,6 +18763,14 @@ impl<'a> Parser<'a> {
     pub fn maybe_parse_table_version(&mut self) -> Result<Option<TableVersion>, ParserError> {
         if self.dialect.supports_table_versioning() {
             if self.parse_keywords(&[Keyword::FOR, Keyword::SYSTEM_TIME, Keyword::AS, Keyword::OF])
+                // Headwaters: BigQuery also accepts `FOR SYSTEM TIME AS OF`.
+                || self.parse_keywords(&[
+                    Keyword::FOR,
+                    Keyword::SYSTEM,
+                    Keyword::TIME,
+                    Keyword::AS,
+                    Keyword::OF,
+                ])
             {
                 let expr = self.parse_expr()?;
                 return Ok(Some(TableVersion::ForSystemTimeAsOf(expr)));
@@ -18949,6 +18961,30 @@ impl<'a> Parser<'a> {
         Ok(ExprWithAlias { expr, alias })
     }
 
+    /// Headwaters: an UNPIVOT column with an optional alias, which BigQuery lets be
+    /// a number or a string (`IN (Q1 AS 1, Q2 AS 'second')`).
+    fn parse_unpivot_column_with_alias(&mut self) -> Result<ExprWithAlias, ParserError> {
+        let expr = self.parse_expr()?;
+        let alias = if self.parse_keyword(Keyword::AS) {
+            match &self.peek_token_ref().token {
+                Token::Number(n, _) => {
+                    let n = n.clone();
+                    self.next_token();
+                    Some(Ident::new(n))
+                }
+                Token::SingleQuotedString(v) => {
+                    let v = v.clone();
+                    self.next_token();
+                    Some(Ident::with_quote('\'', v))
+                }
+                _ => Some(self.parse_identifier()?),
+            }
+        } else {
+            None
+        };
+        Ok(ExprWithAlias { expr, alias })
+    }
+
     /// Parse an expression followed by an optional alias; Unlike
     /// [Self::parse_expr_with_alias] the "AS" keyword between the expression
     /// and the alias is optional.
@@ -19052,7 +19088,7 @@ impl<'a> Parser<'a> {
         let name = self.parse_identifier()?;
         self.expect_keyword_is(Keyword::IN)?;
         let columns = self.parse_parenthesized_column_list_inner(Mandatory, false, |p| {
-            p.parse_expr_with_alias()
+            p.parse_unpivot_column_with_alias()
         })?;
         self.expect_token(&Token::RParen)?;
         let alias = self.maybe_parse_table_alias()?;
