@@ -271,6 +271,17 @@ impl<'a> Cx<'a> {
                 let parts = match target {
                     Expr::Identifier(i) => vec![i.clone()],
                     Expr::CompoundIdentifier(ids) => ids.clone(),
+                    Expr::Value(v) => {
+                        // MySQL's `INTO OUTFILE 'path'`: the file is written.
+                        if let ast::Value::SingleQuotedString(path) = &v.value {
+                            self.nested.push(StatementLineage {
+                                kind: StatementKind::SelectInto,
+                                writes: vec![TableName::bare(path.clone())],
+                                ..StatementLineage::default()
+                            });
+                        }
+                        continue;
+                    }
                     _ => continue,
                 };
                 let t = self.table(&ObjectName::from(parts));

@@ -21862,6 +21862,44 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_select_into(&mut self) -> Result<SelectInto, ParserError> {
+        // Headwaters: MySQL's `INTO OUTFILE 'path' [FIELDS ...] [LINES ...]` and `INTO
+        // DUMPFILE 'path'`: the path is the target (a string), the export options are
+        // skipped.
+        if matches!(
+            &self.peek_token_ref().token,
+            Token::Word(w) if w.quote_style.is_none()
+                && (w.value.eq_ignore_ascii_case("OUTFILE") || w.value.eq_ignore_ascii_case("DUMPFILE"))
+        ) {
+            self.next_token();
+            let path = self.parse_literal_string()?;
+            loop {
+                match &self.peek_token_ref().token {
+                    Token::SingleQuotedString(_) => {}
+                    Token::Word(w)
+                        if w.quote_style.is_none()
+                            && [
+                                "FIELDS", "COLUMNS", "LINES", "TERMINATED", "OPTIONALLY",
+                                "ENCLOSED", "ESCAPED", "STARTING", "BY",
+                            ]
+                            .iter()
+                            .any(|k| w.value.eq_ignore_ascii_case(k)) => {}
+                    Token::Word(w) if w.keyword == Keyword::CHARACTER => {
+                        self.next_token();
+                        self.expect_keyword_is(Keyword::SET)?;
+                        self.parse_identifier()?;
+                        continue;
+                    }
+                    _ => break,
+                }
+                self.next_token();
+            }
+            return Ok(SelectInto {
+                temporary: false,
+                unlogged: false,
+                table: false,
+                targets: vec![Expr::Value(Value::SingleQuotedString(path).into())],
+            });
+        }
         let temporary = self
             .parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY])
             .is_some();
