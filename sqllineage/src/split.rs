@@ -368,7 +368,10 @@ fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
             .with_tokens_with_locations(tokens.to_vec());
         match parser.parse_statement() {
             Ok(s) => {
-                let used = parser.index().min(tokens.len());
+                let mut used = parser.index().min(tokens.len());
+                if dialect == Dialect::MsSql {
+                    used += query_hints(&tokens[used..]);
+                }
                 match tokens[used..]
                     .iter()
                     .find(|t| !is_blank(t) && t.token != Token::SemiColon)
@@ -397,6 +400,36 @@ fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
         }
     }
     own
+}
+
+/// T-SQL's query hints after a statement, `OPTION (LABEL = 'x', MAXDOP 2, ...)`: how
+/// many tokens they take (0 if none follow). They change how a statement runs, not
+/// what it reads or writes.
+fn query_hints(tokens: &[TokenWithSpan]) -> usize {
+    let mut i = tokens.iter().take_while(|t| is_blank(t)).count();
+    match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == Keyword::OPTION => {}
+        _ => return 0,
+    }
+    i += 1;
+    i += tokens[i..].iter().take_while(|t| is_blank(t)).count();
+    if tokens.get(i).map(|t| &t.token) != Some(&Token::LParen) {
+        return 0;
+    }
+    let mut depth = 0usize;
+    for (j, t) in tokens.iter().enumerate().skip(i) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return j + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    0
 }
 
 /// Whether a token can begin a statement (for scripts without semicolons, where a

@@ -1590,6 +1590,29 @@ impl<'a> Parser<'a> {
         w_span: Span,
     ) -> Result<Option<Expr>, ParserError> {
         match w.keyword {
+            // Headwaters: T-SQL's `NEXT VALUE FOR sequence [OVER (...)]`, a call of a
+            // function named `NEXT VALUE FOR sequence` without arguments (the sequence
+            // is no column).
+            Keyword::NEXT if self.peek_keywords(&[Keyword::VALUE, Keyword::FOR]) => {
+                self.expect_keywords(&[Keyword::VALUE, Keyword::FOR])?;
+                let sequence = self.parse_object_name(false)?;
+                let over = if self.parse_keyword(Keyword::OVER) {
+                    self.expect_token(&Token::LParen)?;
+                    Some(WindowType::WindowSpec(self.parse_window_spec()?))
+                } else {
+                    None
+                };
+                Ok(Some(Expr::Function(Function {
+                    name: ObjectName::from(vec![Ident::new(format!("NEXT VALUE FOR {sequence}"))]),
+                    uses_odbc_syntax: false,
+                    parameters: FunctionArguments::None,
+                    args: FunctionArguments::None,
+                    null_treatment: None,
+                    filter: None,
+                    over,
+                    within_group: vec![],
+                })))
+            }
             Keyword::TRUE | Keyword::FALSE if self.dialect.supports_boolean_literals() => {
                 self.prev_token();
                 Ok(Some(Expr::Value(self.parse_value()?)))
