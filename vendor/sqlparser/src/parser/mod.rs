@@ -1590,6 +1590,22 @@ impl<'a> Parser<'a> {
         w_span: Span,
     ) -> Result<Option<Expr>, ParserError> {
         match w.keyword {
+            // Headwaters: `WHERE CURRENT OF cursor` (PostgreSQL, T-SQL), a call of a
+            // function named `CURRENT OF <cursor>` without arguments (no column).
+            Keyword::CURRENT if self.peek_keyword(Keyword::OF) => {
+                self.expect_keyword_is(Keyword::OF)?;
+                let cursor = self.parse_identifier()?;
+                Ok(Some(Expr::Function(Function {
+                    name: ObjectName::from(vec![Ident::new(format!("CURRENT OF {cursor}"))]),
+                    uses_odbc_syntax: false,
+                    parameters: FunctionArguments::None,
+                    args: FunctionArguments::None,
+                    null_treatment: None,
+                    filter: None,
+                    over: None,
+                    within_group: vec![],
+                })))
+            }
             // Headwaters: T-SQL's `NEXT VALUE FOR sequence [OVER (...)]`, a call of a
             // function named `NEXT VALUE FOR sequence` without arguments (the sequence
             // is no column).
