@@ -397,6 +397,21 @@ impl From<&ParserError> for ExprPrefixError {
     }
 }
 
+/// Headwaters: a call of a function named `name` without arguments, standing for a
+/// construct that reads no column (`NEXT VALUE FOR seq`, `CURRENT OF cursor`).
+fn argless_call(name: String, over: Option<WindowType>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::None,
+        null_treatment: None,
+        filter: None,
+        over,
+        within_group: vec![],
+    })
+}
+
 impl<'a> Parser<'a> {
     /// Create a parser for a [`Dialect`]
     ///
@@ -1595,16 +1610,7 @@ impl<'a> Parser<'a> {
             Keyword::CURRENT if self.peek_keyword(Keyword::OF) => {
                 self.expect_keyword_is(Keyword::OF)?;
                 let cursor = self.parse_identifier()?;
-                Ok(Some(Expr::Function(Function {
-                    name: ObjectName::from(vec![Ident::new(format!("CURRENT OF {cursor}"))]),
-                    uses_odbc_syntax: false,
-                    parameters: FunctionArguments::None,
-                    args: FunctionArguments::None,
-                    null_treatment: None,
-                    filter: None,
-                    over: None,
-                    within_group: vec![],
-                })))
+                Ok(Some(argless_call(format!("CURRENT OF {cursor}"), None)))
             }
             // Headwaters: T-SQL's `NEXT VALUE FOR sequence [OVER (...)]`, a call of a
             // function named `NEXT VALUE FOR sequence` without arguments (the sequence
@@ -1618,16 +1624,7 @@ impl<'a> Parser<'a> {
                 } else {
                     None
                 };
-                Ok(Some(Expr::Function(Function {
-                    name: ObjectName::from(vec![Ident::new(format!("NEXT VALUE FOR {sequence}"))]),
-                    uses_odbc_syntax: false,
-                    parameters: FunctionArguments::None,
-                    args: FunctionArguments::None,
-                    null_treatment: None,
-                    filter: None,
-                    over,
-                    within_group: vec![],
-                })))
+                Ok(Some(argless_call(format!("NEXT VALUE FOR {sequence}"), over)))
             }
             Keyword::TRUE | Keyword::FALSE if self.dialect.supports_boolean_literals() => {
                 self.prev_token();
