@@ -4,7 +4,7 @@
 //! they must satisfy), stored in the engine without `href`s. Read-modify-write of a
 //! document is serialised by the service's document lock.
 
-use headwaters_engine::{EntityInput, EntityType, Include, NodeId, ReadView, now_millis};
+use headwaters_engine::{Entity, EntityInput, EntityType, Include, NodeId, ReadView, now_millis};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -375,15 +375,12 @@ impl Service {
     /// pipeline's `pipelineStatus`); the caller holds the document lock.
     pub(crate) fn replace_document(&self, node: NodeId, doc: Value) -> Result<()> {
         let e = self.store.read().entity(node)?;
-        self.store.upsert_entity(EntityInput {
-            id: e.id,
-            entity_type: e.entity_type,
-            fqn: e.fqn,
-            name: e.name,
-            columns: e.columns.into_iter().map(|c| c.0).collect(),
-            doc: doc.clone(),
-        })?;
-        self.search.upsert(node, e.entity_type, &doc);
+        let (ty, columns) = (
+            e.entity_type,
+            e.columns.iter().map(|c| c.0.clone()).collect(),
+        );
+        self.rewrite_record(e, columns, doc.clone())?;
+        self.search.upsert(node, ty, &doc);
         Ok(())
     }
 
@@ -394,6 +391,12 @@ impl Service {
         let view = self.store.read();
         let (e, doc) = (view.entity(node)?, view.document(node)?);
         drop(view);
+        self.rewrite_record(e, columns, doc)
+    }
+
+    /// Stores an existing entity again with these columns and this document (its
+    /// identity unchanged).
+    fn rewrite_record(&self, e: Entity, columns: Vec<String>, doc: Value) -> Result<()> {
         self.store.upsert_entity(EntityInput {
             id: e.id,
             entity_type: e.entity_type,

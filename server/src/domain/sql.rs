@@ -269,23 +269,7 @@ impl Service {
                 }
             }
             for ce in &st.query_output {
-                if ce.kind != TransformationType::Direct {
-                    continue;
-                }
-                let sk = ce.source.table.to_string();
-                let (Some(sr), Some(qr)) = (tables.get(&sk), tables.get(&key)) else {
-                    continue;
-                };
-                let (Some(from), Some(to)) = (
-                    sr.column_fqn(&ce.source.column),
-                    qr.column_fqn(&ce.target.column),
-                ) else {
-                    continue;
-                };
-                edges
-                    .entry((sk, key.clone()))
-                    .or_default()
-                    .add(from, to, ce);
+                tables.add_direct(edges, ce, &key);
             }
         }
         Ok((node, columns))
@@ -450,26 +434,41 @@ impl Tables {
                 }
             }
             for ce in &st.columns {
-                if ce.kind != TransformationType::Direct {
-                    continue;
-                }
-                let (sk, tk) = (ce.source.table.to_string(), ce.target.table.to_string());
-                let (Some(sr), Some(tr)) = (self.get(&sk), self.get(&tk)) else {
-                    continue;
-                };
-                if sk == tk {
-                    continue;
-                }
-                let (Some(from), Some(to)) = (
-                    sr.column_fqn(&ce.source.column),
-                    tr.column_fqn(&ce.target.column),
-                ) else {
-                    continue;
-                };
-                edges.entry((sk, tk)).or_default().add(from, to, ce);
+                self.add_direct(&mut edges, ce, &ce.target.table.to_string());
             }
         }
         Ok(edges)
+    }
+
+    /// Adds the analyzer's DIRECT edge `ce` as a column mapping on the table edge from
+    /// its source table to `target` (a key of `resolved`), when both resolved, differ,
+    /// and have the columns named.
+    fn add_direct(
+        &self,
+        edges: &mut BTreeMap<(String, String), Mappings>,
+        ce: &ColumnEdge,
+        target: &str,
+    ) {
+        if ce.kind != TransformationType::Direct {
+            return;
+        }
+        let source = ce.source.table.to_string();
+        if source == target {
+            return;
+        }
+        let (Some(sr), Some(tr)) = (self.get(&source), self.get(target)) else {
+            return;
+        };
+        let (Some(from), Some(to)) = (
+            sr.column_fqn(&ce.source.column),
+            tr.column_fqn(&ce.target.column),
+        ) else {
+            return;
+        };
+        edges
+            .entry((source, target.to_string()))
+            .or_default()
+            .add(from, to, ce);
     }
 }
 
