@@ -204,6 +204,20 @@ impl Backend {
         Ok(0)
     }
 
+    /// A consistent copy of the database in `dir` (RocksDB checkpoint); the in-memory
+    /// backend has nothing on disk to copy.
+    pub(crate) fn checkpoint(&self, dir: &Path) -> Result<()> {
+        match self {
+            Backend::Rocks { db, .. } => {
+                rocksdb::checkpoint::Checkpoint::new(db)?.create_checkpoint(dir)?;
+                Ok(())
+            }
+            Backend::Memory(_) => Err(crate::error::bad_input(
+                "an in-memory store cannot be checkpointed",
+            )),
+        }
+    }
+
     /// Calls `f` on every entry of a column family, in key order.
     pub(crate) fn scan(
         &self,

@@ -75,6 +75,9 @@ pub enum InternalError {
     /// File-system I/O outside RocksDB (bulk-load temp files).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A write reached a replica's store from outside its replicated log.
+    #[error("{0}")]
+    NotThroughLog(String),
 }
 
 impl Error {

@@ -88,6 +88,12 @@ pub(crate) mod meta {
     pub(crate) const NEXT_COLUMN: &[u8] = b"next_column";
     /// Present while a bulk load is being ingested; found at open, it triggers repair.
     pub(crate) const BULK_LOAD_IN_PROGRESS: &[u8] = b"bulk_load_in_progress";
+    /// u64: the replicated log's sequence of the last command applied in full (cluster
+    /// mode; absent on a single node).
+    pub(crate) const APPLIED_SEQ: &[u8] = b"applied_seq";
+    /// u64: the sequence of a command being applied; present at open only when the
+    /// process stopped in the middle of one (the store then holds part of it).
+    pub(crate) const APPLYING_SEQ: &[u8] = b"applying_seq";
 }
 
 /// Entity flag bit: soft-deleted.

@@ -14,6 +14,7 @@ mod graph;
 mod ids;
 mod keys;
 mod model;
+mod replica;
 mod store;
 mod traverse;
 mod txn;
@@ -29,6 +30,7 @@ pub use keys::{STORAGE_VERSION, cf};
 pub use model::{
     ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn,
 };
+pub use replica::{Digest, ReplicaState};
 pub use store::{Include, Query, ReadView, Stats, Store};
 pub use traverse::{
     Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths,

@@ -47,12 +47,16 @@ use crate::util::now_millis;
 /// # Ok::<(), headwaters_engine::Error>(())
 /// ```
 pub struct Store {
-    kv: Backend,
-    graph: RwLock<Graph>,
+    pub(crate) kv: Backend,
+    pub(crate) graph: RwLock<Graph>,
     /// Highest RocksDB sequence number known to be on disk (group commit).
     synced: std::sync::Mutex<u64>,
     /// Bumped after every write, once readers can see it (see [`Store::version`]).
     version: std::sync::atomic::AtomicU64,
+    /// Whether a write waits for its WAL fsync (see [`Store::set_durable`]).
+    pub(crate) durable: std::sync::atomic::AtomicBool,
+    /// A replica takes writes only inside a command (see [`Store::set_replica`]).
+    pub(crate) replica: std::sync::atomic::AtomicBool,
 }
 
 /// A traversal request: depth bounds and budget, plus which nodes may be visited.
@@ -90,7 +94,7 @@ pub struct Stats {
     pub column_edges: usize,
 }
 
-fn lock_poisoned<T>(p: std::sync::PoisonError<T>) -> T {
+pub(crate) fn lock_poisoned<T>(p: std::sync::PoisonError<T>) -> T {
     // Writes change memory only after a successful commit and cannot panic halfway
     // through `Graph::apply`, so the graph behind a poisoned lock is still consistent.
     p.into_inner()
@@ -122,6 +126,8 @@ impl Store {
             graph: RwLock::new(graph),
             synced: std::sync::Mutex::new(0),
             version: std::sync::atomic::AtomicU64::new(0),
+            durable: std::sync::atomic::AtomicBool::new(true),
+            replica: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -147,7 +153,8 @@ impl Store {
     /// write shortly before it is acknowledged; a crash in that window loses it, and it
     /// was never acknowledged. If the sync fails the caller gets the error and must
     /// treat the write's outcome as unknown.
-    fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<T>) -> Result<T> {
+        crate::replica::check_write_allowed(self)?;
         let (value, seq) = {
             let mut g = self.graph.write().unwrap_or_else(lock_poisoned);
             let (value, batch, mem) = {
@@ -161,7 +168,9 @@ impl Store {
             self.bump_version();
             (value, seq)
         };
-        self.kv.sync_to(seq, &self.synced)?;
+        if self.durable.load(std::sync::atomic::Ordering::Relaxed) {
+            self.kv.sync_to(seq, &self.synced)?;
+        }
         Ok(value)
     }
 
@@ -348,14 +357,13 @@ impl Store {
     /// Writes (or with `None` deletes) a server-owned record in the `aux` column family,
     /// durably. The graph is untouched.
     pub fn put_aux(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
-        let mut b = Batch::default();
-        match value {
-            Some(v) => b.put(cf::AUX, key, v),
-            None => b.delete(cf::AUX, key),
-        }
-        self.kv.write(b)?;
-        self.bump_version();
-        Ok(())
+        self.write(|t| {
+            match value {
+                Some(v) => t.put(cf::AUX, key, v),
+                None => t.delete(cf::AUX, key),
+            }
+            Ok(())
+        })
     }
 
     /// A number that changes after every write, bumped only once the write is visible

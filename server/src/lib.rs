@@ -14,6 +14,7 @@
 //! binary (`main.rs`, `cli/`) parses flags and binds a socket.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod files;

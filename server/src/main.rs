@@ -41,7 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the lineage service (OpenMetadata-compatible REST API).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Import lineage from a tool's artifacts into a store (the server must not be
     /// running on it; use `POST /api/v1/dbt/import` then).
     Import {
@@ -147,7 +147,7 @@ fn main() {
         purge_freed_memory_at_once();
     }
     let result = match cli.command {
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
         Command::Token { command } => serve::token(command),
         Command::Import { command } => serve::import(command),
         Command::Demo { data_dir, nodes } => demo(&data_dir, nodes),

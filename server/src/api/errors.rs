@@ -49,6 +49,9 @@ pub enum ApiError {
     /// 408: the work ran past the request time budget.
     #[error("{0}")]
     Timeout(String),
+    /// 503: a dependency (the cluster's log) is out of reach; retry later.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: our fault; the detail is logged, not sent (and not in `Display`).
     #[error("internal error")]
     Internal(String),
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -282,6 +286,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ApiError::TooManyRequests(_) => "RATE_LIMITED",
             ApiError::Timeout(_) => "TIMEOUT",
+            ApiError::Unavailable(_) => "UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL",
         }
     }

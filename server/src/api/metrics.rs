@@ -159,6 +159,52 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
         );
     }
+    if let Some(c) = state.cluster.get() {
+        let st = c.status();
+        for (name, help, kind, v) in [
+            (
+                "headwaters_cluster_applied_sequence",
+                "Last command of the cluster's log applied on this node.",
+                "gauge",
+                st.applied_sequence,
+            ),
+            (
+                "headwaters_cluster_stream_sequence",
+                "Last sequence of the cluster's log, as last seen.",
+                "gauge",
+                st.stream_sequence,
+            ),
+            (
+                "headwaters_cluster_lag",
+                "Commands in the cluster's log not yet applied on this node.",
+                "gauge",
+                st.lag,
+            ),
+            (
+                "headwaters_cluster_connected",
+                "1 while connected to NATS.",
+                "gauge",
+                u64::from(st.connected),
+            ),
+            (
+                "headwaters_cluster_applied_total",
+                "Commands applied since start.",
+                "counter",
+                st.applied_since_start,
+            ),
+            (
+                "headwaters_cluster_apply_mean_microseconds",
+                "Mean time to apply one command since start.",
+                "gauge",
+                c.mean_apply_micros(),
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 
@@ -167,11 +213,23 @@ async fn healthz() -> Response {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    if state.ready.load(Ordering::SeqCst) {
-        axum::Json(serde_json::json!({"status": "ready"})).into_response()
-    } else {
-        crate::api::errors::error_body(StatusCode::SERVICE_UNAVAILABLE, "still loading")
+    if !state.ready.load(Ordering::SeqCst) {
+        return crate::api::errors::error_body(StatusCode::SERVICE_UNAVAILABLE, "still loading");
     }
+    if let Some(c) = state.cluster.get() {
+        let st = c.status();
+        if !st.ready {
+            let why = match &st.broken {
+                Some(b) => format!("stopped applying the cluster's log: {b}"),
+                None => format!(
+                    "catching up with the cluster's log: applied {} of {}",
+                    st.applied_sequence, st.stream_sequence
+                ),
+            };
+            return crate::api::errors::error_body(StatusCode::SERVICE_UNAVAILABLE, &why);
+        }
+    }
+    axum::Json(serde_json::json!({"status": "ready"})).into_response()
 }
 
 /// `/metrics`, `/healthz`, `/readyz` (no auth).
@@ -204,7 +262,7 @@ pub fn routes() -> ApiRouter {
             readyz,
             Op::new(
                 "system",
-                "Readiness: 503 while start-up work (the demo load) runs",
+                "Readiness: 503 while start-up work (the demo load) runs, and in a cluster until the node has caught up with the log",
             )
             .public()
             .answers::<Status>(200, "Ready"),

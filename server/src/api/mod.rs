@@ -11,6 +11,7 @@
 
 pub mod answer_cache;
 pub mod auth;
+pub mod commands;
 pub mod errors;
 pub mod graphql;
 pub mod limits;
@@ -66,6 +67,8 @@ pub struct Inner {
     pub work_permits: Arc<tokio::sync::Semaphore>,
     /// Serialized lineage answers of the current store version.
     pub answers: answer_cache::AnswerCache,
+    /// Cluster membership (`serve --cluster`); `None` on a single node.
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 impl Deref for AppState {
@@ -104,7 +107,14 @@ impl AppState {
             ready: AtomicBool::new(true),
             graphql: graphql::schema(),
             work_permits: Arc::new(tokio::sync::Semaphore::new(work_slots())),
+            cluster: std::sync::OnceLock::new(),
         })))
+    }
+
+    /// Makes this node a member of a cluster: from now on writes go through its log.
+    /// Returns false if it already was one.
+    pub fn join_cluster(&self, cluster: Arc<crate::cluster::Cluster>) -> bool {
+        self.cluster.set(cluster).is_ok()
     }
 
     /// The domain layer.
@@ -227,6 +237,10 @@ pub fn app(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(cfg.request_timeout_secs),
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::cluster::consistency,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(middleware::from_fn(json_errors))

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use headwaters_engine::Store;
 use headwaters_server::api::auth::{Keys, Role, TokenRegistry, parse_ttl};
+use headwaters_server::cluster::{Cluster, ClusterConfig};
 use headwaters_server::config::Config;
 use headwaters_server::domain::secrets::Secrets;
 use headwaters_server::ingest::demo;
@@ -67,6 +68,45 @@ pub(crate) struct ServeArgs {
     /// Base URL for hrefs [default: from the request's Host header].
     #[arg(long, env = "HEADWATERS_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Run as one node of a replicated cluster over NATS JetStream: the NATS servers'
+    /// URLs, comma-separated (nats://host:4222,...). Every node of a cluster is given
+    /// the same URLs, stream and token secret.
+    #[arg(long, env = "HEADWATERS_CLUSTER", value_delimiter = ',')]
+    cluster: Vec<String>,
+    /// This node's name in the cluster, unique [default: the listen address].
+    #[arg(long, env = "HEADWATERS_NODE_NAME", requires = "cluster")]
+    node_name: Option<String>,
+    /// JetStream stream holding the cluster's log.
+    #[arg(
+        long,
+        env = "HEADWATERS_CLUSTER_STREAM",
+        default_value = "HEADWATERS",
+        requires = "cluster"
+    )]
+    cluster_stream: String,
+    /// Copies of the log JetStream keeps (at most the number of NATS servers).
+    #[arg(
+        long,
+        env = "HEADWATERS_CLUSTER_REPLICAS",
+        default_value_t = 3,
+        requires = "cluster"
+    )]
+    cluster_replicas: usize,
+}
+
+/// Cluster membership from the flags, if asked for.
+fn cluster_config(a: &ServeArgs, listen: SocketAddr) -> Option<ClusterConfig> {
+    if a.cluster.is_empty() {
+        return None;
+    }
+    Some(ClusterConfig {
+        urls: a.cluster.clone(),
+        node: a.node_name.clone().unwrap_or_else(|| listen.to_string()),
+        stream: a.cluster_stream.clone(),
+        replicas: a.cluster_replicas,
+        ack_timeout: std::time::Duration::from_secs(5),
+        apply_timeout: std::time::Duration::from_secs(20),
+    })
 }
 
 /// `token` subcommands.
@@ -109,13 +149,13 @@ pub(crate) enum TokenCommand {
     },
 }
 
-fn config(a: ServeArgs) -> Result<(Config, bool)> {
+fn config(a: &ServeArgs) -> Result<(Config, bool)> {
     let mut c = match &a.config {
         Some(p) => Config::from_file(p).map_err(anyhow::Error::msg)?,
         None => Config::default(),
     };
     macro_rules! over {
-        ($($f:ident),*) => { $(if let Some(v) = a.$f { c.$f = v; })* };
+        ($($f:ident),*) => { $(if let Some(v) = a.$f.clone() { c.$f = v; })* };
     }
     over!(
         listen,
@@ -134,13 +174,13 @@ fn config(a: ServeArgs) -> Result<(Config, bool)> {
         c.no_auth = true;
     }
     if a.jwt_public_key.is_some() {
-        c.jwt_public_key = a.jwt_public_key;
+        c.jwt_public_key = a.jwt_public_key.clone();
     }
     if a.jwt_private_key.is_some() {
-        c.jwt_private_key = a.jwt_private_key;
+        c.jwt_private_key = a.jwt_private_key.clone();
     }
     if a.public_url.is_some() {
-        c.public_url = a.public_url;
+        c.public_url = a.public_url.clone();
     }
     if c.max_depth == 0 || c.node_budget == 0 || c.max_concurrency == 0 {
         bail!("max_depth, node_budget and max_concurrency must be at least 1");
@@ -172,7 +212,12 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let (cfg, demo_wanted) = config(args)?;
+    let (cfg, demo_wanted) = config(&args)?;
+    if demo_wanted && !args.cluster.is_empty() {
+        bail!(
+            "--demo and --cluster do not go together: load the demo into a single node, or send it to the cluster through the API"
+        );
+    }
     // The data directory, the store's files, the token secret and the secrets key are
     // the owner's alone.
     headwaters_server::files::owner_only_from_now_on();
@@ -201,6 +246,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             cfg.listen
         );
     }
+    let cluster = cluster_config(&args, cfg.listen);
     let started = std::time::Instant::now();
     let state = AppState::new(store, cfg, keys, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
@@ -240,6 +286,10 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     let result = rt.block_on(async move {
+        if let Some(cc) = cluster {
+            let c = Cluster::join(cc, state.service.clone()).await?;
+            state.join_cluster(c);
+        }
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let local = listener.local_addr()?;
         println!("headwaters listening on http://{local}");

@@ -4,7 +4,9 @@
 //! they must satisfy), stored in the engine without `href`s. Read-modify-write of a
 //! document is serialised by the service's document lock.
 
-use headwaters_engine::{Entity, EntityInput, EntityType, Include, NodeId, ReadView, now_millis};
+use headwaters_engine::{Entity, EntityInput, EntityType, Include, NodeId, ReadView};
+
+use crate::domain::clock::{new_uuid, now_millis};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -58,7 +60,7 @@ impl Service {
                 let columns: Vec<String> = e.columns.into_iter().map(|c| c.0).collect();
                 (e.id, Some(view.document(n)?), columns)
             }
-            None => (Uuid::new_v4(), None, Vec::new()),
+            None => (new_uuid(), None, Vec::new()),
         };
         drop(view);
         let (mut doc, columns) = merge_document(kind, id, &req, &full_name, refs, old.as_ref())?;

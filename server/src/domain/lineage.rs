@@ -173,7 +173,7 @@ pub struct EdgeView {
 }
 
 /// The details an edge is written with.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct EdgeDetails {
     /// The SQL the lineage came from.
     pub sql_query: Option<String>,
@@ -188,7 +188,7 @@ pub struct EdgeDetails {
 }
 
 /// An edge to create or whose details to replace.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct EdgeSpec {
     /// Upstream end.
     pub from: (EntityType, Key),
@@ -391,7 +391,7 @@ impl Service {
             description: d.description,
             source: d.source,
             actor: Some(actor.0.clone()),
-            at_millis: None,
+            at_millis: Some(crate::domain::clock::now_millis()),
         })
     }
 

@@ -23,6 +23,7 @@
 //! Ingestion from other tools' formats (OpenLineage, dbt, the demo platform) lives in
 //! `crate::ingest` and writes through these operations.
 
+pub mod clock;
 pub mod columns;
 pub mod document;
 pub mod entities;

@@ -60,10 +60,10 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-/// `N` bytes from the operating system's generator.
+/// `N` random bytes (see [`crate::domain::clock::fill_random`]).
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0u8; N];
-    getrandom::fill(&mut out)
+    crate::domain::clock::fill_random(&mut out)
         .map_err(|e| Error::invariant(format!("the system's random generator failed: {e}")))?;
     Ok(out)
 }

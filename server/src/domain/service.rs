@@ -57,11 +57,11 @@ pub struct Service {
 }
 
 /// Who is making a change.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Actor(pub String);
 
 /// How an entity is named in a request.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Key {
     /// By UUID.
     Id(Uuid),
@@ -70,7 +70,7 @@ pub enum Key {
 }
 
 /// Create (`POST`, 409 if it exists) or create-or-update (`PUT`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mode {
     /// POST.
     Create,

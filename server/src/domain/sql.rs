@@ -16,14 +16,14 @@ use headwaters_engine::{
     ColumnMapping, EdgeInput, Entity, EntityType, Include, LineageSource, NodeId, RejectedColumn,
 };
 use headwaters_sqllineage::{Catalog, ColumnEdge, Options, TableName, TransformationType, analyze};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::error::{Error, Result, UserError};
 use crate::domain::fqn;
 use crate::domain::{Actor, Key, Service};
 
 /// One SQL text to analyze.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SqlRequest {
     /// The SQL (one or more statements).
@@ -50,7 +50,7 @@ pub struct SqlRequest {
 }
 
 /// One query of a batch.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BatchQuery {
     /// The SQL.
@@ -64,7 +64,7 @@ pub struct BatchQuery {
 }
 
 /// A query log.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SqlBatch {
     /// The queries.
@@ -315,7 +315,7 @@ impl Service {
                         description: existing.as_ref().and_then(|e| e.description.clone()),
                         source: LineageSource::QueryLineage,
                         actor: Some(actor.0.clone()),
-                        at_millis: None,
+                        at_millis: Some(crate::domain::clock::now_millis()),
                     },
                 )?;
                 dropped.extend(outcome.rejected_columns);

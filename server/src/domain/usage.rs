@@ -33,7 +33,7 @@ fn append_unique(
 }
 
 /// `POST /usage/{type}/{id}`'s body: OpenMetadata's `UsageRequest`.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UsageRequest {
     /// `YYYY-MM-DD`.

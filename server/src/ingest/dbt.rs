@@ -524,7 +524,7 @@ impl Import<'_> {
                         description: None,
                         source: LineageSource::DbtLineage,
                         actor: Some("dbt".into()),
-                        at_millis: None,
+                        at_millis: Some(crate::domain::clock::now_millis()),
                     },
                 )?;
                 self.report.edges += 1;

@@ -1019,7 +1019,7 @@ impl Service {
             .event_time
             .as_deref()
             .and_then(parse_time)
-            .unwrap_or_else(headwaters_engine::now_millis);
+            .unwrap_or_else(crate::domain::clock::now_millis);
         let mut resolved: BTreeMap<(String, String), (NodeId, String)> = BTreeMap::new();
         for d in inputs.iter().chain(&ev.outputs) {
             let k = key(&d.namespace, &d.name);
@@ -1099,7 +1099,12 @@ impl Service {
                             description: None,
                             source: LineageSource::OpenLineage,
                             actor: Some("openlineage".into()),
-                            at_millis: ev.event_time.as_deref().and_then(parse_time),
+                            at_millis: Some(
+                                ev.event_time
+                                    .as_deref()
+                                    .and_then(parse_time)
+                                    .unwrap_or_else(crate::domain::clock::now_millis),
+                            ),
                         },
                     )?;
                     applied.edges += 1;

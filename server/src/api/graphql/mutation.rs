@@ -5,8 +5,8 @@ use headwaters_engine::ColumnMapping;
 
 use super::types::{AddLineageInput, ColumnLineage, LineageEdge, SqlLineageResult, Unresolved};
 use super::{R, editor, state};
+use crate::api::commands::{self, DeleteEdge, PutEdge, execute};
 use crate::api::errors::OrGraphql;
-use crate::api::{blocking, blocking_light};
 use crate::domain::Key;
 use crate::domain::lineage::{EdgeDetails, EdgeSpec, entity_type, lineage_source};
 use crate::domain::sql::SqlRequest;
@@ -52,9 +52,7 @@ impl MutationRoot {
                     .unwrap_or_default(),
             },
         };
-        let w = blocking_light(s, move |svc| svc.put_edge(spec, &actor))
-            .await
-            .gql()?;
+        let w = execute(s, PutEdge { spec, actor }).await.gql()?;
         Ok(LineageEdge::of_view(&w.edge))
     }
 
@@ -71,9 +69,7 @@ impl MutationRoot {
         let s = state(ctx)?;
         let from = (entity_type(&from_type).gql()?, Key::Fqn(from_fqn));
         let to = (entity_type(&to_type).gql()?, Key::Fqn(to_fqn));
-        blocking_light(s, move |svc| svc.delete_edge(from, to))
-            .await
-            .gql()
+        execute(s, DeleteEdge { from, to }).await.gql()
     }
 
     /// Lineage from SQL, as `POST /api/v1/lineage/sql`.
@@ -104,9 +100,7 @@ impl MutationRoot {
             dry_run,
             query,
         };
-        let l = blocking(s, move |svc| svc.lineage_from_sql(&req, &actor))
-            .await
-            .gql()?;
+        let l = commands::sql_lineage(s, req, actor).await.gql()?;
         Ok(SqlLineageResult {
             statements: l.statements as i32,
             edges: l

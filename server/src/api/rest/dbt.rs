@@ -8,9 +8,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::parse_body;
+use crate::api::commands::{ImportDbt, execute_heavy};
 use crate::api::errors::{ApiResult, Json};
 use crate::api::openapi::{ApiRouter, Op};
-use crate::api::{AppState, blocking, work_deadline};
+use crate::api::{AppState, work_deadline};
 use crate::ingest::dbt::DbtReport;
 
 /// `{"manifest": {...}, "catalog": {...}?, "service": "..."}`.
@@ -30,16 +31,13 @@ pub struct DbtImport {
 async fn import(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
     let req: DbtImport = parse_body("dbt import", body)?;
     let deadline = work_deadline(&s);
-    let report = blocking(&s, move |svc| {
-        svc.import_dbt(
-            &req.manifest,
-            req.catalog.as_ref(),
-            &req.service,
-            &|_, _| {},
-            Some(deadline),
-        )
-    })
-    .await?;
+    let op = ImportDbt {
+        manifest: req.manifest,
+        catalog: req.catalog,
+        service: req.service,
+        deadline: Some(deadline),
+    };
+    let report = execute_heavy(&s, op).await?;
     Ok(Json(report).into_response())
 }
 

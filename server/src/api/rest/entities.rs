@@ -15,9 +15,12 @@ use uuid::Uuid;
 
 use super::{actor, base_url, parse_uuid, with_hrefs};
 use crate::api::auth::{Principal, Role};
+use crate::api::commands::{
+    self, DeleteEntity, PatchEntity, PutEntities, PutEntity, RestoreEntity, execute, execute_heavy,
+};
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking, blocking_light};
+use crate::api::{AppState, blocking_light};
 use crate::domain::kinds::{self, DATA_TYPES, Kind, TABLE_TYPES};
 use crate::domain::openmetadata::entity_fields;
 use crate::domain::{Key, ListParams, Mode, parse_include};
@@ -82,16 +85,13 @@ fn entity_out(kind: &Kind, mut doc: Value, base: &str, fields: &[String]) -> Val
 }
 
 /// Runs `work` (which answers a stored document) and answers the document to `who`.
-async fn answer_doc<F>(
+async fn answer_doc<O: commands::Op<Out = Value>>(
     kind: &Kind,
     state: &AppState,
     who: &Principal,
-    work: F,
-) -> ApiResult<Response>
-where
-    F: FnOnce(&crate::domain::Service) -> crate::domain::Result<Value> + Send + 'static,
-{
-    let doc = blocking_light(state, work).await?;
+    op: O,
+) -> ApiResult<Response> {
+    let doc = execute(state, op).await?;
     Ok(Json(DocAnswer::new(state, who).doc(kind, doc, &[])).into_response())
 }
 
@@ -287,10 +287,13 @@ async fn write_one(
     mode: Mode,
 ) -> ApiResult<Response> {
     let who = p.clone();
-    let (doc, created) = blocking_light(&state, move |svc| {
-        svc.put_entity(kind, body, &actor(&p), mode)
-    })
-    .await?;
+    let op = PutEntity {
+        ty: kind.ty,
+        body,
+        actor: actor(&p),
+        mode,
+    };
+    let (doc, created) = execute(&state, op).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -328,17 +331,12 @@ async fn bulk(
             requests.len()
         )));
     }
-    let by = actor(&p);
-    let results = blocking(&state, move |svc| {
-        Ok(requests
-            .into_iter()
-            .map(|r| {
-                let name = r.get("name").cloned().unwrap_or(Value::Null);
-                (name, svc.put_entity(kind, r, &by, Mode::Upsert))
-            })
-            .collect::<Vec<_>>())
-    })
-    .await?;
+    let op = PutEntities {
+        ty: kind.ty,
+        requests,
+        actor: actor(&p),
+    };
+    let results = execute_heavy(&state, op).await?;
     let (mut passed, mut failed) = (Vec::new(), Vec::new());
     for (name, r) in results {
         match r {
@@ -399,10 +397,8 @@ async fn version(
     version: String,
 ) -> ApiResult<Response> {
     let id = super::parse_uuid("id", &id)?;
-    answer_doc(kind, &state, &who, move |svc| {
-        svc.entity_version(kind, id, &version)
-    })
-    .await
+    let doc = blocking_light(&state, move |svc| svc.entity_version(kind, id, &version)).await?;
+    Ok(Json(DocAnswer::new(&state, &who).doc(kind, doc, &[])).into_response())
 }
 
 /// An RFC 6902 JSON Patch body (`application/json-patch+json` or `application/json`).
@@ -429,11 +425,13 @@ async fn patch_one(
     body: axum::body::Bytes,
 ) -> ApiResult<Response> {
     let patch = json_patch_body(&headers, &body)?;
-    let by = actor(&p);
-    answer_doc(kind, &state, &p, move |svc| {
-        svc.patch_entity(kind, &key, &patch, &by)
-    })
-    .await
+    let op = PatchEntity {
+        ty: kind.ty,
+        key,
+        patch,
+        actor: actor(&p),
+    };
+    answer_doc(kind, &state, &p, op).await
 }
 
 async fn delete_one(
@@ -451,10 +449,13 @@ async fn delete_one(
         )));
     }
     let recursive = q.recursive.unwrap_or(false);
-    answer_doc(kind, &state, &p, move |svc| {
-        svc.delete_entity(kind, &key, hard, recursive)
-    })
-    .await
+    let op = DeleteEntity {
+        ty: kind.ty,
+        key,
+        hard,
+        recursive,
+    };
+    answer_doc(kind, &state, &p, op).await
 }
 
 async fn restore(
@@ -463,10 +464,11 @@ async fn restore(
     who: Principal,
     r: Restore,
 ) -> ApiResult<Response> {
-    answer_doc(kind, &state, &who, move |svc| {
-        svc.restore_entity(kind, r.id)
-    })
-    .await
+    let op = RestoreEntity {
+        ty: kind.ty,
+        id: r.id,
+    };
+    answer_doc(kind, &state, &who, op).await
 }
 
 /// `table` -> `Table`, `databaseService` -> `DatabaseService`.

@@ -21,6 +21,7 @@ use super::entities::json_patch_op;
 use super::{actor, base_url, href, json_bytes, parse_body, parse_uuid, with_hrefs};
 use crate::api::answer_cache::AnswerKey;
 use crate::api::auth::Principal;
+use crate::api::commands::{DeleteEdge, DeleteEdgesBySource, PatchEdge, PutEdge, execute};
 use crate::api::errors::{ApiError, ApiResult, Json, Path, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, blocking_light};
@@ -453,7 +454,14 @@ async fn add_lineage(
     Json(req): Json<Value>,
 ) -> ApiResult<Response> {
     let spec = parse_body::<AddLineage>("AddLineage", req)?.into_spec()?;
-    let w = blocking_light(&s, move |svc| svc.put_edge(spec, &actor(&p))).await?;
+    let w = execute(
+        &s,
+        PutEdge {
+            spec,
+            actor: actor(&p),
+        },
+    )
+    .await?;
     let dropped: Vec<Value> = w
         .dropped_columns
         .iter()
@@ -486,21 +494,31 @@ async fn patch_edge(
     let from = (entity_type(&ft)?, Key::Id(parse_uuid("fromId", &fid)?));
     let to = (entity_type(&tt)?, Key::Id(parse_uuid("toId", &tid)?));
     let base = base_url(&s);
-    let patch_base = base.clone();
-    let v = blocking_light(&s, move |svc| {
-        let change = |current: &EdgeView| -> crate::domain::Result<EdgeDetails> {
-            let mut details = serde_json::to_value(DetailsOut::of_view(current, &patch_base))
-                .map_err(|e| Error::json("edge details", e))?;
-            json_patch::patch(&mut details, &patch)
-                .map_err(|e| Error::invalid(format!("JSON Patch cannot be applied: {e}")))?;
-            let d: DetailsIn = serde_json::from_value(details)
-                .map_err(|e| Error::invalid(format!("patched lineage details are invalid: {e}")))?;
-            d.into_details(None)
-        };
-        svc.update_edge(from, to, change, &actor(&p))
-    })
-    .await?;
+    let op = PatchEdge {
+        from,
+        to,
+        patch,
+        base: base.clone(),
+        actor: actor(&p),
+    };
+    let v = execute(&s, op).await?;
     Ok(Json(DetailsOut::of_view(&v, &base)).into_response())
+}
+
+/// The details of `current` with an RFC 6902 patch applied to them as the API renders
+/// them (links made with `base`), so patch paths are the API's field names.
+pub(crate) fn patched_details(
+    current: &EdgeView,
+    patch: &json_patch::Patch,
+    base: &str,
+) -> crate::domain::Result<EdgeDetails> {
+    let mut details = serde_json::to_value(DetailsOut::of_view(current, base))
+        .map_err(|e| Error::json("edge details", e))?;
+    json_patch::patch(&mut details, patch)
+        .map_err(|e| Error::invalid(format!("JSON Patch cannot be applied: {e}")))?;
+    let d: DetailsIn = serde_json::from_value(details)
+        .map_err(|e| Error::invalid(format!("patched lineage details are invalid: {e}")))?;
+    d.into_details(None)
 }
 
 async fn delete_edge_between(
@@ -508,7 +526,7 @@ async fn delete_edge_between(
     from: (EntityType, Key),
     to: (EntityType, Key),
 ) -> ApiResult<Response> {
-    if blocking_light(&s, move |svc| svc.delete_edge(from, to)).await? {
+    if execute(&s, DeleteEdge { from, to }).await? {
         Ok(StatusCode::OK.into_response())
     } else {
         Err(ApiError::not_found("Lineage edge not found"))
@@ -540,7 +558,7 @@ async fn delete_by_source(
     let ty = entity_type(&ty)?;
     let key = Key::Id(parse_uuid("entityId", &id)?);
     let source = lineage_source(&source)?;
-    let n = blocking_light(&s, move |svc| svc.delete_by_source(ty, &key, source)).await?;
+    let n = execute(&s, DeleteEdgesBySource { ty, key, source }).await?;
     Ok(Json(json!({"deleted": n})).into_response())
 }
 

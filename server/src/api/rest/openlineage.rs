@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::commands::{OpenLineageBatch, OpenLineageEvent, execute_heavy};
 use crate::api::errors::{ApiError, ApiResult, Json, Query};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, work_deadline};
@@ -65,7 +66,7 @@ pub struct BatchOut {
 
 /// One event: 201 with a summary, or the event's first error.
 async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
-    let a = blocking(&s, move |svc| svc.openlineage_event(&body, "event")).await?;
+    let a = execute_heavy(&s, OpenLineageEvent { event: body }).await?;
     Ok((
         StatusCode::CREATED,
         Json(EventOut {
@@ -85,7 +86,11 @@ async fn single(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult
 /// ones are reported with their index and field, good ones are kept.
 async fn batch(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult<Response> {
     let deadline = work_deadline(&s);
-    let r = blocking(&s, move |svc| svc.openlineage_batch(body, Some(deadline))).await?;
+    let op = OpenLineageBatch {
+        body,
+        deadline: Some(deadline),
+    };
+    let r = execute_heavy(&s, op).await?;
     let errors: Vec<EventError> = r
         .errors
         .into_iter()

@@ -12,7 +12,7 @@ use super::entities::DocAnswer;
 use super::parse_body;
 use crate::api::AppState;
 use crate::api::auth::Principal;
-use crate::api::blocking_light;
+use crate::api::commands::{PutPipelineStatus, execute};
 use crate::api::errors::{ApiResult, Json, Path};
 use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::domain::Key;
@@ -31,7 +31,7 @@ async fn put_status(
         Ok(id) => Key::Id(id),
         Err(_) => Key::Fqn(fqn),
     };
-    let doc = blocking_light(&s, move |svc| svc.put_pipeline_status(&key, &status)).await?;
+    let doc = execute(&s, PutPipelineStatus { key, status }).await?;
     Ok(Json(DocAnswer::new(&s, &p).doc(&PIPELINE, doc, &[])).into_response())
 }
 

@@ -12,7 +12,7 @@ use super::{actor, parse_body};
 use crate::api::auth::Principal;
 use crate::api::errors::{ApiError, ApiResult, Json};
 use crate::api::openapi::{ApiRouter, Op};
-use crate::api::{AppState, blocking};
+use crate::api::{AppState, commands};
 use crate::domain::reference_json;
 use crate::domain::sql::{BatchItem, SqlBatch, SqlLineage, SqlRequest};
 
@@ -196,7 +196,7 @@ async fn from_sql(
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
     let req: SqlRequest = parse_body("SQL lineage", body)?;
-    let out = blocking(&s, move |svc| svc.lineage_from_sql(&req, &actor(&p))).await?;
+    let out = commands::sql_lineage(&s, req, actor(&p)).await?;
     Ok(Json(SqlLineageOut::from(out)).into_response())
 }
 
@@ -206,10 +206,7 @@ async fn from_sql_batch(
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
     let batch: SqlBatch = parse_body("SQL batch", body)?;
-    let r = blocking(&s, move |svc| {
-        svc.lineage_from_sql_batch(&batch, &actor(&p))
-    })
-    .await?;
+    let r = commands::sql_lineage_batch(&s, batch, actor(&p)).await?;
     Ok(Json(SqlBatchOut {
         queries: r.queries,
         failed: r.failed,

@@ -13,6 +13,63 @@ use crate::api::auth::{Keys, Principal, Role, TokenInfo, TokenRegistry, parse_tt
 use crate::api::errors::{ApiError, ApiResult, Json, Path};
 use crate::api::openapi::{ApiRouter, Op};
 
+/// `GET /api/v1/system/cluster`'s answer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterOut {
+    /// False on a single node (the other fields are then absent).
+    clustered: bool,
+    /// The node's status (see `cluster::Status`).
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<crate::cluster::Status>,
+    /// With `digest=true`: SHA-256 of the store's content at `digestSequence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest: Option<String>,
+    /// The applied sequence the digest was taken at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest_sequence: Option<u64>,
+    /// Entries hashed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digest_entries: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ClusterParams {
+    #[serde(default)]
+    digest: bool,
+}
+
+async fn cluster_status(
+    State(s): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<ClusterParams>,
+) -> ApiResult<Response> {
+    let Some(c) = s.cluster.get() else {
+        return Ok(Json(ClusterOut {
+            clustered: false,
+            status: None,
+            digest: None,
+            digest_sequence: None,
+            digest_entries: None,
+        })
+        .into_response());
+    };
+    let status = c.status();
+    let digest = if q.digest {
+        Some(crate::api::blocking(&s, |svc| Ok(svc.store.digest()?)).await?)
+    } else {
+        None
+    };
+    Ok(Json(ClusterOut {
+        clustered: true,
+        status: Some(status),
+        digest_sequence: digest.as_ref().map(|d| d.applied),
+        digest_entries: digest.as_ref().map(|d| d.entries),
+        digest: digest.map(|d| d.sha256),
+    })
+    .into_response())
+}
+
 /// `GET /api/v1/system/version`'s answer.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -139,6 +196,16 @@ async fn revoke_token(
 /// Token routes (admin).
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
+        .route(
+            Method::GET,
+            "/api/v1/system/cluster",
+            cluster_status,
+            Op::new(
+                "system",
+                "This node's place in the cluster: applied sequence, lag, connection; with digest=true a digest of its whole store",
+            )
+            .answers::<ClusterOut>(200, "The node's status"),
+        )
         .route(
             Method::POST,
             "/api/v1/system/tokens",

@@ -11,13 +11,17 @@ use serde_json::{Value, json};
 
 use super::entities::DocAnswer;
 use super::{parse_body, parse_uuid};
+use crate::api::AppState;
 use crate::api::auth::Principal;
+use crate::api::commands::Op as WriteOp;
+use crate::api::commands::{
+    AddQueryUsage, AddQueryUsedBy, AddQueryUsers, ComputePercentiles, PutDataModel, PutTableJoins,
+    RecordUsage, execute, execute_heavy,
+};
 use crate::api::errors::{ApiError, ApiResult, Json, Path};
 use crate::api::openapi::{ApiRouter, Op, any_object};
-use crate::api::{AppState, blocking, blocking_light};
 use crate::domain::kinds::{Kind, QUERY, TABLE};
 use crate::domain::usage::UsageRequest;
-use crate::domain::{Result as DomainResult, Service};
 use axum::Extension;
 use uuid::Uuid;
 
@@ -35,7 +39,7 @@ async fn post_usage(
     let ty = entity_type(&entity)?;
     let id = parse_uuid("id", &id)?;
     let req: UsageRequest = parse_body("UsageRequest", body)?;
-    let doc = blocking_light(&s, move |svc| svc.record_usage(ty, id, &req)).await?;
+    let doc = execute(&s, RecordUsage { ty, id, req }).await?;
     let answer = DocAnswer::new(&s, &p).doc(Kind::of(ty), doc, &[]);
     Ok(Json(json!({
         "entity": {
@@ -52,7 +56,7 @@ async fn compute_percentile(
     Path((entity, date)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let ty = entity_type(&entity)?;
-    let n = blocking(&s, move |svc| svc.compute_percentiles(ty, &date)).await?;
+    let n = execute_heavy(&s, ComputePercentiles { ty, date }).await?;
     Ok(Json(json!({"entityType": ty.as_str(), "entities": n})).into_response())
 }
 
@@ -63,7 +67,7 @@ async fn put_joins(
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
     let id = parse_uuid("id", &id)?;
-    let doc = blocking_light(&s, move |svc| svc.put_table_joins(id, body)).await?;
+    let doc = execute(&s, PutTableJoins { id, joins: body }).await?;
     Ok(Json(DocAnswer::new(&s, &p).doc(&TABLE, doc, &[])).into_response())
 }
 
@@ -83,22 +87,22 @@ async fn query_usage(
             "the body must be an array of entity references",
         ));
     };
-    let doc = blocking_light(&s, move |svc| svc.add_query_usage(id, &refs)).await?;
+    let doc = execute(&s, AddQueryUsage { id, refs }).await?;
     Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
 }
 
 /// Adds names (`what`) to a query through `add`, answering the query.
-async fn query_names(
+async fn query_names<O: WriteOp<Out = Value>>(
     s: AppState,
     p: Principal,
     id: String,
     body: Value,
     what: &str,
-    add: fn(&Service, Uuid, &[String]) -> DomainResult<Value>,
+    add: fn(Uuid, Vec<String>) -> O,
 ) -> ApiResult<Response> {
     let id = parse_uuid("id", &id)?;
     let names = strings(what, body)?;
-    let doc = blocking_light(&s, move |svc| add(svc, id, &names)).await?;
+    let doc = execute(&s, add(id, names)).await?;
     Ok(Json(DocAnswer::new(&s, &p).doc(&QUERY, doc, &[])).into_response())
 }
 
@@ -108,7 +112,11 @@ async fn query_users(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    query_names(s, p, id, body, "user names", Service::add_query_users).await
+    query_names(s, p, id, body, "user names", |id, names| AddQueryUsers {
+        id,
+        names,
+    })
+    .await
 }
 
 async fn query_used_by(
@@ -117,7 +125,11 @@ async fn query_used_by(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
-    query_names(s, p, id, body, "usedBy names", Service::add_query_used_by).await
+    query_names(s, p, id, body, "usedBy names", |id, names| AddQueryUsedBy {
+        id,
+        names,
+    })
+    .await
 }
 
 /// The routes, documented.
@@ -203,7 +215,7 @@ async fn put_data_model(
     Json(body): Json<Value>,
 ) -> ApiResult<Response> {
     let id = parse_uuid("id", &id)?;
-    let doc = blocking_light(&s, move |svc| svc.put_data_model(id, body)).await?;
+    let doc = execute(&s, PutDataModel { id, model: body }).await?;
     Ok(Json(DocAnswer::new(&s, &p).doc(&TABLE, doc, &[])).into_response())
 }
 

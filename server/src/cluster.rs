@@ -1,0 +1,512 @@
+//! Cluster mode: state-machine replication over a NATS JetStream stream.
+//!
+//! Every write is a [`Command`] (`api::commands`). The node that receives it fixes
+//! its time and randomness, publishes it to the stream (replicated by JetStream's Raft
+//! across the NATS servers) and answers once JetStream has acknowledged it (a quorum
+//! has it) and this node has applied it. Every node consumes the stream in order and
+//! applies each command to its own store, recording the command's sequence with it
+//! ([`Store::begin_command`] / [`Store::end_command`]); reads are served locally. The
+//! same commands in the same order from the same state give the same store on every
+//! node (compare [`Store::digest`]).
+//!
+//! [`Store::begin_command`]: headwaters_engine::Store::begin_command
+//! [`Store::end_command`]: headwaters_engine::Store::end_command
+//! [`Store::digest`]: headwaters_engine::Store::digest
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{oneshot, watch};
+use uuid::Uuid;
+
+use crate::api::commands::{Command, Op};
+use crate::api::errors::ApiError;
+use crate::domain::{self, Service, clock};
+
+/// How a node joins a cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterConfig {
+    /// NATS server URLs (any of the cluster's servers; the client fails over).
+    pub urls: Vec<String>,
+    /// This node's name (unique in the cluster).
+    pub node: String,
+    /// The JetStream stream holding the commands.
+    pub stream: String,
+    /// Its replication factor (3 for a three-server NATS cluster).
+    pub replicas: usize,
+    /// How long a write waits for JetStream's acknowledgement.
+    pub ack_timeout: Duration,
+    /// How long a write waits for this node to apply it once acknowledged.
+    pub apply_timeout: Duration,
+}
+
+/// A command as it travels in the log.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    /// Unique per write; JetStream drops a second publication with the same id.
+    id: Uuid,
+    /// The node that received the request (it answers the client).
+    origin: String,
+    /// The time every node stamps the write with (ms since the epoch).
+    at: i64,
+    /// The randomness every node draws new ids and nonces from.
+    seed: [u8; 32],
+    command: Command,
+}
+
+type Waiter = oneshot::Sender<Box<dyn Any + Send>>;
+
+/// A node's membership in the cluster.
+pub struct Cluster {
+    cfg: ClusterConfig,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    subject: String,
+    svc: Arc<Service>,
+    applied: watch::Sender<u64>,
+    /// The stream's last sequence, as last seen.
+    stream_last: AtomicU64,
+    /// Set once this node has applied everything the stream held when it was last
+    /// asked (and stays set while it keeps up).
+    caught_up: AtomicBool,
+    waiters: Mutex<HashMap<Uuid, Waiter>>,
+    /// Why this node stopped applying (it then refuses writes and is not ready).
+    broken: Mutex<Option<String>>,
+    /// Commands applied since start, and those whose payload could not be read.
+    applied_count: AtomicU64,
+    /// Apply latency sum (µs) and count, and receive-to-apply lag of own writes.
+    apply_micros: AtomicU64,
+}
+
+/// What `/metrics` and the answers' headers show of a node.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// This node's name.
+    pub node: String,
+    /// Last command applied here.
+    pub applied_sequence: u64,
+    /// The stream's last sequence, as last seen.
+    pub stream_sequence: u64,
+    /// Commands in the log not yet applied here.
+    pub lag: u64,
+    /// Connected to NATS now.
+    pub connected: bool,
+    /// Caught up at least once since start and applying.
+    pub ready: bool,
+    /// Why this node stopped applying, if it did.
+    pub broken: Option<String>,
+    /// Commands applied since start.
+    pub applied_since_start: u64,
+}
+
+fn unavailable(what: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable(format!(
+        "writes are refused: {what}; reads are still served from this node's copy (see the X-Headwaters-Lag header)"
+    ))
+}
+
+impl Cluster {
+    /// Connects to NATS, creates the stream if missing, and starts applying the log
+    /// from where `svc`'s store stands. Fails when no NATS server answers.
+    pub async fn join(cfg: ClusterConfig, svc: Arc<Service>) -> anyhow::Result<Arc<Cluster>> {
+        use anyhow::Context as _;
+        let state = svc.store.replica_state()?;
+        if let Some(seq) = state.applying {
+            anyhow::bail!(
+                "the store stopped in the middle of command {seq} of the cluster's log, so it holds part of it; \
+                 start this node on an empty data directory (it rebuilds from the log or a snapshot)"
+            );
+        }
+        svc.store.set_durable(false);
+        svc.store.set_replica(true);
+        let addrs: Vec<async_nats::ServerAddr> = cfg
+            .urls
+            .iter()
+            .map(|u| {
+                u.parse()
+                    .with_context(|| format!("--cluster: {u:?} is not a NATS URL"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("headwaters-{}", cfg.node))
+            .connection_timeout(Duration::from_secs(5))
+            .retry_on_initial_connect()
+            .connect(addrs)
+            .await
+            .with_context(|| format!("connecting to NATS at {}", cfg.urls.join(",")))?;
+        let mut js = jetstream::new(client.clone());
+        js.set_timeout(cfg.ack_timeout);
+        let subject = format!("{}.commands", cfg.stream.to_lowercase());
+        let stream_cfg = stream::Config {
+            name: cfg.stream.clone(),
+            subjects: vec![subject.clone()],
+            num_replicas: cfg.replicas,
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        let mut tries = 0;
+        let mut st = loop {
+            match js.get_or_create_stream(stream_cfg.clone()).await {
+                Ok(s) => break s,
+                Err(e) if tries < 60 => {
+                    tries += 1;
+                    tracing::warn!(error = %e, "JetStream stream not available yet; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e).context("creating the JetStream stream"),
+            }
+        };
+        let last = st.info().await.map(|i| i.state.last_sequence).unwrap_or(0);
+        let (applied, _) = watch::channel(state.applied);
+        let c = Arc::new(Cluster {
+            cfg,
+            client,
+            js,
+            subject,
+            svc,
+            applied,
+            stream_last: AtomicU64::new(last),
+            caught_up: AtomicBool::new(state.applied >= last),
+            waiters: Mutex::new(HashMap::new()),
+            broken: Mutex::new(None),
+            applied_count: AtomicU64::new(0),
+            apply_micros: AtomicU64::new(0),
+        });
+        tokio::spawn(c.clone().apply_loop());
+        tokio::spawn(c.clone().watch_loop());
+        tracing::info!(
+            node = %c.cfg.node,
+            applied = state.applied,
+            stream_last = last,
+            "joined the cluster"
+        );
+        Ok(c)
+    }
+
+    /// The last sequence applied on this node.
+    pub fn applied(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    /// This node's view of the cluster.
+    pub fn status(&self) -> Status {
+        let applied = self.applied();
+        let stream = self.stream_last.load(Ordering::Relaxed).max(applied);
+        let broken = self
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Status {
+            node: self.cfg.node.clone(),
+            applied_sequence: applied,
+            stream_sequence: stream,
+            lag: stream - applied,
+            connected: self.connected(),
+            ready: self.caught_up.load(Ordering::Relaxed) && broken.is_none(),
+            broken,
+            applied_since_start: self.applied_count.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Mean time to apply one command since start, in µs.
+    pub fn mean_apply_micros(&self) -> u64 {
+        let n = self.applied_count.load(Ordering::Relaxed);
+        self.apply_micros.load(Ordering::Relaxed) / n.max(1)
+    }
+
+    fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Waits until this node has applied `seq` (read-your-writes across nodes), at
+    /// most `timeout`.
+    pub async fn wait_for(&self, seq: u64, timeout: Duration) -> Result<(), ApiError> {
+        let mut rx = self.applied.subscribe();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|a| *a >= seq)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ApiError::Unavailable(format!(
+                "X-Headwaters-Min-Sequence: this node has applied the cluster's log up to {} and did not reach {seq} within {} s; retry, or ask another node",
+                self.applied(),
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// Publishes a write and answers its result once this node has applied it.
+    pub async fn submit<O: Op>(&self, command: Command) -> Result<O::Out, ApiError> {
+        if let Some(why) = self
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(unavailable(format!(
+                "this node stopped applying the log ({why})"
+            )));
+        }
+        if !self.connected() {
+            return Err(unavailable(
+                "this node is not connected to the cluster's log (NATS JetStream)",
+            ));
+        }
+        let env = Envelope {
+            id: Uuid::new_v4(),
+            origin: self.cfg.node.clone(),
+            at: clock::now_millis(),
+            seed: clock::fresh_seed(),
+            command,
+        };
+        let payload = serde_json::to_vec(&env)
+            .map_err(|e| ApiError::Internal(format!("encoding a command: {e}")))?;
+        let max = self.client.server_info().max_payload;
+        if max > 0 && payload.len() > max {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "this write is {} bytes as a cluster command; the NATS servers take at most {max} (raise max_payload in their configuration, or split the request)",
+                payload.len()
+            )));
+        }
+        let (tx, rx) = oneshot::channel();
+        self.waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(env.id, tx);
+        let forget = || {
+            self.waiters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&env.id);
+        };
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", env.id.to_string().as_str());
+        let ack = async {
+            self.js
+                .publish_with_headers(self.subject.clone(), headers, payload.into())
+                .await?
+                .await
+        };
+        let seq = match tokio::time::timeout(self.cfg.ack_timeout, ack).await {
+            Ok(Ok(a)) => a.sequence,
+            Ok(Err(e)) => {
+                forget();
+                return Err(unavailable(format!(
+                    "the cluster's log (NATS JetStream) did not take it: {e}"
+                )));
+            }
+            Err(_) => {
+                forget();
+                return Err(unavailable(format!(
+                    "the cluster's log (NATS JetStream) did not acknowledge it within {} s; it may or may not have been written",
+                    self.cfg.ack_timeout.as_secs()
+                )));
+            }
+        };
+        self.stream_last.fetch_max(seq, Ordering::Relaxed);
+        match tokio::time::timeout(self.cfg.apply_timeout, rx).await {
+            Ok(Ok(out)) => match out.downcast::<domain::Result<O::Out>>() {
+                Ok(r) => (*r).map_err(ApiError::from),
+                Err(_) => Err(ApiError::Internal("a command answered another type".into())),
+            },
+            _ => {
+                forget();
+                Err(ApiError::Unavailable(format!(
+                    "the write is in the cluster's log at sequence {seq} (durable) but this node has not applied it within {} s; it will be: read it with X-Headwaters-Min-Sequence: {seq}",
+                    self.cfg.apply_timeout.as_secs()
+                )))
+            }
+        }
+    }
+
+    fn set_broken(&self, why: String) {
+        tracing::error!(node = %self.cfg.node, reason = %why, "this node stopped applying the cluster's log");
+        *self.broken.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+    }
+
+    /// Consumes the log from the next unapplied command, forever; a failed
+    /// subscription (NATS restarting, leader moving) is made again from where it left.
+    async fn apply_loop(self: Arc<Self>) {
+        loop {
+            if self
+                .broken
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some()
+            {
+                return;
+            }
+            if let Err(e) = self.consume().await {
+                tracing::warn!(node = %self.cfg.node, error = %e, "reading the cluster's log; resubscribing");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+
+    async fn consume(&self) -> anyhow::Result<()> {
+        let start = self.applied() + 1;
+        let mut st = self.js.get_stream(&self.cfg.stream).await?;
+        let first = st.info().await?.state.first_sequence;
+        if first > start {
+            self.set_broken(format!(
+                "the log starts at {first} but this node has applied only up to {}; it needs a snapshot",
+                start - 1
+            ));
+            return Ok(());
+        }
+        let consumer = st
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: self.subject.clone(),
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: start,
+                },
+                ..Default::default()
+            })
+            .await?;
+        let mut messages = consumer.messages().await?;
+        while let Some(m) = messages.next().await {
+            let m = m?;
+            let seq = m
+                .info()
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .stream_sequence;
+            self.apply(seq, m.payload.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, seq: u64, payload: Vec<u8>) -> anyhow::Result<()> {
+        let applied = self.applied();
+        if seq <= applied {
+            return Ok(());
+        }
+        if seq != applied + 1 {
+            anyhow::bail!("the log skipped from {applied} to {seq}");
+        }
+        let svc = self.svc.clone();
+        let started = std::time::Instant::now();
+        let done = tokio::task::spawn_blocking(move || -> headwaters_engine::Result<_> {
+            svc.store.begin_command(seq)?;
+            let out = match serde_json::from_slice::<Envelope>(&payload) {
+                Ok(env) => {
+                    let (id, origin) = (env.id, env.origin);
+                    let out = clock::with_fixed(env.at, env.seed, || env.command.run(&svc));
+                    Some((id, origin, out))
+                }
+                Err(e) => {
+                    // Every node skips it alike (same bytes, same error).
+                    tracing::error!(seq, error = %e, "a command in the log cannot be read; skipped");
+                    None
+                }
+            };
+            svc.store.end_command(seq)?;
+            Ok(out)
+        })
+        .await;
+        let out = match done {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                self.set_broken(format!("applying command {seq}: {e}"));
+                anyhow::bail!("applying command {seq}: {e}");
+            }
+            Err(e) => {
+                self.set_broken(format!("applying command {seq} panicked: {e}"));
+                anyhow::bail!("applying command {seq} panicked");
+            }
+        };
+        self.apply_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        self.applied_count.fetch_add(1, Ordering::Relaxed);
+        self.applied.send_replace(seq);
+        if seq >= self.stream_last.load(Ordering::Relaxed) {
+            self.caught_up.store(true, Ordering::Relaxed);
+        }
+        if let Some((id, origin, out)) = out
+            && origin == self.cfg.node
+            && let Some(w) = self
+                .waiters
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id)
+        {
+            let _ = w.send(out);
+        }
+        Ok(())
+    }
+
+    /// Keeps the stream's last sequence fresh (lag, readiness).
+    async fn watch_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let Ok(mut st) = self.js.get_stream(&self.cfg.stream).await else {
+                continue;
+            };
+            if let Ok(info) = st.info().await {
+                let last = info.state.last_sequence;
+                self.stream_last.fetch_max(last, Ordering::Relaxed);
+                if self.applied() >= last {
+                    self.caught_up.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// Request header: answer only once this node has applied the log up to this sequence
+/// (a sequence another node's write answered with), waiting up to 10 s.
+pub const MIN_SEQUENCE: &str = "x-headwaters-min-sequence";
+/// Answer header: the last command this node had applied when it answered.
+pub const SEQUENCE: &str = "x-headwaters-sequence";
+/// Answer header: commands in the log this node had not applied yet.
+pub const LAG: &str = "x-headwaters-lag";
+/// Answer header, `true` when this node is cut off from the log or behind it: the
+/// answer may miss recent writes.
+pub const STALE: &str = "x-headwaters-stale";
+
+/// Middleware of a cluster node: honours [`MIN_SEQUENCE`] and marks every answer with
+/// [`SEQUENCE`], [`LAG`] and (when it applies) [`STALE`]. A single node passes through.
+pub async fn consistency(
+    axum::extract::State(state): axum::extract::State<crate::api::AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(c) = state.cluster.get().cloned() else {
+        return next.run(req).await;
+    };
+    let wanted = req.headers().get(MIN_SEQUENCE).map(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::bad(format!(
+                    "header {MIN_SEQUENCE}: {v:?} is not a sequence number"
+                ))
+            })
+    });
+    if let Some(w) = wanted {
+        let waited = match w {
+            Ok(seq) => c.wait_for(seq, Duration::from_secs(10)).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = waited {
+            return e.into_response();
+        }
+    }
+    let mut resp = next.run(req).await;
+    let st = c.status();
+    let h = resp.headers_mut();
+    h.insert(SEQUENCE, st.applied_sequence.into());
+    h.insert(LAG, st.lag.into());
+    if !st.connected || st.lag > 0 || st.broken.is_some() {
+        h.insert(STALE, axum::http::HeaderValue::from_static("true"));
+    }
+    resp
+}
