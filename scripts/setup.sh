@@ -59,6 +59,13 @@ need_postgres() {
   fi
 }
 
+# The cluster test runs three real NATS servers (JetStream) on loopback ports.
+need_nats() {
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    need_apt "the cluster test runs Debian's nats-server" nats-server
+  fi
+}
+
 # The browser test drives Debian's Chromium with playwright-core (never a downloaded
 # browser) and needs Node.js for it. Only the test command asks for these.
 need_browser() {

@@ -4,6 +4,7 @@
 source "$(dirname "$0")/setup.sh"
 need_python_venv
 need_postgres
+need_nats
 need_browser
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -94,6 +94,9 @@ pub(crate) mod meta {
     /// u64: the sequence of a command being applied; present at open only when the
     /// process stopped in the middle of one (the store then holds part of it).
     pub(crate) const APPLYING_SEQ: &[u8] = b"applying_seq";
+    /// u64: how many commands of the log this store has applied (each sequence once:
+    /// equal to `applied_seq` unless a command was applied twice or skipped).
+    pub(crate) const APPLIED_COUNT: &[u8] = b"applied_count";
 }
 
 /// Entity flag bit: soft-deleted.

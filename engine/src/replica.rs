@@ -25,6 +25,8 @@ pub struct ReplicaState {
     pub applied: u64,
     /// A command whose application did not finish (the process stopped inside it).
     pub applying: Option<u64>,
+    /// Commands applied in all (equals `applied` when each was applied exactly once).
+    pub applied_count: u64,
 }
 
 /// A digest of a store's whole content at one applied sequence.
@@ -89,6 +91,7 @@ impl Store {
         Ok(ReplicaState {
             applied: read_u64(&self.kv, meta::APPLIED_SEQ)?.unwrap_or(0),
             applying: read_u64(&self.kv, meta::APPLYING_SEQ)?,
+            applied_count: read_u64(&self.kv, meta::APPLIED_COUNT)?.unwrap_or(0),
         })
     }
 
@@ -104,8 +107,10 @@ impl Store {
 
     /// Marks command `seq` as applied in full.
     pub fn end_command(&self, seq: u64) -> Result<()> {
+        let count = read_u64(&self.kv, meta::APPLIED_COUNT)?.unwrap_or(0) + 1;
         let r = self.write(|t| {
             t.put(cf::META, meta::APPLIED_SEQ, seq.to_be_bytes().to_vec());
+            t.put(cf::META, meta::APPLIED_COUNT, count.to_be_bytes().to_vec());
             t.delete(cf::META, meta::APPLYING_SEQ);
             Ok(())
         });
@@ -124,7 +129,9 @@ impl Store {
             h.update((family.len() as u32).to_be_bytes());
             h.update(family.as_bytes());
             self.kv.scan(family, |k, v| {
-                if *family == cf::META && (k == meta::APPLIED_SEQ || k == meta::APPLYING_SEQ) {
+                if *family == cf::META
+                    && [meta::APPLIED_SEQ, meta::APPLYING_SEQ, meta::APPLIED_COUNT].contains(&k)
+                {
                     return Ok(());
                 }
                 h.update((k.len() as u32).to_be_bytes());
@@ -151,5 +158,73 @@ impl Store {
         let applied = read_u64(&self.kv, meta::APPLIED_SEQ)?.unwrap_or(0);
         self.kv.checkpoint(dir)?;
         Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EntityInput, EntityType};
+
+    fn table(name: &str) -> EntityInput {
+        EntityInput {
+            id: uuid::Uuid::new_v4(),
+            entity_type: EntityType::Table,
+            fqn: format!("s.d.x.{name}"),
+            name: name.into(),
+            columns: vec!["a".into()],
+            doc: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn a_replica_records_commands_refuses_other_writes_and_shows_an_interrupted_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let s = Store::open(dir.path()).expect("open");
+            s.set_replica(true);
+            s.set_durable(false);
+            assert!(
+                s.upsert_entity(table("outside")).is_err(),
+                "a replica refuses a write outside a command"
+            );
+            s.begin_command(1).expect("begin");
+            s.upsert_entity(table("a")).expect("inside a command");
+            s.end_command(1).expect("end");
+            let d1 = s.digest().expect("digest");
+            assert_eq!(d1.applied, 1);
+            s.begin_command(2).expect("begin");
+            s.upsert_entity(table("b")).expect("write");
+            // The process stops here: no end_command(2).
+            assert_ne!(s.digest().expect("digest").sha256, d1.sha256);
+        }
+        let s = Store::open(dir.path()).expect("reopen");
+        let st = s.replica_state().expect("state");
+        assert_eq!(
+            st,
+            ReplicaState {
+                applied: 1,
+                applying: Some(2),
+                applied_count: 1
+            }
+        );
+    }
+
+    #[test]
+    fn stores_with_the_same_commands_have_the_same_digest() {
+        let run = |names: &[&str]| {
+            let s = Store::in_memory();
+            s.set_replica(true);
+            for (i, n) in names.iter().enumerate() {
+                s.begin_command(i as u64 + 1).expect("begin");
+                let mut t = table(n);
+                t.id = uuid::Uuid::from_u128(i as u128 + 1);
+                s.upsert_entity(t).expect("write");
+                s.end_command(i as u64 + 1).expect("end");
+            }
+            s.digest().expect("digest")
+        };
+        assert_eq!(run(&["a", "b"]), run(&["a", "b"]));
+        assert_ne!(run(&["a", "b"]).sha256, run(&["b", "a"]).sha256);
     }
 }

@@ -104,6 +104,9 @@ pub struct Status {
     pub broken: Option<String>,
     /// Commands applied since start.
     pub applied_since_start: u64,
+    /// Commands this node's store has applied in all (each log entry once: equal to
+    /// `appliedSequence`).
+    pub applied_commands: u64,
 }
 
 fn unavailable(what: impl std::fmt::Display) -> ApiError {
@@ -214,7 +217,26 @@ impl Cluster {
             ready: self.caught_up.load(Ordering::Relaxed) && broken.is_none(),
             broken,
             applied_since_start: self.applied_count.load(Ordering::Relaxed),
+            applied_commands: self
+                .svc
+                .store
+                .replica_state()
+                .map(|s| s.applied_count)
+                .unwrap_or(0),
         }
+    }
+
+    /// Applied sequence, lag and whether answers may be stale (cut off from the log,
+    /// behind it, or stopped), without touching the store: for every answer's headers.
+    pub fn position(&self) -> (u64, u64, bool) {
+        let applied = self.applied();
+        let lag = self.stream_last.load(Ordering::Relaxed).max(applied) - applied;
+        let broken = self
+            .broken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some();
+        (applied, lag, !self.connected() || lag > 0 || broken)
     }
 
     /// Mean time to apply one command since start, in µs.
@@ -501,12 +523,209 @@ pub async fn consistency(
         }
     }
     let mut resp = next.run(req).await;
-    let st = c.status();
+    let (applied, lag, stale) = c.position();
     let h = resp.headers_mut();
-    h.insert(SEQUENCE, st.applied_sequence.into());
-    h.insert(LAG, st.lag.into());
-    if !st.connected || st.lag > 0 || st.broken.is_some() {
+    h.insert(SEQUENCE, applied.into());
+    h.insert(LAG, lag.into());
+    if stale {
         h.insert(STALE, axum::http::HeaderValue::from_static("true"));
     }
     resp
+}
+
+/// What a snapshot in the object store holds.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo {
+    /// The last command the snapshot's store had applied.
+    pub sequence: u64,
+    /// The store's files (objects `<sequence>/<file>` in the bucket).
+    pub files: Vec<String>,
+    /// Bytes in all.
+    pub bytes: u64,
+    /// The node that took it.
+    pub node: String,
+    /// The log was trimmed up to here (commands before it are gone).
+    pub trimmed_before: u64,
+}
+
+/// The object naming the current snapshot.
+const LATEST: &str = "latest";
+
+fn bucket_of(stream: &str) -> String {
+    format!("{stream}_SNAPSHOTS")
+}
+
+async fn snapshot_bucket(
+    js: &jetstream::Context,
+    stream: &str,
+    replicas: usize,
+) -> anyhow::Result<jetstream::object_store::ObjectStore> {
+    let name = bucket_of(stream);
+    if let Ok(os) = js.get_object_store(&name).await {
+        return Ok(os);
+    }
+    Ok(js
+        .create_object_store(jetstream::object_store::Config {
+            bucket: name,
+            description: Some("Headwaters store snapshots".into()),
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await?)
+}
+
+async fn read_latest(
+    os: &jetstream::object_store::ObjectStore,
+) -> anyhow::Result<Option<SnapshotInfo>> {
+    use tokio::io::AsyncReadExt;
+    let mut o = match os.get(LATEST).await {
+        Ok(o) => o,
+        Err(e) if e.kind() == jetstream::object_store::GetErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut buf = Vec::new();
+    o.read_to_end(&mut buf).await?;
+    Ok(Some(serde_json::from_slice(&buf)?))
+}
+
+impl Cluster {
+    /// Takes a snapshot of this node's store (a RocksDB checkpoint, taken between two
+    /// commands), uploads it to the JetStream object store as the cluster's current
+    /// snapshot, deletes the one it replaces and trims the log up to it: new or
+    /// far-behind nodes start from it.
+    pub async fn snapshot(&self, data_dir: &std::path::Path) -> anyhow::Result<SnapshotInfo> {
+        let dir = data_dir.join(format!("snapshot-{}", Uuid::new_v4().simple()));
+        let svc = self.svc.clone();
+        let d = dir.clone();
+        let seq = tokio::task::spawn_blocking(move || svc.store.checkpoint(&d)).await??;
+        let result = self.upload(&dir, seq).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    async fn upload(&self, dir: &std::path::Path, seq: u64) -> anyhow::Result<SnapshotInfo> {
+        let os = snapshot_bucket(&self.js, &self.cfg.stream, self.cfg.replicas).await?;
+        let previous = read_latest(&os).await?;
+        let mut files = Vec::new();
+        let mut bytes = 0;
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let mut f = tokio::fs::File::open(e.path()).await?;
+            bytes += os.put(format!("{seq}/{name}").as_str(), &mut f).await?.size as u64;
+            files.push(name);
+        }
+        files.sort();
+        let info = SnapshotInfo {
+            sequence: seq,
+            files,
+            bytes,
+            node: self.cfg.node.clone(),
+            trimmed_before: seq + 1,
+        };
+        let manifest = serde_json::to_vec(&info)?;
+        os.put(LATEST, &mut manifest.as_slice()).await?;
+        if let Some(p) = previous
+            && p.sequence != seq
+        {
+            for f in &p.files {
+                let _ = os.delete(format!("{}/{f}", p.sequence)).await;
+            }
+        }
+        // Everything up to `seq` is in the snapshot now.
+        let st = self.js.get_stream(&self.cfg.stream).await?;
+        st.purge().sequence(seq + 1).await?;
+        tracing::info!(seq, bytes, "snapshot uploaded; log trimmed before it");
+        Ok(info)
+    }
+}
+
+/// Before a cluster node opens its store: decides whether the store in `store_dir`
+/// can continue from the log, and if not (missing or behind the trimmed log, or left
+/// in the middle of a command) puts the cluster's current snapshot there. Returns the
+/// snapshot restored, if one was.
+pub async fn prepare_store(
+    cfg: &ClusterConfig,
+    store_dir: &std::path::Path,
+) -> anyhow::Result<Option<SnapshotInfo>> {
+    use anyhow::Context as _;
+    use tokio::io::AsyncWriteExt;
+    let applied = if store_dir.exists() {
+        let dir = store_dir.to_path_buf();
+        let state = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let s = headwaters_engine::Store::open(&dir)?;
+            Ok(s.replica_state()?)
+        })
+        .await??;
+        tracing::warn!(?state, dir = %store_dir.display(), "cluster store found");
+        if let Some(seq) = state.applying {
+            let aside = store_dir.with_extension(format!("partial-{seq}"));
+            tracing::warn!(
+                seq,
+                aside = %aside.display(),
+                "the store stopped in the middle of a command; set aside, rebuilding from the cluster"
+            );
+            std::fs::rename(store_dir, &aside)?;
+            0
+        } else {
+            state.applied
+        }
+    } else {
+        0
+    };
+    let addrs: Vec<async_nats::ServerAddr> = cfg
+        .urls
+        .iter()
+        .map(|u| {
+            u.parse()
+                .with_context(|| format!("--cluster: {u:?} is not a NATS URL"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .retry_on_initial_connect()
+        .connect(addrs)
+        .await?;
+    let js = jetstream::new(client);
+    let first = match js.get_stream(&cfg.stream).await {
+        Ok(mut st) => st.info().await?.state.first_sequence,
+        Err(_) => 1, // no log yet: nothing to catch up with
+    };
+    if applied + 1 >= first && store_dir.exists() {
+        return Ok(None);
+    }
+    if first <= 1 {
+        return Ok(None); // the whole log is there: replay it
+    }
+    let os = snapshot_bucket(&js, &cfg.stream, cfg.replicas).await?;
+    let info = read_latest(&os).await?.with_context(|| {
+        format!(
+            "the cluster's log starts at {first}, this node has applied {applied}, and there is no snapshot to start from"
+        )
+    })?;
+    if store_dir.exists() {
+        let aside = store_dir.with_extension(format!("behind-{applied}"));
+        std::fs::rename(store_dir, &aside)?;
+    }
+    let tmp = store_dir.with_extension("restoring");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp)?;
+    for f in &info.files {
+        let mut o = os
+            .get(format!("{}/{f}", info.sequence))
+            .await
+            .with_context(|| format!("fetching snapshot file {f}"))?;
+        let mut out = tokio::fs::File::create(tmp.join(f)).await?;
+        tokio::io::copy(&mut o, &mut out).await?;
+        out.flush().await?;
+        out.sync_all().await?;
+    }
+    std::fs::rename(&tmp, store_dir)?;
+    tracing::info!(
+        seq = info.sequence,
+        bytes = info.bytes,
+        "store restored from the cluster's snapshot"
+    );
+    Ok(Some(info))
 }

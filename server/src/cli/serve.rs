@@ -231,7 +231,17 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             "--no-auth: every request is accepted without a token, with the admin role; do not expose this server"
         );
     }
-    let store = Store::open(cfg.data_dir.join(headwaters_server::STORE_DIR))
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let store_dir = cfg.data_dir.join(headwaters_server::STORE_DIR);
+    let cluster = cluster_config(&args, cfg.listen);
+    if let Some(cc) = &cluster {
+        rt.block_on(headwaters_server::cluster::prepare_store(cc, &store_dir))
+            .context("preparing the store from the cluster")?;
+    }
+    let store = Store::open(&store_dir)
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
     // Bound before the state is built, so `href`s carry the real port (with port 0).
     let listen = cfg.listen;
@@ -246,7 +256,6 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             cfg.listen
         );
     }
-    let cluster = cluster_config(&args, cfg.listen);
     let started = std::time::Instant::now();
     let state = AppState::new(store, cfg, keys, secrets).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(
@@ -281,10 +290,6 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             "first start: admin token (valid 365 days; mint more with `headwaters token create`):\n{token}"
         );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
     let result = rt.block_on(async move {
         if let Some(cc) = cluster {
             let c = Cluster::join(cc, state.service.clone()).await?;

@@ -40,6 +40,28 @@ struct ClusterParams {
     digest: bool,
 }
 
+async fn cluster_snapshot(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Response> {
+    if p.role < Role::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "snapshots need the admin role; token {:?} has {:?}",
+            p.name, p.role
+        )));
+    }
+    let Some(c) = s.cluster.get() else {
+        return Err(ApiError::bad(
+            "this server is a single node (no --cluster): copy its data directory instead",
+        ));
+    };
+    let info = c
+        .snapshot(&s.config.data_dir)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("snapshot failed: {e:#}")))?;
+    Ok(Json(info).into_response())
+}
+
 async fn cluster_status(
     State(s): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<ClusterParams>,
@@ -196,6 +218,16 @@ async fn revoke_token(
 /// Token routes (admin).
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
+        .route(
+            Method::POST,
+            "/api/v1/system/cluster/snapshot",
+            cluster_snapshot,
+            Op::new(
+                "system",
+                "Snapshot this node's store into the cluster's object store and trim the log before it (admin)",
+            )
+            .answers::<crate::cluster::SnapshotInfo>(200, "The snapshot"),
+        )
         .route(
             Method::GET,
             "/api/v1/system/cluster",
