@@ -29,6 +29,50 @@ use crate::api::commands::{Command, Op};
 use crate::api::errors::ApiError;
 use crate::domain::{self, Service, clock};
 
+/// Why cluster work failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// The operator must act (bad URL, a store that cannot continue, no snapshot).
+    #[error("{0}")]
+    Refused(String),
+    /// NATS or JetStream answered with an error or not at all.
+    #[error("NATS: {0}")]
+    Nats(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] headwaters_engine::Error),
+    /// Files (snapshots).
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A snapshot manifest that does not decode.
+    #[error("snapshot manifest: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A blocking task died.
+    #[error("a blocking task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl<K> From<async_nats::error::Error<K>> for ClusterError
+where
+    K: Clone + std::fmt::Debug + std::fmt::Display + PartialEq,
+{
+    fn from(e: async_nats::error::Error<K>) -> Self {
+        ClusterError::Nats(e.to_string())
+    }
+}
+
+type Result<T, E = ClusterError> = std::result::Result<T, E>;
+
+fn server_addrs(urls: &[String]) -> Result<Vec<async_nats::ServerAddr>> {
+    urls.iter()
+        .map(|u| {
+            u.parse().map_err(|e| {
+                ClusterError::Refused(format!("--cluster: {u:?} is not a NATS URL: {e}"))
+            })
+        })
+        .collect()
+}
+
 /// How a node joins a cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterConfig {
@@ -118,32 +162,26 @@ fn unavailable(what: impl std::fmt::Display) -> ApiError {
 impl Cluster {
     /// Connects to NATS, creates the stream if missing, and starts applying the log
     /// from where `svc`'s store stands. Fails when no NATS server answers.
-    pub async fn join(cfg: ClusterConfig, svc: Arc<Service>) -> anyhow::Result<Arc<Cluster>> {
-        use anyhow::Context as _;
+    pub async fn join(cfg: ClusterConfig, svc: Arc<Service>) -> Result<Arc<Cluster>> {
         let state = svc.store.replica_state()?;
         if let Some(seq) = state.applying {
-            anyhow::bail!(
+            return Err(ClusterError::Refused(format!(
                 "the store stopped in the middle of command {seq} of the cluster's log, so it holds part of it; \
                  start this node on an empty data directory (it rebuilds from the log or a snapshot)"
-            );
+            )));
         }
         svc.store.set_durable(false);
         svc.store.set_replica(true);
-        let addrs: Vec<async_nats::ServerAddr> = cfg
-            .urls
-            .iter()
-            .map(|u| {
-                u.parse()
-                    .with_context(|| format!("--cluster: {u:?} is not a NATS URL"))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let addrs = server_addrs(&cfg.urls)?;
         let client = async_nats::ConnectOptions::new()
             .name(format!("headwaters-{}", cfg.node))
             .connection_timeout(Duration::from_secs(5))
             .retry_on_initial_connect()
             .connect(addrs)
             .await
-            .with_context(|| format!("connecting to NATS at {}", cfg.urls.join(",")))?;
+            .map_err(|e| {
+                ClusterError::Nats(format!("connecting to {}: {e}", cfg.urls.join(",")))
+            })?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(cfg.ack_timeout);
         let subject = format!("{}.commands", cfg.stream.to_lowercase());
@@ -164,7 +202,12 @@ impl Cluster {
                     tracing::warn!(error = %e, "JetStream stream not available yet; retrying");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Err(e) => return Err(e).context("creating the JetStream stream"),
+                Err(e) => {
+                    return Err(ClusterError::Nats(format!(
+                        "creating the JetStream stream {}: {e}",
+                        stream_cfg.name
+                    )));
+                }
             }
         };
         let last = st.info().await.map(|i| i.state.last_sequence).unwrap_or(0);
@@ -372,7 +415,7 @@ impl Cluster {
         }
     }
 
-    async fn consume(&self) -> anyhow::Result<()> {
+    async fn consume(&self) -> Result<()> {
         let start = self.applied() + 1;
         let mut st = self.js.get_stream(&self.cfg.stream).await?;
         let first = st.info().await?.state.first_sequence;
@@ -397,20 +440,22 @@ impl Cluster {
             let m = m?;
             let seq = m
                 .info()
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .map_err(|e| ClusterError::Nats(e.to_string()))?
                 .stream_sequence;
             self.apply(seq, m.payload.to_vec()).await?;
         }
         Ok(())
     }
 
-    async fn apply(&self, seq: u64, payload: Vec<u8>) -> anyhow::Result<()> {
+    async fn apply(&self, seq: u64, payload: Vec<u8>) -> Result<()> {
         let applied = self.applied();
         if seq <= applied {
             return Ok(());
         }
         if seq != applied + 1 {
-            anyhow::bail!("the log skipped from {applied} to {seq}");
+            return Err(ClusterError::Nats(format!(
+                "the log skipped from {applied} to {seq}"
+            )));
         }
         let svc = self.svc.clone();
         let started = std::time::Instant::now();
@@ -436,11 +481,13 @@ impl Cluster {
             Ok(Ok(out)) => out,
             Ok(Err(e)) => {
                 self.set_broken(format!("applying command {seq}: {e}"));
-                anyhow::bail!("applying command {seq}: {e}");
+                return Err(ClusterError::Store(e));
             }
             Err(e) => {
                 self.set_broken(format!("applying command {seq} panicked: {e}"));
-                anyhow::bail!("applying command {seq} panicked");
+                return Err(ClusterError::Refused(format!(
+                    "applying command {seq} panicked"
+                )));
             }
         };
         self.apply_micros
@@ -560,7 +607,7 @@ async fn snapshot_bucket(
     js: &jetstream::Context,
     stream: &str,
     replicas: usize,
-) -> anyhow::Result<jetstream::object_store::ObjectStore> {
+) -> Result<jetstream::object_store::ObjectStore> {
     let name = bucket_of(stream);
     if let Ok(os) = js.get_object_store(&name).await {
         return Ok(os);
@@ -575,9 +622,7 @@ async fn snapshot_bucket(
         .await?)
 }
 
-async fn read_latest(
-    os: &jetstream::object_store::ObjectStore,
-) -> anyhow::Result<Option<SnapshotInfo>> {
+async fn read_latest(os: &jetstream::object_store::ObjectStore) -> Result<Option<SnapshotInfo>> {
     use tokio::io::AsyncReadExt;
     let mut o = match os.get(LATEST).await {
         Ok(o) => o,
@@ -594,7 +639,7 @@ impl Cluster {
     /// commands), uploads it to the JetStream object store as the cluster's current
     /// snapshot, deletes the one it replaces and trims the log up to it: new or
     /// far-behind nodes start from it.
-    pub async fn snapshot(&self, data_dir: &std::path::Path) -> anyhow::Result<SnapshotInfo> {
+    pub async fn snapshot(&self, data_dir: &std::path::Path) -> Result<SnapshotInfo> {
         let dir = data_dir.join(format!("snapshot-{}", Uuid::new_v4().simple()));
         let svc = self.svc.clone();
         let d = dir.clone();
@@ -604,7 +649,7 @@ impl Cluster {
         result
     }
 
-    async fn upload(&self, dir: &std::path::Path, seq: u64) -> anyhow::Result<SnapshotInfo> {
+    async fn upload(&self, dir: &std::path::Path, seq: u64) -> Result<SnapshotInfo> {
         let os = snapshot_bucket(&self.js, &self.cfg.stream, self.cfg.replicas).await?;
         let previous = read_latest(&os).await?;
         let mut files = Vec::new();
@@ -648,17 +693,16 @@ impl Cluster {
 pub async fn prepare_store(
     cfg: &ClusterConfig,
     store_dir: &std::path::Path,
-) -> anyhow::Result<Option<SnapshotInfo>> {
-    use anyhow::Context as _;
+) -> Result<Option<SnapshotInfo>> {
     use tokio::io::AsyncWriteExt;
     let applied = if store_dir.exists() {
         let dir = store_dir.to_path_buf();
-        let state = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let state = tokio::task::spawn_blocking(move || -> Result<_> {
             let s = headwaters_engine::Store::open(&dir)?;
             Ok(s.replica_state()?)
         })
         .await??;
-        tracing::warn!(?state, dir = %store_dir.display(), "cluster store found");
+        tracing::info!(?state, dir = %store_dir.display(), "cluster store found");
         if let Some(seq) = state.applying {
             let aside = store_dir.with_extension(format!("partial-{seq}"));
             tracing::warn!(
@@ -674,14 +718,7 @@ pub async fn prepare_store(
     } else {
         0
     };
-    let addrs: Vec<async_nats::ServerAddr> = cfg
-        .urls
-        .iter()
-        .map(|u| {
-            u.parse()
-                .with_context(|| format!("--cluster: {u:?} is not a NATS URL"))
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let addrs = server_addrs(&cfg.urls)?;
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(5))
         .retry_on_initial_connect()
@@ -699,10 +736,10 @@ pub async fn prepare_store(
         return Ok(None); // the whole log is there: replay it
     }
     let os = snapshot_bucket(&js, &cfg.stream, cfg.replicas).await?;
-    let info = read_latest(&os).await?.with_context(|| {
-        format!(
+    let info = read_latest(&os).await?.ok_or_else(|| {
+        ClusterError::Refused(format!(
             "the cluster's log starts at {first}, this node has applied {applied}, and there is no snapshot to start from"
-        )
+        ))
     })?;
     if store_dir.exists() {
         let aside = store_dir.with_extension(format!("behind-{applied}"));
@@ -715,7 +752,7 @@ pub async fn prepare_store(
         let mut o = os
             .get(format!("{}/{f}", info.sequence))
             .await
-            .with_context(|| format!("fetching snapshot file {f}"))?;
+            .map_err(|e| ClusterError::Nats(format!("fetching snapshot file {f}: {e}")))?;
         let mut out = tokio::fs::File::create(tmp.join(f)).await?;
         tokio::io::copy(&mut o, &mut out).await?;
         out.flush().await?;
