@@ -766,3 +766,18 @@ pub async fn prepare_store(
     );
     Ok(Some(info))
 }
+
+/// Refuses an offline write (`headwaters load`, `import dbt`, `demo`) into the store of
+/// a cluster node: the other nodes would never see it, and this one would differ from
+/// them from then on.
+pub fn refuse_offline_write(store: &headwaters_engine::Store, what: &str) -> Result<()> {
+    let st = store.replica_state()?;
+    if st.applied > 0 || st.applying.is_some() {
+        return Err(ClusterError::Refused(format!(
+            "this data directory belongs to a cluster node (it has applied the cluster's log up to {}); \
+             {what} would change it alone: send it to the cluster through the API instead",
+            st.applied
+        )));
+    }
+    Ok(())
+}

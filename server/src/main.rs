@@ -224,6 +224,7 @@ fn print_report(r: &BulkReport, secs: f64) {
 fn demo(data_dir: &Path, nodes: u32) -> Result<()> {
     let graph = GenGraph::generate(&GenConfig::new(nodes, 42));
     let store = open(data_dir)?;
+    headwaters_server::cluster::refuse_offline_write(&store, "loading the demo")?;
     let existing = store.read().stats();
     if existing.nodes == 0 {
         println!(
@@ -373,6 +374,7 @@ fn load(
 ) -> Result<()> {
     let reader = |p: &Path| File::open(p).with_context(|| format!("opening {}", p.display()));
     let store = open(data_dir)?;
+    headwaters_server::cluster::refuse_offline_write(&store, "a bulk load")?;
     let t = Instant::now();
     let report = match (jsonl, nodes, edges) {
         (Some(j), _, _) => bulk(&store, read_jsonl(BufReader::new(reader(j)?)))

@@ -480,6 +480,7 @@ pub(crate) fn import(cmd: ImportCommand) -> Result<()> {
             path.display()
         )
     })?;
+    headwaters_server::cluster::refuse_offline_write(&store, "a dbt import")?;
     let svc = headwaters_server::domain::Service::new(store, Default::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let bar = indicatif::ProgressBar::new(0);
