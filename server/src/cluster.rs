@@ -126,6 +126,9 @@ pub struct Cluster {
     applied_count: AtomicU64,
     /// Apply latency sum (µs) and count, and receive-to-apply lag of own writes.
     apply_micros: AtomicU64,
+    /// Held while a command is applied, and by snapshots and digests, so those see the
+    /// store between two commands.
+    gate: tokio::sync::Mutex<()>,
 }
 
 /// What `/metrics` and the answers' headers show of a node.
@@ -225,6 +228,7 @@ impl Cluster {
             broken: Mutex::new(None),
             applied_count: AtomicU64::new(0),
             apply_micros: AtomicU64::new(0),
+            gate: tokio::sync::Mutex::new(()),
         });
         tokio::spawn(c.clone().apply_loop());
         tokio::spawn(c.clone().watch_loop());
@@ -459,6 +463,7 @@ impl Cluster {
         }
         let svc = self.svc.clone();
         let started = std::time::Instant::now();
+        let _gate = self.gate.lock().await;
         let done = tokio::task::spawn_blocking(move || -> headwaters_engine::Result<_> {
             svc.store.begin_command(seq)?;
             let out = match serde_json::from_slice::<Envelope>(&payload) {
@@ -643,10 +648,20 @@ impl Cluster {
         let dir = data_dir.join(format!("snapshot-{}", Uuid::new_v4().simple()));
         let svc = self.svc.clone();
         let d = dir.clone();
-        let seq = tokio::task::spawn_blocking(move || svc.store.checkpoint(&d)).await??;
+        let seq = {
+            let _gate = self.gate.lock().await;
+            tokio::task::spawn_blocking(move || svc.store.checkpoint(&d)).await??
+        };
         let result = self.upload(&dir, seq).await;
         let _ = std::fs::remove_dir_all(&dir);
         result
+    }
+
+    /// A digest of this node's store between two commands.
+    pub async fn digest(&self) -> Result<headwaters_engine::Digest> {
+        let _gate = self.gate.lock().await;
+        let svc = self.svc.clone();
+        Ok(tokio::task::spawn_blocking(move || svc.store.digest()).await??)
     }
 
     async fn upload(&self, dir: &std::path::Path, seq: u64) -> Result<SnapshotInfo> {

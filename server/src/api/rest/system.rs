@@ -78,7 +78,11 @@ async fn cluster_status(
     };
     let status = c.status();
     let digest = if q.digest {
-        Some(crate::api::blocking(&s, |svc| Ok(svc.store.digest()?)).await?)
+        Some(
+            c.digest()
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("digest failed: {e}")))?,
+        )
     } else {
         None
     };
