@@ -5,7 +5,7 @@
 //! recursive CTEs) and networkx (a data engineer's script). Every engine must return
 //! the same result sizes for every query; the run fails otherwise.
 //!
-//! `cargo bench -p headwaters-benches --bench peers -- --nodes 100000 [--queries 300] [--seed 42] [--python no]`
+//! `cargo bench -p headwaters-benches --bench peers -- --nodes 100000 [--queries 300] [--seed 42] [--python no|igraph,kuzu,...]`
 //!
 //! PostgreSQL runs as its own cluster in a temporary directory on 127.0.0.1, started and
 //! stopped here (as the `postgres` user when run as root, since initdb refuses root).
@@ -422,31 +422,64 @@ fn main() -> Result<()> {
     drop(csr);
 
     runs.push(postgres(&g, &col_edges, &classes)?);
-    if a.python {
+    // The references: the plain CSR and PostgreSQL must agree with Headwaters on every
+    // query, or the run fails (Headwaters would be wrong).
+    for run in &runs[1..] {
+        let wrong = disagreements(&classes, &runs[0], run);
+        ensure!(
+            wrong.is_empty(),
+            "{} disagrees with Headwaters: {}",
+            run.name,
+            wrong.join("; ")
+        );
+    }
+    let mut wrong_answers = Vec::new();
+    if a.python != 0 {
         let work = tempfile::tempdir()?;
         write_python_inputs(work.path(), &g, &col_edges, &classes)?;
-        for engine in ["duckdb", "networkx"] {
-            runs.push(python_peer(engine, work.path(), &classes)?);
-        }
-    }
-
-    // Every engine's sizes must match Headwaters', query by query.
-    for run in &runs[1..] {
-        for (c, (hw, other)) in classes.iter().zip(runs[0].classes.iter().zip(&run.classes)) {
-            for (i, root) in c.roots.iter().enumerate() {
-                ensure!(
-                    hw.sizes[i] == other.sizes[i],
-                    "{}, root {root}: Headwaters {} nodes, {} {}",
-                    c.label,
-                    hw.sizes[i],
-                    run.name,
-                    other.sizes[i]
-                );
+        for (i, engine) in headwaters_benches::harness::PYTHON_PEERS.iter().enumerate() {
+            if a.python & (1 << i) == 0 {
+                continue;
             }
+            let run = python_peer(engine, work.path(), &classes)?;
+            // A peer that answers differently is reported as that peer's wrong answer
+            // (the CSR and PostgreSQL agreed with Headwaters on every query above).
+            let wrong = disagreements(&classes, &runs[0], &run);
+            if !wrong.is_empty() {
+                wrong_answers.push(format!(
+                    "{}: {} wrong answers: {}",
+                    run.name,
+                    wrong.len(),
+                    wrong.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+                ));
+            }
+            runs.push(run);
         }
     }
     report(&classes, &runs);
+    if !wrong_answers.is_empty() {
+        println!("\nPeers that answered differently from Headwaters, the CSR and PostgreSQL:");
+        for w in &wrong_answers {
+            println!("- {w}");
+        }
+    }
     Ok(())
+}
+
+/// Queries where `other` returned another number of nodes than `hw`.
+fn disagreements(classes: &[Class], hw: &EngineRun, other: &EngineRun) -> Vec<String> {
+    let mut out = Vec::new();
+    for (c, (h, o)) in classes.iter().zip(hw.classes.iter().zip(&other.classes)) {
+        for (i, root) in c.roots.iter().enumerate() {
+            if h.sizes[i] != o.sizes[i] {
+                out.push(format!(
+                    "{}, root {root}: {} nodes where Headwaters has {}",
+                    c.key, o.sizes[i], h.sizes[i]
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The query classes of the benchmarks issue, with their roots.
@@ -757,22 +790,41 @@ fn python_peer(engine: &str, dir: &Path, classes: &[Class]) -> Result<EngineRun>
             .with_context(|| format!("{engine}.json: {k} is not a number"))
     };
     let disk = num("disk_bytes")?;
+    let (label, how) = match engine {
+        "duckdb" => ("DuckDB", "Python"),
+        "networkx" => ("networkx", "Python"),
+        "igraph" => ("igraph", "Python"),
+        "rustworkx" => ("rustworkx", "Python"),
+        "kuzu" => ("Kuzu", "Python, Cypher * SHORTEST"),
+        "falkordb" => ("FalkorDB", "server on loopback, Cypher"),
+        other => (other, "Python"),
+    };
+    let floor = out
+        .get("round_trip_floor_s")
+        .and_then(serde_json::Value::as_f64)
+        .map(|f| {
+            format!(
+                "; a `RETURN 1` round trip takes {}",
+                us(Duration::from_secs_f64(f))
+            )
+        })
+        .unwrap_or_default();
     Ok(EngineRun {
         name: format!(
-            "{} {} (Python)",
-            if engine == "duckdb" {
-                "DuckDB"
-            } else {
-                "networkx"
-            },
+            "{label} {} ({how})",
             field(&out, "version")?.as_str().unwrap_or("?")
         ),
         classes: measured,
-        load: format!("{:.2} s (from CSV)", num("load_s")?),
+        load: format!("{:.2} s (from CSV){floor}", num("load_s")?),
         disk: if disk > 0.0 { mib(disk) } else { "-".into() },
         memory: format!(
-            "{} (peak RSS of its Python process)",
-            mib(num("peak_rss_kib")? * 1024.0)
+            "{} (peak RSS of its process{})",
+            mib(num("peak_rss_kib")? * 1024.0),
+            if engine == "falkordb" {
+                "es, client and server"
+            } else {
+                ""
+            }
         ),
     })
 }
@@ -780,7 +832,10 @@ fn python_peer(engine: &str, dir: &Path, classes: &[Class]) -> Result<EngineRun>
 fn report(classes: &[Class], runs: &[EngineRun]) {
     let hw = &runs[0];
     let mean = |m: &Measured| m.sizes.iter().sum::<usize>() / m.sizes.len().max(1);
-    println!("\nall result sizes agree across {} engines:", runs.len());
+    println!(
+        "\nqueries (sizes as Headwaters, the CSR and PostgreSQL answered them), {} engines:",
+        runs.len()
+    );
     for (c, m) in classes.iter().zip(&hw.classes) {
         println!(
             "- {}: {} queries, {} nodes per answer on average, largest {}",

@@ -3,7 +3,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-/// `--nodes N --queries N --seed S [--python yes|no]`.
+/// The Python peers of the `peers` bench, in the order they run (`--python` picks).
+pub const PYTHON_PEERS: [&str; 6] = [
+    "duckdb",
+    "networkx",
+    "igraph",
+    "rustworkx",
+    "kuzu",
+    "falkordb",
+];
+
+/// `--nodes N --queries N --seed S [--python yes|no|NAME,NAME...]`.
 #[derive(Clone, Copy, Debug)]
 pub struct BenchArgs {
     /// Graph size.
@@ -12,8 +22,8 @@ pub struct BenchArgs {
     pub queries: usize,
     /// Generator seed.
     pub seed: u64,
-    /// Whether the `peers` bench runs its Python peers (DuckDB, networkx).
-    pub python: bool,
+    /// Which of [`PYTHON_PEERS`] the `peers` bench runs (bit i: `PYTHON_PEERS[i]`).
+    pub python: u32,
 }
 
 /// Parses the bench flags (cargo's own `--bench` is ignored).
@@ -22,7 +32,7 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
         nodes: default_nodes,
         queries: 300,
         seed: 42,
-        python: true,
+        python: (1 << PYTHON_PEERS.len()) - 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -36,15 +46,30 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
             "--queries" => a.queries = val.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = val.parse().map_err(|e| bad(&e))?,
             "--python" => {
-                a.python = match val.as_str() {
-                    "yes" => true,
-                    "no" => false,
-                    _ => return Err(bad(&"expected yes or no")),
-                }
+                a.python =
+                    match val.as_str() {
+                        "yes" => (1 << PYTHON_PEERS.len()) - 1,
+                        "no" => 0,
+                        list => {
+                            let mut m = 0;
+                            for name in list.split(',') {
+                                let i = PYTHON_PEERS.iter().position(|p| *p == name).ok_or_else(
+                                    || {
+                                        bad(&format!(
+                                            "expected yes, no or some of {}",
+                                            PYTHON_PEERS.join(",")
+                                        ))
+                                    },
+                                )?;
+                                m |= 1 << i;
+                            }
+                            m
+                        }
+                    }
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --nodes N --queries N --seed S --python yes|no"
+                    "unknown argument {other}; use --nodes N --queries N --seed S --python yes|no|NAME,NAME"
                 ));
             }
         }

@@ -597,7 +597,7 @@ pub struct SnapshotInfo {
     pub bytes: u64,
     /// The node that took it.
     pub node: String,
-    /// The log was trimmed up to here (commands before it are gone).
+    /// The log was trimmed up to here (commands before it are gone); 0: not trimmed.
     pub trimmed_before: u64,
 }
 
@@ -644,7 +644,7 @@ impl Cluster {
     /// commands), uploads it to the JetStream object store as the cluster's current
     /// snapshot, deletes the one it replaces and trims the log up to it: new or
     /// far-behind nodes start from it.
-    pub async fn snapshot(&self, data_dir: &std::path::Path) -> Result<SnapshotInfo> {
+    pub async fn snapshot(&self, data_dir: &std::path::Path, trim: bool) -> Result<SnapshotInfo> {
         let dir = data_dir.join(format!("snapshot-{}", Uuid::new_v4().simple()));
         let svc = self.svc.clone();
         let d = dir.clone();
@@ -652,7 +652,7 @@ impl Cluster {
             let _gate = self.gate.lock().await;
             tokio::task::spawn_blocking(move || svc.store.checkpoint(&d)).await??
         };
-        let result = self.upload(&dir, seq).await;
+        let result = self.upload(&dir, seq, trim).await;
         let _ = std::fs::remove_dir_all(&dir);
         result
     }
@@ -664,7 +664,7 @@ impl Cluster {
         Ok(tokio::task::spawn_blocking(move || svc.store.digest()).await??)
     }
 
-    async fn upload(&self, dir: &std::path::Path, seq: u64) -> Result<SnapshotInfo> {
+    async fn upload(&self, dir: &std::path::Path, seq: u64, trim: bool) -> Result<SnapshotInfo> {
         let os = snapshot_bucket(&self.js, &self.cfg.stream, self.cfg.replicas).await?;
         let previous = read_latest(&os).await?;
         let mut files = Vec::new();
@@ -682,7 +682,7 @@ impl Cluster {
             files,
             bytes,
             node: self.cfg.node.clone(),
-            trimmed_before: seq + 1,
+            trimmed_before: if trim { seq + 1 } else { 0 },
         };
         let manifest = serde_json::to_vec(&info)?;
         os.put(LATEST, &mut manifest.as_slice()).await?;
@@ -693,10 +693,12 @@ impl Cluster {
                 let _ = os.delete(format!("{}/{f}", p.sequence)).await;
             }
         }
-        // Everything up to `seq` is in the snapshot now.
-        let st = self.js.get_stream(&self.cfg.stream).await?;
-        st.purge().sequence(seq + 1).await?;
-        tracing::info!(seq, bytes, "snapshot uploaded; log trimmed before it");
+        if trim {
+            // Everything up to `seq` is in the snapshot now.
+            let st = self.js.get_stream(&self.cfg.stream).await?;
+            st.purge().sequence(seq + 1).await?;
+        }
+        tracing::info!(seq, bytes, trim, "snapshot uploaded");
         Ok(info)
     }
 }

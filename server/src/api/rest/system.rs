@@ -34,16 +34,36 @@ pub struct ClusterOut {
     digest_entries: Option<u64>,
 }
 
-#[derive(Deserialize)]
-struct ClusterParams {
+/// `GET /api/v1/system/cluster`'s parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClusterParams {
+    /// Also hash the whole store (seconds on a big graph; writes wait meanwhile).
     #[serde(default)]
     digest: bool,
+}
+
+/// `POST /api/v1/system/cluster/snapshot`'s body.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnapshotRequest {
+    /// Purge the log up to the snapshot (default true): nodes further behind then
+    /// start from the snapshot.
+    #[serde(default)]
+    trim: Option<bool>,
 }
 
 async fn cluster_snapshot(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Response> {
+    let req: SnapshotRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        SnapshotRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad(format!("snapshot options: {e}")))?
+    };
     if p.role < Role::Admin {
         return Err(ApiError::Forbidden(format!(
             "snapshots need the admin role; token {:?} has {:?}",
@@ -56,7 +76,7 @@ async fn cluster_snapshot(
         ));
     };
     let info = c
-        .snapshot(&s.config.data_dir)
+        .snapshot(&s.config.data_dir, req.trim.unwrap_or(true))
         .await
         .map_err(|e| ApiError::Unavailable(format!("snapshot failed: {e:#}")))?;
     Ok(Json(info).into_response())
@@ -230,6 +250,7 @@ pub fn routes() -> ApiRouter {
                 "system",
                 "Snapshot this node's store into the cluster's object store and trim the log before it (admin)",
             )
+            .body::<SnapshotRequest>("Options (an empty body takes the defaults).")
             .answers::<crate::cluster::SnapshotInfo>(200, "The snapshot"),
         )
         .route(
@@ -240,6 +261,7 @@ pub fn routes() -> ApiRouter {
                 "system",
                 "This node's place in the cluster: applied sequence, lag, connection; with digest=true a digest of its whole store",
             )
+            .query::<ClusterParams>()
             .answers::<ClusterOut>(200, "The node's status"),
         )
         .route(
