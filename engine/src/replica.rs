@@ -39,6 +39,9 @@ pub struct Digest {
     pub sha256: String,
     /// Entries hashed.
     pub entries: u64,
+    /// Per column family: name, entries, SHA-256 of its entries alone (to find where
+    /// two stores differ).
+    pub families: Vec<(String, u64, String)>,
 }
 
 thread_local! {
@@ -123,30 +126,38 @@ impl Store {
     pub fn digest(&self) -> Result<Digest> {
         let _g = self.graph.read().unwrap_or_else(lock_poisoned);
         let applied = read_u64(&self.kv, meta::APPLIED_SEQ)?.unwrap_or(0);
+        let hex = |h: Sha256| h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let mut h = Sha256::new();
         let mut entries = 0u64;
+        let mut families = Vec::new();
         for family in cf::ALL {
             h.update((family.len() as u32).to_be_bytes());
             h.update(family.as_bytes());
+            let mut fh = Sha256::new();
+            let mut n = 0u64;
             self.kv.scan(family, |k, v| {
                 if *family == cf::META
                     && [meta::APPLIED_SEQ, meta::APPLYING_SEQ, meta::APPLIED_COUNT].contains(&k)
                 {
                     return Ok(());
                 }
-                h.update((k.len() as u32).to_be_bytes());
-                h.update(k);
-                h.update((v.len() as u32).to_be_bytes());
-                h.update(v);
-                entries += 1;
+                for part in [k, v] {
+                    h.update((part.len() as u32).to_be_bytes());
+                    h.update(part);
+                    fh.update((part.len() as u32).to_be_bytes());
+                    fh.update(part);
+                }
+                n += 1;
                 Ok(())
             })?;
+            entries += n;
+            families.push((family.to_string(), n, hex(fh)));
         }
-        let sha256 = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Ok(Digest {
             applied,
-            sha256,
+            sha256: hex(h),
             entries,
+            families,
         })
     }
 

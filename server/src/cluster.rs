@@ -106,6 +106,10 @@ struct Envelope {
 
 type Waiter = oneshot::Sender<Box<dyn Any + Send>>;
 
+/// How long the log may be ahead of a node with nothing arriving before it subscribes
+/// again.
+const STALL: Duration = Duration::from_secs(3);
+
 /// A node's membership in the cluster.
 pub struct Cluster {
     cfg: ClusterConfig,
@@ -440,15 +444,28 @@ impl Cluster {
             })
             .await?;
         let mut messages = consumer.messages().await?;
-        while let Some(m) = messages.next().await {
-            let m = m?;
+        loop {
+            // A subscription can go quiet without an error (a NATS server killed, the
+            // stream's leader moving): when the log is ahead of this node and nothing
+            // arrives for a while, subscribe again from where it stands.
+            let m = match tokio::time::timeout(STALL, messages.next()).await {
+                Ok(Some(m)) => m?,
+                Ok(None) => return Ok(()),
+                Err(_) if self.stream_last.load(Ordering::Relaxed) > self.applied() => {
+                    return Err(ClusterError::Nats(format!(
+                        "no command arrived for {} s while {} behind the log",
+                        STALL.as_secs(),
+                        self.stream_last.load(Ordering::Relaxed) - self.applied()
+                    )));
+                }
+                Err(_) => continue,
+            };
             let seq = m
                 .info()
                 .map_err(|e| ClusterError::Nats(e.to_string()))?
                 .stream_sequence;
             self.apply(seq, m.payload.to_vec()).await?;
         }
-        Ok(())
     }
 
     async fn apply(&self, seq: u64, payload: Vec<u8>) -> Result<()> {

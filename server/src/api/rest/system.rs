@@ -32,6 +32,10 @@ pub struct ClusterOut {
     /// Entries hashed.
     #[serde(skip_serializing_if = "Option::is_none")]
     digest_entries: Option<u64>,
+    /// Per column family: entries and digest (where two nodes differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    digest_families: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `GET /api/v1/system/cluster`'s parameters.
@@ -93,6 +97,7 @@ async fn cluster_status(
             digest: None,
             digest_sequence: None,
             digest_entries: None,
+            digest_families: None,
         })
         .into_response());
     };
@@ -111,6 +116,12 @@ async fn cluster_status(
         status: Some(status),
         digest_sequence: digest.as_ref().map(|d| d.applied),
         digest_entries: digest.as_ref().map(|d| d.entries),
+        digest_families: digest.as_ref().map(|d| {
+            d.families
+                .iter()
+                .map(|(f, n, h)| (f.clone(), serde_json::json!({"entries": n, "sha256": h})))
+                .collect()
+        }),
         digest: digest.map(|d| d.sha256),
     })
     .into_response())
