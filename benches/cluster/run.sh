@@ -65,15 +65,17 @@ echo "three nodes ready in $(python3 -c "print(round($(date +%s.%N)-$t0,1))") s"
 echo -n "PUT lineage through node 1, 16 connections: "; wrk_put 16 http://127.0.0.1:18781 | summary
 python3 "$HERE/probe.py" lag http://127.0.0.1:18781 http://127.0.0.1:18782 > "$WORK/lag.txt" &
 PROBE=$!
-for p in 18781 18782 18783; do wrk_put 6 http://127.0.0.1:$p > "$WORK/put-$p.txt" & done
-wait $PROBE; wait
+W=()
+for p in 18781 18782 18783; do wrk_put 6 http://127.0.0.1:$p > "$WORK/put-$p.txt" & W+=($!); done
+wait $PROBE "${W[@]}"
 for p in 18781 18782 18783; do echo -n "PUT lineage through node $p (6 connections each, all at once): "; summary < "$WORK/put-$p.txt"; done
 echo -n "replication lag node 1 -> node 2 under that load: "; cat "$WORK/lag.txt"
 
 echo -n "GET depth 3, 32 connections, node 1 alone: "
 wrk -t2 -c32 -d15s -s "$SRC/get3.lua" --latency http://127.0.0.1:18781 | summary
-for p in 18781 18782 18783; do wrk -t1 -c11 -d15s -s "$SRC/get3.lua" --latency http://127.0.0.1:$p > "$WORK/get-$p.txt" & done
-wait
+W=()
+for p in 18781 18782 18783; do wrk -t1 -c11 -d15s -s "$SRC/get3.lua" --latency http://127.0.0.1:$p > "$WORK/get-$p.txt" & W+=($!); done
+wait "${W[@]}"
 for p in 18781 18782 18783; do echo -n "GET depth 3 on node $p (11 connections each, all at once): "; summary < "$WORK/get-$p.txt"; done
 
 echo "== snapshot and a fourth node"
