@@ -97,6 +97,9 @@ pub(crate) mod meta {
     /// u64: how many commands of the log this store has applied (each sequence once:
     /// equal to `applied_seq` unless a command was applied twice or skipped).
     pub(crate) const APPLIED_COUNT: &[u8] = b"applied_count";
+    /// 32 bytes: SHA-256 chained over every applied log entry (sequence and bytes), so
+    /// two replicas at one sequence can tell whether they applied the same log.
+    pub(crate) const LOG_HASH: &[u8] = b"log_hash";
 }
 
 /// Entity flag bit: soft-deleted.

@@ -19,7 +19,7 @@ use crate::keys::{cf, meta};
 use crate::store::{Store, lock_poisoned};
 
 /// Where a replica stands in the replicated log.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaState {
     /// Sequence of the last command applied in full (0: none).
     pub applied: u64,
@@ -27,6 +27,8 @@ pub struct ReplicaState {
     pub applying: Option<u64>,
     /// Commands applied in all (equals `applied` when each was applied exactly once).
     pub applied_count: u64,
+    /// SHA-256 chained over every log entry applied (hex; empty before the first).
+    pub log_hash: String,
 }
 
 /// A digest of a store's whole content at one applied sequence.
@@ -95,6 +97,11 @@ impl Store {
             applied: read_u64(&self.kv, meta::APPLIED_SEQ)?.unwrap_or(0),
             applying: read_u64(&self.kv, meta::APPLYING_SEQ)?,
             applied_count: read_u64(&self.kv, meta::APPLIED_COUNT)?.unwrap_or(0),
+            log_hash: self
+                .kv
+                .get(cf::META, meta::LOG_HASH)?
+                .map(|h| h.iter().map(|b| format!("{b:02x}")).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -108,10 +115,16 @@ impl Store {
         })
     }
 
-    /// Marks command `seq` as applied in full.
-    pub fn end_command(&self, seq: u64) -> Result<()> {
+    /// Marks command `seq`, whose log entry is `entry`, as applied in full.
+    pub fn end_command(&self, seq: u64, entry: &[u8]) -> Result<()> {
         let count = read_u64(&self.kv, meta::APPLIED_COUNT)?.unwrap_or(0) + 1;
+        let mut h = Sha256::new();
+        h.update(self.kv.get(cf::META, meta::LOG_HASH)?.unwrap_or_default());
+        h.update(seq.to_be_bytes());
+        h.update(entry);
+        let chained = h.finalize().to_vec();
         let r = self.write(|t| {
+            t.put(cf::META, meta::LOG_HASH, chained);
             t.put(cf::META, meta::APPLIED_SEQ, seq.to_be_bytes().to_vec());
             t.put(cf::META, meta::APPLIED_COUNT, count.to_be_bytes().to_vec());
             t.delete(cf::META, meta::APPLYING_SEQ);
@@ -137,7 +150,13 @@ impl Store {
             let mut n = 0u64;
             self.kv.scan(family, |k, v| {
                 if *family == cf::META
-                    && [meta::APPLIED_SEQ, meta::APPLYING_SEQ, meta::APPLIED_COUNT].contains(&k)
+                    && [
+                        meta::APPLIED_SEQ,
+                        meta::APPLYING_SEQ,
+                        meta::APPLIED_COUNT,
+                        meta::LOG_HASH,
+                    ]
+                    .contains(&k)
                 {
                     return Ok(());
                 }
@@ -201,7 +220,7 @@ mod tests {
             );
             s.begin_command(1).expect("begin");
             s.upsert_entity(table("a")).expect("inside a command");
-            s.end_command(1).expect("end");
+            s.end_command(1, b"one").expect("end");
             let d1 = s.digest().expect("digest");
             assert_eq!(d1.applied, 1);
             s.begin_command(2).expect("begin");
@@ -211,12 +230,14 @@ mod tests {
         }
         let s = Store::open(dir.path()).expect("reopen");
         let st = s.replica_state().expect("state");
+        assert_eq!(st.log_hash.len(), 64, "a chained hash after one command");
         assert_eq!(
             st,
             ReplicaState {
                 applied: 1,
                 applying: Some(2),
-                applied_count: 1
+                applied_count: 1,
+                log_hash: st.log_hash.clone(),
             }
         );
     }
@@ -231,7 +252,7 @@ mod tests {
                 let mut t = table(n);
                 t.id = uuid::Uuid::from_u128(i as u128 + 1);
                 s.upsert_entity(t).expect("write");
-                s.end_command(i as u64 + 1).expect("end");
+                s.end_command(i as u64 + 1, n.as_bytes()).expect("end");
             }
             s.digest().expect("digest")
         };

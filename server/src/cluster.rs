@@ -158,6 +158,9 @@ pub struct Status {
     /// Commands this node's store has applied in all (each log entry once: equal to
     /// `appliedSequence`).
     pub applied_commands: u64,
+    /// SHA-256 chained over every log entry applied here: equal on two nodes at the
+    /// same sequence exactly when they applied the same log.
+    pub log_hash: String,
 }
 
 fn unavailable(what: impl std::fmt::Display) -> ApiError {
@@ -252,7 +255,11 @@ impl Cluster {
 
     /// This node's view of the cluster.
     pub fn status(&self) -> Status {
-        let applied = self.applied();
+        // The store's own record first: sequence, count and log hash from one moment.
+        let replica = self.svc.store.replica_state().ok();
+        let applied = replica
+            .as_ref()
+            .map_or_else(|| self.applied(), |r| r.applied);
         let stream = self.stream_last.load(Ordering::Relaxed).max(applied);
         let broken = self
             .broken
@@ -268,12 +275,8 @@ impl Cluster {
             ready: self.caught_up.load(Ordering::Relaxed) && broken.is_none(),
             broken,
             applied_since_start: self.applied_count.load(Ordering::Relaxed),
-            applied_commands: self
-                .svc
-                .store
-                .replica_state()
-                .map(|s| s.applied_count)
-                .unwrap_or(0),
+            applied_commands: replica.as_ref().map_or(0, |s| s.applied_count),
+            log_hash: replica.map(|s| s.log_hash).unwrap_or_default(),
         }
     }
 
@@ -495,7 +498,7 @@ impl Cluster {
                     None
                 }
             };
-            svc.store.end_command(seq)?;
+            svc.store.end_command(seq, &payload)?;
             Ok(out)
         })
         .await;
@@ -614,7 +617,8 @@ pub struct SnapshotInfo {
     pub bytes: u64,
     /// The node that took it.
     pub node: String,
-    /// The log was trimmed up to here (commands before it are gone); 0: not trimmed.
+    /// The log was trimmed up to here (commands before it are gone; `keep` entries are
+    /// left behind the snapshot for nodes a little behind it); 0: not trimmed.
     pub trimmed_before: u64,
 }
 
@@ -661,7 +665,11 @@ impl Cluster {
     /// commands), uploads it to the JetStream object store as the cluster's current
     /// snapshot, deletes the one it replaces and trims the log up to it: new or
     /// far-behind nodes start from it.
-    pub async fn snapshot(&self, data_dir: &std::path::Path, trim: bool) -> Result<SnapshotInfo> {
+    pub async fn snapshot(
+        &self,
+        data_dir: &std::path::Path,
+        trim_keeping: Option<u64>,
+    ) -> Result<SnapshotInfo> {
         let dir = data_dir.join(format!("snapshot-{}", Uuid::new_v4().simple()));
         let svc = self.svc.clone();
         let d = dir.clone();
@@ -669,7 +677,7 @@ impl Cluster {
             let _gate = self.gate.lock().await;
             tokio::task::spawn_blocking(move || svc.store.checkpoint(&d)).await??
         };
-        let result = self.upload(&dir, seq, trim).await;
+        let result = self.upload(&dir, seq, trim_keeping).await;
         let _ = std::fs::remove_dir_all(&dir);
         result
     }
@@ -681,7 +689,12 @@ impl Cluster {
         Ok(tokio::task::spawn_blocking(move || svc.store.digest()).await??)
     }
 
-    async fn upload(&self, dir: &std::path::Path, seq: u64, trim: bool) -> Result<SnapshotInfo> {
+    async fn upload(
+        &self,
+        dir: &std::path::Path,
+        seq: u64,
+        trim_keeping: Option<u64>,
+    ) -> Result<SnapshotInfo> {
         let os = snapshot_bucket(&self.js, &self.cfg.stream, self.cfg.replicas).await?;
         let previous = read_latest(&os).await?;
         let mut files = Vec::new();
@@ -699,7 +712,7 @@ impl Cluster {
             files,
             bytes,
             node: self.cfg.node.clone(),
-            trimmed_before: if trim { seq + 1 } else { 0 },
+            trimmed_before: trim_keeping.map_or(0, |keep| (seq + 1).saturating_sub(keep).max(1)),
         };
         let manifest = serde_json::to_vec(&info)?;
         os.put(LATEST, &mut manifest.as_slice()).await?;
@@ -710,12 +723,18 @@ impl Cluster {
                 let _ = os.delete(format!("{}/{f}", p.sequence)).await;
             }
         }
-        if trim {
-            // Everything up to `seq` is in the snapshot now.
+        if info.trimmed_before > 1 {
+            // Everything up to `seq` is in the snapshot; `keep` entries before it stay
+            // for nodes a little behind.
             let st = self.js.get_stream(&self.cfg.stream).await?;
-            st.purge().sequence(seq + 1).await?;
+            st.purge().sequence(info.trimmed_before).await?;
         }
-        tracing::info!(seq, bytes, trim, "snapshot uploaded");
+        tracing::info!(
+            seq,
+            bytes,
+            trimmed_before = info.trimmed_before,
+            "snapshot uploaded"
+        );
         Ok(info)
     }
 }
@@ -766,15 +785,23 @@ pub async fn prepare_store(
     if applied + 1 >= first && store_dir.exists() {
         return Ok(None);
     }
-    if first <= 1 {
+    // A new node starts from the snapshot when there is one (faster than replaying
+    // the log); it must when the log no longer starts at 1.
+    // Only looked up, never created here: a cluster that is still forming has no
+    // snapshot yet and may not be able to place a new bucket.
+    let os = js.get_object_store(bucket_of(&cfg.stream)).await.ok();
+    let latest = match &os {
+        Some(os) => read_latest(os).await?,
+        None => None,
+    };
+    if latest.is_none() && first <= 1 {
         return Ok(None); // the whole log is there: replay it
     }
-    let os = snapshot_bucket(&js, &cfg.stream, cfg.replicas).await?;
-    let info = read_latest(&os).await?.ok_or_else(|| {
-        ClusterError::Refused(format!(
+    let (Some(os), Some(info)) = (os, latest) else {
+        return Err(ClusterError::Refused(format!(
             "the cluster's log starts at {first}, this node has applied {applied}, and there is no snapshot to start from"
-        ))
-    })?;
+        )));
+    };
     if store_dir.exists() {
         let aside = store_dir.with_extension(format!("behind-{applied}"));
         std::fs::rename(store_dir, &aside)?;

@@ -512,7 +512,7 @@ fn a_three_node_cluster_survives_kills_a_partition_and_a_new_node_from_a_snapsho
         .call(
             "POST",
             &format!("{}/api/v1/system/cluster/snapshot", nodes[0].url()),
-            None,
+            Some(&json!({"keep": 50})),
         )
         .expect("answer");
     assert_eq!(snap.status, 200, "{}", snap.body);
@@ -572,16 +572,30 @@ fn a_three_node_cluster_survives_kills_a_partition_and_a_new_node_from_a_snapsho
     }
 
     // Every node reaches the same sequence, with the same digest.
+    // (Twice in a row: a write whose answer timed out may still land in the log.)
     let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = Value::Null;
     let statuses = loop {
         let s: Vec<Value> = nodes.iter().map(|n| n.status(&http, true)).collect();
         let seqs: Vec<&Value> = s.iter().map(|v| &v["digestSequence"]).collect();
-        if seqs.iter().all(|q| *q == seqs[0]) && s.iter().all(|v| v["status"]["lag"] == json!(0)) {
+        let same = seqs.iter().all(|q| *q == seqs[0])
+            && s.iter().all(|v| {
+                v["status"]["lag"] == json!(0) && v["status"]["appliedSequence"] == *seqs[0]
+            });
+        if same && *seqs[0] == last {
             break s;
         }
+        last = if same { seqs[0].clone() } else { Value::Null };
         assert!(Instant::now() < deadline, "nodes did not converge: {s:?}");
         std::thread::sleep(Duration::from_millis(300));
     };
+    // The same log first (else JetStream delivered different entries), then the same
+    // stores (else applying a command is not deterministic).
+    let logs: Vec<&Value> = statuses.iter().map(|s| &s["status"]["logHash"]).collect();
+    assert!(
+        logs.iter().all(|l| *l == logs[0]),
+        "the nodes applied different logs: {statuses:?}"
+    );
     let digests: Vec<&Value> = statuses.iter().map(|s| &s["digest"]).collect();
     assert!(
         digests.iter().all(|d| *d == digests[0]),

@@ -55,6 +55,10 @@ pub struct SnapshotRequest {
     /// start from the snapshot.
     #[serde(default)]
     trim: Option<bool>,
+    /// Log entries kept behind the snapshot when trimming (default 100,000), so nodes
+    /// a little behind it catch up from the log instead of needing the snapshot.
+    #[serde(default)]
+    keep: Option<u64>,
 }
 
 async fn cluster_snapshot(
@@ -80,7 +84,12 @@ async fn cluster_snapshot(
         ));
     };
     let info = c
-        .snapshot(&s.config.data_dir, req.trim.unwrap_or(true))
+        .snapshot(
+            &s.config.data_dir,
+            req.trim
+                .unwrap_or(true)
+                .then(|| req.keep.unwrap_or(100_000)),
+        )
         .await
         .map_err(|e| ApiError::Unavailable(format!("snapshot failed: {e:#}")))?;
     Ok(Json(info).into_response())
