@@ -428,8 +428,20 @@ impl Cluster {
 
     async fn consume(&self) -> Result<()> {
         let start = self.applied() + 1;
-        let mut st = self.js.get_stream(&self.cfg.stream).await?;
-        let first = st.info().await?.state.first_sequence;
+        let slow = |what: &str| {
+            ClusterError::Nats(format!(
+                "{what} did not answer within {} s",
+                STALL.as_secs()
+            ))
+        };
+        let mut st = tokio::time::timeout(STALL, self.js.get_stream(&self.cfg.stream))
+            .await
+            .map_err(|_| slow("the stream"))??;
+        let first = tokio::time::timeout(STALL, st.info())
+            .await
+            .map_err(|_| slow("the stream's info"))??
+            .state
+            .first_sequence;
         if first > start {
             self.set_broken(format!(
                 "the log starts at {first} but this node has applied only up to {}; it needs a snapshot",
@@ -437,16 +449,21 @@ impl Cluster {
             ));
             return Ok(());
         }
-        let consumer = st
-            .create_consumer(consumer::pull::OrderedConfig {
+        let consumer = tokio::time::timeout(
+            STALL,
+            st.create_consumer(consumer::pull::OrderedConfig {
                 filter_subject: self.subject.clone(),
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: start,
                 },
                 ..Default::default()
-            })
-            .await?;
-        let mut messages = consumer.messages().await?;
+            }),
+        )
+        .await
+        .map_err(|_| slow("creating a consumer"))??;
+        let mut messages = tokio::time::timeout(STALL, consumer.messages())
+            .await
+            .map_err(|_| slow("the consumer"))??;
         loop {
             // A subscription can go quiet without an error (a NATS server killed, the
             // stream's leader moving): when the log is ahead of this node and nothing
@@ -454,14 +471,33 @@ impl Cluster {
             let m = match tokio::time::timeout(STALL, messages.next()).await {
                 Ok(Some(m)) => m?,
                 Ok(None) => return Ok(()),
-                Err(_) if self.stream_last.load(Ordering::Relaxed) > self.applied() => {
-                    return Err(ClusterError::Nats(format!(
-                        "no command arrived for {} s while {} behind the log",
-                        STALL.as_secs(),
-                        self.stream_last.load(Ordering::Relaxed) - self.applied()
-                    )));
+                Err(_) => {
+                    // Ask the log itself (not the last value seen): resubscribe when it
+                    // is ahead, or when it does not answer.
+                    let last = tokio::time::timeout(STALL, async {
+                        let mut st = self.js.get_stream(&self.cfg.stream).await.ok()?;
+                        st.info().await.ok().map(|i| i.state.last_sequence)
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    match last {
+                        Some(l) if l <= self.applied() => continue,
+                        Some(l) => {
+                            self.stream_last.fetch_max(l, Ordering::Relaxed);
+                            return Err(ClusterError::Nats(format!(
+                                "no command arrived for {} s while {} behind the log",
+                                STALL.as_secs(),
+                                l - self.applied()
+                            )));
+                        }
+                        None => {
+                            return Err(ClusterError::Nats(
+                                "no command arrived and the log does not answer".into(),
+                            ));
+                        }
+                    }
                 }
-                Err(_) => continue,
             };
             let seq = m
                 .info()
