@@ -63,14 +63,24 @@ where
 
 type Result<T, E = ClusterError> = std::result::Result<T, E>;
 
-fn server_addrs(urls: &[String]) -> Result<Vec<async_nats::ServerAddr>> {
-    urls.iter()
+/// A client of the cluster's NATS servers, named after this node.
+async fn connect(cfg: &ClusterConfig) -> Result<async_nats::Client> {
+    let addrs: Vec<async_nats::ServerAddr> = cfg
+        .urls
+        .iter()
         .map(|u| {
             u.parse().map_err(|e| {
                 ClusterError::Refused(format!("--cluster: {u:?} is not a NATS URL: {e}"))
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    async_nats::ConnectOptions::new()
+        .name(format!("headwaters-{}", cfg.node))
+        .connection_timeout(Duration::from_secs(5))
+        .retry_on_initial_connect()
+        .connect(addrs)
+        .await
+        .map_err(|e| ClusterError::Nats(format!("connecting to {}: {e}", cfg.urls.join(","))))
 }
 
 /// How a node joins a cluster.
@@ -182,16 +192,7 @@ impl Cluster {
         }
         svc.store.set_durable(false);
         svc.store.set_replica(true);
-        let addrs = server_addrs(&cfg.urls)?;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("headwaters-{}", cfg.node))
-            .connection_timeout(Duration::from_secs(5))
-            .retry_on_initial_connect()
-            .connect(addrs)
-            .await
-            .map_err(|e| {
-                ClusterError::Nats(format!("connecting to {}: {e}", cfg.urls.join(",")))
-            })?;
+        let client = connect(&cfg).await?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(cfg.ack_timeout);
         let subject = format!("{}.commands", cfg.stream.to_lowercase());
@@ -807,13 +808,7 @@ pub async fn prepare_store(
     } else {
         0
     };
-    let addrs = server_addrs(&cfg.urls)?;
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .retry_on_initial_connect()
-        .connect(addrs)
-        .await?;
-    let js = jetstream::new(client);
+    let js = jetstream::new(connect(cfg).await?);
     let first = match js.get_stream(&cfg.stream).await {
         Ok(mut st) => st.info().await?.state.first_sequence,
         Err(_) => 1, // no log yet: nothing to catch up with
