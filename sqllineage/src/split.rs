@@ -402,6 +402,69 @@ fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
     own
 }
 
+/// Hive's and Spark's multi-insert, `FROM src [JOIN ...] INSERT ... SELECT ... [INSERT ...
+/// SELECT ...]`: one statement per INSERT, each reading the shared FROM (given to its
+/// SELECT where that names no FROM of its own), and the tokens used. `None` when the
+/// tokens do not start with one (or it does not parse: the usual path reports why).
+fn parse_multi_insert(
+    tokens: &[TokenWithSpan],
+    dialect: Dialect,
+) -> Option<(Vec<(Location, Statement)>, usize)> {
+    use sqlparser::ast::SetExpr;
+    if !matches!(
+        dialect,
+        Dialect::Hive | Dialect::SparkSql | Dialect::Databricks | Dialect::Generic
+    ) || !matches!(&tokens.first()?.token, Token::Word(w) if w.keyword == Keyword::FROM)
+    {
+        return None;
+    }
+    // The shared FROM ends at the first INSERT outside parentheses (parsed apart, or
+    // the dialect would take `INSERT` for the last table's alias).
+    let mut depth = 0usize;
+    let split = tokens.iter().position(|t| {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w) => return depth == 0 && w.keyword == Keyword::INSERT,
+            _ => {}
+        }
+        false
+    })?;
+    let parser_dialect = dialect.parser_dialect();
+    let mut parser = Parser::new(parser_dialect.as_ref())
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens[..split].to_vec());
+    parser.expect_keyword(Keyword::FROM).ok()?;
+    let from = parser
+        .parse_comma_separated(Parser::parse_table_and_joins)
+        .ok()?;
+    if parser.peek_token_ref().token != Token::EOF {
+        return None;
+    }
+    let mut parser = Parser::new(parser_dialect.as_ref())
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens[split..].to_vec());
+    let mut out = Vec::new();
+    while parser.peek_keyword(Keyword::INSERT) {
+        let at = location(parser.peek_token_ref());
+        let mut statement = parser.parse_statement().ok()?;
+        let Statement::Insert(insert) = &mut statement else {
+            return None;
+        };
+        if let Some(SetExpr::Select(select)) = insert.source.as_mut().map(|q| q.body.as_mut()) {
+            if select.from.is_empty() {
+                select.from = from.clone();
+            }
+        }
+        out.push((at, statement));
+    }
+    let used = split + parser.index().min(tokens.len() - split);
+    let rest_is_empty = tokens[used..]
+        .iter()
+        .all(|t| is_blank(t) || t.token == Token::SemiColon);
+    (!out.is_empty() && rest_is_empty).then_some((out, used))
+}
+
 /// T-SQL's query hints after a statement, `OPTION (LABEL = 'x', MAXDOP 2, ...)`: how
 /// many tokens they take (0 if none follow). They change how a statement runs, not
 /// what it reads or writes.
@@ -554,6 +617,19 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
     {
         rest = &rest[first..];
         let at = location(&rest[0]);
+        if let Some((inserts, used)) = parse_multi_insert(rest, dialect) {
+            for (location, stmt) in inserts {
+                out.push(Parsed {
+                    location,
+                    result: Ok(stmt),
+                    recognized: None,
+                    recovered: recovering,
+                    partial: None,
+                });
+            }
+            rest = &rest[used..];
+            continue;
+        }
         match parse_one(rest, dialect) {
             Outcome::Complete(stmt, used) => {
                 out.push(Parsed {

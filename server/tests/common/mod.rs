@@ -8,9 +8,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The binary under test.
+/// The binary under test: the one cargo built, or `HEADWATERS_TEST_BIN` when set (to run
+/// the tests against a copy, e.g. in a loop while the workspace is rebuilt).
 pub(crate) fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_headwaters")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("HEADWATERS_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_headwaters").to_string())
+    })
 }
 
 /// A running `headwaters serve`.

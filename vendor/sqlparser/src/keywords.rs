@@ -568,6 +568,7 @@ define_keywords!(
     INVISIBLE,
     INVOKER,
     IO,
+    IREGEXP,
     IS,
     ISODOW,
     ISOLATION,

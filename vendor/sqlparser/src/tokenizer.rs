@@ -1509,10 +1509,16 @@ impl<'a> Tokenizer<'a> {
                     Ok(Some(Token::make_word_owned(word, Some(quote_start))))
                 }
                 // Potentially nested delimited (quoted) identifier
+                // Headwaters: not right after a name, `)` or `]` (Redshift's
+                // `array_col[idx]` is a subscript).
                 quote_start
                     if self
                         .dialect
                         .is_nested_delimited_identifier_start(quote_start)
+                        && !matches!(
+                            prev_token,
+                            Some(Token::Word(_) | Token::RParen | Token::RBracket)
+                        )
                         && self
                             .dialect
                             .peek_nested_delimited_identifier_quotes(chars.peekable.clone())

@@ -159,6 +159,34 @@ pub enum ResetConfig {
     ConfigName(ObjectName),
 }
 
+/// Headwaters: an `ALTER GROUP` (`Statement::AlterGroup`) operation (Redshift,
+/// PostgreSQL).
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum AlterGroupOperation {
+    /// `ADD USER user [, ...]`
+    AddUsers(Vec<Ident>),
+    /// `DROP USER user [, ...]`
+    DropUsers(Vec<Ident>),
+    /// `RENAME TO new_name`
+    Rename(Ident),
+}
+
+impl fmt::Display for AlterGroupOperation {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            AlterGroupOperation::AddUsers(users) => {
+                write!(f, "ADD USER {}", display_comma_separated(users))
+            }
+            AlterGroupOperation::DropUsers(users) => {
+                write!(f, "DROP USER {}", display_comma_separated(users))
+            }
+            AlterGroupOperation::Rename(name) => write!(f, "RENAME TO {name}"),
+        }
+    }
+}
+
 /// An `ALTER ROLE` (`Statement::AlterRole`) operation
 #[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]

@@ -58,7 +58,8 @@ pub use self::data_type::{
     ExactNumberInfo, IntervalFields, MapBracketKind, StructBracketKind, TimezoneInfo, TypeModifier,
 };
 pub use self::dcl::{
-    AlterDefaultPrivileges, AlterDefaultPrivilegesOperation, AlterRoleOperation, CreateRole,
+    AlterDefaultPrivileges, AlterDefaultPrivilegesOperation, AlterGroupOperation,
+    AlterRoleOperation, CreateRole,
     DefaultPrivilegesObjectType, DefaultPrivilegesOption, Grant, GrantRole, ResetConfig, Revoke,
     RevokeRole, RoleGrantOption, RoleGrantOptionValue, RoleKeyword, RoleOption, SecondaryRoles,
     SetConfigValue, Use,
@@ -3962,6 +3963,16 @@ pub enum Statement {
     /// See [PostgreSQL](https://www.postgresql.org/docs/current/textsearch-configuration.html)
     AlterTextSearch(AlterTextSearch),
     /// ```sql
+    /// ALTER GROUP name { ADD | DROP } USER user [, ...] | RENAME TO new_name
+    /// ```
+    /// Headwaters addition (Redshift, PostgreSQL).
+    AlterGroup {
+        /// Group name being altered.
+        name: Ident,
+        /// Operation to perform on the group.
+        operation: AlterGroupOperation,
+    },
+    /// ```sql
     /// ALTER ROLE
     /// ```
     AlterRole {
@@ -5787,6 +5798,9 @@ impl fmt::Display for Statement {
                 write!(f, "{alter_operator_class}")
             }
             Statement::AlterTextSearch(alter_text_search) => write!(f, "{alter_text_search}"),
+            Statement::AlterGroup { name, operation } => {
+                write!(f, "ALTER GROUP {name} {operation}")
+            }
             Statement::AlterRole { name, operation } => {
                 write!(f, "ALTER ROLE {name} {operation}")
             }

@@ -24,6 +24,11 @@ pub struct DuckDbDialect;
 
 // In most cases the redshift dialect is identical to [`PostgresSqlDialect`].
 impl Dialect for DuckDbDialect {
+    /// Headwaters: `x IN list_or_map_expression`.
+    fn supports_in_unparenthesized_expr(&self) -> bool {
+        true
+    }
+
     fn supports_cte_materialization(&self) -> bool {
         true
     }

@@ -35,6 +35,25 @@ pub struct RedshiftSqlDialect {}
 // in the Postgres dialect, the query will be parsed as an array, while in the Redshift dialect it will
 // be a json path
 impl Dialect for RedshiftSqlDialect {
+    /// Headwaters: `APPROXIMATE COUNT(DISTINCT x)` / `APPROXIMATE PERCENTILE_DISC(...)`
+    /// is the function call (the approximation does not change what it reads).
+    fn parse_prefix(
+        &self,
+        parser: &mut crate::parser::Parser,
+    ) -> Option<Result<crate::ast::Expr, crate::parser::ParserError>> {
+        use crate::tokenizer::Token;
+        let approximate = matches!(
+            &parser.peek_token_ref().token,
+            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("APPROXIMATE")
+        ) && matches!(&parser.peek_nth_token_ref(1).token, Token::Word(_))
+            && parser.peek_nth_token_ref(2).token == Token::LParen;
+        if approximate {
+            parser.advance_token();
+            return Some(parser.parse_prefix());
+        }
+        None
+    }
+
     fn ordered_bind_placeholder_style(&self) -> Option<BindPlaceholderStyle> {
         Some(BindPlaceholderStyle::DollarNumbered)
     }

@@ -21,8 +21,10 @@ use crate::{
         MergeUpdateExpr, MergeUpdateKind, ObjectName, OutputClause, SetExpr,
     },
     dialect::{BigQueryDialect, GenericDialect, MySqlDialect},
+    ast::helpers::attached_token::AttachedToken,
     keywords::Keyword,
     parser::IsOptional,
+    parser::IsOptional::Mandatory,
     tokenizer::Token,
     tokenizer::TokenWithSpan,
 };
@@ -53,7 +55,35 @@ impl Parser<'_> {
         let source = self.parse_table_factor()?;
         self.expect_keyword_is(Keyword::ON)?;
         let on = self.parse_expr()?;
-        let clauses = self.parse_merge_clauses()?;
+        let mut clauses = self.parse_merge_clauses()?;
+        // Headwaters: Redshift's `MERGE ... ON cond REMOVE DUPLICATES` updates the matched
+        // rows from the source and inserts the others: `UPDATE SET *` and `INSERT *`.
+        if clauses.is_empty() && self.parse_words(&["REMOVE", "DUPLICATES"]) {
+            let token: AttachedToken = self.get_current_token().clone().into();
+            clauses.push(MergeClause {
+                when_token: token.clone(),
+                clause_kind: MergeClauseKind::Matched,
+                predicate: None,
+                action: MergeAction::Update(MergeUpdateExpr {
+                    update_token: token.clone(),
+                    kind: MergeUpdateKind::Wildcard,
+                    update_predicate: None,
+                    delete_predicate: None,
+                }),
+            });
+            clauses.push(MergeClause {
+                when_token: token.clone(),
+                clause_kind: MergeClauseKind::NotMatched,
+                predicate: None,
+                action: MergeAction::Insert(MergeInsertExpr {
+                    insert_token: token.clone(),
+                    columns: vec![],
+                    kind_token: token,
+                    kind: MergeInsertKind::Wildcard,
+                    insert_predicate: None,
+                }),
+            });
+        }
         let output = match self.parse_one_of_keywords(&[Keyword::OUTPUT, Keyword::RETURNING]) {
             Some(keyword) => Some(self.parse_output(keyword, self.get_current_token().clone())?),
             None => None,
@@ -135,6 +165,11 @@ impl Parser<'_> {
                         self.expect_keyword_is(Keyword::SET)?;
                     }
                     let kind = if all_by_name || self.consume_token(&Token::Mul) {
+                        // Headwaters: Spark's `UPDATE SET * EXCEPT (cols)`, the exception
+                        // checked and dropped (the wildcard stands for the columns).
+                        if self.parse_keyword(Keyword::EXCEPT) {
+                            self.parse_parenthesized_column_list(Mandatory, false)?;
+                        }
                         MergeUpdateKind::Wildcard
                     } else {
                         MergeUpdateKind::Set(self.parse_comma_separated(Parser::parse_assignment)?)
@@ -191,6 +226,10 @@ impl Parser<'_> {
                         || self.consume_token(&Token::Mul)
                     {
                         let star_token = self.get_current_token().clone();
+                        // Headwaters: Spark's `INSERT * EXCEPT (cols)` (as for UPDATE).
+                        if self.parse_keyword(Keyword::EXCEPT) {
+                            self.parse_parenthesized_column_list(Mandatory, false)?;
+                        }
                         MergeAction::Insert(MergeInsertExpr {
                             insert_token: insert_token.into(),
                             columns: vec![],

@@ -701,6 +701,33 @@ impl<'a> Parser<'a> {
                     self.prev_token();
                     self.parse_query().map(Into::into)
                 }
+                // Headwaters: Athena's `USING EXTERNAL FUNCTION f(args) RETURNS type
+                // LAMBDA 'name' [, ...] query`: the declarations are checked and dropped
+                // (they name a Lambda, not a table); the statement is its query.
+                Keyword::USING
+                    if dialect_of!(self is GenericDialect)
+                        && self.peek_keywords(&[Keyword::EXTERNAL, Keyword::FUNCTION]) =>
+                {
+                    loop {
+                        self.expect_keywords(&[Keyword::EXTERNAL, Keyword::FUNCTION])?;
+                        self.parse_object_name(false)?;
+                        self.expect_token(&Token::LParen)?;
+                        if !self.consume_token(&Token::RParen) {
+                            self.parse_comma_separated(Parser::parse_function_arg)?;
+                            self.expect_token(&Token::RParen)?;
+                        }
+                        self.expect_keyword_is(Keyword::RETURNS)?;
+                        self.parse_data_type()?;
+                        if !self.parse_words(&["LAMBDA"]) {
+                            return self.expected("LAMBDA 'function name'", self.peek_token());
+                        }
+                        self.parse_literal_string()?;
+                        if !self.consume_token(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    self.parse_query().map(Into::into)
+                }
                 Keyword::TRUNCATE => self.parse_truncate().map(Into::into),
                 Keyword::ATTACH => {
                     if dialect_of!(self is DuckDbDialect) {
@@ -4262,10 +4289,13 @@ impl<'a> Parser<'a> {
                 | Keyword::ILIKE
                 | Keyword::SIMILAR
                 | Keyword::REGEXP
+                | Keyword::IREGEXP
                 | Keyword::RLIKE => {
                     self.prev_token();
                     let negated = self.parse_keyword(Keyword::NOT);
-                    let regexp = self.parse_keyword(Keyword::REGEXP);
+                    // Headwaters: Hive's `IREGEXP` (case-insensitive) reads as `REGEXP`.
+                    let regexp = self.parse_one_of_keywords(&[Keyword::REGEXP, Keyword::IREGEXP])
+                        .is_some();
                     let rlike = self.parse_keyword(Keyword::RLIKE);
                     let null = if !self.in_column_definition_state() {
                         self.parse_keyword(Keyword::NULL)
@@ -5011,6 +5041,61 @@ impl<'a> Parser<'a> {
         self.parse_keywords_indexed(keywords).is_some()
     }
 
+    /// Headwaters: consumes the words `words` (compared without case, keywords or not)
+    /// if they come next, all or none.
+    fn parse_words(&mut self, words: &[&str]) -> bool {
+        let start_index = self.index;
+        for word in words {
+            match &self.peek_token_ref().token {
+                Token::Word(w) if w.value.eq_ignore_ascii_case(word) => {
+                    self.advance_token();
+                }
+                _ => {
+                    self.index = start_index;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Headwaters: skips the SQL/JSON clauses that do not change which columns a
+    /// function reads (Trino, Athena, Oracle, the standard): `FORMAT JSON [ENCODING e]`
+    /// after an argument or a RETURNING type; after the arguments `WITH|WITHOUT
+    /// [CONDITIONAL|UNCONDITIONAL] [ARRAY] WRAPPER`, `KEEP|OMIT QUOTES [ON SCALAR
+    /// STRING]` and `NULL|ERROR|EMPTY [ARRAY|OBJECT] ON EMPTY|ERROR`.
+    fn skip_sql_json_clauses(&mut self) {
+        loop {
+            if self.parse_words(&["FORMAT", "JSON"]) {
+                if self.parse_words(&["ENCODING"]) {
+                    self.advance_token();
+                }
+            } else if self.peek_one_of_keywords(&[Keyword::WITH, Keyword::WITHOUT]).is_some()
+                && (self.parse_words(&["WITH", "WRAPPER"])
+                    || self.parse_words(&["WITH", "ARRAY", "WRAPPER"])
+                    || self.parse_words(&["WITH", "CONDITIONAL", "WRAPPER"])
+                    || self.parse_words(&["WITH", "CONDITIONAL", "ARRAY", "WRAPPER"])
+                    || self.parse_words(&["WITH", "UNCONDITIONAL", "WRAPPER"])
+                    || self.parse_words(&["WITH", "UNCONDITIONAL", "ARRAY", "WRAPPER"])
+                    || self.parse_words(&["WITHOUT", "WRAPPER"])
+                    || self.parse_words(&["WITHOUT", "ARRAY", "WRAPPER"]))
+            {
+            } else if self.parse_words(&["KEEP", "QUOTES"]) || self.parse_words(&["OMIT", "QUOTES"])
+            {
+                let _ = self.parse_words(&["ON", "SCALAR", "STRING"]);
+            } else if ["NULL", "ERROR", "EMPTY"].iter().any(|first| {
+                ["EMPTY", "ERROR"].iter().any(|on| {
+                    self.parse_words(&[first, "ON", on])
+                        || self.parse_words(&[first, "ARRAY", "ON", on])
+                        || self.parse_words(&[first, "OBJECT", "ON", on])
+                })
+            }) {
+            } else {
+                return;
+            }
+        }
+    }
+
     /// Just like [Self::parse_keywords], but - upon success - returns the
     /// token index of the first keyword.
     #[must_use]
@@ -5566,6 +5651,10 @@ impl<'a> Parser<'a> {
             self.parse_create_policy().map(Into::into)
         } else if self.parse_keyword(Keyword::RULE) {
             self.parse_create_rule(or_replace).map(Into::into)
+        } else if dialect_of!(self is RedshiftSqlDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::EXTERNAL, Keyword::FUNCTION])
+        {
+            self.parse_create_redshift_external_function(or_replace)
         } else if self.parse_keyword(Keyword::EXTERNAL) {
             self.parse_create_external_table(or_replace).map(Into::into)
         } else if self.parse_keyword(Keyword::FUNCTION) {
@@ -6971,6 +7060,81 @@ impl<'a> Parser<'a> {
             .build())
     }
 
+    /// Headwaters: Redshift's `CREATE [OR REPLACE] EXTERNAL FUNCTION f ([type, ...])
+    /// RETURNS type {VOLATILE | STABLE | IMMUTABLE} {LAMBDA | SAGEMAKER} 'name' IAM_ROLE
+    /// {default | 'arn'} [RETRY_TIMEOUT n] [MAX_BATCH_ROWS n] [MAX_BATCH_SIZE n [KB|MB]]`:
+    /// a [CreateFunction] whose options hold the LAMBDA / SAGEMAKER name (the role and
+    /// the batch limits are checked and dropped).
+    fn parse_create_redshift_external_function(
+        &mut self,
+        or_replace: bool,
+    ) -> Result<Statement, ParserError> {
+        let name = self.parse_object_name(false)?;
+        self.expect_token(&Token::LParen)?;
+        let args = if self.consume_token(&Token::RParen) {
+            vec![]
+        } else {
+            let args = self.parse_comma_separated(Parser::parse_function_arg)?;
+            self.expect_token(&Token::RParen)?;
+            args
+        };
+        self.expect_keyword_is(Keyword::RETURNS)?;
+        let return_type = FunctionReturnType::DataType(self.parse_data_type()?);
+        let behavior = match self.parse_one_of_keywords(&[
+            Keyword::VOLATILE,
+            Keyword::STABLE,
+            Keyword::IMMUTABLE,
+        ]) {
+            Some(Keyword::VOLATILE) => Some(FunctionBehavior::Volatile),
+            Some(Keyword::STABLE) => Some(FunctionBehavior::Stable),
+            Some(Keyword::IMMUTABLE) => Some(FunctionBehavior::Immutable),
+            _ => None,
+        };
+        let kind = if self.parse_words(&["LAMBDA"]) {
+            "LAMBDA"
+        } else if self.parse_words(&["SAGEMAKER"]) {
+            "SAGEMAKER"
+        } else {
+            return self.expected("LAMBDA or SAGEMAKER", self.peek_token());
+        };
+        let target = self.parse_value()?;
+        self.expect_keyword_is(Keyword::IAM_ROLE)?;
+        self.parse_iam_role_kind()?;
+        loop {
+            if self.parse_words(&["RETRY_TIMEOUT"]) || self.parse_words(&["MAX_BATCH_ROWS"]) {
+                self.parse_literal_uint()?;
+            } else if self.parse_words(&["MAX_BATCH_SIZE"]) {
+                self.parse_literal_uint()?;
+                let _ = self.parse_words(&["KB"]) || self.parse_words(&["MB"]);
+            } else {
+                break;
+            }
+        }
+        Ok(Statement::CreateFunction(CreateFunction {
+            or_alter: false,
+            or_replace,
+            temporary: false,
+            if_not_exists: false,
+            name,
+            args: Some(args),
+            return_type: Some(return_type),
+            function_body: None,
+            behavior,
+            called_on_null: None,
+            parallel: None,
+            security: None,
+            set_params: vec![],
+            using: None,
+            language: None,
+            determinism_specifier: None,
+            options: Some(vec![SqlOption::KeyValue {
+                key: Ident::new(kind).into(),
+                value: Expr::Value(target),
+            }]),
+            remote_connection: None,
+        }))
+    }
+
     /// Headwaters: skips a parenthesized list with whatever it holds (nested
     /// parentheses included); the caller has seen `(` next.
     fn skip_parenthesized(&mut self) -> Result<(), ParserError> {
@@ -7155,7 +7319,7 @@ impl<'a> Parser<'a> {
         // (COMMENT, TBLPROPERTIES, PARTITIONED BY, SCHEDULE, WITH TAG (...), WITH ROW
         // ACCESS POLICY ..., CHANGE_TRACKING = ..., ...) are skipped: they do not
         // change what the view reads.
-        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect) {
+        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect) {
             let mut depth = 0usize;
             loop {
                 match &self.peek_token_ref().token {
@@ -9616,7 +9780,11 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        let sortkey = if self.parse_keyword(Keyword::SORTKEY) {
+        // Headwaters: `COMPOUND` / `INTERLEAVED SORTKEY (...)` (the sort style dropped).
+        let sortkey = if self.parse_keyword(Keyword::SORTKEY)
+            || self.parse_words(&["COMPOUND", "SORTKEY"])
+            || self.parse_words(&["INTERLEAVED", "SORTKEY"])
+        {
             self.expect_token(&Token::LParen)?;
             let columns = self.parse_comma_separated(|p| p.parse_expr())?;
             self.expect_token(&Token::RParen)?;
@@ -12124,6 +12292,27 @@ impl<'a> Parser<'a> {
                 }
             }
             Keyword::ROLE => self.parse_alter_role(),
+            // Headwaters: `ALTER GROUP g {ADD | DROP} USER u, ... | RENAME TO n`.
+            Keyword::GROUP => {
+                let name = self.parse_identifier()?;
+                let operation = if self.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
+                    AlterGroupOperation::Rename(self.parse_identifier()?)
+                } else if self.parse_keywords(&[Keyword::ADD, Keyword::USER]) {
+                    AlterGroupOperation::AddUsers(
+                        self.parse_comma_separated(Parser::parse_identifier)?,
+                    )
+                } else if self.parse_keywords(&[Keyword::DROP, Keyword::USER]) {
+                    AlterGroupOperation::DropUsers(
+                        self.parse_comma_separated(Parser::parse_identifier)?,
+                    )
+                } else {
+                    return self.expected_ref(
+                        "ADD USER, DROP USER or RENAME TO after ALTER GROUP",
+                        self.peek_token_ref(),
+                    );
+                };
+                Ok(Statement::AlterGroup { name, operation })
+            }
             Keyword::POLICY => self.parse_alter_policy().map(Into::into),
             Keyword::TRIGGER => self.parse_alter_trigger().map(Into::into),
             Keyword::CONNECTOR => self.parse_alter_connector(),
@@ -13204,6 +13393,8 @@ impl<'a> Parser<'a> {
                 CopyLegacyOption::Extension(ext)
             }
             Some(Keyword::FIXEDWIDTH) => {
+                // Headwaters: `FIXEDWIDTH [AS] 'spec'`.
+                let _ = self.parse_keyword(Keyword::AS);
                 let spec = self.parse_literal_string()?;
                 CopyLegacyOption::FixedWidth(spec)
             }
@@ -14108,15 +14299,16 @@ impl<'a> Parser<'a> {
                         } else {
                             self.expected("(", self.peek_token())
                         }
-                    } else if self.dialect.supports_array_typedef_without_element_type() {
-                        Ok(DataType::Array(ArrayElemTypeDef::None))
                     } else if self.consume_token(&Token::LParen) {
-                        // Headwaters: Trino/Presto/Athena's `ARRAY(element_type)`.
+                        // Headwaters: Trino/Presto/Athena's `ARRAY(element_type)` (also where
+                        // a bare `ARRAY` is a type).
                         let internal_type = self.parse_data_type()?;
                         self.expect_token(&Token::RParen)?;
                         Ok(DataType::Array(ArrayElemTypeDef::Parenthesis(Box::new(
                             internal_type,
                         ))))
+                    } else if self.dialect.supports_array_typedef_without_element_type() {
+                        Ok(DataType::Array(ArrayElemTypeDef::None))
                     } else {
                         self.expect_token(&Token::Lt)?;
                         let (inside_type, _trailing_bracket) =
@@ -14194,7 +14386,11 @@ impl<'a> Parser<'a> {
                     self.expect_token(&Token::RParen)?;
                     Ok(DataType::Struct(fields, StructBracketKind::Parentheses))
                 }
-                Keyword::MAP if self.dialect.supports_map_literal_with_angle_brackets() => {
+                // Headwaters: `MAP<K, V>` wherever `<` follows (Athena through Generic).
+                Keyword::MAP
+                    if self.dialect.supports_map_literal_with_angle_brackets()
+                        || self.peek_token_ref().token == Token::Lt =>
+                {
                     self.expect_token(&Token::Lt)?;
                     let (key_data_type, key_trailing_bracket) =
                         self.parse_data_type_with_optional_collation()?;
@@ -14308,7 +14504,15 @@ impl<'a> Parser<'a> {
 
         // Type-qualified array, e.g. `INT ARRAY` or `INT ARRAY[3]`. One-dimensional
         // with a single optional size. The `ARRAY` keyword is unambiguous everywhere.
-        if self.parse_keyword(Keyword::ARRAY) {
+        // Headwaters: except before `(` or `<`, where it starts the next type (Athena's
+        // `f(input ARRAY(VARCHAR))`).
+        if self.peek_keyword(Keyword::ARRAY)
+            && !matches!(
+                self.peek_nth_token_ref(1).token,
+                Token::LParen | Token::Lt
+            )
+            && self.parse_keyword(Keyword::ARRAY)
+        {
             let size = if self.consume_token(&Token::LBracket) {
                 let size = self.maybe_parse(|p| p.parse_literal_uint())?;
                 self.expect_token(&Token::RBracket)?;
@@ -15794,9 +15998,29 @@ impl<'a> Parser<'a> {
             }
             .into())
         } else {
-            let body = self.parse_query_body(self.dialect.prec_unknown())?;
+            let mut body = self.parse_query_body(self.dialect.prec_unknown())?;
 
             let order_by = self.parse_optional_order_by()?;
+            // Headwaters: Hive also takes CLUSTER BY / DISTRIBUTE BY / SORT BY after
+            // ORDER BY (kept on the select they sort).
+            if order_by.is_some() {
+                if let SetExpr::Select(select) = body.as_mut() {
+                    if select.cluster_by.is_empty()
+                        && self.parse_keywords(&[Keyword::CLUSTER, Keyword::BY])
+                    {
+                        select.cluster_by = self.parse_comma_separated(Parser::parse_expr)?;
+                    }
+                    if select.distribute_by.is_empty()
+                        && self.parse_keywords(&[Keyword::DISTRIBUTE, Keyword::BY])
+                    {
+                        select.distribute_by = self.parse_comma_separated(Parser::parse_expr)?;
+                    }
+                    if select.sort_by.is_empty() && self.parse_keywords(&[Keyword::SORT, Keyword::BY])
+                    {
+                        select.sort_by = self.parse_comma_separated(Parser::parse_order_by_expr)?;
+                    }
+                }
+            }
 
             let mut limit_clause = self.parse_optional_limit_clause()?;
 
@@ -16427,13 +16651,18 @@ impl<'a> Parser<'a> {
         let relation = if unpivot {
             self.expect_keyword_is(Keyword::ON)?;
             let columns = list(self, &[Keyword::INTO], Parser::parse_expr_with_alias)?;
-            self.expect_keyword_is(Keyword::INTO)?;
-            self.expect_keyword_is(Keyword::NAME)?;
-            let name = self.parse_identifier()?;
-            self.expect_keyword_is(Keyword::VALUE)?;
-            let values = list(self, &[Keyword::GROUP, Keyword::ORDER, Keyword::LIMIT], |p| {
-                p.parse_identifier()
-            })?;
+            // Without `INTO`, DuckDB names the columns `name` and `value`.
+            let (name, values) = if self.parse_keyword(Keyword::INTO) {
+                self.expect_keyword_is(Keyword::NAME)?;
+                let name = self.parse_identifier()?;
+                self.expect_keyword_is(Keyword::VALUE)?;
+                let values = list(self, &[Keyword::GROUP, Keyword::ORDER, Keyword::LIMIT], |p| {
+                    p.parse_identifier()
+                })?;
+                (name, values)
+            } else {
+                (Ident::new("name"), vec![Ident::new("value")])
+            };
             let value = if values.len() == 1 {
                 Expr::Identifier(values.into_iter().next().expect("one value"))
             } else {
@@ -19053,34 +19282,62 @@ impl<'a> Parser<'a> {
         table: TableFactor,
     ) -> Result<TableFactor, ParserError> {
         self.expect_token(&Token::LParen)?;
-        let aggregate_functions =
-            self.parse_comma_separated(Self::parse_pivot_aggregate_function)?;
+        // Headwaters: a comma may end the aggregates before FOR (DuckDB).
+        let mut aggregate_functions = vec![self.parse_pivot_aggregate_function()?];
+        while self.consume_token(&Token::Comma) && !self.peek_keyword(Keyword::FOR) {
+            aggregate_functions.push(self.parse_pivot_aggregate_function()?);
+        }
         self.expect_keyword_is(Keyword::FOR)?;
-        let value_column = if self.peek_token_ref().token == Token::LParen {
-            self.parse_parenthesized_column_list_inner(Mandatory, false, |p| {
-                p.parse_subexpr(self.dialect.prec_value(Precedence::Between))
-            })?
-        } else {
-            vec![self.parse_subexpr(self.dialect.prec_value(Precedence::Between))?]
-        };
-        self.expect_keyword_is(Keyword::IN)?;
-
-        self.expect_token(&Token::LParen)?;
-        let value_source = if self.parse_keyword(Keyword::ANY) {
-            let order_by = if self.parse_keywords(&[Keyword::ORDER, Keyword::BY]) {
-                self.parse_comma_separated(Parser::parse_order_by_expr)?
+        let mut value_column = vec![];
+        let mut value_source = None;
+        // Headwaters: DuckDB pivots on several columns, `FOR a IN (...) b IN (...)`; the
+        // columns are all kept, the values of the first. Spark names several columns
+        // without parentheses, `FOR a, b IN ((1, 2) AS x, ...)`.
+        loop {
+            if self.peek_token_ref().token == Token::LParen {
+                value_column.extend(self.parse_parenthesized_column_list_inner(
+                    Mandatory,
+                    false,
+                    |p| p.parse_subexpr(self.dialect.prec_value(Precedence::Between)),
+                )?);
             } else {
-                vec![]
+                value_column.push(self.parse_subexpr(self.dialect.prec_value(Precedence::Between))?);
+                while self.consume_token(&Token::Comma) {
+                    value_column
+                        .push(self.parse_subexpr(self.dialect.prec_value(Precedence::Between))?);
+                }
+            }
+            self.expect_keyword_is(Keyword::IN)?;
+
+            self.expect_token(&Token::LParen)?;
+            let source = if self.parse_keyword(Keyword::ANY) {
+                let order_by = if self.parse_keywords(&[Keyword::ORDER, Keyword::BY]) {
+                    self.parse_comma_separated(Parser::parse_order_by_expr)?
+                } else {
+                    vec![]
+                };
+                PivotValueSource::Any(order_by)
+            } else if self.peek_sub_query() {
+                PivotValueSource::Subquery(self.parse_query()?)
+            } else {
+                // Headwaters: a comma may end the list (DuckDB).
+                let mut values = vec![self.parse_expr_with_alias_optional_as_keyword()?];
+                while self.consume_token(&Token::Comma)
+                    && self.peek_token_ref().token != Token::RParen
+                {
+                    values.push(self.parse_expr_with_alias_optional_as_keyword()?);
+                }
+                PivotValueSource::List(values)
             };
-            PivotValueSource::Any(order_by)
-        } else if self.peek_sub_query() {
-            PivotValueSource::Subquery(self.parse_query()?)
-        } else {
-            PivotValueSource::List(
-                self.parse_comma_separated(Self::parse_expr_with_alias_optional_as_keyword)?,
-            )
-        };
-        self.expect_token(&Token::RParen)?;
+            self.expect_token(&Token::RParen)?;
+            value_source.get_or_insert(source);
+            if self.peek_token_ref().token == Token::RParen
+                || self.peek_one_of_keywords(&[Keyword::DEFAULT, Keyword::GROUP]).is_some()
+            {
+                break;
+            }
+        }
+        let value_source = value_source.expect("one IN list was parsed");
 
         let default_on_null =
             if self.parse_keywords(&[Keyword::DEFAULT, Keyword::ON, Keyword::NULL]) {
@@ -19091,6 +19348,11 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
+        // Headwaters: DuckDB's `GROUP BY cols` inside PIVOT (...) is checked and dropped:
+        // the columns it keeps are columns of the pivoted table either way.
+        if self.parse_keywords(&[Keyword::GROUP, Keyword::BY]) {
+            self.parse_comma_separated(Parser::parse_expr)?;
+        }
 
         self.expect_token(&Token::RParen)?;
         let alias = self.maybe_parse_table_alias()?;
@@ -20167,6 +20429,10 @@ impl<'a> Parser<'a> {
                         let _ = self.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
                     }
                     by_name = self.parse_keywords(&[Keyword::BY, Keyword::NAME]);
+                    // Headwaters: DuckDB's `BY POSITION`, the default, accepted and dropped.
+                    if !by_name {
+                        let _ = self.parse_keywords(&[Keyword::BY, Keyword::POSITION]);
+                    }
                     // Hive allows you to specify columns after partitions as well if you want.
                     let after_columns = if dialect_of!(self is HiveDialect) {
                         self.parse_parenthesized_column_list(Optional, false)?
@@ -20756,8 +21022,28 @@ impl<'a> Parser<'a> {
         {
             vec![]
         } else {
-            self.parse_comma_separated(Parser::parse_function_args)?
+            // Headwaters: SQL/JSON argument clauses and `json_object('k' : v)`.
+            self.parse_comma_separated(|p| {
+                if dialect_of!(p is GenericDialect)
+                    && matches!(p.peek_token_ref().token, Token::SingleQuotedString(_))
+                    && p.peek_nth_token_ref(1).token == Token::Colon
+                {
+                    let name = Expr::Value(p.parse_value()?);
+                    p.expect_token(&Token::Colon)?;
+                    let arg = p.parse_wildcard_expr()?.into();
+                    p.skip_sql_json_clauses();
+                    return Ok(FunctionArg::ExprNamed {
+                        name,
+                        arg,
+                        operator: FunctionArgOperator::Colon,
+                    });
+                }
+                let arg = p.parse_function_args()?;
+                p.skip_sql_json_clauses();
+                Ok(arg)
+            })?
         };
+        self.skip_sql_json_clauses();
 
         if self.parse_keyword(Keyword::WHERE) {
             clauses.push(FunctionArgumentClause::Where(self.parse_expr()?));
@@ -20838,6 +21124,7 @@ impl<'a> Parser<'a> {
     ) -> Result<Option<JsonReturningClause>, ParserError> {
         if self.parse_keyword(Keyword::RETURNING) {
             let data_type = self.parse_data_type()?;
+            self.skip_sql_json_clauses();
             Ok(Some(JsonReturningClause { data_type }))
         } else {
             Ok(None)
@@ -21100,6 +21387,12 @@ impl<'a> Parser<'a> {
                 })?;
                 self.expect_token(&Token::RParen)?;
                 Some(ReplaceSelectItem { items })
+            } else if dialect_of!(self is DuckDbDialect | GenericDialect) {
+                // Headwaters: DuckDB's `REPLACE expr AS col` without parentheses (one
+                // element; a comma after it starts the next select item).
+                Some(ReplaceSelectItem {
+                    items: vec![Box::new(self.parse_replace_elements()?)],
+                })
             } else {
                 let tok = self.next_token();
                 return self.expected("( after REPLACE but", tok);
