@@ -451,10 +451,10 @@ fn parse_multi_insert(
         let Statement::Insert(insert) = &mut statement else {
             return None;
         };
-        if let Some(SetExpr::Select(select)) = insert.source.as_mut().map(|q| q.body.as_mut()) {
-            if select.from.is_empty() {
-                select.from = from.clone();
-            }
+        if let Some(SetExpr::Select(select)) = insert.source.as_mut().map(|q| q.body.as_mut())
+            && select.from.is_empty()
+        {
+            select.from = from.clone();
         }
         out.push((at, statement));
     }
