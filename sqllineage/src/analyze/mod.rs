@@ -20,7 +20,7 @@ use std::rc::Rc;
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget,
     ObjectName, ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Statement, TableFactor, TableWithJoins, Visit, Visitor,
+    SetExpr, SetQuantifier, Statement, TableFactor, TableWithJoins, Visit, Visitor,
 };
 
 use crate::model::{

@@ -71,14 +71,32 @@ impl<'a> Cx<'a> {
         match body {
             SetExpr::Select(s) => self.select(s, parent),
             SetExpr::Query(q) => self.query(q, parent),
-            SetExpr::SetOperation { left, right, .. } => {
+            SetExpr::SetOperation {
+                left,
+                right,
+                set_quantifier,
+                ..
+            } => {
                 if !self.enter() {
                     return QueryOut::default();
                 }
                 let mut l = self.set_expr(left, parent);
                 let r = self.set_expr(right, parent);
+                // `UNION [ALL] BY NAME` (DuckDB, BigQuery, Spark, Snowflake) pairs columns by
+                // name, not by position; a column only one side has is its own.
+                let by_name = matches!(
+                    set_quantifier,
+                    SetQuantifier::ByName
+                        | SetQuantifier::AllByName
+                        | SetQuantifier::DistinctByName
+                );
                 for (i, rc) in r.cols.into_iter().enumerate() {
-                    match l.cols.get_mut(i) {
+                    let at = if by_name {
+                        l.cols.iter().position(|lc| lc.name == rc.name)
+                    } else {
+                        (i < l.cols.len()).then_some(i)
+                    };
+                    match at.and_then(|i| l.cols.get_mut(i)) {
                         Some(lc) => {
                             lc.direct.extend(rc.direct);
                             lc.indirect.extend(rc.indirect);
@@ -388,7 +406,14 @@ impl<'a> Cx<'a> {
                 let parts = name_parts(name);
                 let alias_name = alias.as_ref().map(|a| norm(&a.name));
                 if args.is_some() && !self.is_table_hint(args.as_ref()) {
-                    // A table-valued function: nothing read by name.
+                    // A table-valued function: the tables its arguments read (subqueries,
+                    // `TABLE t`), no column lineage through it.
+                    let mut v = RelationCollector::default();
+                    let _ = args.visit(&mut v);
+                    for n in v.names {
+                        let t = self.table(&n);
+                        self.reads.insert(t);
+                    }
                     scope.rels.push((
                         alias_name.unwrap_or_else(|| parts.join(".")),
                         None,

@@ -1717,6 +1717,23 @@ impl<'a> Parser<'a> {
             Keyword::OVERLAY => Ok(Some(self.parse_overlay_expr()?)),
             Keyword::TRIM => Ok(Some(self.parse_trim_expr()?)),
             Keyword::INTERVAL => Ok(Some(self.parse_interval()?)),
+            // Headwaters: BigQuery's typed array literal `ARRAY<T>[...]` (also with nested
+            // `>>`), a cast of the array to its type.
+            Keyword::ARRAY
+                if self.peek_token_ref().token == Token::Lt
+                    && dialect_of!(self is BigQueryDialect | GenericDialect) =>
+            {
+                self.prev_token();
+                let data_type = self.parse_data_type()?;
+                self.expect_token(&Token::LBracket)?;
+                let array = self.parse_array_expr(true)?;
+                Ok(Some(Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(array),
+                    data_type,
+                    format: None,
+                }))
+            }
             // Treat ARRAY[1,2,3] as an array [1,2,3], otherwise try as subquery or a function call
             Keyword::ARRAY if *self.peek_token_ref() == Token::LBracket => {
                 self.expect_token(&Token::LBracket)?;
@@ -3665,8 +3682,12 @@ impl<'a> Parser<'a> {
 
         // Parse the struct values `(expr1 [, ... ])`
         self.expect_token(&Token::LParen)?;
-        let values = self
-            .parse_comma_separated(|parser| parser.parse_struct_field_expr(!fields.is_empty()))?;
+        // Headwaters: the empty `STRUCT()`.
+        let values = if self.peek_token_ref().token == Token::RParen {
+            vec![]
+        } else {
+            self.parse_comma_separated(|parser| parser.parse_struct_field_expr(!fields.is_empty()))?
+        };
         self.expect_token(&Token::RParen)?;
 
         Ok(Expr::Struct { values, fields })
@@ -5628,7 +5649,16 @@ impl<'a> Parser<'a> {
             || multiset.is_some()
             || persistent
             || create_view_params.is_some();
-        if self.peek_keywords(&[Keyword::SNAPSHOT, Keyword::TABLE]) {
+        if dialect_of!(self is BigQueryDialect | GenericDialect)
+            && (self.peek_keywords(&[Keyword::TABLE, Keyword::FUNCTION])
+                || self.peek_keywords(&[Keyword::AGGREGATE, Keyword::FUNCTION]))
+        {
+            // Headwaters: BigQuery's `CREATE [OR REPLACE] {TABLE | AGGREGATE} FUNCTION`.
+            self.next_token();
+            self.next_token();
+            self.parse_bigquery_create_function(or_replace, temporary)
+                .map(Into::into)
+        } else if self.peek_keywords(&[Keyword::SNAPSHOT, Keyword::TABLE]) {
             self.parse_create_snapshot_table().map(Into::into)
         } else if self.peek_keywords(&[Keyword::TEXT, Keyword::SEARCH]) {
             self.parse_create_text_search().map(Into::into)
@@ -6427,7 +6457,12 @@ impl<'a> Parser<'a> {
 
         let function_body = if remote_connection.is_none() {
             self.expect_keyword_is(Keyword::AS)?;
-            let expr = self.parse_expr()?;
+            // Headwaters: a table function's body may be a bare query.
+            let expr = if self.peek_one_of_keywords(&[Keyword::SELECT, Keyword::WITH]).is_some() {
+                Expr::Subquery(self.parse_query()?)
+            } else {
+                self.parse_expr()?
+            };
             if options.is_none() {
                 options = self.maybe_parse_options(Keyword::OPTIONS)?;
                 Some(CreateFunctionBody::AsBeforeOptions {
@@ -6570,6 +6605,8 @@ impl<'a> Parser<'a> {
             |parser: &mut Parser| -> Result<OperateFunctionArg, ParserError> {
                 let name = parser.parse_identifier()?;
                 let data_type = parser.parse_data_type()?;
+                // Headwaters: BigQuery's `NOT AGGREGATE` parameters (constant per call).
+                let _ = parser.parse_keywords(&[Keyword::NOT, Keyword::AGGREGATE]);
                 let default_expr = if parser.consume_token(&Token::Eq) {
                     Some(parser.parse_expr()?)
                 } else {
@@ -7319,7 +7356,9 @@ impl<'a> Parser<'a> {
         // (COMMENT, TBLPROPERTIES, PARTITIONED BY, SCHEDULE, WITH TAG (...), WITH ROW
         // ACCESS POLICY ..., CHANGE_TRACKING = ..., ...) are skipped: they do not
         // change what the view reads.
-        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect) {
+        // (Redshift: BACKUP, DISTSTYLE, DISTKEY, SORTKEY, AUTO REFRESH; BigQuery: PARTITION
+        // BY, CLUSTER BY.)
+        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect | BigQueryDialect) {
             let mut depth = 0usize;
             loop {
                 match &self.peek_token_ref().token {
@@ -7333,7 +7372,15 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_keyword_is(Keyword::AS)?;
-        let query = self.parse_query()?;
+        // Headwaters: BigQuery's `AS REPLICA OF source` reads the source as `SELECT *`.
+        let query = if self.parse_words(&["REPLICA", "OF"]) {
+            let source = self.parse_object_name(true)?;
+            Parser::new(self.dialect)
+                .try_with_sql(&format!("SELECT * FROM {source}"))?
+                .parse_query()?
+        } else {
+            self.parse_query()?
+        };
         // Optional `WITH [ CASCADED | LOCAL ] CHECK OPTION` is widely supported here.
         // Headwaters: accept (and drop) `WITH [CASCADED | LOCAL] CHECK OPTION` (PostgreSQL,
         // MySQL, T-SQL) and a materialized view's `WITH [NO] DATA` (PostgreSQL).
@@ -8445,6 +8492,10 @@ impl<'a> Parser<'a> {
         let persistent = dialect_of!(self is DuckDbDialect)
             && self.parse_one_of_keywords(&[Keyword::PERSISTENT]).is_some();
 
+        // Headwaters: BigQuery's `DROP TABLE FUNCTION` is a DROP FUNCTION.
+        if self.parse_keywords(&[Keyword::TABLE, Keyword::FUNCTION]) {
+            return self.parse_drop_function().map(Into::into);
+        }
         let object_type = if self.parse_keyword(Keyword::TABLE) {
             ObjectType::Table
         } else if self.parse_keywords(&[Keyword::FOREIGN, Keyword::TABLE]) {
@@ -9652,8 +9703,18 @@ impl<'a> Parser<'a> {
 
         let like = self.maybe_parse_create_table_like(allow_unquoted_hyphen)?;
 
-        let clone = if self.parse_keyword(Keyword::CLONE) {
-            self.parse_object_name(allow_unquoted_hyphen).ok()
+        // Headwaters: BigQuery's `COPY source` is a clone (a copy made now), and a clone
+        // may be taken `FOR SYSTEM_TIME AS OF expr` (the time dropped).
+        let clone = if self.parse_keyword(Keyword::CLONE)
+            || (dialect_of!(self is BigQueryDialect | GenericDialect)
+                && self.parse_keyword(Keyword::COPY))
+        {
+            let name = self.parse_object_name(allow_unquoted_hyphen).ok();
+            if self.parse_keywords(&[Keyword::FOR, Keyword::SYSTEM_TIME, Keyword::AS, Keyword::OF])
+            {
+                self.parse_expr()?;
+            }
+            name
         } else {
             None
         };
@@ -10062,6 +10123,13 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // Headwaters: BigQuery's `WITH CONNECTION name` (BigLake / Iceberg tables),
+        // checked and dropped: it says where the data lives, not what it is made from.
+        if dialect_of!(self is BigQueryDialect | GenericDialect)
+            && self.parse_keywords(&[Keyword::WITH, Keyword::CONNECTION])
+        {
+            self.parse_object_name(true)?;
+        }
         // PostgreSQL supports `WITH ( options )`, before `AS`
         let with_options = self.parse_options(Keyword::WITH)?;
         if !with_options.is_empty() {
@@ -14444,7 +14512,25 @@ impl<'a> Parser<'a> {
                 Keyword::TABLE => {
                     // an LParen after the TABLE keyword indicates that table columns are being defined
                     // whereas no LParen indicates an anonymous table expression will be returned
-                    if self.peek_token_ref().token == Token::LParen {
+                    if self.consume_token(&Token::Lt) {
+                        // Headwaters: BigQuery's `TABLE<name type, ...>` (table function
+                        // parameters and return types).
+                        let mut columns = vec![];
+                        let tb = loop {
+                            let name = self.parse_identifier()?;
+                            let (data_type, tb) = self.parse_data_type_with_optional_collation()?;
+                            columns.push(ColumnDef {
+                                name,
+                                data_type,
+                                options: vec![],
+                            });
+                            if tb.0 || !self.consume_token(&Token::Comma) {
+                                break tb;
+                            }
+                        };
+                        trailing_bracket = self.expect_closing_angle_bracket(tb)?;
+                        Ok(DataType::Table(Some(columns)))
+                    } else if self.peek_token_ref().token == Token::LParen {
                         let columns = self.parse_returns_table_columns()?;
                         Ok(DataType::Table(Some(columns)))
                     } else {
@@ -15243,6 +15329,17 @@ impl<'a> Parser<'a> {
                                     return Ok((ident, true));
                                 } else {
                                     ident.value.push_str(&s);
+                                    // Headwaters: a segment may start with digits and go on
+                                    // with letters (`project-1a`, `table-2c`), as project
+                                    // and dataset names do; it then ends like a word.
+                                    if let Token::Word(w) = &self.peek_token_no_skip().token {
+                                        if w.quote_style.is_none() {
+                                            ident.value.push_str(&w.value.clone());
+                                            self.next_token_no_skip();
+                                            requires_whitespace = false;
+                                            continue;
+                                        }
+                                    }
                                 }
                                 // If next token is period, then it is part of an ObjectName and we don't expect whitespace
                                 // after the number.
@@ -16553,8 +16650,36 @@ impl<'a> Parser<'a> {
         precedence: u8,
     ) -> Result<Box<SetExpr>, ParserError> {
         loop {
+            // Headwaters: BigQuery's `{FULL | LEFT | INNER} [OUTER] UNION ... BY NAME`
+            // (which columns are kept when the inputs differ), the mode dropped.
+            let mode_words = if dialect_of!(self is BigQueryDialect | GenericDialect)
+                && self
+                    .peek_one_of_keywords(&[Keyword::FULL, Keyword::LEFT, Keyword::INNER])
+                    .is_some()
+            {
+                let n = if matches!(&self.peek_nth_token_ref(1).token,
+                    Token::Word(w) if w.keyword == Keyword::OUTER)
+                {
+                    2
+                } else {
+                    1
+                };
+                match &self.peek_nth_token_ref(n).token {
+                    Token::Word(w)
+                        if matches!(
+                            w.keyword,
+                            Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT
+                        ) =>
+                    {
+                        n
+                    }
+                    _ => 0,
+                }
+            } else {
+                0
+            };
             // The query can be optionally followed by a set operator:
-            let op = self.parse_set_operator(&self.peek_token().token);
+            let op = self.parse_set_operator(&self.peek_nth_token_ref(mode_words).token.clone());
             let next_precedence = match op {
                 // UNION and EXCEPT have the same binding power and evaluate left-to-right
                 Some(SetOperator::Union) | Some(SetOperator::Except) | Some(SetOperator::Minus) => {
@@ -16568,8 +16693,21 @@ impl<'a> Parser<'a> {
             if precedence >= next_precedence {
                 break;
             }
+            for _ in 0..mode_words {
+                self.next_token();
+            }
             self.next_token(); // skip past the set operator
             let set_quantifier = self.parse_set_quantifier(&op);
+            // Headwaters: BigQuery's `BY NAME ON (columns)`, the columns matched on.
+            if matches!(
+                set_quantifier,
+                SetQuantifier::ByName | SetQuantifier::AllByName | SetQuantifier::DistinctByName
+            ) && self.peek_keyword(Keyword::ON)
+                && self.peek_nth_token_ref(1).token == Token::LParen
+            {
+                self.expect_keyword_is(Keyword::ON)?;
+                self.parse_parenthesized_column_list(Mandatory, false)?;
+            }
             expr = SetExpr::SetOperation {
                 left: Box::new(expr),
                 op: op.unwrap(),
@@ -18070,7 +18208,11 @@ impl<'a> Parser<'a> {
                     alias,
                 })
             }
-        } else if self.parse_keyword(Keyword::TABLE) {
+        } else if self.peek_keyword(Keyword::TABLE)
+            // Headwaters: `TABLE` without `(` is a table's name (BigQuery's `FROM table`).
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.expect_keyword_is(Keyword::TABLE)?;
             // parse table function (SELECT * FROM TABLE (<expr>) [ AS <alias> ])
             self.expect_token(&Token::LParen)?;
             let expr = self.parse_expr()?;
@@ -20834,6 +20976,20 @@ impl<'a> Parser<'a> {
 
     /// Parse a single function argument, handling named and unnamed variants.
     pub fn parse_function_args(&mut self) -> Result<FunctionArg, ParserError> {
+        // Headwaters: BigQuery ML's `MODEL name` argument (`ML.PREDICT(MODEL m, ...)`), a
+        // call of a function named `MODEL <name>` without arguments: a model is no column.
+        if dialect_of!(self is BigQueryDialect | GenericDialect)
+            && matches!(&self.peek_token_ref().token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("MODEL"))
+            && matches!(self.peek_nth_token_ref(1).token, Token::Word(_))
+        {
+            self.advance_token();
+            let model = self.parse_object_name(true)?;
+            return Ok(FunctionArg::Unnamed(FunctionArgExpr::Expr(argless_call(
+                format!("MODEL {model}"),
+                None,
+            ))));
+        }
         // Parse the argument expression once, then check for a named-arg
         // operator. Parsing it speculatively and re-parsing on the unnamed
         // path is O(2^depth) on nested calls like `CAST(CASE (CAST(CASE (…`.
