@@ -617,6 +617,13 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
     {
         rest = &rest[first..];
         let at = location(&rest[0]);
+        // psql's `\copy ...` runs a COPY from the client: the same lineage.
+        if rest[0].token == Token::Backslash
+            && matches!(rest.get(1).map(|t| &t.token),
+                Some(Token::Word(w)) if w.keyword == Keyword::COPY)
+        {
+            rest = &rest[1..];
+        }
         if let Some((inserts, used)) = parse_multi_insert(rest, dialect) {
             for (location, stmt) in inserts {
                 out.push(Parsed {

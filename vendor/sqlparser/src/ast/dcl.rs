@@ -159,6 +159,40 @@ pub enum ResetConfig {
     ConfigName(ObjectName),
 }
 
+/// Headwaters: how a `CREATE CAST` (`Statement::CreateCast`) converts (PostgreSQL, ANSI).
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum CreateCastMethod {
+    /// `WITH FUNCTION name [(arg_type, ...)]`
+    Function {
+        /// The function.
+        name: crate::ast::ObjectName,
+        /// Its argument types, when given.
+        arg_types: Option<Vec<crate::ast::DataType>>,
+    },
+    /// `WITHOUT FUNCTION`
+    WithoutFunction,
+    /// `WITH INOUT`
+    Inout,
+}
+
+impl fmt::Display for CreateCastMethod {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            CreateCastMethod::Function { name, arg_types } => {
+                write!(f, "WITH FUNCTION {name}")?;
+                if let Some(types) = arg_types {
+                    write!(f, "({})", display_comma_separated(types))?;
+                }
+                Ok(())
+            }
+            CreateCastMethod::WithoutFunction => write!(f, "WITHOUT FUNCTION"),
+            CreateCastMethod::Inout => write!(f, "WITH INOUT"),
+        }
+    }
+}
+
 /// Headwaters: an `ALTER GROUP` (`Statement::AlterGroup`) operation (Redshift,
 /// PostgreSQL).
 #[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]

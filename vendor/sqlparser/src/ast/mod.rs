@@ -59,7 +59,7 @@ pub use self::data_type::{
 };
 pub use self::dcl::{
     AlterDefaultPrivileges, AlterDefaultPrivilegesOperation, AlterGroupOperation,
-    AlterRoleOperation, CreateRole,
+    AlterRoleOperation, CreateCastMethod, CreateRole,
     DefaultPrivilegesObjectType, DefaultPrivilegesOption, Grant, GrantRole, ResetConfig, Revoke,
     RevokeRole, RoleGrantOption, RoleGrantOptionValue, RoleKeyword, RoleOption, SecondaryRoles,
     SetConfigValue, Use,
@@ -3963,6 +3963,34 @@ pub enum Statement {
     /// See [PostgreSQL](https://www.postgresql.org/docs/current/textsearch-configuration.html)
     AlterTextSearch(AlterTextSearch),
     /// ```sql
+    /// CREATE CAST (source_type AS target_type) method [AS ASSIGNMENT | AS IMPLICIT]
+    /// ```
+    /// Headwaters addition (PostgreSQL, ANSI).
+    CreateCast {
+        /// The type converted from.
+        source_type: DataType,
+        /// The type converted to.
+        target_type: DataType,
+        /// How.
+        method: CreateCastMethod,
+        /// `ASSIGNMENT` or `IMPLICIT`, when given.
+        context: Option<Ident>,
+    },
+    /// ```sql
+    /// DROP CAST [IF EXISTS] (source_type AS target_type) [CASCADE | RESTRICT]
+    /// ```
+    /// Headwaters addition (PostgreSQL, ANSI).
+    DropCast {
+        /// `IF EXISTS`
+        if_exists: bool,
+        /// The type converted from.
+        source_type: DataType,
+        /// The type converted to.
+        target_type: DataType,
+        /// `CASCADE` or `RESTRICT`, when given.
+        drop_behavior: Option<DropBehavior>,
+    },
+    /// ```sql
     /// ALTER GROUP name { ADD | DROP } USER user [, ...] | RENAME TO new_name
     /// ```
     /// Headwaters addition (Redshift, PostgreSQL).
@@ -5798,6 +5826,34 @@ impl fmt::Display for Statement {
                 write!(f, "{alter_operator_class}")
             }
             Statement::AlterTextSearch(alter_text_search) => write!(f, "{alter_text_search}"),
+            Statement::CreateCast {
+                source_type,
+                target_type,
+                method,
+                context,
+            } => {
+                write!(f, "CREATE CAST ({source_type} AS {target_type}) {method}")?;
+                if let Some(context) = context {
+                    write!(f, " AS {context}")?;
+                }
+                Ok(())
+            }
+            Statement::DropCast {
+                if_exists,
+                source_type,
+                target_type,
+                drop_behavior,
+            } => {
+                write!(
+                    f,
+                    "DROP CAST {}({source_type} AS {target_type})",
+                    if *if_exists { "IF EXISTS " } else { "" }
+                )?;
+                if let Some(b) = drop_behavior {
+                    write!(f, " {b}")?;
+                }
+                Ok(())
+            }
             Statement::AlterGroup { name, operation } => {
                 write!(f, "ALTER GROUP {name} {operation}")
             }

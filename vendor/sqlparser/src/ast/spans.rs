@@ -421,6 +421,8 @@ impl Spanned for Statement {
             Statement::AlterOperatorClass { .. } => Span::empty(),
             Statement::AlterTextSearch { .. } => Span::empty(),
             Statement::AlterGroup { .. } => Span::empty(),
+            Statement::CreateCast { .. } => Span::empty(),
+            Statement::DropCast { .. } => Span::empty(),
             Statement::AlterRole { .. } => Span::empty(),
             Statement::AlterSession { .. } => Span::empty(),
             Statement::AttachDatabase { .. } => Span::empty(),

@@ -2867,6 +2867,16 @@ impl<'a> Parser<'a> {
         } else {
             (self.parse_window_frame_bound()?, None)
         };
+        // Headwaters: the frame exclusion `EXCLUDE {CURRENT ROW | GROUP | TIES | NO
+        // OTHERS}` (PostgreSQL, the standard), checked and dropped.
+        if self.parse_keyword(Keyword::EXCLUDE)
+            && !(self.parse_keywords(&[Keyword::CURRENT, Keyword::ROW])
+                || self.parse_keyword(Keyword::GROUP)
+                || self.parse_words(&["TIES"])
+                || self.parse_words(&["NO", "OTHERS"]))
+        {
+            return self.expected("CURRENT ROW, GROUP, TIES or NO OTHERS", self.peek_token());
+        }
         Ok(WindowFrame {
             units,
             start_bound,
@@ -5677,6 +5687,11 @@ impl<'a> Parser<'a> {
         {
             self.parse_create_view(or_alter, or_replace, temporary, create_view_params)
                 .map(Into::into)
+        } else if self.peek_keyword(Keyword::CAST)
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.expect_keyword_is(Keyword::CAST)?;
+            self.parse_create_cast()
         } else if self.parse_keyword(Keyword::POLICY) {
             self.parse_create_policy().map(Into::into)
         } else if self.parse_keyword(Keyword::RULE) {
@@ -7097,6 +7112,59 @@ impl<'a> Parser<'a> {
             .build())
     }
 
+    /// Headwaters: `(source_type AS target_type)` of CREATE / DROP CAST.
+    fn parse_cast_types(&mut self) -> Result<(DataType, DataType), ParserError> {
+        self.expect_token(&Token::LParen)?;
+        let source_type = self.parse_data_type()?;
+        self.expect_keyword_is(Keyword::AS)?;
+        let target_type = self.parse_data_type()?;
+        self.expect_token(&Token::RParen)?;
+        Ok((source_type, target_type))
+    }
+
+    /// Headwaters: `CREATE CAST (source AS target) {WITH FUNCTION f[(types)] | WITHOUT
+    /// FUNCTION | WITH INOUT} [AS ASSIGNMENT | AS IMPLICIT]` (PostgreSQL, ANSI).
+    fn parse_create_cast(&mut self) -> Result<Statement, ParserError> {
+        let (source_type, target_type) = self.parse_cast_types()?;
+        let method = if self.parse_keywords(&[Keyword::WITHOUT, Keyword::FUNCTION]) {
+            CreateCastMethod::WithoutFunction
+        } else if self.parse_keywords(&[Keyword::WITH, Keyword::INOUT]) {
+            CreateCastMethod::Inout
+        } else {
+            self.expect_keywords(&[Keyword::WITH, Keyword::FUNCTION])?;
+            let name = self.parse_object_name(false)?;
+            let arg_types = if self.consume_token(&Token::LParen) {
+                let types = if self.peek_token_ref().token == Token::RParen {
+                    vec![]
+                } else {
+                    self.parse_comma_separated(Parser::parse_data_type)?
+                };
+                self.expect_token(&Token::RParen)?;
+                Some(types)
+            } else {
+                None
+            };
+            CreateCastMethod::Function { name, arg_types }
+        };
+        let context = if self.parse_keyword(Keyword::AS) {
+            if self.parse_words(&["ASSIGNMENT"]) {
+                Some(Ident::new("ASSIGNMENT"))
+            } else if self.parse_words(&["IMPLICIT"]) {
+                Some(Ident::new("IMPLICIT"))
+            } else {
+                return self.expected("ASSIGNMENT or IMPLICIT", self.peek_token());
+            }
+        } else {
+            None
+        };
+        Ok(Statement::CreateCast {
+            source_type,
+            target_type,
+            method,
+            context,
+        })
+    }
+
     /// Headwaters: Redshift's `CREATE [OR REPLACE] EXTERNAL FUNCTION f ([type, ...])
     /// RETURNS type {VOLATILE | STABLE | IMMUTABLE} {LAMBDA | SAGEMAKER} 'name' IAM_ROLE
     /// {default | 'arn'} [RETRY_TIMEOUT n] [MAX_BATCH_ROWS n] [MAX_BATCH_SIZE n [KB|MB]]`:
@@ -7357,8 +7425,8 @@ impl<'a> Parser<'a> {
         // ACCESS POLICY ..., CHANGE_TRACKING = ..., ...) are skipped: they do not
         // change what the view reads.
         // (Redshift: BACKUP, DISTSTYLE, DISTKEY, SORTKEY, AUTO REFRESH; BigQuery: PARTITION
-        // BY, CLUSTER BY.)
-        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect | BigQueryDialect) {
+        // BY, CLUSTER BY; PostgreSQL: USING method, WITH (...), TABLESPACE.)
+        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect | BigQueryDialect | PostgreSqlDialect) {
             let mut depth = 0usize;
             loop {
                 match &self.peek_token_ref().token {
@@ -8492,6 +8560,18 @@ impl<'a> Parser<'a> {
         let persistent = dialect_of!(self is DuckDbDialect)
             && self.parse_one_of_keywords(&[Keyword::PERSISTENT]).is_some();
 
+        // Headwaters: `DROP CAST [IF EXISTS] (source AS target) [CASCADE | RESTRICT]`.
+        if self.parse_keyword(Keyword::CAST) {
+            let if_exists = self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+            let (source_type, target_type) = self.parse_cast_types()?;
+            let drop_behavior = self.parse_optional_drop_behavior();
+            return Ok(Statement::DropCast {
+                if_exists,
+                source_type,
+                target_type,
+                drop_behavior,
+            });
+        }
         // Headwaters: BigQuery's `DROP TABLE FUNCTION` is a DROP FUNCTION.
         if self.parse_keywords(&[Keyword::TABLE, Keyword::FUNCTION]) {
             return self.parse_drop_function().map(Into::into);
@@ -9940,6 +10020,11 @@ impl<'a> Parser<'a> {
     fn maybe_parse_sqlite_table_option(
         &mut self,
     ) -> Result<Option<SqliteTableOption>, ParserError> {
+        // Headwaters: PostgreSQL's legacy `WITHOUT OIDS` (the default), accepted and
+        // dropped.
+        if self.parse_words(&["WITHOUT", "OIDS"]) {
+            return self.maybe_parse_sqlite_table_option();
+        }
         if self.parse_keyword(Keyword::WITHOUT) {
             self.expect_keyword_is(Keyword::ROWID)?;
             Ok(Some(SqliteTableOption::WithoutRowid))
@@ -10116,6 +10201,11 @@ impl<'a> Parser<'a> {
         &mut self,
     ) -> Result<CreateTableConfiguration, ParserError> {
         let mut table_options = CreateTableOptions::None;
+
+        // Headwaters: PostgreSQL's table access method, `USING method`, dropped.
+        if dialect_of!(self is PostgreSqlDialect) && self.parse_keyword(Keyword::USING) {
+            self.parse_identifier()?;
+        }
 
         let inherits = if self.parse_keyword(Keyword::INHERITS) {
             Some(self.parse_parenthesized_qualified_column_list(IsOptional::Mandatory, false)?)
@@ -16520,6 +16610,36 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// Headwaters: PostgreSQL's `SEARCH {DEPTH | BREADTH} FIRST BY cols SET col` and
+    /// `CYCLE cols SET col [TO value DEFAULT value] [USING col]` after a recursive CTE,
+    /// checked and dropped (they add ordering and cycle-marking columns computed from the
+    /// columns named, which the CTE's own lineage already covers).
+    fn skip_recursive_cte_search_and_cycle(&mut self) -> Result<(), ParserError> {
+        if self.parse_words(&["SEARCH"]) {
+            if !(self.parse_words(&["DEPTH"]) || self.parse_words(&["BREADTH"])) {
+                return self.expected("DEPTH or BREADTH", self.peek_token());
+            }
+            self.expect_keywords(&[Keyword::FIRST, Keyword::BY])?;
+            self.parse_comma_separated(Parser::parse_identifier)?;
+            self.expect_keyword_is(Keyword::SET)?;
+            self.parse_identifier()?;
+        }
+        if self.parse_keyword(Keyword::CYCLE) {
+            self.parse_comma_separated(Parser::parse_identifier)?;
+            self.expect_keyword_is(Keyword::SET)?;
+            self.parse_identifier()?;
+            if self.parse_keyword(Keyword::TO) {
+                self.parse_expr()?;
+                self.expect_keyword_is(Keyword::DEFAULT)?;
+                self.parse_expr()?;
+            }
+            if self.parse_keyword(Keyword::USING) {
+                self.parse_identifier()?;
+            }
+        }
+        Ok(())
+    }
+
     /// Parse a CTE (`alias [( col1, col2, ... )] [AS] (subquery)`)
     pub fn parse_cte(&mut self) -> Result<Cte, ParserError> {
         let name = self.parse_identifier()?;
@@ -16578,6 +16698,7 @@ impl<'a> Parser<'a> {
         self.expect_token(&Token::LParen)?;
         let query = self.parse_query()?;
         let closing_paren_token = self.expect_token(&Token::RParen)?;
+        self.skip_recursive_cte_search_and_cycle()?;
 
         let mut cte = Cte {
             alias: TableAlias {
@@ -20611,6 +20732,9 @@ impl<'a> Parser<'a> {
                 let (source, assignments) = if self.peek_keyword(Keyword::FORMAT)
                     || self.peek_keyword(Keyword::SETTINGS)
                 {
+                    (None, vec![])
+                } else if self.parse_keywords(&[Keyword::DEFAULT, Keyword::VALUES]) {
+                    // Headwaters: `INSERT INTO t (cols) DEFAULT VALUES` (PostgreSQL).
                     (None, vec![])
                 } else if self.dialect.supports_insert_set() && self.parse_keyword(Keyword::SET) {
                     (None, self.parse_comma_separated(Parser::parse_assignment)?)
