@@ -248,10 +248,25 @@ impl<'a> Cx<'a> {
             self.add_from(twj, &mut scope);
         }
         // The deleted table is modified, not read; only what the filter reads counts.
-        if let Some((_, Some(t), _)) = scope.rels.first() {
-            let t = t.clone();
-            if d.using.is_none() {
-                self.reads.remove(&t);
+        // MySQL's multi-table form names its targets (`DELETE t1, t2 FROM t1 JOIN t2 ...`),
+        // as aliases or tables of the FROM.
+        if d.tables.is_empty() {
+            if let Some((_, Some(t), _)) = scope.rels.first() {
+                let t = t.clone();
+                if d.using.is_none() {
+                    self.reads.remove(&t);
+                }
+            }
+        } else {
+            for name in &d.tables {
+                let parts = name_parts(name);
+                let key = parts.last().cloned().unwrap_or_default();
+                let target = scope
+                    .rels
+                    .iter()
+                    .find_map(|(k, t, _)| (*k == key).then(|| t.clone()).flatten())
+                    .unwrap_or_else(|| self.table(name));
+                self.reads.remove(&target);
             }
         }
         if let Some(w) = &d.selection {

@@ -116,7 +116,31 @@ impl Dialect for MySqlDialect {
         expr: &Expr,
         precedence: u8,
     ) -> Option<Result<Expr, ParserError>> {
+        // Headwaters: `a MOD b` is `a % b`.
+        if parser.parse_keyword(Keyword::MOD) {
+            return Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
+                left: Box::new(expr.clone()),
+                op: crate::ast::BinaryOperator::Modulo,
+                right: Box::new(right),
+            }));
+        }
         super::parse_div_infix(parser, expr, precedence)
+    }
+
+    /// Headwaters: `!expr` is `NOT expr`.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        if parser.peek_token_ref().token != Token::ExclamationMark {
+            return None;
+        }
+        parser.advance_token();
+        Some(
+            parser
+                .parse_subexpr(self.prec_value(Precedence::UnaryNot))
+                .map(|expr| Expr::UnaryOp {
+                    op: crate::ast::UnaryOperator::Not,
+                    expr: Box::new(expr),
+                }),
+        )
     }
 
     fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
@@ -151,7 +175,11 @@ impl Dialect for MySqlDialect {
         true
     }
 
-    fn is_table_factor_alias(&self, explicit: bool, kw: &Keyword, _parser: &mut Parser) -> bool {
+    fn is_table_factor_alias(&self, explicit: bool, kw: &Keyword, parser: &mut Parser) -> bool {
+        // Headwaters: `LOCK IN SHARE MODE` after a table is no alias.
+        if *kw == Keyword::LOCK && !explicit && parser.peek_keyword(Keyword::IN) {
+            return false;
+        }
         explicit
             || (!keywords::RESERVED_FOR_TABLE_ALIAS.contains(kw)
                 && !RESERVED_FOR_TABLE_ALIAS_MYSQL.contains(kw))
@@ -215,8 +243,11 @@ impl Dialect for MySqlDialect {
     /// `&&` binds like `AND`.
     /// See: <https://dev.mysql.com/doc/refman/8.4/en/operator-precedence.html>
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
-        match parser.peek_token_ref().token {
+        match &parser.peek_token_ref().token {
             Token::Overlap => Some(Ok(self.prec_value(Precedence::And))),
+            Token::Word(w) if w.keyword == Keyword::MOD => {
+                Some(Ok(self.prec_value(Precedence::MulDivModOp)))
+            }
             _ => None,
         }
     }

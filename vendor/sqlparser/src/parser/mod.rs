@@ -5114,6 +5114,22 @@ impl<'a> Parser<'a> {
             } else if self.parse_words(&["KEEP", "QUOTES"]) || self.parse_words(&["OMIT", "QUOTES"])
             {
                 let _ = self.parse_words(&["ON", "SCALAR", "STRING"]);
+            } else if self.peek_keyword(Keyword::DEFAULT)
+                && self
+                    .maybe_parse(|p| {
+                        p.expect_keyword_is(Keyword::DEFAULT)?;
+                        p.parse_value()?;
+                        p.expect_keyword_is(Keyword::ON)?;
+                        if p.parse_words(&["EMPTY"]) || p.parse_words(&["ERROR"]) {
+                            Ok(())
+                        } else {
+                            p.expected("EMPTY or ERROR", p.peek_token())
+                        }
+                    })
+                    .ok()
+                    .flatten()
+                    .is_some()
+            {
             } else if ["NULL", "ERROR", "EMPTY"].iter().any(|first| {
                 ["EMPTY", "ERROR"].iter().any(|on| {
                     self.parse_words(&[first, "ON", on])
@@ -8666,6 +8682,18 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        // Headwaters: MySQL's `DROP INDEX i ON t [ALGORITHM [=] x] [LOCK [=] x]` (how the
+        // index is dropped), checked and dropped.
+        if table.is_some() && object_type == ObjectType::Index {
+            while let Some(_option) =
+                self.parse_one_of_keywords(&[Keyword::ALGORITHM, Keyword::LOCK])
+            {
+                let _ = self.consume_token(&Token::Eq);
+                if !self.parse_keyword(Keyword::DEFAULT) {
+                    self.parse_identifier()?;
+                }
+            }
+        }
         if object_type == ObjectType::ForeignTable && (temporary || purge || table.is_some()) {
             return parser_err!(
                 "Cannot specify TEMPORARY, PURGE, or ON in DROP FOREIGN TABLE",
@@ -15944,16 +15972,51 @@ impl<'a> Parser<'a> {
         Ok(Box::new(SetExpr::Delete(self.parse_delete(delete_token)?)))
     }
 
+    /// Headwaters: a MySQL DELETE target, `name` or `name.*`.
+    fn parse_delete_target_name(&mut self) -> Result<ObjectName, ParserError> {
+        Ok(self.parse_delete_target()?.0)
+    }
+
+    /// Headwaters: `name` or `name.*`, and whether it ended in `.*`.
+    fn parse_delete_target(&mut self) -> Result<(ObjectName, bool), ParserError> {
+        let mut parts = vec![self.parse_identifier()?];
+        while self.peek_token_ref().token == Token::Period {
+            if self.peek_nth_token_ref(1).token == Token::Mul {
+                self.next_token();
+                self.next_token();
+                return Ok((ObjectName::from(parts), true));
+            }
+            self.next_token();
+            parts.push(self.parse_identifier()?);
+        }
+        Ok((ObjectName::from(parts), false))
+    }
+
+    /// Headwaters: whether `DELETE FROM` is followed by `name.*` targets (MySQL).
+    fn peek_keyword_after_delete_targets(&mut self) -> bool {
+        let start = self.index;
+        let found = matches!(self.parse_delete_target(), Ok((_, true)));
+        self.index = start;
+        found
+    }
+
     /// Parse a `DELETE` statement and return `Statement::Delete`.
     pub fn parse_delete(&mut self, delete_token: TokenWithSpan) -> Result<Statement, ParserError> {
         let optimizer_hints = self.maybe_parse_optimizer_hints()?;
+        // Headwaters: MySQL's `DELETE [LOW_PRIORITY] [QUICK] [IGNORE]`, dropped.
+        if dialect_of!(self is MySqlDialect | GenericDialect) {
+            let _ = self.parse_keyword(Keyword::LOW_PRIORITY);
+            let _ = self.parse_words(&["QUICK"]);
+            let _ = self.parse_keyword(Keyword::IGNORE);
+        }
         let (tables, with_from_keyword) = if !self.parse_keyword(Keyword::FROM) {
             // `FROM` keyword is optional in BigQuery SQL.
             // https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement
             if dialect_of!(self is BigQueryDialect | OracleDialect | GenericDialect) {
                 (vec![], false)
             } else {
-                let tables = self.parse_comma_separated(|p| p.parse_object_name(false))?;
+                // Headwaters: MySQL's `DELETE t1.*, t2.* FROM ...` (the `.*` dropped).
+                let tables = self.parse_comma_separated(Parser::parse_delete_target_name)?;
                 self.expect_keyword_is(Keyword::FROM)?;
                 (tables, true)
             }
@@ -15961,7 +16024,19 @@ impl<'a> Parser<'a> {
             (vec![], true)
         };
 
-        let from = self.parse_comma_separated(Parser::parse_table_and_joins)?;
+        // Headwaters: MySQL's `DELETE FROM t1.*, t2.* USING src ...` is `DELETE t1, t2 FROM
+        // src ...`: the tables named are the targets, the USING clause their source.
+        let mut tables = tables;
+        let from = if with_from_keyword
+            && tables.is_empty()
+            && self.peek_keyword_after_delete_targets()
+        {
+            tables = self.parse_comma_separated(Parser::parse_delete_target_name)?;
+            self.expect_keyword_is(Keyword::USING)?;
+            self.parse_comma_separated(Parser::parse_table_and_joins)?
+        } else {
+            self.parse_comma_separated(Parser::parse_table_and_joins)?
+        };
         let on_cluster = self.parse_optional_on_cluster()?;
 
         let output = self.maybe_parse_output_clause()?;
@@ -16221,7 +16296,19 @@ impl<'a> Parser<'a> {
 
             let mut for_clause = None;
             let mut locks = Vec::new();
-            while self.parse_keyword(Keyword::FOR) {
+            loop {
+                // Headwaters: MySQL's `LOCK IN SHARE MODE` is `FOR SHARE`.
+                if self.parse_words(&["LOCK", "IN", "SHARE", "MODE"]) {
+                    locks.push(LockClause {
+                        lock_type: LockType::Share,
+                        of: None,
+                        nonblock: None,
+                    });
+                    continue;
+                }
+                if !self.parse_keyword(Keyword::FOR) {
+                    break;
+                }
                 if let Some(parsed_for_clause) = self.parse_for_clause()? {
                     for_clause = Some(parsed_for_clause);
                     break;
@@ -16237,6 +16324,18 @@ impl<'a> Parser<'a> {
             // behind a dialect flag.
             if limit_clause.is_none() {
                 limit_clause = self.parse_optional_limit_clause()?;
+            }
+            // Headwaters: MySQL's `INTO @var, ...` / `INTO OUTFILE ...` after the whole
+            // query (it may also follow the select list): kept on the select.
+            if dialect_of!(self is MySqlDialect | GenericDialect)
+                && self.peek_keyword(Keyword::INTO)
+            {
+                if let SetExpr::Select(select) = body.as_mut() {
+                    if select.into.is_none() {
+                        self.expect_keyword_is(Keyword::INTO)?;
+                        select.into = Some(self.parse_select_into()?);
+                    }
+                }
             }
 
             let format_clause =
@@ -21404,6 +21503,10 @@ impl<'a> Parser<'a> {
     ) -> Result<Option<JsonReturningClause>, ParserError> {
         if self.parse_keyword(Keyword::RETURNING) {
             let data_type = self.parse_data_type()?;
+            // Headwaters: MySQL's `RETURNING CHAR(n) CHARACTER SET cs`.
+            if self.parse_keywords(&[Keyword::CHARACTER, Keyword::SET]) {
+                self.parse_identifier()?;
+            }
             self.skip_sql_json_clauses();
             Ok(Some(JsonReturningClause { data_type }))
         } else {
@@ -21957,7 +22060,13 @@ impl<'a> Parser<'a> {
             )),
         };
         let of = if self.parse_keyword(Keyword::OF) {
-            Some(self.parse_object_name(false)?)
+            let first = self.parse_object_name(false)?;
+            // Headwaters: `OF t1, t2` (MySQL, PostgreSQL): the tables after the first are
+            // checked and dropped (locking changes no lineage).
+            while self.consume_token(&Token::Comma) {
+                self.parse_object_name(false)?;
+            }
+            Some(first)
         } else {
             None
         };
