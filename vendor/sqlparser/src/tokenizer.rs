@@ -43,7 +43,7 @@ use sqlparser_derive::{Visit, VisitMut};
 use crate::ast::{DollarQuotedString, QuoteDelimitedString};
 use crate::dialect::Dialect;
 use crate::dialect::{
-    BigQueryDialect, DuckDbDialect, GenericDialect, MySqlDialect, PostgreSqlDialect,
+    BigQueryDialect, DatabricksDialect, DuckDbDialect, HiveDialect, GenericDialect, MySqlDialect, PostgreSqlDialect,
     SnowflakeDialect,
 };
 use crate::keywords::{Keyword, ALL_KEYWORDS, ALL_KEYWORDS_INDEX};
@@ -1343,7 +1343,10 @@ impl<'a> Tokenizer<'a> {
                     }
                 }
                 // BigQuery uses r or R for raw string literal
-                b @ 'R' | b @ 'r' if dialect_of!(self is BigQueryDialect | GenericDialect) => {
+                // Headwaters: Spark/Databricks raw strings too (`r'...'`, `R"..."`).
+                b @ 'R' | b @ 'r'
+                    if dialect_of!(self is BigQueryDialect | GenericDialect | DatabricksDialect | HiveDialect) =>
+                {
                     chars.next(); // consume
                     match chars.peek() {
                         Some('\'') => self
@@ -1452,6 +1455,11 @@ impl<'a> Tokenizer<'a> {
                         Some('\'') => {
                             // X'...' - a <binary string literal>
                             let s = self.tokenize_single_quoted_string(chars, '\'', true)?;
+                            Ok(Some(Token::HexStringLiteral(s)))
+                        }
+                        // Headwaters: Spark's `X"..."` binary literal.
+                        Some('"') if dialect_of!(self is DatabricksDialect | HiveDialect) => {
+                            let s = self.tokenize_single_quoted_string(chars, '"', true)?;
                             Ok(Some(Token::HexStringLiteral(s)))
                         }
                         _ => {
@@ -1697,6 +1705,26 @@ impl<'a> Tokenizer<'a> {
                     // be tokenized as a word.
                     if self.dialect.supports_numeric_prefix() {
                         if exponent_part.is_empty() {
+                            // Headwaters: Spark/Hive typed numeric literals (`1.5D`, `7BD`,
+                            // `3S`, `4Y`, `2F`) are numbers, the suffix dropped.
+                            if dialect_of!(self is DatabricksDialect | HiveDialect)
+                                && s.chars().any(|c| c.is_ascii_digit())
+                            {
+                                let mut look = chars.peekable.clone();
+                                let word: String = core::iter::from_fn(|| {
+                                    look.next_if(|c| self.dialect.is_identifier_part(*c))
+                                })
+                                .collect();
+                                if ["D", "F", "S", "Y", "BD"]
+                                    .iter()
+                                    .any(|x| word.eq_ignore_ascii_case(x))
+                                {
+                                    for _ in 0..word.len() {
+                                        chars.next();
+                                    }
+                                    return Ok(Some(Token::Number(s, false)));
+                                }
+                            }
                             // If it is not a number with an exponent, it may be
                             // an identifier starting with digits.
                             let word =
@@ -1719,6 +1747,26 @@ impl<'a> Tokenizer<'a> {
                     } else {
                         false
                     };
+                    // Headwaters: Spark/Hive typed numeric literals `1.5D`, `2e3F`, `7BD`,
+                    // `3S`, `4Y` (double, float, decimal, smallint, tinyint): the suffix is
+                    // dropped when no identifier character follows it.
+                    if !long && dialect_of!(self is DatabricksDialect | HiveDialect) {
+                        let mut look = chars.peekable.clone();
+                        let suffix_len = match (look.next(), look.next()) {
+                            (Some('B' | 'b'), Some('D' | 'd')) => 2,
+                            (Some('D' | 'd' | 'F' | 'f' | 'S' | 's' | 'Y' | 'y'), _) => 1,
+                            _ => 0,
+                        };
+                        if suffix_len > 0 {
+                            let mut after = chars.peekable.clone();
+                            let next = after.nth(suffix_len);
+                            if !next.is_some_and(|c| self.dialect.is_identifier_part(c)) {
+                                for _ in 0..suffix_len {
+                                    chars.next();
+                                }
+                            }
+                        }
+                    }
                     Ok(Some(Token::Number(s, long)))
                 }
                 // punctuation

@@ -27,6 +27,49 @@ use crate::parser::Parser;
 pub struct DatabricksDialect;
 
 impl Dialect for DatabricksDialect {
+    /// Headwaters: Delta's `FIRST` / `AFTER col` in ADD COLUMNS and CHANGE COLUMN.
+    fn supports_alter_column_position(&self) -> bool {
+        true
+    }
+
+    /// Headwaters: the try-cast operator `expr ?::type` binds like `::`.
+    fn get_next_precedence(
+        &self,
+        parser: &Parser,
+    ) -> Option<Result<u8, crate::parser::ParserError>> {
+        use crate::tokenizer::Token;
+        if matches!(&parser.peek_token_ref().token, Token::Placeholder(p) if p == "?")
+            && parser.peek_nth_token_ref(1).token == Token::DoubleColon
+        {
+            return Some(Ok(self.prec_value(crate::dialect::Precedence::DoubleColon)));
+        }
+        None
+    }
+
+    /// Headwaters: `expr ?::type` is `TRY_CAST(expr AS type)`.
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &crate::ast::Expr,
+        precedence: u8,
+    ) -> Option<Result<crate::ast::Expr, crate::parser::ParserError>> {
+        use crate::tokenizer::Token;
+        if matches!(&parser.peek_token_ref().token, Token::Placeholder(p) if p == "?")
+            && parser.peek_nth_token_ref(1).token == Token::DoubleColon
+        {
+            parser.advance_token();
+            parser.advance_token();
+            return Some(parser.parse_data_type().map(|data_type| crate::ast::Expr::Cast {
+                kind: crate::ast::CastKind::TryCast,
+                expr: Box::new(expr.clone()),
+                data_type,
+                format: None,
+            }));
+        }
+        // Headwaters: `a DIV b`, integer division.
+        super::parse_div_infix(parser, expr, precedence)
+    }
+
     // see https://docs.databricks.com/en/sql/language-manual/sql-ref-identifiers.html
 
     fn is_delimited_identifier_start(&self, ch: char) -> bool {

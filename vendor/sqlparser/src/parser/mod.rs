@@ -5641,7 +5641,10 @@ impl<'a> Parser<'a> {
     /// Parse a SQL CREATE statement
     pub fn parse_create(&mut self) -> Result<Statement, ParserError> {
         let modifier_loc = self.peek_token_ref().span.start;
-        let or_replace = self.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+        let or_replace = self.parse_keywords(&[Keyword::OR, Keyword::REPLACE])
+            // Headwaters: Databricks (Lakeflow / DLT) `CREATE OR REFRESH`.
+            || (dialect_of!(self is DatabricksDialect | HiveDialect | GenericDialect)
+                && self.parse_keywords(&[Keyword::OR, Keyword::REFRESH]));
         let or_alter = self.parse_keywords(&[Keyword::OR, Keyword::ALTER]);
         let multiset = self.maybe_parse_multiset();
         let local = self.parse_one_of_keywords(&[Keyword::LOCAL]).is_some();
@@ -5657,6 +5660,16 @@ impl<'a> Parser<'a> {
         let temporary = self
             .parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY])
             .is_some();
+        // Headwaters: Databricks' DLT `[PRIVATE] MATERIALIZED VIEW`, `[STREAMING] LIVE
+        // {VIEW | TABLE}` and `STREAMING TABLE`: the pipeline flavours of views and tables.
+        if dialect_of!(self is DatabricksDialect | HiveDialect | GenericDialect) {
+            let _ = self.parse_words(&["PRIVATE"]);
+            let streaming = self.parse_words(&["STREAMING"]);
+            let live = self.parse_words(&["LIVE"]);
+            if (streaming || live) && !self.peek_one_of_keywords(&[Keyword::VIEW, Keyword::TABLE]).is_some() {
+                return self.expected("VIEW or TABLE", self.peek_token());
+            }
+        }
         let volatile = self.parse_keyword(Keyword::VOLATILE);
         let unlogged = self.peek_keywords(&[Keyword::UNLOGGED, Keyword::TABLE]);
         if unlogged {
@@ -6250,6 +6263,9 @@ impl<'a> Parser<'a> {
         } else if dialect_of!(self is BigQueryDialect) {
             self.parse_bigquery_create_function(or_replace, temporary)
                 .map(Into::into)
+        } else if dialect_of!(self is DatabricksDialect) {
+            self.parse_databricks_create_function(or_replace, temporary)
+                .map(Into::into)
         } else if dialect_of!(self is MsSqlDialect) {
             self.parse_mssql_create_function(or_alter, or_replace, temporary)
                 .map(Into::into)
@@ -6439,6 +6455,135 @@ impl<'a> Parser<'a> {
             set_params: vec![],
             language: None,
             determinism_specifier: None,
+            options: None,
+            remote_connection: None,
+        })
+    }
+
+    /// Headwaters: `CREATE FUNCTION` for Databricks / Spark: Hive's `name AS 'class'
+    /// [USING JAR|FILE 'x', ...]`, and SQL or Python functions, `[IF NOT EXISTS] name
+    /// ([param type [DEFAULT expr] [COMMENT 'c'], ...]) RETURNS {type | TABLE [(col type
+    /// [COMMENT 'c'], ...)]} [LANGUAGE l | [NOT] DETERMINISTIC | COMMENT 'c' | CONTAINS SQL
+    /// | READS SQL DATA | SQL SECURITY x]* {RETURN expr_or_query | AS $$ body $$}`.
+    fn parse_databricks_create_function(
+        &mut self,
+        or_replace: bool,
+        temporary: bool,
+    ) -> Result<CreateFunction, ParserError> {
+        let if_not_exists = self.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        if self.peek_nth_token_ref(1).token != Token::LParen
+            && !matches!(self.peek_nth_token_ref(1).token, Token::Period)
+            || self.peek_nth_token_ref(1).token == Token::Period
+                && self.maybe_parse(|p| {
+                    p.parse_object_name(false)?;
+                    p.expect_keyword_is(Keyword::AS)
+                })?
+                .is_some()
+        {
+            let mut f = self.parse_hive_create_function(or_replace, temporary)?;
+            f.if_not_exists = if_not_exists;
+            return Ok(f);
+        }
+        let name = self.parse_object_name(false)?;
+        self.expect_token(&Token::LParen)?;
+        let args = if self.consume_token(&Token::RParen) {
+            vec![]
+        } else {
+            let args = self.parse_comma_separated(|p| {
+                let name = p.parse_identifier()?;
+                let data_type = p.parse_data_type()?;
+                let default_expr = if p.parse_keyword(Keyword::DEFAULT) {
+                    Some(p.parse_expr()?)
+                } else {
+                    None
+                };
+                if p.parse_keyword(Keyword::COMMENT) {
+                    p.parse_comment_value()?;
+                }
+                Ok(OperateFunctionArg {
+                    mode: None,
+                    name: Some(name),
+                    data_type,
+                    default_expr,
+                })
+            })?;
+            self.expect_token(&Token::RParen)?;
+            args
+        };
+        self.expect_keyword_is(Keyword::RETURNS)?;
+        let return_type = if self.parse_keyword(Keyword::TABLE) {
+            let columns = if self.peek_token_ref().token == Token::LParen {
+                self.expect_token(&Token::LParen)?;
+                let columns = self.parse_comma_separated(|p| {
+                    let name = p.parse_identifier()?;
+                    let data_type = p.parse_data_type()?;
+                    if p.parse_keyword(Keyword::COMMENT) {
+                        p.parse_comment_value()?;
+                    }
+                    Ok(ColumnDef {
+                        name,
+                        data_type,
+                        options: vec![],
+                    })
+                })?;
+                self.expect_token(&Token::RParen)?;
+                Some(columns)
+            } else {
+                None
+            };
+            FunctionReturnType::DataType(DataType::Table(columns))
+        } else {
+            FunctionReturnType::DataType(self.parse_data_type()?)
+        };
+        let mut language = None;
+        let mut determinism_specifier = None;
+        loop {
+            if self.parse_keyword(Keyword::LANGUAGE) {
+                language = Some(self.parse_identifier()?);
+            } else if self.parse_keyword(Keyword::DETERMINISTIC) {
+                determinism_specifier = Some(FunctionDeterminismSpecifier::Deterministic);
+            } else if self.parse_keywords(&[Keyword::NOT, Keyword::DETERMINISTIC]) {
+                determinism_specifier = Some(FunctionDeterminismSpecifier::NotDeterministic);
+            } else if self.parse_keyword(Keyword::COMMENT) {
+                self.parse_comment_value()?;
+            } else if self.parse_words(&["CONTAINS", "SQL"])
+                || self.parse_words(&["READS", "SQL", "DATA"])
+                || self.parse_words(&["NO", "SQL"])
+                || self.parse_words(&["MODIFIES", "SQL", "DATA"])
+            {
+            } else if self.parse_keywords(&[Keyword::SQL, Keyword::SECURITY]) {
+                self.parse_identifier()?;
+            } else {
+                break;
+            }
+        }
+        let function_body = if self.parse_keyword(Keyword::RETURN) {
+            if self.peek_one_of_keywords(&[Keyword::SELECT, Keyword::WITH]).is_some() {
+                Some(CreateFunctionBody::Return(Expr::Subquery(self.parse_query()?)))
+            } else {
+                Some(CreateFunctionBody::Return(self.parse_expr()?))
+            }
+        } else {
+            self.expect_keyword_is(Keyword::AS)?;
+            Some(self.parse_create_function_body_string()?)
+        };
+        Ok(CreateFunction {
+            or_alter: false,
+            or_replace,
+            temporary,
+            if_not_exists,
+            name,
+            args: Some(args),
+            return_type: Some(return_type),
+            function_body,
+            behavior: None,
+            called_on_null: None,
+            parallel: None,
+            security: None,
+            set_params: vec![],
+            using: None,
+            language,
+            determinism_specifier,
             options: None,
             remote_connection: None,
         })
@@ -7160,6 +7305,10 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
+            // ANSI's `... FOR udt` (the type the method belongs to), dropped.
+            if self.parse_keyword(Keyword::FOR) {
+                self.parse_data_type()?;
+            }
             CreateCastMethod::Function { name, arg_types }
         };
         let context = if self.parse_keyword(Keyword::AS) {
@@ -8878,6 +9027,43 @@ impl<'a> Parser<'a> {
         if dialect_of!(self is MsSqlDialect) {
             return self.parse_mssql_declare();
         }
+        // Headwaters: Databricks' session variables, `DECLARE [OR REPLACE] [VARIABLE] name
+        // [type] [{DEFAULT | =} expr]`.
+        if dialect_of!(self is DatabricksDialect) {
+            let _ = self.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
+            let _ = self.parse_keyword(Keyword::VARIABLE);
+            let name = self.parse_identifier()?;
+            let data_type = if matches!(
+                self.peek_token_ref().token,
+                Token::EOF | Token::SemiColon | Token::Eq
+            ) || self.peek_keyword(Keyword::DEFAULT)
+            {
+                None
+            } else {
+                Some(self.parse_data_type()?)
+            };
+            let assignment = if self.parse_keyword(Keyword::DEFAULT) {
+                Some(DeclareAssignment::Default(Box::new(self.parse_expr()?)))
+            } else if self.consume_token(&Token::Eq) {
+                Some(DeclareAssignment::Expr(Box::new(self.parse_expr()?)))
+            } else {
+                None
+            };
+            return Ok(Statement::Declare {
+                stmts: vec![Declare {
+                    names: vec![name],
+                    data_type,
+                    assignment,
+                    declare_type: None,
+                    binary: None,
+                    sensitive: None,
+                    scroll: None,
+                    hold: None,
+                    for_query: None,
+                }],
+                separator: DeclareSeparator::Semicolon,
+            });
+        }
 
         let name = self.parse_identifier()?;
 
@@ -10230,9 +10416,36 @@ impl<'a> Parser<'a> {
     ) -> Result<CreateTableConfiguration, ParserError> {
         let mut table_options = CreateTableOptions::None;
 
-        // Headwaters: PostgreSQL's table access method, `USING method`, dropped.
-        if dialect_of!(self is PostgreSqlDialect) && self.parse_keyword(Keyword::USING) {
-            self.parse_identifier()?;
+        // Headwaters: PostgreSQL's table access method, `USING method`, and Spark's data
+        // source, `USING format [OPTIONS (...)]` (Delta, Iceberg, Parquet, JDBC, ...),
+        // dropped: they say how the table is stored, not what it is made from.
+        if dialect_of!(self is PostgreSqlDialect | DatabricksDialect | HiveDialect)
+            && self.parse_keyword(Keyword::USING)
+        {
+            self.parse_object_name(false)?;
+            // Spark's table clauses after USING, in any order, checked and dropped.
+            while dialect_of!(self is DatabricksDialect | HiveDialect) {
+                if self.parse_keyword(Keyword::OPTIONS)
+                    || self.parse_keyword(Keyword::TBLPROPERTIES)
+                    || self.parse_keywords(&[Keyword::PARTITIONED, Keyword::BY])
+                {
+                    self.skip_parenthesized()?;
+                } else if self.parse_keywords(&[Keyword::CLUSTERED, Keyword::BY]) {
+                    self.skip_parenthesized()?;
+                    if self.parse_keywords(&[Keyword::SORTED, Keyword::BY]) {
+                        self.skip_parenthesized()?;
+                    }
+                    self.expect_keyword_is(Keyword::INTO)?;
+                    self.parse_literal_uint()?;
+                    self.expect_keyword_is(Keyword::BUCKETS)?;
+                } else if self.parse_keyword(Keyword::LOCATION)
+                    || self.parse_keyword(Keyword::COMMENT)
+                {
+                    self.parse_literal_string()?;
+                } else {
+                    break;
+                }
+            }
         }
 
         let inherits = if self.parse_keyword(Keyword::INHERITS) {
@@ -10531,6 +10744,10 @@ impl<'a> Parser<'a> {
         let value = match next_token.token {
             Token::SingleQuotedString(str) => str,
             Token::DollarQuotedString(str) => str.value,
+            // Headwaters: Spark's double-quoted strings.
+            Token::DoubleQuotedString(str) if dialect_of!(self is DatabricksDialect | HiveDialect) => {
+                str
+            }
             _ => self.expected("string literal", next_token)?,
         };
         Ok(value)
@@ -11886,6 +12103,32 @@ impl<'a> Parser<'a> {
                         if_not_exists,
                         new_partitions,
                     }
+                } else if dialect_of!(self is DatabricksDialect | HiveDialect)
+                    && self.parse_keyword(Keyword::COLUMNS)
+                {
+                    // Headwaters: Spark/Delta `ADD COLUMNS [(]col type [COMMENT c] [FIRST |
+                    // AFTER c], ...[)]`: the first column is the operation; the others are
+                    // checked and dropped (no lineage in schema changes).
+                    let parens = self.consume_token(&Token::LParen);
+                    let mut first = None;
+                    loop {
+                        let column_def = self.parse_column_def()?;
+                        let column_position = self.parse_column_position()?;
+                        first.get_or_insert((column_def, column_position));
+                        if !self.consume_token(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    if parens {
+                        self.expect_token(&Token::RParen)?;
+                    }
+                    let (column_def, column_position) = first.expect("one column was parsed");
+                    AlterTableOperation::AddColumn {
+                        column_keyword: false,
+                        if_not_exists,
+                        column_def,
+                        column_position,
+                    }
                 } else {
                     let column_keyword = self.parse_keyword(Keyword::COLUMN);
 
@@ -12099,7 +12342,12 @@ impl<'a> Parser<'a> {
             }
         } else if self.parse_keyword(Keyword::CHANGE) {
             let _ = self.parse_keyword(Keyword::COLUMN); // [ COLUMN ]
-            let old_name = self.parse_identifier()?;
+            let mut old_name = self.parse_identifier()?;
+            // Headwaters: Delta's nested field, `CHANGE COLUMN col.field new_name type`.
+            while self.consume_token(&Token::Period) {
+                let part = self.parse_identifier()?;
+                old_name.value = format!("{}.{}", old_name.value, part.value);
+            }
             let new_name = self.parse_identifier()?;
             let data_type = self.parse_data_type()?;
             let mut options = vec![];
@@ -13996,7 +14244,7 @@ impl<'a> Parser<'a> {
             let peek_token = parser.peek_token();
             let span = peek_token.span;
             match peek_token.token {
-                Token::DollarQuotedString(s) if dialect_of!(parser is PostgreSqlDialect | GenericDialect) =>
+                Token::DollarQuotedString(s) if dialect_of!(parser is PostgreSqlDialect | GenericDialect | DatabricksDialect) =>
                 {
                     parser.next_token();
                     Ok(Expr::Value(Value::DollarQuotedString(s).with_span(span)))
@@ -14869,6 +15117,20 @@ impl<'a> Parser<'a> {
             parser.dialect.is_table_factor_alias(explicit, kw, parser)
         }
         let explicit = self.peek_keyword(Keyword::AS);
+        // Headwaters: Spark names only the columns, `t AS (a, b)` / `(VALUES ...) (a, b)`.
+        if dialect_of!(self is DatabricksDialect | HiveDialect)
+            && (self.peek_token_ref().token == Token::LParen
+                || explicit && self.peek_nth_token_ref(1).token == Token::LParen)
+        {
+            let _ = self.parse_keyword(Keyword::AS);
+            let columns = self.parse_table_alias_column_defs()?;
+            return Ok(Some(TableAlias {
+                explicit,
+                name: Ident::new(""),
+                columns,
+                at: None,
+            }));
+        }
         match self.parse_optional_alias_inner(None, AliasKind::Table, validator)? {
             Some(name) => {
                 let columns = self.parse_table_alias_column_defs()?;
@@ -15492,6 +15754,36 @@ impl<'a> Parser<'a> {
             if self.peek_token_ref().token == Token::RParen {
                 self.next_token();
                 Ok(vec![])
+            } else if dialect_of!(self is DatabricksDialect | HiveDialect | GenericDialect) {
+                // Headwaters: Databricks' view constraints among the columns, `CONSTRAINT
+                // c EXPECT (cond) [ON VIOLATION ...]`, `CONSTRAINT pk PRIMARY KEY (...)`:
+                // checked to their end and dropped (they do not change what is read).
+                let mut cols = vec![];
+                loop {
+                    if self.parse_keyword(Keyword::CONSTRAINT) {
+                        self.parse_identifier()?;
+                        let mut depth = 0usize;
+                        loop {
+                            match &self.peek_token_ref().token {
+                                Token::EOF => return self.expected(")", self.peek_token()),
+                                Token::Comma | Token::RParen if depth == 0 => break,
+                                Token::LParen => depth += 1,
+                                Token::RParen => depth -= 1,
+                                _ => {}
+                            }
+                            self.next_token();
+                        }
+                    } else {
+                        cols.push(self.parse_view_column()?);
+                    }
+                    if !self.consume_token(&Token::Comma)
+                        || self.peek_token_ref().token == Token::RParen
+                    {
+                        break;
+                    }
+                }
+                self.expect_token(&Token::RParen)?;
+                Ok(cols)
             } else {
                 let cols = self.parse_comma_separated_with_trailing_commas(
                     Parser::parse_view_column,
@@ -16839,7 +17131,24 @@ impl<'a> Parser<'a> {
             SetExpr::Query(subquery)
         } else if self.parse_keyword(Keyword::VALUES) {
             let is_mysql = dialect_of!(self is MySqlDialect);
-            SetExpr::Values(self.parse_values(is_mysql, false)?)
+            let values = SetExpr::Values(self.parse_values(is_mysql, false)?);
+            // Headwaters: Spark's `VALUES (...) [AS] t [(a, b)]` and `VALUES (...) [AS]
+            // (a, b)` as a query: the names are checked and dropped (the rows are
+            // literals; no column comes from a table).
+            if dialect_of!(self is DatabricksDialect | HiveDialect) {
+                let _ = self.parse_keyword(Keyword::AS);
+                if self.peek_token_ref().token == Token::LParen {
+                    self.parse_parenthesized_column_list(Mandatory, false)?;
+                } else if matches!(&self.peek_token_ref().token,
+                    Token::Word(w) if w.keyword == Keyword::NoKeyword || w.quote_style.is_some())
+                {
+                    self.parse_identifier()?;
+                    if self.peek_token_ref().token == Token::LParen {
+                        self.parse_parenthesized_column_list(Mandatory, false)?;
+                    }
+                }
+            }
+            values
         } else if self.dialect.supports_singular_value_keyword()
             && self.parse_keyword(Keyword::VALUE)
         {
@@ -18077,6 +18386,23 @@ impl<'a> Parser<'a> {
 
     /// Parse `SHOW FUNCTIONS` and optional filter.
     pub fn parse_show_functions(&mut self) -> Result<Statement, ParserError> {
+        // Headwaters: Spark's `SHOW FUNCTIONS [{FROM | IN} schema] [[LIKE] pattern]`, the
+        // schema dropped, a bare name as the pattern.
+        if dialect_of!(self is DatabricksDialect | HiveDialect)
+            && self.parse_one_of_keywords(&[Keyword::FROM, Keyword::IN]).is_some()
+        {
+            self.parse_object_name(false)?;
+        }
+        if dialect_of!(self is DatabricksDialect | HiveDialect)
+            && matches!(&self.peek_token_ref().token,
+                Token::Word(w) if w.keyword != Keyword::LIKE && w.keyword != Keyword::ILIKE
+                    && w.keyword != Keyword::WHERE)
+        {
+            let pattern = self.parse_object_name(false)?;
+            return Ok(Statement::ShowFunctions {
+                filter: Some(ShowStatementFilter::NoKeyword(pattern.to_string())),
+            });
+        }
         let filter = self.parse_show_statement_filter()?;
         Ok(Statement::ShowFunctions { filter })
     }
@@ -18270,6 +18596,14 @@ impl<'a> Parser<'a> {
                     global,
                     join_operator: JoinOperator::ArrayJoin,
                 }
+            } else if self.parse_keywords(&[Keyword::NATURAL, Keyword::CROSS, Keyword::JOIN]) {
+                // Headwaters: Spark's `NATURAL CROSS JOIN` (no common columns to match: a
+                // cross join).
+                Join {
+                    relation: self.parse_table_factor()?,
+                    global,
+                    join_operator: JoinOperator::CrossJoin(JoinConstraint::None),
+                }
             } else {
                 let natural = self.parse_keyword(Keyword::NATURAL);
                 let peek_keyword = if let Token::Word(w) = &self.peek_token_ref().token {
@@ -18428,6 +18762,24 @@ impl<'a> Parser<'a> {
                     alias,
                 })
             }
+        } else if dialect_of!(self is DatabricksDialect)
+            && matches!(&self.peek_token_ref().token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("STREAM"))
+            && matches!(self.peek_nth_token_ref(1).token, Token::Word(_) | Token::LParen)
+        {
+            // Headwaters: DLT's `STREAM table` / `STREAM(table)` / `STREAM read_files(...)`
+            // reads the table (incrementally): the table factor that follows.
+            self.advance_token();
+            if self.peek_token_ref().token == Token::LParen
+                && !matches!(&self.peek_nth_token_ref(1).token,
+                    Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH))
+            {
+                self.expect_token(&Token::LParen)?;
+                let table = self.parse_table_factor()?;
+                self.expect_token(&Token::RParen)?;
+                return Ok(table);
+            }
+            self.parse_table_factor()
         } else if self.peek_keyword(Keyword::TABLE)
             // Headwaters: `TABLE` without `(` is a table's name (BigQuery's `FROM table`).
             && self.peek_nth_token_ref(1).token == Token::LParen
@@ -20673,6 +21025,14 @@ impl<'a> Parser<'a> {
         &mut self,
         replace_token: TokenWithSpan,
     ) -> Result<Statement, ParserError> {
+        // Headwaters: Spark/Iceberg's `REPLACE TABLE t ...` is `CREATE OR REPLACE TABLE`.
+        if dialect_of!(self is DatabricksDialect | HiveDialect)
+            && self.parse_keyword(Keyword::TABLE)
+        {
+            return self
+                .parse_create_table(true, false, false, None, false, false, None)
+                .map(Into::into);
+        }
         if !dialect_of!(self is MySqlDialect | GenericDialect) {
             return parser_err!(
                 "Unsupported statement REPLACE",
@@ -20725,7 +21085,56 @@ impl<'a> Parser<'a> {
         let local = self.parse_keyword(Keyword::LOCAL);
 
         if self.parse_keyword(Keyword::DIRECTORY) {
-            let path = self.parse_literal_string()?;
+            // Headwaters: Spark's path may be given as the `path` option instead.
+            let mut path = if matches!(
+                self.peek_token_ref().token,
+                Token::SingleQuotedString(_) | Token::DoubleQuotedString(_)
+            ) {
+                self.parse_literal_string()?
+            } else {
+                String::new()
+            };
+            // Headwaters: Spark's `USING format [OPTIONS (key [=] value, ...)]` and Hive's
+            // `ROW FORMAT ...` before the query: the format dropped, a `path` option kept as
+            // the path.
+            if self.parse_keyword(Keyword::USING) {
+                self.parse_identifier()?;
+            }
+            if self.parse_keyword(Keyword::OPTIONS) {
+                self.expect_token(&Token::LParen)?;
+                loop {
+                    let key = self.next_token();
+                    let _ = self.consume_token(&Token::Eq);
+                    let value = self.next_token();
+                    let key = match key.token {
+                        Token::Word(w) => w.value,
+                        Token::SingleQuotedString(v) | Token::DoubleQuotedString(v) => v,
+                        _ => return self.expected("an option name", key),
+                    };
+                    if path.is_empty() && key.eq_ignore_ascii_case("path") {
+                        if let Token::SingleQuotedString(v) | Token::DoubleQuotedString(v) =
+                            value.token
+                        {
+                            path = v;
+                        }
+                    }
+                    if !self.consume_token(&Token::Comma) {
+                        break;
+                    }
+                }
+                self.expect_token(&Token::RParen)?;
+            }
+            if self.parse_keywords(&[Keyword::ROW, Keyword::FORMAT]) {
+                while !matches!(&self.peek_token_ref().token,
+                    Token::Word(w) if matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::FROM | Keyword::STORED))
+                    && !matches!(self.peek_token_ref().token, Token::EOF | Token::SemiColon | Token::LParen)
+                {
+                    self.next_token();
+                }
+            }
+            if path.is_empty() {
+                return self.expected("a directory path (or a path option)", self.peek_token());
+            }
             let file_format = if self.parse_keywords(&[Keyword::STORED, Keyword::AS]) {
                 Some(self.parse_file_format()?)
             } else {
@@ -21527,8 +21936,74 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Headwaters: Hive's and Spark's script transform, `TRANSFORM (cols) [ROW FORMAT
+    /// ...] USING 'script' [AS (name [type], ...) | AS name, ...] [ROW FORMAT ...]`: a
+    /// call of `TRANSFORM` over the columns, named by the `AS` list (each output column
+    /// comes from every input column); the formats and the script are dropped.
+    fn maybe_parse_hive_transform(&mut self) -> Result<Option<SelectItem>, ParserError> {
+        if !(dialect_of!(self is DatabricksDialect | HiveDialect)
+            && matches!(&self.peek_token_ref().token,
+                Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("TRANSFORM"))
+            && self.peek_nth_token_ref(1).token == Token::LParen)
+        {
+            return Ok(None);
+        }
+        let name = self.parse_identifier()?;
+        let expr = self.parse_function(ObjectName::from(vec![name]))?;
+        let skip_row_format = |p: &mut Parser| {
+            if p.parse_keywords(&[Keyword::ROW, Keyword::FORMAT]) {
+                let mut depth = 0usize;
+                loop {
+                    match &p.peek_token_ref().token {
+                        Token::EOF | Token::SemiColon => break,
+                        Token::Word(w)
+                            if depth == 0 && matches!(w.keyword, Keyword::USING | Keyword::FROM) =>
+                        {
+                            break
+                        }
+                        Token::LParen => depth += 1,
+                        Token::RParen if depth == 0 => break,
+                        Token::RParen => depth -= 1,
+                        _ => {}
+                    }
+                    p.next_token();
+                }
+            }
+        };
+        skip_row_format(self);
+        self.expect_keyword_is(Keyword::USING)?;
+        self.parse_literal_string()?;
+        let mut aliases = vec![];
+        if self.parse_keyword(Keyword::AS) {
+            let parens = self.consume_token(&Token::LParen);
+            loop {
+                aliases.push(self.parse_identifier()?);
+                if parens
+                    && !matches!(self.peek_token_ref().token, Token::Comma | Token::RParen)
+                {
+                    self.parse_data_type()?;
+                }
+                if !self.consume_token(&Token::Comma) {
+                    break;
+                }
+            }
+            if parens {
+                self.expect_token(&Token::RParen)?;
+            }
+        }
+        skip_row_format(self);
+        if aliases.is_empty() {
+            // Without AS, Hive names the outputs `key` and `value`.
+            aliases = vec![Ident::new("key"), Ident::new("value")];
+        }
+        Ok(Some(SelectItem::ExprWithAliases { expr, aliases }))
+    }
+
     /// Parse a comma-delimited list of projections after SELECT
     pub fn parse_select_item(&mut self) -> Result<SelectItem, ParserError> {
+        if let Some(item) = self.maybe_parse_hive_transform()? {
+            return Ok(item);
+        }
         let prefix = self
             .parse_one_of_keywords(
                 self.dialect
@@ -21710,7 +22185,14 @@ impl<'a> Parser<'a> {
     ) -> Result<Option<ExceptSelectItem>, ParserError> {
         let opt_except = if self.parse_keyword(Keyword::EXCEPT) {
             if self.peek_token_ref().token == Token::LParen {
-                let idents = self.parse_parenthesized_column_list(Mandatory, false)?;
+                // Headwaters: qualified names (`a.* EXCEPT (a.b)`, Spark) name their column.
+                let idents = self.parse_parenthesized_column_list_inner(Mandatory, false, |p| {
+                    let mut parts = p.parse_object_name(false)?.0;
+                    match parts.pop().and_then(|part| part.as_ident().cloned()) {
+                        Some(ident) => Ok(ident),
+                        None => p.expected("a column name", p.peek_token()),
+                    }
+                })?;
                 match &idents[..] {
                     [] => {
                         return self.expected_ref(
@@ -22152,7 +22634,10 @@ impl<'a> Parser<'a> {
     ) -> Result<Values, ParserError> {
         let mut explicit_row = false;
 
-        let rows = self.parse_comma_separated(|parser| {
+        // Headwaters: the rows end before `, VALUES` (Spark's `FROM VALUES 1, VALUES 2`,
+        // two tables).
+        let mut rows = vec![];
+        let mut row = |parser: &mut Parser<'a>| -> Result<Parens<Vec<Expr>>, ParserError> {
             if parser.parse_keyword(Keyword::ROW) {
                 explicit_row = true;
             } else if parser.peek_token_ref().token != Token::LParen {
@@ -22173,7 +22658,21 @@ impl<'a> Parser<'a> {
                 },
                 closing_token: parser.expect_token(&Token::RParen)?.into(),
             })
-        })?;
+        };
+        loop {
+            rows.push(row(self)?);
+            let next_is_values = matches!(
+                &self.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.keyword == Keyword::VALUES
+            );
+            if next_is_values || !self.consume_token(&Token::Comma) {
+                break;
+            }
+            // A trailing comma before `)` (DuckDB).
+            if self.peek_token_ref().token == Token::RParen {
+                break;
+            }
+        }
         Ok(Values {
             explicit_row,
             rows,
