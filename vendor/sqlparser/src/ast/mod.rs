@@ -3963,6 +3963,26 @@ pub enum Statement {
     /// See [PostgreSQL](https://www.postgresql.org/docs/current/textsearch-configuration.html)
     AlterTextSearch(AlterTextSearch),
     /// ```sql
+    /// {DESC | DESCRIBE} FUNCTION [EXTENDED] name
+    /// ```
+    /// Headwaters addition (Spark, Databricks, Hive).
+    DescribeFunction {
+        /// `DESC` or `DESCRIBE`.
+        describe_alias: DescribeAlias,
+        /// `EXTENDED`
+        extended: bool,
+        /// The function.
+        name: ObjectName,
+    },
+    /// ```sql
+    /// REFRESH FUNCTION name
+    /// ```
+    /// Headwaters addition (Spark, Databricks).
+    RefreshFunction {
+        /// The function.
+        name: ObjectName,
+    },
+    /// ```sql
     /// CREATE CAST (source_type AS target_type) method [AS ASSIGNMENT | AS IMPLICIT]
     /// ```
     /// Headwaters addition (PostgreSQL, ANSI).
@@ -5826,6 +5846,16 @@ impl fmt::Display for Statement {
                 write!(f, "{alter_operator_class}")
             }
             Statement::AlterTextSearch(alter_text_search) => write!(f, "{alter_text_search}"),
+            Statement::DescribeFunction {
+                describe_alias,
+                extended,
+                name,
+            } => write!(
+                f,
+                "{describe_alias} FUNCTION {}{name}",
+                if *extended { "EXTENDED " } else { "" }
+            ),
+            Statement::RefreshFunction { name } => write!(f, "REFRESH FUNCTION {name}"),
             Statement::CreateCast {
                 source_type,
                 target_type,

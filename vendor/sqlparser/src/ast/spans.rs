@@ -422,6 +422,8 @@ impl Spanned for Statement {
             Statement::AlterTextSearch { .. } => Span::empty(),
             Statement::AlterGroup { .. } => Span::empty(),
             Statement::CreateCast { .. } => Span::empty(),
+            Statement::DescribeFunction { .. } => Span::empty(),
+            Statement::RefreshFunction { .. } => Span::empty(),
             Statement::DropCast { .. } => Span::empty(),
             Statement::AlterRole { .. } => Span::empty(),
             Statement::AlterSession { .. } => Span::empty(),

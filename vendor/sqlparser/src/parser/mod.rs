@@ -839,6 +839,13 @@ impl<'a> Parser<'a> {
                     self.parse_vacuum()
                 }
                 Keyword::RESET => self.parse_reset().map(Into::into),
+                // Headwaters: Spark's `REFRESH FUNCTION name`.
+                Keyword::REFRESH if self.peek_keyword(Keyword::FUNCTION) => {
+                    self.expect_keyword_is(Keyword::FUNCTION)?;
+                    Ok(Statement::RefreshFunction {
+                        name: self.parse_object_name(false)?,
+                    })
+                }
                 Keyword::REFRESH => self.parse_refresh_materialized_view().map(Into::into),
                 _ => self.expected("an SQL statement", next_token),
             },
@@ -16412,6 +16419,20 @@ impl<'a> Parser<'a> {
         &mut self,
         describe_alias: DescribeAlias,
     ) -> Result<Statement, ParserError> {
+        // Headwaters: Spark's `{DESC | DESCRIBE} FUNCTION [EXTENDED] name`.
+        if matches!(describe_alias, DescribeAlias::Desc | DescribeAlias::Describe)
+            && dialect_of!(self is DatabricksDialect | HiveDialect | GenericDialect)
+            && self.peek_keyword(Keyword::FUNCTION)
+            && !matches!(self.peek_nth_token_ref(1).token, Token::EOF | Token::SemiColon)
+        {
+            self.expect_keyword_is(Keyword::FUNCTION)?;
+            let extended = self.parse_keyword(Keyword::EXTENDED);
+            return Ok(Statement::DescribeFunction {
+                describe_alias,
+                extended,
+                name: self.parse_object_name(false)?,
+            });
+        }
         let mut analyze = false;
         let mut verbose = false;
         let mut query_plan = false;
