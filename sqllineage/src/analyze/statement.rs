@@ -447,19 +447,32 @@ impl<'a> Cx<'a> {
 
     pub(super) fn update(&mut self, u: &ast::Update, out: &mut StatementLineage) {
         let mut scope = Scope::default();
-        self.add_from(&u.table, &mut scope);
-        let target = scope.rels.first().and_then(|r| r.1.clone());
-        if let Some(t) = &target {
-            self.reads.remove(t);
-            out.writes.push(t.clone());
-        }
-        if let Some(from) = &u.from {
-            let items = match from {
-                ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f) => f,
-            };
-            for twj in items {
+        let from_items = u.from.as_ref().map(|from| match from {
+            ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f) => f,
+        });
+        // T-SQL's `UPDATE alias SET ... FROM table AS alias JOIN ...`: the target is the
+        // FROM's table of that alias.
+        let aliased = from_items.and_then(|items| update_alias_target(&u.table, items));
+        let target = if let Some(name) = aliased {
+            let t = self.table(&name);
+            for twj in from_items.into_iter().flatten() {
                 self.add_from(twj, &mut scope);
             }
+            self.reads.remove(&t);
+            Some(t)
+        } else {
+            self.add_from(&u.table, &mut scope);
+            let target = scope.rels.first().and_then(|r| r.1.clone());
+            if let Some(t) = &target {
+                self.reads.remove(t);
+            }
+            for twj in from_items.into_iter().flatten() {
+                self.add_from(twj, &mut scope);
+            }
+            target
+        };
+        if let Some(t) = &target {
+            out.writes.push(t.clone());
         }
         let mut indirect = Vec::new();
         if let Some(w) = &u.selection {
@@ -710,4 +723,32 @@ fn child_statements(stmt: &Statement) -> Vec<Statement> {
     };
     let _ = stmt.visit(&mut v);
     v.found
+}
+
+/// The table an UPDATE's bare target names when it is an alias of its FROM list
+/// (`UPDATE tt SET ... FROM dbo.counters AS tt`), if it is one.
+fn update_alias_target(table: &TableWithJoins, from: &[TableWithJoins]) -> Option<ObjectName> {
+    let TableFactor::Table {
+        name, alias: None, ..
+    } = &table.relation
+    else {
+        return None;
+    };
+    let parts = name_parts(name);
+    let [target] = parts.as_slice() else {
+        return None;
+    };
+    if !table.joins.is_empty() {
+        return None;
+    }
+    from.iter()
+        .flat_map(|twj| std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)))
+        .find_map(|relation| match relation {
+            TableFactor::Table {
+                name,
+                alias: Some(a),
+                ..
+            } if norm(&a.name) == *target => Some(name.clone()),
+            _ => None,
+        })
 }

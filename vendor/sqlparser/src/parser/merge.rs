@@ -18,7 +18,7 @@ use alloc::{boxed::Box, format, vec, vec::Vec};
 use crate::{
     ast::{
         Merge, MergeAction, MergeClause, MergeClauseKind, MergeInsertExpr, MergeInsertKind,
-        MergeUpdateExpr, MergeUpdateKind, ObjectName, OutputClause, SetExpr,
+        MergeUpdateExpr, MergeUpdateKind, ObjectName, OutputClause, SetExpr, TableFactor,
     },
     dialect::{BigQueryDialect, GenericDialect, MySqlDialect},
     ast::helpers::attached_token::AttachedToken,
@@ -49,7 +49,14 @@ impl Parser<'_> {
         let optimizer_hints = self.maybe_parse_optimizer_hints()?;
         let into = self.parse_keyword(Keyword::INTO);
 
-        let table = self.parse_table_factor()?;
+        let mut table = self.parse_table_factor()?;
+        // Headwaters: T-SQL writes table hints before the alias, `MERGE t WITH (HOLDLOCK)
+        // AS tgt USING ...`.
+        if let TableFactor::Table { alias, .. } = &mut table {
+            if alias.is_none() && !self.peek_keyword(Keyword::USING) {
+                *alias = self.maybe_parse_table_alias()?;
+            }
+        }
 
         self.expect_keyword_is(Keyword::USING)?;
         let source = self.parse_table_factor()?;

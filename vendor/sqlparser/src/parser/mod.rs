@@ -753,6 +753,22 @@ impl<'a> Parser<'a> {
                 Keyword::UPDATE => self.parse_update(next_token),
                 Keyword::ALTER => self.parse_alter(),
                 Keyword::CALL => self.parse_call(),
+                // Headwaters: T-SQL's `COPY INTO table FROM 'url' ...`.
+                Keyword::COPY
+                    if dialect_of!(self is MsSqlDialect) && self.peek_keyword(Keyword::INTO) =>
+                {
+                    self.expect_keyword_is(Keyword::INTO)?;
+                    self.parse_mssql_load_into()
+                }
+                // Headwaters: T-SQL's `BULK INSERT table FROM 'file' ...`.
+                Keyword::NoKeyword
+                    if dialect_of!(self is MsSqlDialect | GenericDialect)
+                        && w.value.eq_ignore_ascii_case("BULK")
+                        && self.peek_keyword(Keyword::INSERT) =>
+                {
+                    self.expect_keyword_is(Keyword::INSERT)?;
+                    self.parse_mssql_load_into()
+                }
                 Keyword::COPY => self.parse_copy(),
                 Keyword::OPEN => {
                     self.prev_token();
@@ -7597,8 +7613,9 @@ impl<'a> Parser<'a> {
         // ACCESS POLICY ..., CHANGE_TRACKING = ..., ...) are skipped: they do not
         // change what the view reads.
         // (Redshift: BACKUP, DISTSTYLE, DISTKEY, SORTKEY, AUTO REFRESH; BigQuery: PARTITION
-        // BY, CLUSTER BY; PostgreSQL: USING method, WITH (...), TABLESPACE.)
-        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect | BigQueryDialect | PostgreSqlDialect) {
+        // BY, CLUSTER BY; PostgreSQL: USING method, WITH (...), TABLESPACE; T-SQL: WITH
+        // SCHEMABINDING, VIEW_METADATA, ENCRYPTION.)
+        if dialect_of!(self is DatabricksDialect | HiveDialect | SnowflakeDialect | RedshiftSqlDialect | BigQueryDialect | PostgreSqlDialect | MsSqlDialect) {
             let mut depth = 0usize;
             loop {
                 match &self.peek_token_ref().token {
@@ -16271,6 +16288,51 @@ impl<'a> Parser<'a> {
         Ok(Box::new(SetExpr::Delete(self.parse_delete(delete_token)?)))
     }
 
+    /// Headwaters: T-SQL's loads, `COPY INTO table [(cols)] FROM 'url' [, 'url' ...]
+    /// [WITH (...)]` (Synapse, Fabric) and `BULK INSERT table FROM 'file' [WITH (...)]`:
+    /// a COPY from the first file into the table (the column list and options dropped).
+    fn parse_mssql_load_into(&mut self) -> Result<Statement, ParserError> {
+        let table_name = self.parse_object_name(false)?;
+        if self.peek_token_ref().token == Token::LParen {
+            self.skip_parenthesized()?;
+        }
+        self.expect_keyword_is(Keyword::FROM)?;
+        let filename = self.parse_literal_string()?;
+        while self.consume_token(&Token::Comma) {
+            self.parse_literal_string()?;
+        }
+        if self.parse_keyword(Keyword::WITH) {
+            self.skip_parenthesized()?;
+        }
+        Ok(Statement::Copy {
+            source: CopySource::Table {
+                table_name,
+                columns: vec![],
+            },
+            to: false,
+            target: CopyTarget::File { filename },
+            options: vec![],
+            legacy_options: vec![],
+            payload: None,
+        })
+    }
+
+    /// Headwaters: T-SQL's `TOP (n) [PERCENT]` in UPDATE / INSERT / DELETE, checked and
+    /// dropped (how many rows, not which columns).
+    fn skip_mssql_top(&mut self) -> Result<(), ParserError> {
+        if dialect_of!(self is MsSqlDialect | GenericDialect)
+            && self.peek_keyword(Keyword::TOP)
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.expect_keyword_is(Keyword::TOP)?;
+            self.expect_token(&Token::LParen)?;
+            self.parse_expr()?;
+            self.expect_token(&Token::RParen)?;
+            let _ = self.parse_keyword(Keyword::PERCENT);
+        }
+        Ok(())
+    }
+
     /// Headwaters: a MySQL DELETE target, `name` or `name.*`.
     fn parse_delete_target_name(&mut self) -> Result<ObjectName, ParserError> {
         Ok(self.parse_delete_target()?.0)
@@ -16341,6 +16403,10 @@ impl<'a> Parser<'a> {
         let output = self.maybe_parse_output_clause()?;
 
         let using = if self.parse_keyword(Keyword::USING) {
+            Some(self.parse_comma_separated(Parser::parse_table_and_joins)?)
+        } else if dialect_of!(self is MsSqlDialect) && self.parse_keyword(Keyword::FROM) {
+            // Headwaters: T-SQL's `DELETE [FROM] t FROM t JOIN u ...`: the second FROM is
+            // the source the rows to delete are found in, as PostgreSQL's USING.
             Some(self.parse_comma_separated(Parser::parse_table_and_joins)?)
         } else {
             None
@@ -21082,6 +21148,7 @@ impl<'a> Parser<'a> {
     /// Parse an INSERT statement
     pub fn parse_insert(&mut self, insert_token: TokenWithSpan) -> Result<Statement, ParserError> {
         let optimizer_hints = self.maybe_parse_optimizer_hints()?;
+        self.skip_mssql_top()?;
         let or = self.parse_conflict_clause();
         let priority = if !dialect_of!(self is MySqlDialect | GenericDialect) {
             None
@@ -21530,6 +21597,8 @@ impl<'a> Parser<'a> {
     pub fn parse_update(&mut self, update_token: TokenWithSpan) -> Result<Statement, ParserError> {
         let optimizer_hints = self.maybe_parse_optimizer_hints()?;
         let or = self.parse_conflict_clause();
+        // Headwaters: T-SQL's `UPDATE TOP (n) [PERCENT]` (how many rows), dropped.
+        self.skip_mssql_top()?;
         let table = self.parse_table_and_joins()?;
         // Headwaters: MySQL's multi-table `UPDATE a, b SET ...`: the tables after the
         // first are read like a FROM list before SET.
@@ -21604,6 +21673,36 @@ impl<'a> Parser<'a> {
     /// Parse a `var = expr` assignment, used in an UPDATE statement
     pub fn parse_assignment(&mut self) -> Result<Assignment, ParserError> {
         let target = self.parse_assignment_target()?;
+        // Headwaters: T-SQL's compound assignments, `col += expr` (also -=, *=, /=, %=),
+        // as `col = col + expr`.
+        if dialect_of!(self is MsSqlDialect | GenericDialect)
+            && self.peek_nth_token_ref(1).token == Token::Eq
+        {
+            let op = match self.peek_token_ref().token {
+                Token::Plus => Some(BinaryOperator::Plus),
+                Token::Minus => Some(BinaryOperator::Minus),
+                Token::Mul => Some(BinaryOperator::Multiply),
+                Token::Div => Some(BinaryOperator::Divide),
+                Token::Mod => Some(BinaryOperator::Modulo),
+                _ => None,
+            };
+            if let (Some(op), AssignmentTarget::ColumnName(column)) = (op, &target) {
+                self.next_token();
+                self.next_token();
+                let left = Expr::CompoundIdentifier(
+                    column.0.iter().filter_map(|p| p.as_ident().cloned()).collect(),
+                );
+                let right = self.parse_expr()?;
+                return Ok(Assignment {
+                    target,
+                    value: Expr::BinaryOp {
+                        left: Box::new(left),
+                        op,
+                        right: Box::new(right),
+                    },
+                });
+            }
+        }
         if self.dialect.supports_double_eq_assignment() {
             if !self.consume_token(&Token::Eq) && !self.consume_token(&Token::DoubleEq) {
                 return self.expected("= or == (for assignment)", self.peek_token());
