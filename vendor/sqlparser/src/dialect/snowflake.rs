@@ -379,6 +379,11 @@ impl Dialect for SnowflakeDialect {
             // COPY INTO
             return Some(parse_copy_into(parser));
         }
+        // Headwaters: `COPY FILES INTO '@stage/path' FROM '@stage/path' [options]`, a
+        // copy between stages.
+        if parser.parse_keywords(&[Keyword::COPY, Keyword::FILES, Keyword::INTO]) {
+            return Some(parse_copy_files_into(parser));
+        }
 
         if let Some(kw) = parser.parse_one_of_keywords(&[
             Keyword::LIST,
@@ -1398,6 +1403,78 @@ pub fn parse_snowflake_stage_name(parser: &mut Parser) -> Result<ObjectName, Par
     }
 }
 
+/// Headwaters: `COPY FILES INTO '@stage/path' FROM '@stage/path' [FILES = (...)]
+/// [PATTERN = '...'] [DETAILED_OUTPUT = b]`: a `COPY INTO <location>` whose source is the
+/// other stage (the options kept as copy options).
+fn parse_copy_files_into(parser: &mut Parser) -> Result<Statement, ParserError> {
+    let stage = |parser: &mut Parser| -> Result<ObjectName, ParserError> {
+        if let Token::SingleQuotedString(s) = &parser.peek_token_ref().token {
+            let s = s.clone();
+            parser.advance_token();
+            Ok(ObjectName::from(vec![Ident::new(s)]))
+        } else {
+            parse_snowflake_stage_name(parser)
+        }
+    };
+    let into = stage(parser)?;
+    parser.expect_keyword_is(Keyword::FROM)?;
+    let from = stage(parser)?;
+    let mut files = vec![];
+    let mut pattern = None;
+    let mut copy_options = vec![];
+    loop {
+        if parser.parse_keyword(Keyword::FILES) {
+            parser.expect_token(&Token::Eq)?;
+            parser.expect_token(&Token::LParen)?;
+            files = parser.parse_comma_separated(|p| p.parse_literal_string())?;
+            parser.expect_token(&Token::RParen)?;
+        } else if parser.parse_keyword(Keyword::PATTERN) {
+            parser.expect_token(&Token::Eq)?;
+            pattern = Some(parser.parse_literal_string()?);
+        } else if let Token::Word(key) = &parser.peek_token_ref().token {
+            let key = key.clone();
+            parser.advance_token();
+            copy_options.push(parser.parse_key_value_option(&key)?);
+        } else {
+            break;
+        }
+    }
+    Ok(Statement::CopyIntoSnowflake {
+        kind: CopyIntoSnowflakeKind::Location,
+        into,
+        into_columns: None,
+        from_obj: Some(from),
+        from_obj_alias: None,
+        stage_params: StageParamsObject {
+            url: None,
+            encryption: KeyValueOptions {
+                options: vec![],
+                delimiter: KeyValueOptionsDelimiter::Space,
+            },
+            endpoint: None,
+            storage_integration: None,
+            credentials: KeyValueOptions {
+                options: vec![],
+                delimiter: KeyValueOptionsDelimiter::Space,
+            },
+        },
+        from_transformations: None,
+        from_query: None,
+        files: if files.is_empty() { None } else { Some(files) },
+        pattern,
+        file_format: KeyValueOptions {
+            options: vec![],
+            delimiter: KeyValueOptionsDelimiter::Space,
+        },
+        copy_options: KeyValueOptions {
+            options: copy_options,
+            delimiter: KeyValueOptionsDelimiter::Space,
+        },
+        validation_mode: None,
+        partition: None,
+    })
+}
+
 /// Parses a `COPY INTO` statement. Snowflake has two variants, `COPY INTO <table>`
 /// and `COPY INTO <location>` which have different syntax.
 pub fn parse_copy_into(parser: &mut Parser) -> Result<Statement, ParserError> {
@@ -1443,8 +1520,20 @@ pub fn parse_copy_into(parser: &mut Parser) -> Result<Statement, ParserError> {
         _ => None,
     };
 
-    parser.expect_keyword_is(Keyword::FROM)?;
-    match parser.next_token().token {
+    // Headwaters: without FROM a table loads from its own stage, `@%table`.
+    let implicit_stage =
+        kind == CopyIntoSnowflakeKind::Table && !parser.peek_keyword(Keyword::FROM);
+    if implicit_stage {
+        from_stage = Some(ObjectName::from(vec![Ident::new(format!("@%{into}"))]));
+    } else {
+        parser.expect_keyword_is(Keyword::FROM)?;
+    }
+    match if implicit_stage {
+        Token::EOF
+    } else {
+        parser.next_token().token
+    } {
+        Token::EOF if implicit_stage => {}
         Token::LParen if kind == CopyIntoSnowflakeKind::Table => {
             // Data load with transformations
             parser.expect_keyword_is(Keyword::SELECT)?;
@@ -1486,6 +1575,12 @@ pub fn parse_copy_into(parser: &mut Parser) -> Result<Statement, ParserError> {
         // FILE_FORMAT
         if parser.parse_keyword(Keyword::FILE_FORMAT) {
             parser.expect_token(&Token::Eq)?;
+            if parser.peek_token_ref().token != Token::LParen {
+                // Headwaters: a named file format, `FILE_FORMAT = db.fmt` (checked and
+                // dropped: it says how files are read, not which).
+                parser.parse_object_name(false)?;
+                continue;
+            }
             file_format = parser.parse_key_value_options(true, &[])?.options;
         // PARTITION BY
         } else if parser.parse_keywords(&[Keyword::PARTITION, Keyword::BY]) {
@@ -1515,6 +1610,8 @@ pub fn parse_copy_into(parser: &mut Parser) -> Result<Statement, ParserError> {
             let next_token = parser.next_token();
             pattern = Some(match next_token.token {
                 Token::SingleQuotedString(s) => s,
+                // Headwaters: a session variable, `PATTERN = $my_var`.
+                Token::Placeholder(s) => s,
                 _ => parser.expected("pattern", next_token)?,
             });
         // VALIDATION MODE
