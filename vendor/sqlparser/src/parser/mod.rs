@@ -5120,6 +5120,15 @@ impl<'a> Parser<'a> {
     /// STRING]` and `NULL|ERROR|EMPTY [ARRAY|OBJECT] ON EMPTY|ERROR`.
     fn skip_sql_json_clauses(&mut self) {
         loop {
+            // Most arguments end at `,` or `)`: nothing to look at.
+            if !matches!(&self.peek_token_ref().token, Token::Word(w) if matches!(
+                w.keyword,
+                Keyword::FORMAT | Keyword::WITH | Keyword::WITHOUT | Keyword::NULL
+                    | Keyword::DEFAULT | Keyword::ERROR | Keyword::EMPTY | Keyword::OMIT
+            ) || w.value.eq_ignore_ascii_case("KEEP"))
+            {
+                return;
+            }
             if self.parse_words(&["FORMAT", "JSON"]) {
                 if self.parse_words(&["ENCODING"]) {
                     self.advance_token();
