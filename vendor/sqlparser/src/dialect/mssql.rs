@@ -33,6 +33,22 @@ use alloc::{vec, vec::Vec};
 pub struct MsSqlDialect {}
 
 impl Dialect for MsSqlDialect {
+    /// Headwaters: `GROUP BY ... WITH ROLLUP | CUBE`.
+    fn supports_group_by_with_modifier(&self) -> bool {
+        true
+    }
+
+    /// Headwaters: SQL Server accepts a comma after the last column of CREATE TABLE.
+    fn supports_column_definition_trailing_commas(&self) -> bool {
+        true
+    }
+
+    /// Headwaters: T-SQL nests joins without parentheses, `a LEFT JOIN b LEFT JOIN c ON
+    /// c.x = b.x ON b.y = a.y` (as the view designer writes them).
+    fn supports_left_associative_joins_without_parens(&self) -> bool {
+        false
+    }
+
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         ch == '"' || ch == '['
     }
