@@ -352,9 +352,9 @@ impl<'a> Cx<'a> {
     /// Adds the relations of one FROM item to the scope; returns the columns its join
     /// conditions use.
     pub(super) fn add_from(&mut self, twj: &TableWithJoins, scope: &mut Scope<'_>) -> Vec<Src> {
-        let mut indirect = self.from_factor(&twj.relation, scope);
+        let mut indirect = self.relation_in_from(&twj.relation, scope);
         for j in &twj.joins {
-            indirect.extend(self.from_factor(&j.relation, scope));
+            indirect.extend(self.relation_in_from(&j.relation, scope));
             use ast::JoinOperator as J;
             let constraint = match &j.join_operator {
                 J::Join(c)
@@ -400,7 +400,7 @@ impl<'a> Cx<'a> {
     /// A relation of a FROM list: a join nested without an alias (`a JOIN (b JOIN c ON
     /// ...) ON ...`, or T-SQL's form without parentheses) puts its tables in this scope
     /// and gives its join conditions' influence; anything else is one relation.
-    fn from_factor(&mut self, tf: &TableFactor, scope: &mut Scope<'_>) -> Vec<Src> {
+    fn relation_in_from(&mut self, tf: &TableFactor, scope: &mut Scope<'_>) -> Vec<Src> {
         match tf {
             TableFactor::NestedJoin {
                 table_with_joins,
