@@ -108,8 +108,83 @@ const PARSER_RECURSION_LIMIT: usize = 64;
 /// piece can be a whole procedure body).
 const MAX_RECOVERIES: usize = 256;
 
+/// The MySQL client's `DELIMITER x` lines (dumps and routine scripts: `DELIMITER //`,
+/// `CREATE PROCEDURE ... END //`, `DELIMITER ;`): the text with those lines blanked and
+/// each statement end written in the custom delimiter turned into `;`, every character
+/// kept in its line and column so locations stay those of the input. `None` when the
+/// text has no DELIMITER line.
+fn mysql_client_delimiters(sql: &str) -> Option<String> {
+    let is_delimiter_line = |line: &str| {
+        let t = line.trim_start();
+        t.get(..9)
+            .is_some_and(|w| w.eq_ignore_ascii_case("DELIMITER"))
+            && t.get(9..)
+                .is_some_and(|r| r.starts_with([' ', '\t']) && !r.trim().is_empty())
+    };
+    if !sql.lines().any(is_delimiter_line) {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut delimiter = ";".to_string();
+    // Quote or comment open at the end of the previous line.
+    let mut open: Option<&str> = None;
+    for line in sql.split_inclusive('\n') {
+        if open.is_none() && is_delimiter_line(line) {
+            let body = line.trim_end_matches(['\n', '\r']);
+            delimiter = body.trim_start()[9..].trim().to_string();
+            out.extend(body.chars().map(|_| ' '));
+            out.push_str(&line[body.len()..]);
+            continue;
+        }
+        let mut rest = line;
+        while let Some(c) = rest.chars().next() {
+            if let Some(end) = open {
+                if rest.starts_with(end) {
+                    out.push_str(end);
+                    rest = &rest[end.len()..];
+                    open = None;
+                } else {
+                    if end == "\n" && c == '\n' {
+                        open = None;
+                    }
+                    out.push(c);
+                    rest = &rest[c.len_utf8()..];
+                }
+                continue;
+            }
+            let starts = |p: &str| rest.starts_with(p);
+            if delimiter != ";" && starts(&delimiter) {
+                out.push(';');
+                out.extend(delimiter.chars().skip(1).map(|_| ' '));
+                rest = &rest[delimiter.len()..];
+                continue;
+            }
+            open = match c {
+                '\'' => Some("'"),
+                '"' => Some("\""),
+                '`' => Some("`"),
+                '#' => Some("\n"),
+                '-' if starts("-- ") || starts("--\t") || starts("--\n") => Some("\n"),
+                '/' if starts("/*") => Some("*/"),
+                _ => None,
+            };
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            if open == Some("*/") {
+                out.push('*');
+                rest = &rest[1..];
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Tokenizes `sql`, splits it at top-level semicolons and parses each piece.
 pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
+    let rewritten = (dialect == Dialect::MySql)
+        .then(|| mysql_client_delimiters(sql))
+        .flatten();
+    let sql = rewritten.as_deref().unwrap_or(sql);
     let d = dialect.parser_dialect();
     let mut tokens = match Tokenizer::new(d.as_ref(), sql).tokenize_with_location() {
         Ok(t) => t,

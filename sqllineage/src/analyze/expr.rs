@@ -228,6 +228,11 @@ impl<'a> Cx<'a> {
         out: &mut Vec<Src>,
         indirect: &mut Vec<Src>,
     ) {
+        if let [name] = parts
+            && self.routine_params.contains(name)
+        {
+            return;
+        }
         match self.resolve(parts, scope) {
             Resolved::Sources(srcs, ind) => {
                 out.extend(srcs.into_iter().map(|s| Src {

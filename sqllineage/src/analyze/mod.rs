@@ -232,6 +232,10 @@ struct Cx<'a> {
     /// Inside the body of a compound statement (procedure, block, `IF`): statements
     /// that move no data there (DECLARE, SET, RETURN) are not reported as unsupported.
     in_compound: usize,
+    /// Parameters of the routine whose body is being read (`CREATE PROCEDURE p(IN since
+    /// DATE) ... WHERE d >= since`): a bare name among them is the parameter, not a
+    /// column (MySQL and T-SQL give the routine's variables precedence).
+    routine_params: Vec<String>,
     depth: usize,
     lateral_alias: bool,
 }
@@ -314,6 +318,7 @@ impl<'a> Cx<'a> {
             renamed: Vec::new(),
             columns_seen: RefCell::new(HashMap::new()),
             in_compound: 0,
+            routine_params: Vec::new(),
             depth: 0,
             lateral_alias: opts
                 .lateral_column_alias

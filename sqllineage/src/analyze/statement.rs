@@ -150,7 +150,11 @@ impl<'a> Cx<'a> {
                     self.unsupported(other);
                     StatementKind::Other
                 } else {
+                    let params = routine_params(other);
+                    let outer = self.routine_params.len();
+                    self.routine_params.extend(params);
                     self.compound(&body, &mut out);
+                    self.routine_params.truncate(outer);
                     StatementKind::Compound
                 }
             }
@@ -751,4 +755,22 @@ fn update_alias_target(table: &TableWithJoins, from: &[TableWithJoins]) -> Optio
             } if norm(&a.name) == *target => Some(name.clone()),
             _ => None,
         })
+}
+
+/// The parameter names of a procedure or function definition (none for other
+/// statements).
+fn routine_params(stmt: &Statement) -> Vec<String> {
+    match stmt {
+        Statement::CreateProcedure {
+            params: Some(params),
+            ..
+        } => params.iter().map(|p| norm(&p.name)).collect(),
+        Statement::CreateFunction(f) => f
+            .args
+            .iter()
+            .flatten()
+            .filter_map(|a| a.name.as_ref().map(norm))
+            .collect(),
+        _ => Vec::new(),
+    }
 }

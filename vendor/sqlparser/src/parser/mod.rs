@@ -6298,6 +6298,8 @@ impl<'a> Parser<'a> {
         } else if dialect_of!(self is DatabricksDialect) {
             self.parse_databricks_create_function(or_replace, temporary)
                 .map(Into::into)
+        } else if dialect_of!(self is MySqlDialect) {
+            self.parse_mysql_create_function(or_replace).map(Into::into)
         } else if dialect_of!(self is MsSqlDialect) {
             self.parse_mssql_create_function(or_alter, or_replace, temporary)
                 .map(Into::into)
@@ -6487,6 +6489,90 @@ impl<'a> Parser<'a> {
             set_params: vec![],
             language: None,
             determinism_specifier: None,
+            options: None,
+            remote_connection: None,
+        })
+    }
+
+    /// Headwaters: MySQL's routine characteristics, `COMMENT 'c' | LANGUAGE SQL | [NOT]
+    /// DETERMINISTIC | CONTAINS SQL | NO SQL | READS SQL DATA | MODIFIES SQL DATA | SQL
+    /// SECURITY {DEFINER | INVOKER}`, in any order; whether DETERMINISTIC was given.
+    fn parse_mysql_routine_characteristics(
+        &mut self,
+    ) -> Result<Option<FunctionDeterminismSpecifier>, ParserError> {
+        let mut determinism = None;
+        loop {
+            if self.parse_keyword(Keyword::COMMENT) {
+                self.parse_comment_value()?;
+            } else if self.parse_keyword(Keyword::LANGUAGE) {
+                self.parse_identifier()?;
+            } else if self.parse_keyword(Keyword::DETERMINISTIC) {
+                determinism = Some(FunctionDeterminismSpecifier::Deterministic);
+            } else if self.parse_keywords(&[Keyword::NOT, Keyword::DETERMINISTIC]) {
+                determinism = Some(FunctionDeterminismSpecifier::NotDeterministic);
+            } else if self.parse_words(&["CONTAINS", "SQL"])
+                || self.parse_words(&["NO", "SQL"])
+                || self.parse_words(&["READS", "SQL", "DATA"])
+                || self.parse_words(&["MODIFIES", "SQL", "DATA"])
+            {
+            } else if self.parse_keywords(&[Keyword::SQL, Keyword::SECURITY]) {
+                self.parse_identifier()?;
+            } else {
+                return Ok(determinism);
+            }
+        }
+    }
+
+    /// Headwaters: MySQL's `CREATE FUNCTION name ([param type, ...]) RETURNS type
+    /// [characteristics] body`, the body a `BEGIN ... END` block or one statement
+    /// (`RETURN expr`).
+    fn parse_mysql_create_function(
+        &mut self,
+        or_replace: bool,
+    ) -> Result<CreateFunction, ParserError> {
+        let if_not_exists = self.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let name = self.parse_object_name(false)?;
+        self.expect_token(&Token::LParen)?;
+        let args = if self.consume_token(&Token::RParen) {
+            vec![]
+        } else {
+            let args = self.parse_comma_separated(Parser::parse_function_arg)?;
+            self.expect_token(&Token::RParen)?;
+            args
+        };
+        self.expect_keyword_is(Keyword::RETURNS)?;
+        let return_type = Some(FunctionReturnType::DataType(self.parse_data_type()?));
+        let determinism_specifier = self.parse_mysql_routine_characteristics()?;
+        let function_body = if self.peek_keyword(Keyword::BEGIN) {
+            let begin_token = self.expect_keyword(Keyword::BEGIN)?;
+            let statements = self.parse_statement_list(&[Keyword::END])?;
+            let end_token = self.expect_keyword(Keyword::END)?;
+            CreateFunctionBody::AsBeginEnd(BeginEndStatements {
+                begin_token: AttachedToken(begin_token),
+                statements,
+                end_token: AttachedToken(end_token),
+            })
+        } else {
+            self.expect_keyword_is(Keyword::RETURN)?;
+            CreateFunctionBody::Return(self.parse_expr()?)
+        };
+        Ok(CreateFunction {
+            or_alter: false,
+            or_replace,
+            temporary: false,
+            if_not_exists,
+            name,
+            args: Some(args),
+            return_type,
+            function_body: Some(function_body),
+            behavior: None,
+            called_on_null: None,
+            parallel: None,
+            security: None,
+            set_params: vec![],
+            using: None,
+            language: None,
+            determinism_specifier,
             options: None,
             remote_connection: None,
         })
@@ -23739,10 +23825,16 @@ impl<'a> Parser<'a> {
             None
         };
 
+        // Headwaters: MySQL's characteristics, and its body without AS.
+        if dialect_of!(self is MySqlDialect) {
+            self.parse_mysql_routine_characteristics()?;
+        }
         let body = match self.maybe_parse_begin_atomic()? {
             Some(statements) => CreateProcedureBody::BeginAtomic(statements),
             None => {
-                self.expect_keyword_is(Keyword::AS)?;
+                if !(dialect_of!(self is MySqlDialect) && self.peek_keyword(Keyword::BEGIN)) {
+                    self.expect_keyword_is(Keyword::AS)?;
+                }
                 CreateProcedureBody::As(self.parse_conditional_statements(&[Keyword::END])?)
             }
         };
