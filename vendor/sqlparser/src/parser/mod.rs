@@ -5589,7 +5589,12 @@ impl<'a> Parser<'a> {
             }
 
             values.push(self.parse_statement()?);
-            self.expect_token(&Token::SemiColon)?;
+            // Headwaters: T-SQL needs no semicolon between statements.
+            if dialect_of!(self is MsSqlDialect) {
+                let _ = self.consume_token(&Token::SemiColon);
+            } else {
+                self.expect_token(&Token::SemiColon)?;
+            }
         }
         Ok(values)
     }
@@ -6832,6 +6837,7 @@ impl<'a> Parser<'a> {
             None => self.parse_data_type()?,
         };
         let return_type = Some(FunctionReturnType::DataType(data_type));
+        self.skip_mssql_routine_options();
 
         let _ = self.parse_keyword(Keyword::AS);
 
@@ -6898,7 +6904,14 @@ impl<'a> Parser<'a> {
         let parse_function_param =
             |parser: &mut Parser| -> Result<OperateFunctionArg, ParserError> {
                 let name = parser.parse_identifier()?;
+                // Headwaters: T-SQL's `@p AS type` and `READONLY` table parameters.
+                if dialect_of!(parser is MsSqlDialect) {
+                    let _ = parser.parse_keyword(Keyword::AS);
+                }
                 let data_type = parser.parse_data_type()?;
+                if dialect_of!(parser is MsSqlDialect) {
+                    let _ = parser.parse_words(&["READONLY"]);
+                }
                 // Headwaters: BigQuery's `NOT AGGREGATE` parameters (constant per call).
                 let _ = parser.parse_keywords(&[Keyword::NOT, Keyword::AGGREGATE]);
                 let default_expr = if parser.consume_token(&Token::Eq) {
@@ -10983,12 +10996,22 @@ impl<'a> Parser<'a> {
             None
         };
         let name = self.parse_identifier()?;
+        // Headwaters: T-SQL's `@p AS type`.
+        if dialect_of!(self is MsSqlDialect) {
+            let _ = self.parse_keyword(Keyword::AS);
+        }
         let data_type = self.parse_data_type()?;
         let default = if self.consume_token(&Token::Eq) {
             Some(self.parse_expr()?)
         } else {
             None
         };
+        // Headwaters: T-SQL's `OUT` / `OUTPUT` / `READONLY` after the parameter.
+        if dialect_of!(self is MsSqlDialect) {
+            while self.parse_keyword(Keyword::OUT) || self.parse_words(&["OUTPUT"])
+                || self.parse_words(&["READONLY"])
+            {}
+        }
 
         Ok(ProcedureParam {
             name,
@@ -16410,6 +16433,50 @@ impl<'a> Parser<'a> {
             legacy_options: vec![],
             payload: None,
         })
+    }
+
+    /// Headwaters: T-SQL's routine options before the body, `WITH SCHEMABINDING, EXECUTE
+    /// AS CALLER, RETURNS NULL ON NULL INPUT, NATIVE_COMPILATION, ...`: skipped up to `AS`
+    /// or `BEGIN`.
+    fn skip_mssql_routine_options(&mut self) {
+        if dialect_of!(self is MsSqlDialect) && self.parse_keyword(Keyword::WITH) {
+            loop {
+                match &self.peek_token_ref().token {
+                    Token::EOF | Token::SemiColon => break,
+                    Token::Word(w) if matches!(w.keyword, Keyword::BEGIN) => break,
+                    // `EXECUTE AS x` holds an AS; the body's AS ends the options.
+                    Token::Word(w) if w.keyword == Keyword::AS => {
+                        let after_execute = matches!(
+                            &self.peek_nth_token_ref(0).token,
+                            Token::Word(_)
+                        ) && self.index > 0
+                            && matches!(
+                                self.get_previous_token_word_keyword(),
+                                Some(Keyword::EXECUTE) | Some(Keyword::EXEC)
+                            );
+                        if !after_execute {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                self.next_token();
+            }
+        }
+    }
+
+    /// Headwaters: the keyword of the token before the current position, if a word.
+    fn get_previous_token_word_keyword(&self) -> Option<Keyword> {
+        let mut i = self.index;
+        while i > 0 {
+            i -= 1;
+            match &self.tokens.get(i).map(|t| &t.token) {
+                Some(Token::Whitespace(_)) => continue,
+                Some(Token::Word(w)) => return Some(w.keyword),
+                _ => return None,
+            }
+        }
+        None
     }
 
     /// Headwaters: T-SQL's `TOP (n) [PERCENT]` in UPDATE / INSERT / DELETE, checked and
@@ -23817,7 +23884,17 @@ impl<'a> Parser<'a> {
     /// Parse `CREATE PROCEDURE` statement.
     pub fn parse_create_procedure(&mut self, or_alter: bool) -> Result<Statement, ParserError> {
         let name = self.parse_object_name(false)?;
-        let params = self.parse_optional_procedure_parameters()?;
+        let mut params = self.parse_optional_procedure_parameters()?;
+        // Headwaters: T-SQL's parameters without parentheses, `CREATE PROCEDURE p @a int
+        // = 1, @b sysname OUTPUT AS ...`, and its options, `WITH RECOMPILE, EXECUTE AS
+        // ...` (dropped).
+        if dialect_of!(self is MsSqlDialect)
+            && params.is_none()
+            && matches!(&self.peek_token_ref().token, Token::Word(w) if w.value.starts_with('@'))
+        {
+            params = Some(self.parse_comma_separated(Parser::parse_procedure_param)?);
+        }
+        self.skip_mssql_routine_options();
 
         let language = if self.parse_keyword(Keyword::LANGUAGE) {
             Some(self.parse_identifier()?)
