@@ -297,6 +297,9 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         }
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let local = listener.local_addr()?;
+        // The signal handlers are in place before the address is announced: a SIGTERM
+        // right after start still stops the server gracefully (it killed it before).
+        let shutdown = shutdown_signal()?;
         println!("headwaters listening on http://{local}");
         use std::io::Write;
         std::io::stdout().flush().ok();
@@ -307,7 +310,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
-            shutdown().await;
+            shutdown.await;
             let _ = stop_tx.send(true);
         });
         // In-flight requests get a grace period, not forever: a long write must not
@@ -339,24 +342,25 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
 /// How long a stopping server lets in-flight requests finish.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT or SIGTERM, with the handlers installed now (not when first polled).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("installing SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("installing SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
