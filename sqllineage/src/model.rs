@@ -284,6 +284,8 @@ pub enum StatementKind {
     Truncate,
     /// `ALTER TABLE` (renames, swaps).
     AlterTable,
+    /// `ALTER VIEW` (a new definition, a rename, property changes).
+    AlterView,
     /// `RENAME TABLE`.
     RenameTable,
     /// `COPY` / `COPY INTO`.
@@ -320,6 +322,7 @@ impl StatementKind {
             StatementKind::Drop => "drop",
             StatementKind::Truncate => "truncate",
             StatementKind::AlterTable => "alter_table",
+            StatementKind::AlterView => "alter_view",
             StatementKind::RenameTable => "rename_table",
             StatementKind::Copy => "copy",
             StatementKind::Unload => "unload",

@@ -209,6 +209,10 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     // their semicolons end statements inside the block, not the block.
     let mut blocks = 0i64;
     let batches = dialect == Dialect::MsSql;
+    // Snowflake: a scripting block's handler section on its own (`EXCEPTION WHEN e THEN
+    // statements ...`, the column of its EXCEPTION): it holds the `WHEN` arms and the
+    // statements indented under it.
+    let mut handler: Option<u64> = None;
     let mut i = 0;
     while i < tokens.len() {
         // Taken, not cloned: only the tokens after it are looked at from here on.
@@ -234,6 +238,18 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         if is_join_hint(dialect, &t, &current, after) {
             continue;
         }
+        // Snowflake DCM projects: `DEFINE {TABLE | VIEW | FUNCTION | ...}` declares the
+        // object as `CREATE OR ALTER` would; its lineage is the CREATE's.
+        if dialect == Dialect::Snowflake
+            && current.iter().all(is_blank)
+            && is_word(Some(&t), "DEFINE")
+            && matches!(
+                after.iter().find(|n| !is_blank(n)).map(|n| &n.token),
+                Some(Token::Word(_))
+            )
+        {
+            t.token = Token::make_keyword("CREATE");
+        }
         if dialect == Dialect::Teradata {
             expand_teradata_abbreviation(&mut t.token, current.iter().rev().find(|p| !is_blank(p)));
         }
@@ -247,15 +263,37 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
             }
             _ => {}
         }
-        if t.token == Token::SemiColon && depth <= 0 && blocks == 0 {
+        if dialect == Dialect::Snowflake
+            && blocks == 0
+            && current.iter().all(is_blank)
+            && is_word(Some(&t), "EXCEPTION")
+            && is_word(after.iter().find(|n| !is_blank(n)), "WHEN")
+        {
+            handler = Some(t.span.start.column);
+        }
+        let section_goes_on = |column: u64| {
+            let next = after.iter().find(|n| !is_blank(n) && n.token != Token::EOF);
+            next.is_some_and(|n| is_word(Some(n), "WHEN") || n.span.start.column > column)
+        };
+        if t.token == Token::SemiColon
+            && depth <= 0
+            && blocks == 0
+            && !handler.is_some_and(section_goes_on)
+        {
             parse_piece(&std::mem::take(&mut current), dialect, &mut out);
             depth = 0;
+            handler = None;
         } else {
             current.push(t);
         }
     }
     parse_piece(&current, dialect, &mut out);
     out
+}
+
+/// Whether a token is the unquoted word `word` (in any case).
+fn is_word(t: Option<&TokenWithSpan>, word: &str) -> bool {
+    matches!(t.map(|t| &t.token), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
 }
 
 /// Teradata's abbreviations `SEL`, `DEL`, `INS`, `UPD` are reserved words there (a

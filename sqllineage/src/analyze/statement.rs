@@ -102,6 +102,10 @@ impl<'a> Cx<'a> {
                 self.alter_table(at, &mut out);
                 StatementKind::AlterTable
             }
+            Statement::AlterView(av) => {
+                self.alter_view(av, &mut out);
+                StatementKind::AlterView
+            }
             Statement::RenameTable(renames) => {
                 self.rename_tables(renames);
                 StatementKind::RenameTable
@@ -297,12 +301,7 @@ impl<'a> Cx<'a> {
                             self.table(n)
                         }
                     };
-                    // A rename moves no data: no lineage of its own; the table is
-                    // known by its new name from here on, in earlier statements too.
-                    self.renamed.push((from.clone(), to.clone()));
-                    let cols = self.known_columns(&from).map(|c| c.to_vec());
-                    self.created.push((from.clone(), None));
-                    self.created.push((to, cols));
+                    self.rename(from.clone(), to);
                 }
                 ast::AlterTableOperation::SwapWith { table_name } => {
                     // The table takes the other's data.
@@ -315,15 +314,38 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// ALTER VIEW: a new definition (`AS query`, MySQL) has the lineage of CREATE VIEW;
+    /// a rename is known from here on; any other change alters the view.
+    fn alter_view(&mut self, av: &ast::AlterView, out: &mut StatementLineage) {
+        let target = self.table(&av.name);
+        match &av.operation {
+            ast::AlterViewOperation::As { columns, query, .. } => {
+                let names = columns.iter().map(norm).collect();
+                self.create_from_query(target, query, names, out);
+            }
+            ast::AlterViewOperation::RenameTo { new_name } => {
+                let to = self.table(new_name);
+                self.rename(target, to);
+            }
+            _ => out.modifies.push(target),
+        }
+    }
+
     /// RENAME TABLE: later (and earlier) statements know the tables by their new names.
     fn rename_tables(&mut self, renames: &[ast::RenameTable]) {
         for r in renames {
             let (from, to) = (self.table(&r.old_name), self.table(&r.new_name));
-            self.renamed.push((from.clone(), to.clone()));
-            let cols = self.known_columns(&from).map(|c| c.to_vec());
-            self.created.push((from, None));
-            self.created.push((to, cols));
+            self.rename(from, to);
         }
+    }
+
+    /// A rename moves no data: no lineage of its own; the table is known by its new
+    /// name from here on, in earlier statements too.
+    fn rename(&mut self, from: TableName, to: TableName) {
+        self.renamed.push((from.clone(), to.clone()));
+        let cols = self.known_columns(&from).map(|c| c.to_vec());
+        self.created.push((from, None));
+        self.created.push((to, cols));
     }
 
     /// COPY between a table (or query) and a file.

@@ -126,6 +126,8 @@ impl fmt::Display for ReplicaIdentity {
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
 pub enum AlterTableOperation {
+    /// Headwaters: Snowflake property and governance actions.
+    Properties(PropertyClause),
     /// `ADD <table_constraint> [NOT VALID]`
     AddConstraint {
         /// The table constraint to add.
@@ -1081,6 +1083,7 @@ impl fmt::Display for AlterTableOperation {
             AlterTableOperation::SwapWith { table_name } => {
                 write!(f, "SWAP WITH {table_name}")
             }
+            AlterTableOperation::Properties(clause) => write!(f, "{clause}"),
             AlterTableOperation::OwnerTo { new_owner } => {
                 write!(f, "OWNER TO {new_owner}")
             }
@@ -4984,6 +4987,30 @@ pub struct AlterView {
     pub operation: AlterViewOperation,
 }
 
+/// Headwaters: a Snowflake action on an object's properties, tags, contacts or
+/// governance policies (`SET | UNSET ...`, `ADD | DROP STORAGE LIFECYCLE POLICY`,
+/// `DROP ALL ROW ACCESS POLICIES`, `{ALTER | MODIFY} COLUMN c {SET | UNSET} ... POLICY`).
+/// None of them moves data, so the clause is kept as its text.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub struct PropertyClause {
+    /// The column a column-level action applies to.
+    pub column: Option<Ident>,
+    /// The clause from its first word (`SET`, `UNSET`, `ADD`, `DROP`), tokens joined by
+    /// single spaces.
+    pub text: String,
+}
+
+impl fmt::Display for PropertyClause {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if let Some(column) = &self.column {
+            write!(f, "ALTER COLUMN {column} ")?;
+        }
+        f.write_str(&self.text)
+    }
+}
+
 /// Operations supported by `ALTER VIEW`.
 ///
 /// See [PostgreSQL](https://www.postgresql.org/docs/current/sql-alterview.html)
@@ -5056,6 +5083,8 @@ pub enum AlterViewOperation {
         /// Options to reset.
         options: Vec<Ident>,
     },
+    /// Headwaters: Snowflake property and governance actions.
+    Properties(PropertyClause),
 }
 
 impl fmt::Display for AlterViewOperation {
@@ -5092,6 +5121,7 @@ impl fmt::Display for AlterViewOperation {
             AlterViewOperation::ResetOptions { options } => {
                 write!(f, "RESET ({})", display_comma_separated(options))
             }
+            AlterViewOperation::Properties(clause) => write!(f, "{clause}"),
         }
     }
 }
@@ -5862,6 +5892,8 @@ pub struct AlterFunction {
     pub aggregate_star: bool,
     /// Operation applied to the object.
     pub operation: AlterFunctionOperation,
+    /// Headwaters: `IF EXISTS` after `ALTER FUNCTION` (Snowflake).
+    pub if_exists: bool,
 }
 
 /// Function-like object type used by [`AlterFunction`].
@@ -5915,6 +5947,8 @@ pub enum AlterFunctionOperation {
         /// Whether `RESTRICT` is present.
         restrict: bool,
     },
+    /// Headwaters: Snowflake's `SET | UNSET` of properties and tags.
+    Properties(PropertyClause),
 }
 
 /// Function action in `ALTER FUNCTION ... action [ ... ] [ RESTRICT ]`.
@@ -5953,6 +5987,9 @@ pub enum AlterFunctionAction {
 impl fmt::Display for AlterFunction {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "ALTER {} ", self.kind)?;
+        if self.if_exists {
+            write!(f, "IF EXISTS ")?;
+        }
         match self.kind {
             AlterFunctionKind::Function => {
                 write!(f, "{} ", self.function)?;
@@ -5991,6 +6028,7 @@ impl fmt::Display for AlterFunctionOperation {
                 write!(f, "RENAME TO {new_name}")
             }
             AlterFunctionOperation::OwnerTo(owner) => write!(f, "OWNER TO {owner}"),
+            AlterFunctionOperation::Properties(clause) => write!(f, "{clause}"),
             AlterFunctionOperation::SetSchema { schema_name } => {
                 write!(f, "SET SCHEMA {schema_name}")
             }

@@ -1234,6 +1234,9 @@ impl Spanned for AlterViewOperation {
             AlterViewOperation::ResetOptions { options } => {
                 union_spans(options.iter().map(|i| i.span))
             }
+            AlterViewOperation::Properties(clause) => {
+                clause.column.as_ref().map_or(Span::empty(), |c| c.span)
+            }
         }
     }
 }
@@ -1367,6 +1370,9 @@ impl Spanned for AlterTableOperation {
                 column_name.span.union(&op.span())
             }
             AlterTableOperation::SwapWith { table_name } => table_name.span(),
+            AlterTableOperation::Properties(clause) => {
+                clause.column.as_ref().map_or(Span::empty(), |c| c.span)
+            }
             AlterTableOperation::SetTblProperties { table_properties } => {
                 union_spans(table_properties.iter().map(|i| i.span()))
             }

@@ -312,6 +312,29 @@ impl Dialect for SnowflakeDialect {
             return Some(parse_alter_session(parser, set));
         }
 
+        if parser.parse_words(&["LET"]) {
+            return Some(parser.parse_snowflake_let());
+        }
+
+        if parser.peek_keyword(Keyword::EXCEPTION)
+            && matches!(&parser.peek_nth_token_ref(1).token,
+                Token::Word(w) if w.keyword == Keyword::WHEN)
+        {
+            // Headwaters: a scripting block's handler section on its own (`EXCEPTION WHEN
+            // e THEN statements ...`, as sqlfluff's fixtures hold them): the block
+            // without its body, so that the handlers' statements get their lineage.
+            parser.advance_token();
+            return Some(parser.parse_exception_arms().map(|when| Statement::StartTransaction {
+                begin: true,
+                statements: vec![],
+                exception: Some(when),
+                has_end_keyword: false,
+                transaction: None,
+                modifier: None,
+                modes: Default::default(),
+            }));
+        }
+
         if parser.parse_keyword(Keyword::CREATE) {
             // possibly CREATE STAGE
             //[ OR  REPLACE ]
@@ -920,6 +943,9 @@ pub fn parse_create_table(
         let next_token = parser.next_token();
         match &next_token.token {
             Token::Word(word) => match word.keyword {
+                // Headwaters: `COPY TAGS` (the clone's or the replaced table's tags;
+                // dropped, as it moves no data).
+                Keyword::COPY if parser.parse_words(&["TAGS"]) => {}
                 Keyword::COPY => {
                     parser.expect_keyword_is(Keyword::GRANTS)?;
                     builder = builder.copy_grants(true);
@@ -991,6 +1017,8 @@ pub fn parse_create_table(
                         Keyword::STORAGE,
                         Keyword::TAG,
                         Keyword::ROW,
+                        Keyword::JOIN,
+                        Keyword::CONTACT,
                     ])?;
                     parser.prev_token();
                 }
@@ -998,6 +1026,28 @@ pub fn parse_create_table(
                     parser.expect_keyword_is(Keyword::POLICY)?;
                     let aggregation_policy = parser.parse_object_name(false)?;
                     builder = builder.with_aggregation_policy(Some(aggregation_policy));
+                    // Headwaters: `ENTITY KEY (cols)` (dropped: governance only).
+                    if parser.parse_words(&["ENTITY", "KEY"]) {
+                        parser.parse_parenthesized_column_list(IsOptional::Mandatory, false)?;
+                    }
+                }
+                // Headwaters: `[WITH] JOIN POLICY p [ALLOWED JOIN KEYS (cols)]` and `[WITH]
+                // CONTACT (purpose = contact, ...)`: governance only, dropped.
+                Keyword::JOIN => {
+                    parser.expect_keyword_is(Keyword::POLICY)?;
+                    parser.parse_object_name(false)?;
+                    if parser.parse_words(&["ALLOWED", "JOIN", "KEYS"]) {
+                        parser.parse_parenthesized_column_list(IsOptional::Mandatory, false)?;
+                    }
+                }
+                Keyword::CONTACT => {
+                    parser.expect_token(&Token::LParen)?;
+                    parser.parse_comma_separated(|p| {
+                        p.parse_identifier()?;
+                        p.expect_token(&Token::Eq)?;
+                        p.parse_object_name(false)
+                    })?;
+                    parser.expect_token(&Token::RParen)?;
                 }
                 Keyword::ROW => {
                     parser.expect_keywords(&[Keyword::ACCESS, Keyword::POLICY])?;
@@ -1060,7 +1110,12 @@ pub fn parse_create_table(
                 }
                 Keyword::TARGET_LAG => {
                     parser.expect_token(&Token::Eq)?;
-                    let target_lag = parser.parse_literal_string()?;
+                    // Headwaters: `TARGET_LAG = DOWNSTREAM` (refreshed when a dependent is).
+                    let target_lag = if parser.parse_words(&["DOWNSTREAM"]) {
+                        "DOWNSTREAM".to_string()
+                    } else {
+                        parser.parse_literal_string()?
+                    };
                     builder = builder.target_lag(Some(target_lag));
                 }
                 Keyword::WAREHOUSE => {

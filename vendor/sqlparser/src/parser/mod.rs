@@ -5095,9 +5095,18 @@ impl<'a> Parser<'a> {
         self.parse_keywords_indexed(keywords).is_some()
     }
 
+    /// Headwaters: whether the words `words` (compared without case, keywords or not)
+    /// come next; consumes nothing.
+    pub(crate) fn peek_words(&mut self, words: &[&str]) -> bool {
+        let start_index = self.index;
+        let found = self.parse_words(words);
+        self.index = start_index;
+        found
+    }
+
     /// Headwaters: consumes the words `words` (compared without case, keywords or not)
     /// if they come next, all or none.
-    fn parse_words(&mut self, words: &[&str]) -> bool {
+    pub(crate) fn parse_words(&mut self, words: &[&str]) -> bool {
         let start_index = self.index;
         for word in words {
             match &self.peek_token_ref().token {
@@ -5589,8 +5598,11 @@ impl<'a> Parser<'a> {
             }
 
             values.push(self.parse_statement()?);
-            // Headwaters: T-SQL needs no semicolon between statements.
-            if dialect_of!(self is MsSqlDialect) {
+            // Headwaters: T-SQL needs no semicolon between statements; the last statement
+            // of the input needs none either (the splitter drops the final one).
+            if self.peek_token_ref().token == Token::EOF {
+                break;
+            } else if dialect_of!(self is MsSqlDialect) {
                 let _ = self.consume_token(&Token::SemiColon);
             } else {
                 self.expect_token(&Token::SemiColon)?;
@@ -5725,6 +5737,35 @@ impl<'a> Parser<'a> {
             || multiset.is_some()
             || persistent
             || create_view_params.is_some();
+        if dialect_of!(self is SnowflakeDialect)
+            && (self.peek_words(&["SECURE", "FUNCTION"])
+                || self.peek_words(&["SECURE", "EXTERNAL", "FUNCTION"])
+                || self.peek_words(&["AGGREGATE", "FUNCTION"])
+                || self.peek_words(&["EXTERNAL", "FUNCTION"]))
+        {
+            // Headwaters: Snowflake's secure, aggregate and external functions.
+            let _ = self.parse_words(&["SECURE"]);
+            let _ = self.parse_words(&["AGGREGATE"]) || self.parse_words(&["EXTERNAL"]);
+            self.expect_keyword_is(Keyword::FUNCTION)?;
+            return self.parse_snowflake_create_function(or_alter, or_replace, temporary)
+                .map(Into::into);
+        }
+        if dialect_of!(self is SnowflakeDialect)
+            && (self.peek_words(&["INTERACTIVE", "MATERIALIZED", "VIEW"])
+                || self.peek_words(&["SECURE", "INTERACTIVE", "MATERIALIZED", "VIEW"])
+                || self.peek_words(&["SECURE", "TEMPORARY"])
+                || self.peek_words(&["SECURE", "TEMP"]))
+        {
+            // Headwaters: Snowflake's `[SECURE] INTERACTIVE MATERIALIZED VIEW` and
+            // `SECURE TEMPORARY [RECURSIVE] VIEW` (INTERACTIVE dropped).
+            let secure = self.parse_words(&["SECURE"]);
+            let _ = self.parse_words(&["INTERACTIVE"]);
+            let temporary = temporary
+                || self.parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY]).is_some();
+            let mut view = self.parse_create_view(or_alter, or_replace, temporary, create_view_params)?;
+            view.secure |= secure;
+            return Ok(view.into());
+        }
         if dialect_of!(self is BigQueryDialect | GenericDialect)
             && (self.peek_keywords(&[Keyword::TABLE, Keyword::FUNCTION])
                 || self.peek_keywords(&[Keyword::AGGREGATE, Keyword::FUNCTION]))
@@ -6308,6 +6349,9 @@ impl<'a> Parser<'a> {
         } else if dialect_of!(self is MsSqlDialect) {
             self.parse_mssql_create_function(or_alter, or_replace, temporary)
                 .map(Into::into)
+        } else if dialect_of!(self is SnowflakeDialect) {
+            self.parse_snowflake_create_function(or_alter, or_replace, temporary)
+                .map(Into::into)
         } else {
             self.prev_token();
             self.expected_ref("an object type after CREATE", self.peek_token_ref())
@@ -6707,6 +6751,133 @@ impl<'a> Parser<'a> {
             using: None,
             language,
             determinism_specifier,
+            options: None,
+            remote_connection: None,
+        })
+    }
+
+    /// Headwaters: `CREATE [OR REPLACE | OR ALTER] [TEMP] [SECURE] [AGGREGATE | EXTERNAL]
+    /// FUNCTION [IF NOT EXISTS] name ([arg type [DEFAULT expr], ...]) RETURNS {type |
+    /// TABLE (cols)} [[NOT] NULL] [options] [AS body]` for [Snowflake] (SQL, JavaScript,
+    /// Java, Python and Scala functions and external functions; the caller has read the
+    /// words up to `FUNCTION`). Options: `LANGUAGE l` and the null-input and volatility
+    /// clauses are kept; `MEMOIZABLE`, `COMMENT = '...'` and `NAME = value` properties
+    /// (`HANDLER`, `IMPORTS`, `PACKAGES`, `API_INTEGRATION`, `HEADERS`, ...) are dropped.
+    ///
+    /// [Snowflake]: https://docs.snowflake.com/en/sql-reference/sql/create-function
+    fn parse_snowflake_create_function(
+        &mut self,
+        or_alter: bool,
+        or_replace: bool,
+        temporary: bool,
+    ) -> Result<CreateFunction, ParserError> {
+        let if_not_exists = self.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let name = self.parse_object_name(false)?;
+        self.expect_token(&Token::LParen)?;
+        let args = if self.consume_token(&Token::RParen) {
+            vec![]
+        } else {
+            let args = self.parse_comma_separated(|p| {
+                let name = p.parse_identifier()?;
+                let data_type = p.parse_data_type()?;
+                let default_expr = if p.parse_keyword(Keyword::DEFAULT) {
+                    Some(p.parse_expr()?)
+                } else {
+                    None
+                };
+                Ok(OperateFunctionArg {
+                    mode: None,
+                    name: Some(name),
+                    data_type,
+                    default_expr,
+                })
+            })?;
+            self.expect_token(&Token::RParen)?;
+            args
+        };
+        self.expect_keyword_is(Keyword::RETURNS)?;
+        let return_type = if self.parse_keyword(Keyword::TABLE) {
+            self.expect_token(&Token::LParen)?;
+            let columns = if self.consume_token(&Token::RParen) {
+                vec![]
+            } else {
+                let columns = self.parse_comma_separated(|p| {
+                    Ok(ColumnDef {
+                        name: p.parse_identifier()?,
+                        data_type: p.parse_data_type()?,
+                        options: vec![],
+                    })
+                })?;
+                self.expect_token(&Token::RParen)?;
+                columns
+            };
+            FunctionReturnType::DataType(DataType::Table(Some(columns)))
+        } else {
+            FunctionReturnType::DataType(self.parse_data_type()?)
+        };
+        let mut language = None;
+        let mut called_on_null = None;
+        let mut behavior = None;
+        loop {
+            if self.parse_keywords(&[Keyword::NOT, Keyword::NULL])
+                || self.parse_keyword(Keyword::NULL)
+                || self.parse_words(&["MEMOIZABLE"])
+            {
+            } else if self.parse_keyword(Keyword::LANGUAGE) {
+                language = Some(self.parse_identifier()?);
+            } else if self.parse_keywords(&[Keyword::CALLED, Keyword::ON, Keyword::NULL, Keyword::INPUT])
+            {
+                called_on_null = Some(FunctionCalledOnNull::CalledOnNullInput);
+            } else if self.parse_keywords(&[
+                Keyword::RETURNS,
+                Keyword::NULL,
+                Keyword::ON,
+                Keyword::NULL,
+                Keyword::INPUT,
+            ]) {
+                called_on_null = Some(FunctionCalledOnNull::ReturnsNullOnNullInput);
+            } else if self.parse_keyword(Keyword::STRICT) {
+                called_on_null = Some(FunctionCalledOnNull::Strict);
+            } else if self.parse_keyword(Keyword::IMMUTABLE) {
+                behavior = Some(FunctionBehavior::Immutable);
+            } else if self.parse_keyword(Keyword::VOLATILE) {
+                behavior = Some(FunctionBehavior::Volatile);
+            } else if matches!(self.peek_token_ref().token, Token::Word(_))
+                && self.peek_nth_token_ref(1).token == Token::Eq
+            {
+                self.advance_token();
+                self.advance_token();
+                if self.peek_token_ref().token == Token::LParen {
+                    self.skip_parenthesized()?;
+                } else {
+                    self.parse_expr()?;
+                }
+            } else {
+                break;
+            }
+        }
+        let function_body = if self.parse_keyword(Keyword::AS) {
+            Some(self.parse_create_function_body_string()?)
+        } else {
+            None
+        };
+        Ok(CreateFunction {
+            or_alter,
+            or_replace,
+            temporary,
+            if_not_exists,
+            name,
+            args: Some(args),
+            return_type: Some(return_type),
+            function_body,
+            behavior,
+            called_on_null,
+            parallel: None,
+            security: None,
+            set_params: vec![],
+            using: None,
+            language,
+            determinism_specifier: None,
             options: None,
             remote_connection: None,
         })
@@ -9322,6 +9493,19 @@ impl<'a> Parser<'a> {
     ///
     /// [Snowflake]: https://docs.snowflake.com/en/sql-reference/snowflake-scripting/declare
     pub fn parse_snowflake_declare(&mut self) -> Result<Statement, ParserError> {
+        self.parse_snowflake_declarations(false)
+    }
+
+    /// Headwaters: Snowflake Scripting's `LET name [type] { DEFAULT | := } expr`, `LET
+    /// name CURSOR FOR query` and `LET name RESULTSET := (query)`, one declaration as a
+    /// `DECLARE` (the caller has read `LET`).
+    pub fn parse_snowflake_let(&mut self) -> Result<Statement, ParserError> {
+        self.parse_snowflake_declarations(true)
+    }
+
+    /// The declarations of a Snowflake `DECLARE` section, or the one of a `LET`
+    /// (`single`).
+    fn parse_snowflake_declarations(&mut self, single: bool) -> Result<Statement, ParserError> {
         let mut stmts = vec![];
         loop {
             let name = self.parse_identifier()?;
@@ -9390,6 +9574,9 @@ impl<'a> Parser<'a> {
             };
 
             stmts.push(stmt);
+            if single {
+                break;
+            }
             if self.consume_token(&Token::SemiColon) {
                 match &self.peek_token_ref().token {
                     Token::Word(w)
@@ -12218,6 +12405,9 @@ impl<'a> Parser<'a> {
 
     /// Parse a single `ALTER TABLE` operation and return an `AlterTableOperation`.
     pub fn parse_alter_table_operation(&mut self) -> Result<AlterTableOperation, ParserError> {
+        if let Some(clause) = self.maybe_parse_snowflake_property_clause(false)? {
+            return Ok(AlterTableOperation::Properties(clause));
+        }
         let operation = if self.parse_keyword(Keyword::ADD) {
             if let Some(constraint) = self.parse_optional_table_constraint()? {
                 let not_valid = self.parse_keywords(&[Keyword::NOT, Keyword::VALID]);
@@ -13069,12 +13259,20 @@ impl<'a> Parser<'a> {
         &mut self,
         kind: AlterFunctionKind,
     ) -> Result<Statement, ParserError> {
+        let if_exists = dialect_of!(self is SnowflakeDialect)
+            && self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
         let (function, aggregate_star, aggregate_order_by) = match kind {
             AlterFunctionKind::Function => (self.parse_function_desc()?, false, None),
             AlterFunctionKind::Aggregate => self.parse_alter_aggregate_signature()?,
         };
 
-        let operation = if self.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
+        let operation = if dialect_of!(self is SnowflakeDialect)
+            && self.peek_one_of_keywords(&[Keyword::SET, Keyword::UNSET]).is_some()
+        {
+            // Headwaters: Snowflake's `SET SECURE`, `SET prop = value, ...`, `SET TAG ...`,
+            // `UNSET ...`.
+            AlterFunctionOperation::Properties(self.parse_property_clause(None)?)
+        } else if self.parse_keywords(&[Keyword::RENAME, Keyword::TO]) {
             let new_name = self.parse_identifier()?;
             AlterFunctionOperation::RenameTo { new_name }
         } else if self.parse_keywords(&[Keyword::OWNER, Keyword::TO]) {
@@ -13116,7 +13314,85 @@ impl<'a> Parser<'a> {
             aggregate_order_by,
             aggregate_star,
             operation,
+            if_exists,
         }))
+    }
+
+    /// Headwaters: the rest of the statement (up to `;` or the end) as a
+    /// [`PropertyClause`], its tokens joined by single spaces.
+    fn parse_property_clause(
+        &mut self,
+        column: Option<Ident>,
+    ) -> Result<PropertyClause, ParserError> {
+        let mut words = Vec::new();
+        let mut depth = 0usize;
+        loop {
+            match &self.peek_token_ref().token {
+                Token::EOF => break,
+                Token::SemiColon if depth == 0 => break,
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => {
+                    return self.expected_ref("end of statement", self.peek_token_ref())
+                }
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            words.push(self.next_token().token.to_string());
+        }
+        if words.is_empty() {
+            return self.expected_ref("a property clause", self.peek_token_ref());
+        }
+        Ok(PropertyClause {
+            column,
+            text: words.join(" "),
+        })
+    }
+
+    /// Headwaters: Snowflake's property and governance actions on a table (`view`
+    /// false) or a view, if one comes next: `SET | UNSET` of properties, contacts, tags
+    /// and policies, `ADD | DROP` of storage-lifecycle and row-access policies, and
+    /// `{ALTER | MODIFY} [COLUMN] c {SET | UNSET} ... POLICY`.
+    fn maybe_parse_snowflake_property_clause(
+        &mut self,
+        view: bool,
+    ) -> Result<Option<PropertyClause>, ParserError> {
+        if !dialect_of!(self is SnowflakeDialect) {
+            return Ok(None);
+        }
+        let word = |p: &Self, n: usize| match &p.peek_nth_token_ref(n).token {
+            Token::Word(w) => w.value.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        let (w0, w1) = (word(self, 0), word(self, 1));
+        let table_level = match w0.as_str() {
+            "UNSET" => true,
+            "SET" if view => {
+                !w1.is_empty() && !matches!(w1.as_str(), "SCHEMA")
+            }
+            "SET" => matches!(w1.as_str(), "AGGREGATION" | "JOIN" | "CONTACT"),
+            "ADD" | "DROP" if view => matches!(w1.as_str(), "ROW" | "ALL" | "STORAGE"),
+            "ADD" | "DROP" => matches!(w1.as_str(), "ALL" | "STORAGE"),
+            _ => false,
+        };
+        if table_level {
+            return Ok(Some(self.parse_property_clause(None)?));
+        }
+        if !matches!(w0.as_str(), "ALTER" | "MODIFY") {
+            return Ok(None);
+        }
+        let at = if w1 == "COLUMN" { 2 } else { 1 };
+        let (action, object) = (word(self, at + 1), word(self, at + 2));
+        let column_level = matches!(action.as_str(), "SET" | "UNSET")
+            && (matches!(object.as_str(), "MASKING" | "PROJECTION")
+                || view && matches!(object.as_str(), "TAG" | "COMMENT"));
+        if !column_level {
+            return Ok(None);
+        }
+        for _ in 0..at {
+            self.advance_token();
+        }
+        let column = self.parse_identifier()?;
+        Ok(Some(self.parse_property_clause(Some(column))?))
     }
 
     /// Parse a [Statement::AlterTable]
@@ -13182,7 +13458,9 @@ impl<'a> Parser<'a> {
         let if_exists = self.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
         let name = self.parse_object_name(false)?;
 
-        let operation = if self.parse_keywords(&[Keyword::OWNER, Keyword::TO]) {
+        let operation = if let Some(clause) = self.maybe_parse_snowflake_property_clause(true)? {
+            AlterViewOperation::Properties(clause)
+        } else if self.parse_keywords(&[Keyword::OWNER, Keyword::TO]) {
             AlterViewOperation::OwnerTo(self.parse_owner()?)
         } else if self.parse_keywords(&[Keyword::SET, Keyword::SCHEMA]) {
             AlterViewOperation::SetSchema {
@@ -14386,7 +14664,7 @@ impl<'a> Parser<'a> {
             let peek_token = parser.peek_token();
             let span = peek_token.span;
             match peek_token.token {
-                Token::DollarQuotedString(s) if dialect_of!(parser is PostgreSqlDialect | GenericDialect | DatabricksDialect) =>
+                Token::DollarQuotedString(s) if dialect_of!(parser is PostgreSqlDialect | GenericDialect | DatabricksDialect | SnowflakeDialect) =>
                 {
                     parser.next_token();
                     Ok(Expr::Value(Value::DollarQuotedString(s).with_span(span)))
@@ -20207,6 +20485,14 @@ impl<'a> Parser<'a> {
                 }
                 _ => Some(self.parse_identifier()?),
             }
+        } else if let Token::Word(w) = &self.peek_token_ref().token {
+            // Headwaters: the alias without `AS` (Snowflake: `IN (jan AS january, feb
+            // february)`).
+            if w.keyword == Keyword::NoKeyword || w.quote_style.is_some() {
+                Some(self.parse_identifier()?)
+            } else {
+                None
+            }
         } else {
             None
         };
@@ -23017,35 +23303,42 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// The `WHEN cond [OR cond ...] THEN statements` arms of an exception handler
+    /// section, up to `END` (or the end of the input: Headwaters, for a Snowflake
+    /// handler section on its own).
+    pub(crate) fn parse_exception_arms(&mut self) -> Result<Vec<ExceptionWhen>, ParserError> {
+        let mut when = Vec::new();
+
+        // We can have multiple `WHEN` arms so we consume all cases until `END`
+        while !self.peek_keyword(Keyword::END) && self.peek_token_ref().token != Token::EOF {
+            self.expect_keyword(Keyword::WHEN)?;
+
+            // Each `WHEN` case can have one or more conditions, e.g.
+            // WHEN EXCEPTION_1 [OR EXCEPTION_2] THEN
+            // So we parse identifiers until the `THEN` keyword.
+            let mut idents = Vec::new();
+
+            while !self.parse_keyword(Keyword::THEN) {
+                let ident = self.parse_identifier()?;
+                idents.push(ident);
+
+                self.maybe_parse(|p| p.expect_keyword(Keyword::OR))?;
+            }
+
+            let statements = self.parse_statement_list(&[Keyword::WHEN, Keyword::END])?;
+
+            when.push(ExceptionWhen { idents, statements });
+        }
+
+        Ok(when)
+    }
+
     /// Parse a 'BEGIN ... EXCEPTION ... END' block
     pub fn parse_begin_exception_end(&mut self) -> Result<Statement, ParserError> {
         let statements = self.parse_statement_list(&[Keyword::EXCEPTION, Keyword::END])?;
 
         let exception = if self.parse_keyword(Keyword::EXCEPTION) {
-            let mut when = Vec::new();
-
-            // We can have multiple `WHEN` arms so we consume all cases until `END`
-            while !self.peek_keyword(Keyword::END) {
-                self.expect_keyword(Keyword::WHEN)?;
-
-                // Each `WHEN` case can have one or more conditions, e.g.
-                // WHEN EXCEPTION_1 [OR EXCEPTION_2] THEN
-                // So we parse identifiers until the `THEN` keyword.
-                let mut idents = Vec::new();
-
-                while !self.parse_keyword(Keyword::THEN) {
-                    let ident = self.parse_identifier()?;
-                    idents.push(ident);
-
-                    self.maybe_parse(|p| p.expect_keyword(Keyword::OR))?;
-                }
-
-                let statements = self.parse_statement_list(&[Keyword::WHEN, Keyword::END])?;
-
-                when.push(ExceptionWhen { idents, statements });
-            }
-
-            Some(when)
+            Some(self.parse_exception_arms()?)
         } else {
             None
         };
