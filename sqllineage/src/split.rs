@@ -213,6 +213,10 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
     // statements ...`, the column of its EXCEPTION): it holds the `WHEN` arms and the
     // statements indented under it.
     let mut handler: Option<u64> = None;
+    // Control flow outside BEGIN ... END (MySQL, Snowflake, BigQuery scripts): `IF ...
+    // END IF`, `WHILE ... END WHILE`, `LOOP`, `REPEAT`, `FOR`, `CASE ... END CASE` at a
+    // statement's start hold their statements (T-SQL's IF has no END IF).
+    let mut control = 0i64;
     let mut i = 0;
     while i < tokens.len() {
         // Taken, not cloned: only the tokens after it are looked at from here on.
@@ -238,6 +242,25 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         if is_join_hint(dialect, &t, &current, after) {
             continue;
         }
+        // MySQL: `END~` or `END//` at the end of a line is a routine's end written in the
+        // client's custom delimiter whose `DELIMITER` line is not in the text (a `~` or
+        // `/` cannot end an expression, so it is no operator there).
+        if dialect == Dialect::MySql
+            && matches!(t.token, Token::Tilde | Token::Div)
+            && is_word(current.iter().rev().find(|n| !is_blank(n)), "END")
+        {
+            let run = after
+                .iter()
+                .take_while(|n| matches!(n.token, Token::Tilde | Token::Div))
+                .count();
+            let next = after[run..]
+                .iter()
+                .find(|n| !is_blank(n) && n.token != Token::EOF);
+            if next.is_none_or(|n| n.span.start.line > t.span.start.line) {
+                t.token = Token::SemiColon;
+                i += run;
+            }
+        }
         // Snowflake DCM projects: `DEFINE {TABLE | VIEW | FUNCTION | ...}` declares the
         // object as `CREATE OR ALTER` would; its lineage is the CREATE's.
         if dialect == Dialect::Snowflake
@@ -260,6 +283,17 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
                 let next = after.iter().find(|n| !is_blank(n)).map(|n| &n.token);
                 blocks += block_step(&w.value, next, blocks > 0);
                 blocks = blocks.max(0);
+                if dialect != Dialect::MsSql && blocks == 0 {
+                    let previous = current.iter().rev().find(|n| !is_blank(n));
+                    let at_start = previous.is_none()
+                        || control > 0
+                            && (previous.is_some_and(|p| p.token == Token::SemiColon)
+                                || ["THEN", "ELSE", "DO", "LOOP", "REPEAT"]
+                                    .iter()
+                                    .any(|w| is_word(previous, w)));
+                    control += control_step(&w.value, next, at_start, control > 0);
+                    control = control.max(0);
+                }
             }
             _ => {}
         }
@@ -278,6 +312,7 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         if t.token == Token::SemiColon
             && depth <= 0
             && blocks == 0
+            && control == 0
             && !handler.is_some_and(section_goes_on)
         {
             parse_piece(&std::mem::take(&mut current), dialect, &mut out);
@@ -387,6 +422,21 @@ fn block_step(word: &str, next: Option<&Token>, in_block: bool) -> i64 {
         } else {
             -1
         }
+    } else {
+        0
+    }
+}
+
+/// How a word changes the depth of control flow written outside `BEGIN ... END`: `IF`,
+/// `WHILE`, `LOOP`, `REPEAT`, `FOR` and `CASE` opening a statement open one; `END IF`,
+/// `END WHILE`, ... close one.
+fn control_step(word: &str, next: Option<&Token>, at_start: bool, open: bool) -> i64 {
+    const KINDS: [&str; 6] = ["IF", "WHILE", "LOOP", "REPEAT", "FOR", "CASE"];
+    let next_is_kind = matches!(next, Some(Token::Word(n)) if KINDS.iter().any(|k| n.value.eq_ignore_ascii_case(k)));
+    if open && word.eq_ignore_ascii_case("END") && next_is_kind {
+        -1
+    } else if at_start && KINDS.iter().any(|k| word.eq_ignore_ascii_case(k)) {
+        1
     } else {
         0
     }

@@ -144,6 +144,9 @@ impl<'a> Cx<'a> {
                 }
                 out
             }
+            // T-SQL's `INSERT ... EXEC proc`: the procedure's result set; what it reads is
+            // in its own definition, not here.
+            SetExpr::Execute(_) => QueryOut::default(),
             SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
                 // `WITH ... INSERT ...`: the statement's writes and edges belong to the
                 // enclosing statement.

@@ -1635,7 +1635,8 @@ impl<'a> Tokenizer<'a> {
                     }
 
                     // match binary literal that starts with 0x
-                    if s == "0" && chars.peek() == Some(&'x') {
+                    // Headwaters: or `0X` (T-SQL, MySQL).
+                    if s == "0" && matches!(chars.peek(), Some('x' | 'X')) {
                         chars.next();
                         let s2 = self.tokenize_number_part(chars, |ch| ch.is_ascii_hexdigit())?;
                         return Ok(Some(Token::HexStringLiteral(s2)));

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "visitor")]
 use sqlparser_derive::{Visit, VisitMut};
 
-use super::{display_comma_separated, Expr, Ident, Password, Spanned};
+use super::{display_comma_separated, DataType, Expr, Ident, Password, Spanned};
 use crate::ast::{
     display_separated, CascadeOption, CurrentGrantsKind, GrantObjects, Grantee, GranteeName,
     ObjectName, Privileges,
@@ -191,6 +191,26 @@ impl fmt::Display for CreateCastMethod {
             CreateCastMethod::Inout => write!(f, "WITH INOUT"),
         }
     }
+}
+
+/// Headwaters: what a T-SQL `Statement::PartitionFunction` does.
+#[derive(Debug, Clone, PartialEq, PartialOrd, Eq, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "visitor", derive(Visit, VisitMut))]
+pub enum PartitionFunctionAction {
+    /// `CREATE PARTITION FUNCTION f (input_type) AS RANGE [LEFT | RIGHT] FOR VALUES (...)`
+    Create {
+        /// The partitioning column's type.
+        input_type: DataType,
+        /// `RANGE RIGHT` (each boundary belongs to the partition on its right).
+        right: bool,
+        /// The boundary values.
+        boundaries: Vec<Expr>,
+    },
+    /// `ALTER PARTITION FUNCTION f () SPLIT RANGE (v)`
+    Split(Expr),
+    /// `ALTER PARTITION FUNCTION f () MERGE RANGE (v)`
+    Merge(Expr),
 }
 
 /// Headwaters: an `ALTER GROUP` (`Statement::AlterGroup`) operation (Redshift,

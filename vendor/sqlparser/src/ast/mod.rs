@@ -59,6 +59,7 @@ pub use self::data_type::{
 };
 pub use self::dcl::{
     AlterDefaultPrivileges, AlterDefaultPrivilegesOperation, AlterGroupOperation,
+    PartitionFunctionAction,
     AlterRoleOperation, CreateCastMethod, CreateRole,
     DefaultPrivilegesObjectType, DefaultPrivilegesOption, Grant, GrantRole, ResetConfig, Revoke,
     RevokeRole, RoleGrantOption, RoleGrantOptionValue, RoleKeyword, RoleOption, SecondaryRoles,
@@ -4013,6 +4014,30 @@ pub enum Statement {
     /// ```sql
     /// ALTER GROUP name { ADD | DROP } USER user [, ...] | RENAME TO new_name
     /// ```
+    /// ```sql
+    /// DECLARE { CONTINUE | EXIT | UNDO } HANDLER FOR condition [, ...] statement
+    /// ```
+    /// Headwaters addition (MySQL stored programs).
+    DeclareHandler {
+        /// `CONTINUE`, `EXIT` or `UNDO`.
+        action: Ident,
+        /// The conditions handled, as written (`SQLEXCEPTION`, `NOT FOUND`, `SQLSTATE
+        /// '23000'`, an error code or a condition name).
+        conditions: Vec<String>,
+        /// What runs when one of them is raised.
+        statement: Box<Statement>,
+    },
+    /// ```sql
+    /// CREATE PARTITION FUNCTION f (type) AS RANGE [LEFT | RIGHT] FOR VALUES (v, ...)
+    /// ALTER PARTITION FUNCTION f () {SPLIT | MERGE} RANGE (v)
+    /// ```
+    /// Headwaters addition (T-SQL).
+    PartitionFunction {
+        /// The partition function's name.
+        name: ObjectName,
+        /// What the statement does to it.
+        action: PartitionFunctionAction,
+    },
     /// Headwaters addition (Redshift, PostgreSQL).
     AlterGroup {
         /// Group name being altered.
@@ -5884,6 +5909,33 @@ impl fmt::Display for Statement {
                 }
                 Ok(())
             }
+            Statement::DeclareHandler {
+                action,
+                conditions,
+                statement,
+            } => write!(
+                f,
+                "DECLARE {action} HANDLER FOR {} {statement}",
+                conditions.join(", ")
+            ),
+            Statement::PartitionFunction { name, action } => match action {
+                PartitionFunctionAction::Create {
+                    input_type,
+                    right,
+                    boundaries,
+                } => write!(
+                    f,
+                    "CREATE PARTITION FUNCTION {name} ({input_type}) AS RANGE {} FOR VALUES ({})",
+                    if *right { "RIGHT" } else { "LEFT" },
+                    display_comma_separated(boundaries)
+                ),
+                PartitionFunctionAction::Split(v) => {
+                    write!(f, "ALTER PARTITION FUNCTION {name}() SPLIT RANGE ({v})")
+                }
+                PartitionFunctionAction::Merge(v) => {
+                    write!(f, "ALTER PARTITION FUNCTION {name}() MERGE RANGE ({v})")
+                }
+            },
             Statement::AlterGroup { name, operation } => {
                 write!(f, "ALTER GROUP {name} {operation}")
             }

@@ -174,6 +174,8 @@ pub enum SetExpr {
     Delete(Statement),
     /// `MERGE` statement
     Merge(Statement),
+    /// Headwaters: `EXEC[UTE] procedure ...` as the rows of T-SQL's `INSERT ... EXEC`.
+    Execute(Statement),
     /// `TABLE` command
     Table(Box<Table>),
 }
@@ -204,6 +206,7 @@ impl fmt::Display for SetExpr {
             SetExpr::Update(v) => v.fmt(f),
             SetExpr::Delete(v) => v.fmt(f),
             SetExpr::Merge(v) => v.fmt(f),
+            SetExpr::Execute(v) => v.fmt(f),
             SetExpr::Table(t) => t.fmt(f),
             SetExpr::SetOperation {
                 left,
@@ -1629,7 +1632,8 @@ pub enum TableFactor {
         json_expr: Expr,
         /// The path to the array or object to be iterated over.
         /// It must evaluate to a json array or object.
-        json_path: Option<ValueWithSpan>,
+        /// Headwaters: an expression (`isnull(@path, '$.a')`) as well as a literal.
+        json_path: Option<Expr>,
         /// The columns to be extracted from each element of the array or object.
         /// Each column must have a name and a type.
         columns: Vec<OpenJsonTableColumn>,

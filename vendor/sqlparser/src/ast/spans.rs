@@ -236,6 +236,7 @@ impl Spanned for SetExpr {
             SetExpr::Update(statement) => statement.span(),
             SetExpr::Delete(statement) => statement.span(),
             SetExpr::Merge(statement) => statement.span(),
+            SetExpr::Execute(statement) => statement.span(),
         }
     }
 }
@@ -421,6 +422,10 @@ impl Spanned for Statement {
             Statement::AlterOperatorClass { .. } => Span::empty(),
             Statement::AlterTextSearch { .. } => Span::empty(),
             Statement::AlterGroup { .. } => Span::empty(),
+            Statement::PartitionFunction { name, .. } => name.span(),
+            Statement::DeclareHandler { action, statement, .. } => {
+                action.span.union(&statement.span())
+            }
             Statement::CreateCast { .. } => Span::empty(),
             Statement::DescribeFunction { .. } => Span::empty(),
             Statement::RefreshFunction { .. } => Span::empty(),

@@ -243,6 +243,8 @@ impl MsSqlDialect {
                 | Keyword::THROW
                 | Keyword::RAISERROR
                 | Keyword::MERGE
+                // Headwaters: query hints, `OPTION (...)` (a reserved word in T-SQL).
+                | Keyword::OPTION
         )
     }
 

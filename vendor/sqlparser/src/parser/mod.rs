@@ -4059,6 +4059,28 @@ impl<'a> Parser<'a> {
         debug!("infix: {tok:?}");
         let tok_index = self.get_current_index();
         let span = tok.span;
+        // Headwaters: T-SQL reads `> =`, `< =`, `! =` and `< >` with blanks between as
+        // the one operator.
+        let spaced = if dialect_of!(self is MsSqlDialect) {
+            match (&tok.token, &self.peek_token_ref().token) {
+                (Token::Gt, Token::Eq) => Some(BinaryOperator::GtEq),
+                (Token::Lt, Token::Eq) => Some(BinaryOperator::LtEq),
+                (Token::ExclamationMark, Token::Eq) | (Token::Lt, Token::Gt) => {
+                    Some(BinaryOperator::NotEq)
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
+        if let Some(op) = spaced {
+            self.advance_token();
+            return Ok(Expr::BinaryOp {
+                left: Box::new(expr),
+                op,
+                right: Box::new(self.parse_subexpr(precedence)?),
+            });
+        }
         let regular_binary_operator = match &tok.token {
             Token::Spaceship => Some(BinaryOperator::Spaceship),
             Token::DoubleEq => Some(BinaryOperator::Eq),
@@ -5134,9 +5156,16 @@ impl<'a> Parser<'a> {
                 w.keyword,
                 Keyword::FORMAT | Keyword::WITH | Keyword::WITHOUT | Keyword::NULL
                     | Keyword::DEFAULT | Keyword::ERROR | Keyword::EMPTY | Keyword::OMIT
+                    | Keyword::ON
             ) || w.value.eq_ignore_ascii_case("KEEP"))
             {
                 return;
+            }
+            // T-SQL: `JSON_ARRAY(a, b, NULL ON NULL)` read its `NULL` as an argument.
+            if self.get_previous_token_word_keyword() == Some(Keyword::NULL)
+                && self.parse_words(&["ON", "NULL"])
+            {
+                continue;
             }
             if self.parse_words(&["FORMAT", "JSON"]) {
                 if self.parse_words(&["ENCODING"]) {
@@ -5799,6 +5828,37 @@ impl<'a> Parser<'a> {
         {
             self.expect_keyword_is(Keyword::CAST)?;
             self.parse_create_cast()
+        } else if dialect_of!(self is MsSqlDialect)
+            && self.parse_keywords(&[Keyword::PARTITION, Keyword::FUNCTION])
+        {
+            // Headwaters: T-SQL's `CREATE PARTITION FUNCTION f (type) AS RANGE [LEFT |
+            // RIGHT] FOR VALUES (v, ...)`.
+            let name = self.parse_object_name(false)?;
+            self.expect_token(&Token::LParen)?;
+            let input_type = self.parse_data_type()?;
+            self.expect_token(&Token::RParen)?;
+            self.expect_keywords(&[Keyword::AS, Keyword::RANGE])?;
+            let right = self.parse_keyword(Keyword::RIGHT);
+            if !right {
+                let _ = self.parse_keyword(Keyword::LEFT);
+            }
+            self.expect_keywords(&[Keyword::FOR, Keyword::VALUES])?;
+            self.expect_token(&Token::LParen)?;
+            let boundaries = if self.consume_token(&Token::RParen) {
+                vec![]
+            } else {
+                let values = self.parse_comma_separated(Parser::parse_expr)?;
+                self.expect_token(&Token::RParen)?;
+                values
+            };
+            Ok(Statement::PartitionFunction {
+                name,
+                action: PartitionFunctionAction::Create {
+                    input_type,
+                    right,
+                    boundaries,
+                },
+            })
         } else if self.parse_keyword(Keyword::POLICY) {
             self.parse_create_policy().map(Into::into)
         } else if self.parse_keyword(Keyword::RULE) {
@@ -5860,6 +5920,18 @@ impl<'a> Parser<'a> {
             self.parse_create_index(false).map(Into::into)
         } else if self.parse_keywords(&[Keyword::UNIQUE, Keyword::INDEX]) {
             self.parse_create_index(true).map(Into::into)
+        } else if dialect_of!(self is MsSqlDialect)
+            && (self.peek_words(&["CLUSTERED", "INDEX"])
+                || self.peek_words(&["NONCLUSTERED", "INDEX"])
+                || self.peek_words(&["UNIQUE", "CLUSTERED", "INDEX"])
+                || self.peek_words(&["UNIQUE", "NONCLUSTERED", "INDEX"]))
+        {
+            // Headwaters: T-SQL's `CREATE [UNIQUE] [CLUSTERED | NONCLUSTERED] INDEX` (the
+            // index kind dropped).
+            let unique = self.parse_keyword(Keyword::UNIQUE);
+            let _ = self.parse_words(&["CLUSTERED"]) || self.parse_words(&["NONCLUSTERED"]);
+            self.expect_keyword_is(Keyword::INDEX)?;
+            self.parse_create_index(unique).map(Into::into)
         } else if self.parse_keyword(Keyword::VIRTUAL) {
             self.parse_create_virtual_table()
         } else if self.parse_keyword(Keyword::DATABASE) {
@@ -7014,6 +7086,11 @@ impl<'a> Parser<'a> {
 
         let function_body = if self.peek_keyword(Keyword::BEGIN) {
             let begin_token = self.expect_keyword(Keyword::BEGIN)?;
+            // Headwaters: a natively compiled function's `BEGIN ATOMIC WITH (TRANSACTION
+            // ISOLATION LEVEL = ..., LANGUAGE = ...)` (the options dropped).
+            if self.parse_words(&["ATOMIC", "WITH"]) {
+                self.skip_parenthesized()?;
+            }
             let statements = self.parse_statement_list(&[Keyword::END])?;
             let end_token = self.expect_keyword(Keyword::END)?;
 
@@ -9330,12 +9407,62 @@ impl<'a> Parser<'a> {
         if dialect_of!(self is MsSqlDialect) {
             return self.parse_mssql_declare();
         }
+        // Headwaters: MySQL's `DECLARE {CONTINUE | EXIT | UNDO} HANDLER FOR cond, ... stmt`.
+        if dialect_of!(self is MySqlDialect)
+            && ["CONTINUE", "EXIT", "UNDO"]
+                .iter()
+                .any(|action| self.peek_words(&[action, "HANDLER"]))
+        {
+            let action = self.parse_identifier()?;
+            self.expect_keywords(&[Keyword::HANDLER, Keyword::FOR])?;
+            let conditions = self.parse_comma_separated(|p| {
+                let mut words = vec![];
+                while !matches!(
+                    p.peek_token_ref().token,
+                    Token::Comma | Token::SemiColon | Token::EOF
+                ) && (words.is_empty()
+                    || p.peek_words(&["FOUND"])
+                    || p.peek_words(&["VALUE"])
+                    || matches!(p.peek_token_ref().token, Token::SingleQuotedString(_)))
+                {
+                    words.push(p.next_token().token.to_string());
+                }
+                Ok(words.join(" "))
+            })?;
+            let statement = if self.parse_keyword(Keyword::BEGIN) {
+                let statements = self.parse_statement_list(&[Keyword::END])?;
+                self.expect_keyword_is(Keyword::END)?;
+                Statement::StartTransaction {
+                    modes: vec![],
+                    begin: true,
+                    transaction: None,
+                    modifier: None,
+                    statements,
+                    exception: None,
+                    has_end_keyword: true,
+                }
+            } else {
+                self.parse_statement()?
+            };
+            return Ok(Statement::DeclareHandler {
+                action,
+                conditions,
+                statement: Box::new(statement),
+            });
+        }
         // Headwaters: Databricks' session variables, `DECLARE [OR REPLACE] [VARIABLE] name
-        // [type] [{DEFAULT | =} expr]`.
-        if dialect_of!(self is DatabricksDialect) {
+        // [type] [{DEFAULT | =} expr]`, and MySQL's local variables, `DECLARE name type
+        // [DEFAULT expr]`.
+        if dialect_of!(self is DatabricksDialect)
+            || dialect_of!(self is MySqlDialect)
+                && !matches!(&self.peek_nth_token_ref(1).token, Token::Word(w)
+                    if matches!(w.keyword, Keyword::CURSOR | Keyword::CONDITION
+                        | Keyword::BINARY | Keyword::INSENSITIVE | Keyword::ASENSITIVE
+                        | Keyword::SCROLL | Keyword::NO))
+        {
             let _ = self.parse_keywords(&[Keyword::OR, Keyword::REPLACE]);
             let _ = self.parse_keyword(Keyword::VARIABLE);
-            let name = self.parse_identifier()?;
+            let names = self.parse_comma_separated(Parser::parse_identifier)?;
             let data_type = if matches!(
                 self.peek_token_ref().token,
                 Token::EOF | Token::SemiColon | Token::Eq
@@ -9354,7 +9481,7 @@ impl<'a> Parser<'a> {
             };
             return Ok(Statement::Declare {
                 stmts: vec![Declare {
-                    names: vec![name],
+                    names,
                     data_type,
                     assignment,
                     declare_type: None,
@@ -9734,7 +9861,11 @@ impl<'a> Parser<'a> {
 
     /// Parse `FETCH [direction] { FROM | IN } cursor INTO target;` statement.
     pub fn parse_fetch_statement(&mut self) -> Result<Statement, ParserError> {
-        let direction = if self.parse_keyword(Keyword::NEXT) {
+        // Headwaters: without a direction, `FETCH [FROM | IN] cursor` fetches the next row
+        // (PostgreSQL, T-SQL, MySQL).
+        let direction = if self.peek_one_of_keywords(&[Keyword::FROM, Keyword::IN]).is_some() {
+            FetchDirection::Next
+        } else if self.parse_keyword(Keyword::NEXT) {
             FetchDirection::Next
         } else if self.parse_keyword(Keyword::PRIOR) {
             FetchDirection::Prior
@@ -11356,6 +11487,11 @@ impl<'a> Parser<'a> {
         } else if self.parse_keywords(&[Keyword::PRIMARY, Keyword::KEY])
             || (self.dialect.supports_key_column_option() && self.parse_keyword(Keyword::KEY))
         {
+            // Headwaters: T-SQL's `PRIMARY KEY [CLUSTERED | NONCLUSTERED]` (the index kind,
+            // dropped).
+            if dialect_of!(self is MsSqlDialect) {
+                let _ = self.parse_words(&["CLUSTERED"]) || self.parse_words(&["NONCLUSTERED"]);
+            }
             let characteristics = self.parse_constraint_characteristics()?;
             Ok(Some(
                 PrimaryKeyConstraint {
@@ -13046,6 +13182,11 @@ impl<'a> Parser<'a> {
                     operation,
                 })
             }
+            // Headwaters: T-SQL's `ALTER FUNCTION` redefines the function, as `CREATE OR
+            // ALTER FUNCTION` does.
+            Keyword::FUNCTION if dialect_of!(self is MsSqlDialect) => self
+                .parse_mssql_create_function(true, false, false)
+                .map(Into::into),
             Keyword::FUNCTION => self.parse_alter_function(AlterFunctionKind::Function),
             Keyword::AGGREGATE => self.parse_alter_function(AlterFunctionKind::Aggregate),
             Keyword::OPERATOR => {
@@ -13058,6 +13199,27 @@ impl<'a> Parser<'a> {
                 }
             }
             Keyword::ROLE => self.parse_alter_role(),
+            // Headwaters: T-SQL's `ALTER PARTITION FUNCTION f () {SPLIT | MERGE} RANGE (v)`.
+            Keyword::PARTITION if dialect_of!(self is MsSqlDialect) => {
+                self.expect_keyword_is(Keyword::FUNCTION)?;
+                let name = self.parse_object_name(false)?;
+                self.expect_token(&Token::LParen)?;
+                self.expect_token(&Token::RParen)?;
+                let split = self.parse_words(&["SPLIT"]);
+                if !split {
+                    self.expect_keyword_is(Keyword::MERGE)?;
+                }
+                self.expect_keyword_is(Keyword::RANGE)?;
+                self.expect_token(&Token::LParen)?;
+                let value = self.parse_expr()?;
+                self.expect_token(&Token::RParen)?;
+                let action = if split {
+                    PartitionFunctionAction::Split(value)
+                } else {
+                    PartitionFunctionAction::Merge(value)
+                };
+                Ok(Statement::PartitionFunction { name, action })
+            }
             // Headwaters: `ALTER GROUP g {ADD | DROP} USER u, ... | RENAME TO n`.
             Keyword::GROUP => {
                 let name = self.parse_identifier()?;
@@ -16810,10 +16972,14 @@ impl<'a> Parser<'a> {
             let _ = self.parse_words(&["QUICK"]);
             let _ = self.parse_keyword(Keyword::IGNORE);
         }
+        // Headwaters: T-SQL's `DELETE TOP (n) [PERCENT]` (dropped).
+        self.skip_mssql_top()?;
         let (tables, with_from_keyword) = if !self.parse_keyword(Keyword::FROM) {
             // `FROM` keyword is optional in BigQuery SQL.
             // https://cloud.google.com/bigquery/docs/reference/standard-sql/dml-syntax#delete_statement
-            if dialect_of!(self is BigQueryDialect | OracleDialect | GenericDialect) {
+            // Headwaters: and in T-SQL (`DELETE t OUTPUT ... FROM t JOIN u ...`).
+            if dialect_of!(self is BigQueryDialect | OracleDialect | GenericDialect | MsSqlDialect)
+            {
                 (vec![], false)
             } else {
                 // Headwaters: MySQL's `DELETE t1.*, t2.* FROM ...` (the `.*` dropped).
@@ -16872,6 +17038,14 @@ impl<'a> Parser<'a> {
             None
         };
         let settings = self.parse_settings()?;
+        // Headwaters: T-SQL's query hints, `OPTION (LABEL = 'x', ...)` (dropped).
+        if dialect_of!(self is MsSqlDialect)
+            && self.peek_keyword(Keyword::OPTION)
+            && self.peek_nth_token_ref(1).token == Token::LParen
+        {
+            self.advance_token();
+            self.skip_parenthesized()?;
+        }
 
         Ok(Statement::Delete(Delete {
             delete_token: delete_token.into(),
@@ -19853,7 +20027,7 @@ impl<'a> Parser<'a> {
         self.expect_token(&Token::LParen)?;
         let json_expr = self.parse_expr()?;
         let json_path = if self.consume_token(&Token::Comma) {
-            Some(self.parse_value()?)
+            Some(self.parse_expr()?)
         } else {
             None
         };
@@ -21688,6 +21862,14 @@ impl<'a> Parser<'a> {
             // Hive lets you put table here regardless
             let table = self.parse_keyword(Keyword::TABLE);
             let table_object = self.parse_table_object()?;
+            // Headwaters: T-SQL's table hints on the target, `WITH (TABLOCK, ...)` (dropped).
+            if dialect_of!(self is MsSqlDialect)
+                && self.peek_keyword(Keyword::WITH)
+                && self.peek_nth_token_ref(1).token == Token::LParen
+            {
+                self.advance_token();
+                self.skip_parenthesized()?;
+            }
 
             // `BY NAME` and `OVERRIDING { SYSTEM | USER } VALUE` are INSERT clauses, not table
             // aliases.
@@ -21782,6 +21964,26 @@ impl<'a> Parser<'a> {
                     (None, vec![])
                 } else if self.dialect.supports_insert_set() && self.parse_keyword(Keyword::SET) {
                     (None, self.parse_comma_separated(Parser::parse_assignment)?)
+                } else if dialect_of!(self is MsSqlDialect)
+                    && self.peek_one_of_keywords(&[Keyword::EXEC, Keyword::EXECUTE]).is_some()
+                {
+                    // Headwaters: T-SQL's `INSERT INTO t [(cols)] EXEC[UTE] proc ...`: the
+                    // procedure's result set is the rows inserted.
+                    self.advance_token();
+                    let execute = self.parse_execute()?;
+                    let query = Query {
+                        with: None,
+                        body: Box::new(SetExpr::Execute(execute)),
+                        order_by: None,
+                        limit_clause: None,
+                        fetch: None,
+                        locks: vec![],
+                        for_clause: None,
+                        settings: None,
+                        format_clause: None,
+                        pipe_operators: vec![],
+                    };
+                    (Some(Box::new(query)), vec![])
                 } else {
                     (Some(self.parse_query()?), vec![])
                 };
@@ -22571,6 +22773,36 @@ impl<'a> Parser<'a> {
     pub fn parse_select_item(&mut self) -> Result<SelectItem, ParserError> {
         if let Some(item) = self.maybe_parse_hive_transform()? {
             return Ok(item);
+        }
+        // Headwaters: T-SQL's `SELECT @v += expr` (also -=, *=, /=, %=), as `@v = @v + expr`
+        // (the `SELECT @v = expr` form).
+        if dialect_of!(self is MsSqlDialect)
+            && matches!(&self.peek_token_ref().token, Token::Word(w) if w.value.starts_with('@'))
+            && self.peek_nth_token_ref(2).token == Token::Eq
+        {
+            let op = match self.peek_nth_token_ref(1).token {
+                Token::Plus => Some(BinaryOperator::Plus),
+                Token::Minus => Some(BinaryOperator::Minus),
+                Token::Mul => Some(BinaryOperator::Multiply),
+                Token::Div => Some(BinaryOperator::Divide),
+                Token::Mod => Some(BinaryOperator::Modulo),
+                _ => None,
+            };
+            if let Some(op) = op {
+                let variable = Expr::Identifier(self.parse_identifier()?);
+                self.next_token();
+                self.next_token();
+                let right = self.parse_expr()?;
+                return Ok(SelectItem::UnnamedExpr(Expr::BinaryOp {
+                    left: Box::new(variable.clone()),
+                    op: BinaryOperator::Eq,
+                    right: Box::new(Expr::BinaryOp {
+                        left: Box::new(variable),
+                        op,
+                        right: Box::new(right),
+                    }),
+                }));
+            }
         }
         let prefix = self
             .parse_one_of_keywords(
@@ -24652,6 +24884,11 @@ impl<'a> Parser<'a> {
 
     /// Parse [Statement::Return]
     fn parse_return(&mut self) -> Result<Statement, ParserError> {
+        // Headwaters: a bare `RETURN` at the end of a block (`RETURN END`, T-SQL) returns
+        // no value; `END` is not one.
+        if self.peek_one_of_keywords(&[Keyword::END, Keyword::ELSE]).is_some() {
+            return Ok(Statement::Return(ReturnStatement { value: None }));
+        }
         match self.maybe_parse(|p| p.parse_expr())? {
             Some(expr) => Ok(Statement::Return(ReturnStatement {
                 value: Some(ReturnStatementValue::Expr(expr)),
