@@ -432,8 +432,8 @@ fn block_step(word: &str, next: Option<&Token>, in_block: bool) -> i64 {
 /// `END WHILE`, ... close one.
 fn control_step(word: &str, next: Option<&Token>, at_start: bool, open: bool) -> i64 {
     const KINDS: [&str; 6] = ["IF", "WHILE", "LOOP", "REPEAT", "FOR", "CASE"];
-    let next_is_kind = matches!(next, Some(Token::Word(n)) if KINDS.iter().any(|k| n.value.eq_ignore_ascii_case(k)));
-    if open && word.eq_ignore_ascii_case("END") && next_is_kind {
+    let next_is_kind = || matches!(next, Some(Token::Word(n)) if KINDS.iter().any(|k| n.value.eq_ignore_ascii_case(k)));
+    if open && word.eq_ignore_ascii_case("END") && next_is_kind() {
         -1
     } else if at_start && KINDS.iter().any(|k| word.eq_ignore_ascii_case(k)) {
         1
