@@ -223,67 +223,7 @@ impl<'a> Cx<'a> {
             cols: Vec::new(),
             indirect: Vec::new(),
         };
-        for item in &s.projection {
-            match item {
-                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                    let name = match item {
-                        SelectItem::ExprWithAlias { alias, .. } => norm(alias),
-                        _ => expr_name(e),
-                    };
-                    let (mut direct, mut col_ind) = (Vec::new(), Vec::new());
-                    self.expr(e, &scope, Sub::Identity, &mut direct, &mut col_ind);
-                    dedup(&mut direct);
-                    dedup(&mut col_ind);
-                    let col = OutCol {
-                        name,
-                        direct,
-                        indirect: col_ind,
-                        expr: Some(e.to_string()),
-                    };
-                    if self.lateral_alias {
-                        scope.lateral.push(col.clone());
-                    }
-                    out.cols.push(col);
-                }
-                SelectItem::ExprWithAliases { expr, aliases } => {
-                    let (mut direct, mut col_ind) = (Vec::new(), Vec::new());
-                    self.expr(expr, &scope, Sub::Identity, &mut direct, &mut col_ind);
-                    for a in aliases {
-                        out.cols.push(OutCol {
-                            name: norm(a),
-                            direct: direct.clone(),
-                            indirect: col_ind.clone(),
-                            expr: Some(expr.to_string()),
-                        });
-                    }
-                }
-                SelectItem::Wildcard(_) => {
-                    let rels: Vec<Rel> = scope.rels.iter().map(|r| r.2.clone()).collect();
-                    for r in rels {
-                        out.cols.extend(self.expand(&r));
-                    }
-                }
-                SelectItem::QualifiedWildcard(kind, _) => {
-                    if let SelectItemQualifiedWildcardKind::ObjectName(n) = kind {
-                        let parts = name_parts(n);
-                        match find_rel(&scope, &parts) {
-                            Some(r) => {
-                                let r = r.clone();
-                                out.cols.extend(self.expand(&r));
-                            }
-                            None => self.diag(
-                                DiagnosticKind::Unresolved,
-                                format!(
-                                    "no relation {} for {}.*",
-                                    parts.join("."),
-                                    parts.join(".")
-                                ),
-                            ),
-                        }
-                    }
-                }
-            }
-        }
+        out.cols = self.projection(&s.projection, &mut scope);
         out.indirect = indirect;
         dedup(&mut out.indirect);
         if let Some(into) = &s.into {
@@ -318,6 +258,77 @@ impl<'a> Cx<'a> {
             }
         }
         out
+    }
+
+    /// The output columns of a list of select items over `scope`.
+    pub(super) fn projection(
+        &mut self,
+        items: &[SelectItem],
+        scope: &mut Scope<'_>,
+    ) -> Vec<OutCol> {
+        let mut cols = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    let name = match item {
+                        SelectItem::ExprWithAlias { alias, .. } => norm(alias),
+                        _ => expr_name(e),
+                    };
+                    let (mut direct, mut col_ind) = (Vec::new(), Vec::new());
+                    self.expr(e, scope, Sub::Identity, &mut direct, &mut col_ind);
+                    dedup(&mut direct);
+                    dedup(&mut col_ind);
+                    let col = OutCol {
+                        name,
+                        direct,
+                        indirect: col_ind,
+                        expr: Some(e.to_string()),
+                    };
+                    if self.lateral_alias {
+                        scope.lateral.push(col.clone());
+                    }
+                    cols.push(col);
+                }
+                SelectItem::ExprWithAliases { expr, aliases } => {
+                    let (mut direct, mut col_ind) = (Vec::new(), Vec::new());
+                    self.expr(expr, scope, Sub::Identity, &mut direct, &mut col_ind);
+                    for a in aliases {
+                        cols.push(OutCol {
+                            name: norm(a),
+                            direct: direct.clone(),
+                            indirect: col_ind.clone(),
+                            expr: Some(expr.to_string()),
+                        });
+                    }
+                }
+                SelectItem::Wildcard(_) => {
+                    let rels: Vec<Rel> = scope.rels.iter().map(|r| r.2.clone()).collect();
+                    for r in rels {
+                        cols.extend(self.expand(&r));
+                    }
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    if let SelectItemQualifiedWildcardKind::ObjectName(n) = kind {
+                        let parts = name_parts(n);
+                        match find_rel(scope, &parts) {
+                            Some(r) => {
+                                let r = r.clone();
+                                cols.extend(self.expand(&r));
+                            }
+                            None => self.diag(
+                                DiagnosticKind::Unresolved,
+                                format!(
+                                    "no relation {} for {}.*",
+                                    parts.join("."),
+                                    parts.join(".")
+                                ),
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+        cols
     }
 
     /// The columns of `*` over one relation.

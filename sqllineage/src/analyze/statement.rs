@@ -197,6 +197,7 @@ impl<'a> Cx<'a> {
             other => TableName::bare(other.to_string()),
         };
         out.writes.push(target.clone());
+        self.output_into(ins.output.as_ref(), &target, &mut Scope::default());
         if let Some(src) = &ins.source {
             let q = self.query(src, None);
             let names: Vec<String> = ins
@@ -280,6 +281,58 @@ impl<'a> Cx<'a> {
         if let Some(w) = &d.selection {
             let mut ind = Vec::new();
             self.expr(w, &scope, Sub::Filter, &mut ind.clone(), &mut ind);
+        }
+        let target = match d.tables.first() {
+            Some(name) => Some(self.table(name)),
+            None => scope.rels.first().and_then(|r| r.1.clone()),
+        };
+        if let Some(t) = target {
+            self.output_into(d.output.as_ref(), &t, &mut scope);
+        }
+    }
+
+    /// T-SQL's `OUTPUT ... INTO t` on INSERT, UPDATE, DELETE or MERGE: the rows the
+    /// statement changed (`INSERTED.c` / `DELETED.c` name the target's columns) and the
+    /// columns of the statement's other tables go to t, another statement's worth of
+    /// lineage merged into this one.
+    fn output_into(
+        &mut self,
+        output: Option<&ast::OutputClause>,
+        target: &TableName,
+        scope: &mut Scope<'_>,
+    ) {
+        let Some(ast::OutputClause::Output {
+            select_items,
+            into_table: Some(into),
+            ..
+        }) = output
+        else {
+            return;
+        };
+        for pseudo in ["inserted", "deleted"] {
+            scope
+                .rels
+                .push((pseudo.into(), Some(target.clone()), Rel::Table(target.clone())));
+        }
+        let q = QueryOut {
+            cols: self.projection(select_items, scope),
+            indirect: Vec::new(),
+        };
+        self.reads.insert(target.clone());
+        for t in &into.targets {
+            let parts = match t {
+                Expr::Identifier(i) => vec![i.clone()],
+                Expr::CompoundIdentifier(ids) => ids.clone(),
+                _ => continue,
+            };
+            let t = self.table(&ObjectName::from(parts));
+            let columns = self.edges(&t, &q, &[]);
+            self.nested.push(StatementLineage {
+                kind: StatementKind::Insert,
+                writes: vec![t],
+                columns,
+                ..StatementLineage::default()
+            });
         }
     }
 
@@ -519,6 +572,7 @@ impl<'a> Cx<'a> {
             }
         }
         self.read_target_if_used(&target, out);
+        self.output_into(u.output.as_ref(), &target, &mut scope);
     }
 
     /// UPDATE and MERGE write their target; they also read it where its columns feed
@@ -630,6 +684,7 @@ impl<'a> Cx<'a> {
             }
         }
         self.read_target_if_used(&target, out);
+        self.output_into(m.output.as_ref(), &target, &mut scope);
     }
 
     /// Column edges from a query's output into `target`'s columns: by position into
