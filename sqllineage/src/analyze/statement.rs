@@ -310,9 +310,11 @@ impl<'a> Cx<'a> {
             return;
         };
         for pseudo in ["inserted", "deleted"] {
-            scope
-                .rels
-                .push((pseudo.into(), Some(target.clone()), Rel::Table(target.clone())));
+            scope.rels.push((
+                pseudo.into(),
+                Some(target.clone()),
+                Rel::Table(target.clone()),
+            ));
         }
         let q = QueryOut {
             cols: self.projection(select_items, scope),
