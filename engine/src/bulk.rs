@@ -361,6 +361,8 @@ impl Store {
     ) -> Result<BulkReport> {
         let kv = self.backend();
         let mut g = self.graph_mut();
+        // The load rewrites records and details in place: start the cache afresh.
+        g.cache.clear();
         let base_nodes = g.kind.len() as u32;
         let base_cols = g.col_owner.len() as u32;
         let mut report = BulkReport::default();

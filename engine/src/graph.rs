@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 
+use crate::cache::RecordCache;
 use crate::ids::EntityTypeSet;
 use crate::keys::FLAG_DELETED;
 use crate::traverse::{Adjacency, Direction};
@@ -40,6 +41,8 @@ pub(crate) struct Graph {
     pub(crate) col_in: Lists,
     /// How many nodes are soft-deleted (when none, traversals skip the per-node check).
     pub(crate) deleted: usize,
+    /// Decoded entity records and edge details read before (see [`RecordCache`]).
+    pub(crate) cache: RecordCache,
 }
 
 impl Graph {
@@ -85,6 +88,7 @@ impl Graph {
 
     /// Installs changes computed by a transaction (after they were committed to storage).
     pub(crate) fn apply(&mut self, c: MemChanges) {
+        self.cache.forget(c.nodes.keys().copied(), &c.details);
         self.grow(c.next_node, c.next_column);
         for ((side, id), list) in c.lists {
             self.lists_mut(side).set(id, list);
@@ -261,6 +265,8 @@ pub(crate) struct MemChanges {
     pub(crate) lists: HashMap<(Side, u32), Vec<u32>>,
     pub(crate) nodes: HashMap<u32, (u8, u8)>,
     pub(crate) col_owner: HashMap<u32, u32>,
+    /// Edges whose details were written or deleted.
+    pub(crate) details: Vec<(u32, u32)>,
     pub(crate) next_node: u32,
     pub(crate) next_column: u32,
 }

@@ -9,6 +9,7 @@
 
 mod backend;
 mod bulk;
+mod cache;
 mod error;
 mod graph;
 mod ids;

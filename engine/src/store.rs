@@ -8,11 +8,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use uuid::Uuid;
 
 use crate::backend::{Backend, Batch};
+use crate::cache::RecordCache;
 use crate::error::{Error, InternalError, Result, UserError, bad_input, corrupt};
 use crate::graph::{ColumnView, Graph, Lists, ListsBuilder, NO_OWNER, NodeView, Side};
 use crate::ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
@@ -755,6 +756,7 @@ fn load_graph(kv: &Backend) -> Result<Graph> {
         col_owner: owners?,
         col_out: col_out?,
         col_in: col_in?,
+        cache: RecordCache::default(),
     })
 }
 
@@ -1021,15 +1023,31 @@ impl ReadView<'_> {
 
     /// Entity records of many nodes at once (one batched storage read).
     pub fn entities(&self, nodes: &[NodeId]) -> Result<Vec<Entity>> {
-        let keys: Vec<Vec<u8>> = nodes.iter().map(|n| keys::node_key(*n).to_vec()).collect();
-        let vals = self.kv.multi_get(cf::NODE_ENTITY, &keys)?;
-        nodes
-            .iter()
-            .zip(vals)
-            .map(|(n, v)| {
-                let r = Record::decode(&v.ok_or(UserError::UnknownNode(*n))?)?;
-                Ok(Entity {
-                    node: *n,
+        Ok(self
+            .shared_entities(nodes)?
+            .into_iter()
+            .map(Arc::unwrap_or_clone)
+            .collect())
+    }
+
+    /// Entity records of many nodes, shared with the record cache (no copy): the cached
+    /// ones without a storage read, the others with one batched read (and kept).
+    pub fn shared_entities(&self, nodes: &[NodeId]) -> Result<Vec<Arc<Entity>>> {
+        let cache = &self.g.cache;
+        let mut out = cache.entities(nodes.iter().map(|n| n.0));
+        let missing: Vec<usize> = (0..nodes.len()).filter(|i| out[*i].is_none()).collect();
+        if !missing.is_empty() {
+            let keys: Vec<Vec<u8>> = missing
+                .iter()
+                .map(|i| keys::node_key(nodes[*i]).to_vec())
+                .collect();
+            let vals = self.kv.multi_get(cf::NODE_ENTITY, &keys)?;
+            let mut read = Vec::with_capacity(missing.len());
+            for (i, v) in missing.into_iter().zip(vals) {
+                let n = nodes[i];
+                let r = Record::decode(&v.ok_or(UserError::UnknownNode(n))?)?;
+                let e = Arc::new(Entity {
+                    node: n,
                     id: r.header.id,
                     entity_type: r.kind,
                     fqn: r.header.fqn,
@@ -1041,9 +1059,13 @@ impl ReadView<'_> {
                         .into_iter()
                         .map(|(n, c)| (n, ColumnId(c)))
                         .collect(),
-                })
-            })
-            .collect()
+                });
+                out[i] = Some(e.clone());
+                read.push(e);
+            }
+            cache.put_entities(read);
+        }
+        Ok(out.into_iter().flatten().collect())
     }
 
     /// The opaque document stored with an entity.
@@ -1114,18 +1136,34 @@ impl ReadView<'_> {
         let present: Vec<usize> = (0..pairs.len())
             .filter(|i| self.has_edge(pairs[*i].0, pairs[*i].1))
             .collect();
-        let keys: Vec<Vec<u8>> = present
-            .iter()
-            .map(|i| keys::edge_key(pairs[*i].0, pairs[*i].1).to_vec())
+        // Details: from the record cache, the others in one batched read (and kept).
+        let cache = &self.g.cache;
+        let mut details = cache.details(present.iter().map(|i| (pairs[*i].0.0, pairs[*i].1.0)));
+        let missing: Vec<usize> = (0..present.len())
+            .filter(|j| details[*j].is_none())
             .collect();
-        let raw = self.kv.multi_get(cf::EDGE_DETAILS, &keys)?;
-        let details: Vec<StoredDetails> = raw
-            .into_iter()
-            .map(|b| match b {
-                Some(b) => decode_details(&b),
-                None => Ok(StoredDetails::default()),
-            })
-            .collect::<Result<_>>()?;
+        if !missing.is_empty() {
+            let keys: Vec<Vec<u8>> = missing
+                .iter()
+                .map(|j| {
+                    let (a, b) = pairs[present[*j]];
+                    keys::edge_key(a, b).to_vec()
+                })
+                .collect();
+            let raw = self.kv.multi_get(cf::EDGE_DETAILS, &keys)?;
+            let mut read = Vec::with_capacity(missing.len());
+            for (j, b) in missing.into_iter().zip(raw) {
+                let d = Arc::new(match b {
+                    Some(b) => decode_details(&b)?,
+                    None => StoredDetails::default(),
+                });
+                let (a, b) = pairs[present[j]];
+                read.push(((a.0, b.0), d.clone()));
+                details[j] = Some(d);
+            }
+            cache.put_details(read);
+        }
+        let details: Vec<Arc<StoredDetails>> = details.into_iter().flatten().collect();
         // Column id -> FQN, from the owners' entity records.
         let live_owner = |c: u32| {
             self.g
@@ -1141,12 +1179,21 @@ impl ReadView<'_> {
             .collect();
         owners.sort_unstable();
         owners.dedup();
-        let mut col_fqn: HashMap<u32, String> = HashMap::new();
-        for e in self.entities(&owners)? {
+        // Column id -> FQN for the columns the mappings name (not every column of
+        // their tables).
+        let mut col_fqn: HashMap<u32, String> = details
+            .iter()
+            .flat_map(|d| d.cols.iter().flat_map(|m| m.from.iter().chain([&m.to])))
+            .map(|c| (*c, String::new()))
+            .collect();
+        for e in self.shared_entities(&owners)? {
             for (name, c) in &e.columns {
-                col_fqn.insert(c.0, format!("{}.{name}", e.fqn));
+                if let Some(slot) = col_fqn.get_mut(&c.0) {
+                    *slot = format!("{}.{name}", e.fqn);
+                }
             }
         }
+        col_fqn.retain(|_, fqn| !fqn.is_empty());
         let mut pipelines: HashMap<Uuid, bool> = HashMap::new();
         let mut out: Vec<Option<Edge>> = vec![None; pairs.len()];
         for (i, d) in present.into_iter().zip(details) {
@@ -1184,10 +1231,10 @@ impl ReadView<'_> {
             out[i] = Some(Edge {
                 from,
                 to,
-                sql_query: d.sql,
+                sql_query: d.sql.clone(),
                 columns_lineage,
                 pipeline,
-                description: d.desc,
+                description: d.desc.clone(),
                 source: LineageSource::from_code(d.source).ok_or_else(|| {
                     corrupt(
                         cf::EDGE_DETAILS,
@@ -1195,9 +1242,9 @@ impl ReadView<'_> {
                     )
                 })?,
                 created_at: d.created_at,
-                created_by: d.created_by,
+                created_by: d.created_by.clone(),
                 updated_at: d.updated_at,
-                updated_by: d.updated_by,
+                updated_by: d.updated_by.clone(),
             });
         }
         Ok(out)

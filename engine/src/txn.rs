@@ -212,6 +212,7 @@ impl<'a> Txn<'a> {
             }
         }
         let key = keys::edge_key(from, to);
+        self.mem.details.push((from.0, to.0));
         match details {
             Some(d) => {
                 self.link(Side::NodeOut, Side::NodeIn, from.0, to.0);

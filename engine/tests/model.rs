@@ -241,6 +241,7 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
     };
     let mut m = Model::default();
     for op in ops {
+        check_records(&h, &m)?;
         match op {
             Op::Upsert { k, ty, ncols } => {
                 let r = h.store.upsert_entity(EntityInput {
@@ -508,12 +509,27 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
     h.store
         .verify()
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    // Every edge of the model, with its column mappings, is in the store.
     let view = h.store.read();
     let stats = view.stats();
     prop_assert_eq!(stats.edges, m.edges.len());
     prop_assert_eq!(stats.nodes, m.ents.len());
     prop_assert_eq!(stats.column_edges, m.column_edges().len());
+    drop(view);
+    check_records(&h, &m)
+}
+
+/// Every entity's record and every edge of the model, with its column mappings, as the
+/// store reads them back (through its record cache: run after every operation, this
+/// checks that each write drops what it changed).
+fn check_records(h: &Harness, m: &Model) -> Result<(), TestCaseError> {
+    let view = h.store.read();
+    for (k, e) in &m.ents {
+        let n = h.node(*k).expect("entity present");
+        let got = view.entity(n).unwrap();
+        prop_assert_eq!(&got.fqn, &fqn(*k));
+        prop_assert_eq!(got.deleted, e.deleted);
+        prop_assert_eq!(got.columns.len(), e.ncols);
+    }
     for ((a, b), maps) in &m.edges {
         let e = view
             .edge(h.node(*a).unwrap(), h.node(*b).unwrap())

@@ -2,6 +2,7 @@
 //! deleted, depth counts. Each read operation answers from one read view.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use headwaters_engine::{
     ColumnMapping, Direction, Edge, EdgeInput, Entity, EntityType, EntityTypeSet, Include,
@@ -70,7 +71,7 @@ pub struct LineageGraph {
     /// Downstream nodes with their depth, nearest first.
     pub visits_down: Vec<(NodeId, u32)>,
     /// Entity records of `nodes`.
-    pub entities: HashMap<NodeId, Entity>,
+    pub entities: HashMap<NodeId, Arc<Entity>>,
     /// Upstream edges followed, with details.
     pub upstream: Vec<Edge>,
     /// Downstream edges followed, with details.
@@ -252,8 +253,8 @@ impl Service {
         nodes.extend(t.downstream.visits.iter().map(|v| v.node));
         nodes.sort_unstable();
         nodes.dedup();
-        let entities: HashMap<NodeId, Entity> = view
-            .entities(&nodes)?
+        let entities: HashMap<NodeId, Arc<Entity>> = view
+            .shared_entities(&nodes)?
             .into_iter()
             .map(|e| (e.node, e))
             .collect();

@@ -452,13 +452,14 @@ impl LineageDirection {
 
 impl LineageEdge {
     /// An edge, its ends' records and the pipelines its details may name.
-    pub fn of(
+    pub fn of<E: std::borrow::Borrow<Rec>>(
         e: &headwaters_engine::Edge,
-        ents: &HashMap<NodeId, Rec>,
+        ents: &HashMap<NodeId, E>,
         pipelines: &HashMap<Uuid, Rec>,
     ) -> LineageEdge {
         let end = |n: NodeId| {
             ents.get(&n)
+                .map(|x| x.borrow())
                 .map(|x| (ID(x.id.to_string()), x.fqn.clone()))
                 .unwrap_or_else(|| (ID(String::new()), String::new()))
         };
