@@ -26,6 +26,8 @@ for depth in 3 1; do
   echo "== GET lineage by name, depth $depth up + $depth down, 32 connections"
   wrk -t2 -c32 -d20s -s "$WORK/get$depth.lua" --latency "http://127.0.0.1:$PORT" | grep -E 'Latency|50%|90%|99%|Requests/sec|Transfer'
 done
+echo "== GET lineage by name, depth 3 up + 3 down, 50,000 roots (answers not cached before), 32 connections"
+wrk -t2 -c32 -d20s -s "$WORK/get3_spread.lua" --latency "http://127.0.0.1:$PORT" | grep -E 'Latency|50%|90%|99%|Requests/sec|Transfer'
 echo "== GET lineage by name, depth 3, one connection (end-to-end latency)"
 wrk -t1 -c1 -d10s -s "$WORK/get3.lua" --latency "http://127.0.0.1:$PORT" | grep -E '50%|90%|99%|Requests/sec'
 echo "== PUT lineage, 16 connections, durable"

@@ -1,5 +1,7 @@
 """Writes the wrk Lua scripts for benches/server/run.sh: 300 random table FQNs from the
-generated graph (GET), and 4000 table ids from the running server (PUT)."""
+generated graph (GET, the same questions asked again and again), 50,000 more for
+`get3_spread.lua` (GET depth 3, each root asked at most once per wrk thread: questions
+the answer cache has not seen), and 4000 table ids from the running server (PUT)."""
 import json, os, random, sys, urllib.parse, urllib.request
 
 work, base = sys.argv[1], sys.argv[2]
@@ -13,10 +15,11 @@ with open(os.path.join(work, "graph.jsonl")) as f:
         if d["type"] == "table":
             tables.append(d["fqn"])
 sample = random.sample(tables, 300)
-for depth in (1, 3):
-    with open(os.path.join(work, f"get{depth}.lua"), "w") as f:
+spread = random.sample(tables, min(50000, len(tables)))
+for name, depth, roots in (("get1", 1, sample), ("get3", 3, sample), ("get3_spread", 3, spread)):
+    with open(os.path.join(work, f"{name}.lua"), "w") as f:
         f.write("paths = {\n")
-        for fqn in sample:
+        for fqn in roots:
             q = urllib.parse.quote(fqn, safe="")
             f.write(f'  "/api/v1/lineage/table/name/{q}?upstreamDepth={depth}&downstreamDepth={depth}",\n')
         f.write('}\ncounter = 0\nrequest = function()\n  counter = counter + 1\n'
