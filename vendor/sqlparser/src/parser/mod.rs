@@ -22328,14 +22328,7 @@ impl<'a> Parser<'a> {
         if dialect_of!(self is MsSqlDialect | GenericDialect)
             && self.peek_nth_token_ref(1).token == Token::Eq
         {
-            let op = match self.peek_token_ref().token {
-                Token::Plus => Some(BinaryOperator::Plus),
-                Token::Minus => Some(BinaryOperator::Minus),
-                Token::Mul => Some(BinaryOperator::Multiply),
-                Token::Div => Some(BinaryOperator::Divide),
-                Token::Mod => Some(BinaryOperator::Modulo),
-                _ => None,
-            };
+            let op = compound_assignment_operator(&self.peek_token_ref().token);
             if let (Some(op), AssignmentTarget::ColumnName(column)) = (op, &target) {
                 self.next_token();
                 self.next_token();
@@ -22780,14 +22773,7 @@ impl<'a> Parser<'a> {
             && matches!(&self.peek_token_ref().token, Token::Word(w) if w.value.starts_with('@'))
             && self.peek_nth_token_ref(2).token == Token::Eq
         {
-            let op = match self.peek_nth_token_ref(1).token {
-                Token::Plus => Some(BinaryOperator::Plus),
-                Token::Minus => Some(BinaryOperator::Minus),
-                Token::Mul => Some(BinaryOperator::Multiply),
-                Token::Div => Some(BinaryOperator::Divide),
-                Token::Mod => Some(BinaryOperator::Modulo),
-                _ => None,
-            };
+            let op = compound_assignment_operator(&self.peek_nth_token_ref(1).token);
             if let Some(op) = op {
                 let variable = Expr::Identifier(self.parse_identifier()?);
                 self.next_token();
@@ -25274,6 +25260,19 @@ impl Word {
             quote_style: self.quote_style,
             span,
         }
+    }
+}
+
+/// Headwaters: the operator of a T-SQL compound assignment (`+=`, `-=`, `*=`, `/=`,
+/// `%=`) whose first token is `token`.
+fn compound_assignment_operator(token: &Token) -> Option<BinaryOperator> {
+    match token {
+        Token::Plus => Some(BinaryOperator::Plus),
+        Token::Minus => Some(BinaryOperator::Minus),
+        Token::Mul => Some(BinaryOperator::Multiply),
+        Token::Div => Some(BinaryOperator::Divide),
+        Token::Mod => Some(BinaryOperator::Modulo),
+        _ => None,
     }
 }
 
