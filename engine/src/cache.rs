@@ -5,70 +5,133 @@
 //! hold the graph's read lock (so no write runs while they read RocksDB and fill the
 //! cache), and every write drops the entries it changes while it holds the write lock
 //! ([`Graph::apply`](crate::graph::Graph::apply)); a bulk load or a rebuilt graph starts
-//! empty. So an entry is always what RocksDB holds. When a map reaches its capacity it
-//! is emptied and refills from what is asked next (simple, bounded, no bookkeeping on
+//! empty. So an entry is always what RocksDB holds. Each map counts the approximate
+//! bytes its values hold; when the next value would pass its half of the budget it is
+//! emptied and refills from what is asked next (simple, bounded, no bookkeeping on
 //! hits).
 
-use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::FxHashMap;
 
 use crate::model::{Entity, StoredDetails};
 
-/// Entries per map before it is emptied (entities and edge details each).
-pub(crate) const DEFAULT_CAPACITY: usize = 1 << 18;
+/// Memory the cache may hold by default, both maps together (half each).
+pub(crate) const DEFAULT_MIB: usize = 128;
 
-/// See the module documentation.
-pub(crate) struct RecordCache {
-    entities: Mutex<FxHashMap<u32, Arc<Entity>>>,
-    details: Mutex<FxHashMap<(u32, u32), Arc<StoredDetails>>>,
-    capacity: usize,
+/// Approximate heap bytes of a cached value (its strings, lists and fixed parts).
+pub(crate) trait Footprint {
+    /// Approximate bytes held.
+    fn footprint(&self) -> usize;
 }
 
-impl Default for RecordCache {
-    /// Holds [`DEFAULT_CAPACITY`] entries per map, or `HEADWATERS_RECORD_CACHE_ENTRIES`
-    /// (0 turns the cache off: every read goes to RocksDB, as before it existed).
+impl Footprint for Entity {
+    fn footprint(&self) -> usize {
+        let columns: usize = self.columns.iter().map(|(n, _)| n.len() + 40).sum();
+        96 + self.fqn.len() + self.name.len() + columns
+    }
+}
+
+impl Footprint for StoredDetails {
+    fn footprint(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() + 24);
+        let cols: usize = self
+            .cols
+            .iter()
+            .map(|m| {
+                64 + 4 * m.from.len()
+                    + m.func.as_ref().map_or(0, String::len)
+                    + m.tr.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        160 + text(&self.sql)
+            + text(&self.desc)
+            + text(&self.created_by)
+            + text(&self.updated_by)
+            + cols
+    }
+}
+
+/// One map and the bytes its values hold.
+struct Held<K, V> {
+    map: FxHashMap<K, Arc<V>>,
+    bytes: usize,
+}
+
+impl<K, V> Default for Held<K, V> {
     fn default() -> Self {
-        let capacity = std::env::var("HEADWATERS_RECORD_CACHE_ENTRIES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(DEFAULT_CAPACITY);
-        RecordCache {
-            entities: Mutex::default(),
-            details: Mutex::default(),
-            capacity,
+        Held {
+            map: FxHashMap::default(),
+            bytes: 0,
         }
     }
 }
 
-fn bounded_insert<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
-    map: &mut HashMap<K, V, S>,
-    cap: usize,
-    k: K,
-    v: V,
-) {
-    if cap == 0 {
-        return;
+impl<K: Hash + Eq, V: Footprint> Held<K, V> {
+    /// Keeps `v`, emptying the map first when it would pass `budget` bytes.
+    fn insert(&mut self, budget: usize, k: K, v: Arc<V>) {
+        let size = v.footprint() + 48;
+        if size > budget {
+            return;
+        }
+        if self.bytes + size > budget {
+            self.clear();
+        }
+        if let Some(old) = self.map.insert(k, v) {
+            self.bytes -= old.footprint() + 48;
+        }
+        self.bytes += size;
     }
-    if map.len() >= cap {
-        map.clear();
+
+    fn remove(&mut self, k: &K) {
+        if let Some(old) = self.map.remove(k) {
+            self.bytes -= old.footprint() + 48;
+        }
     }
-    map.insert(k, v);
+
+    fn clear(&mut self) {
+        self.map.clear();
+        self.bytes = 0;
+    }
+}
+
+/// See the module documentation.
+pub(crate) struct RecordCache {
+    entities: Mutex<Held<u32, Entity>>,
+    details: Mutex<Held<(u32, u32), StoredDetails>>,
+    /// Bytes each map may hold.
+    budget: usize,
+}
+
+impl Default for RecordCache {
+    /// Holds [`DEFAULT_MIB`] MiB, or `HEADWATERS_RECORD_CACHE_MB` (0 turns the cache
+    /// off: every read goes to RocksDB, as before it existed).
+    fn default() -> Self {
+        let mib = std::env::var("HEADWATERS_RECORD_CACHE_MB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_MIB);
+        RecordCache {
+            entities: Mutex::default(),
+            details: Mutex::default(),
+            budget: mib * (1 << 20) / 2,
+        }
+    }
 }
 
 impl RecordCache {
     /// The cached entities of `nodes` (one lock for all).
     pub(crate) fn entities(&self, nodes: impl Iterator<Item = u32>) -> Vec<Option<Arc<Entity>>> {
         let m = self.entities.lock().unwrap_or_else(PoisonError::into_inner);
-        nodes.map(|n| m.get(&n).cloned()).collect()
+        nodes.map(|n| m.map.get(&n).cloned()).collect()
     }
 
     /// Keeps entities just read.
     pub(crate) fn put_entities(&self, read: impl IntoIterator<Item = Arc<Entity>>) {
         let mut m = self.entities.lock().unwrap_or_else(PoisonError::into_inner);
         for e in read {
-            bounded_insert(&mut m, self.capacity, e.node.0, e);
+            m.insert(self.budget, e.node.0, e);
         }
     }
 
@@ -78,7 +141,7 @@ impl RecordCache {
         pairs: impl Iterator<Item = (u32, u32)>,
     ) -> Vec<Option<Arc<StoredDetails>>> {
         let m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
-        pairs.map(|p| m.get(&p).cloned()).collect()
+        pairs.map(|p| m.map.get(&p).cloned()).collect()
     }
 
     /// Keeps edge details just read.
@@ -88,7 +151,7 @@ impl RecordCache {
     ) {
         let mut m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
         for (k, d) in read {
-            bounded_insert(&mut m, self.capacity, k, d);
+            m.insert(self.budget, k, d);
         }
     }
 
@@ -129,10 +192,12 @@ impl RecordCache {
             self.entities
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .map
                 .len(),
             self.details
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .map
                 .len(),
         )
     }
@@ -155,9 +220,10 @@ mod tests {
         })
     }
 
-    fn with_capacity(capacity: usize) -> RecordCache {
+    /// A cache whose maps hold `n` of the test's entities each.
+    fn with_capacity(n: usize) -> RecordCache {
         RecordCache {
-            capacity,
+            budget: n * (entity(1).footprint() + 48),
             ..RecordCache::default()
         }
     }
@@ -184,7 +250,10 @@ mod tests {
         off.put_entities([entity(1)]);
         off.put_details([((1, 2), Arc::new(StoredDetails::default()))]);
         assert_eq!(off.len(), (0, 0));
-        let mut on = with_capacity(8);
+        let mut on = RecordCache {
+            budget: 1 << 20,
+            ..RecordCache::default()
+        };
         on.put_entities([entity(1), entity(2)]);
         on.put_details([((1, 2), Arc::new(StoredDetails::default()))]);
         on.forget([1].into_iter(), &[(1, 2)]);
