@@ -11,6 +11,7 @@
 //! hits).
 
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::FxHashMap;
@@ -96,12 +97,29 @@ impl<K: Hash + Eq, V: Footprint> Held<K, V> {
     }
 }
 
+/// What the record cache has done since the store opened, and what it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordCacheStats {
+    /// Entity records answered from memory.
+    pub entity_hits: u64,
+    /// Entity records read from storage.
+    pub entity_misses: u64,
+    /// Edge details answered from memory.
+    pub detail_hits: u64,
+    /// Edge details read from storage.
+    pub detail_misses: u64,
+    /// Approximate bytes held, both maps.
+    pub bytes: usize,
+}
+
 /// See the module documentation.
 pub(crate) struct RecordCache {
     entities: Mutex<Held<u32, Entity>>,
     details: Mutex<Held<(u32, u32), StoredDetails>>,
     /// Bytes each map may hold.
     budget: usize,
+    /// Hits and misses of entities, then of details.
+    counts: [AtomicU64; 4],
 }
 
 impl Default for RecordCache {
@@ -116,6 +134,7 @@ impl Default for RecordCache {
             entities: Mutex::default(),
             details: Mutex::default(),
             budget: mib * (1 << 20) / 2,
+            counts: Default::default(),
         }
     }
 }
@@ -124,7 +143,10 @@ impl RecordCache {
     /// The cached entities of `nodes` (one lock for all).
     pub(crate) fn entities(&self, nodes: impl Iterator<Item = u32>) -> Vec<Option<Arc<Entity>>> {
         let m = self.entities.lock().unwrap_or_else(PoisonError::into_inner);
-        nodes.map(|n| m.map.get(&n).cloned()).collect()
+        let got: Vec<_> = nodes.map(|n| m.map.get(&n).cloned()).collect();
+        drop(m);
+        self.count(0, &got);
+        got
     }
 
     /// Keeps entities just read.
@@ -141,7 +163,10 @@ impl RecordCache {
         pairs: impl Iterator<Item = (u32, u32)>,
     ) -> Vec<Option<Arc<StoredDetails>>> {
         let m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
-        pairs.map(|p| m.map.get(&p).cloned()).collect()
+        let got: Vec<_> = pairs.map(|p| m.map.get(&p).cloned()).collect();
+        drop(m);
+        self.count(2, &got);
+        got
     }
 
     /// Keeps edge details just read.
@@ -152,6 +177,35 @@ impl RecordCache {
         let mut m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
         for (k, d) in read {
             m.insert(self.budget, k, d);
+        }
+    }
+
+    /// Counts the hits and misses of one lookup (`at`: 0 entities, 2 details).
+    fn count<T>(&self, at: usize, got: &[Option<T>]) {
+        let hits = got.iter().filter(|g| g.is_some()).count() as u64;
+        self.counts[at].fetch_add(hits, Ordering::Relaxed);
+        self.counts[at + 1].fetch_add(got.len() as u64 - hits, Ordering::Relaxed);
+    }
+
+    /// Hits, misses and bytes held.
+    pub(crate) fn stats(&self) -> RecordCacheStats {
+        let c = |i: usize| self.counts[i].load(Ordering::Relaxed);
+        let bytes = self
+            .entities
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes
+            + self
+                .details
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .bytes;
+        RecordCacheStats {
+            entity_hits: c(0),
+            entity_misses: c(1),
+            detail_hits: c(2),
+            detail_misses: c(3),
+            bytes,
         }
     }
 

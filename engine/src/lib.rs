@@ -25,6 +25,7 @@ pub use bulk::{
     BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, JSONL_BLOCK, Progress, read_csv,
     read_jsonl,
 };
+pub use cache::RecordCacheStats;
 pub use error::{Error, InternalError, Result, UserError};
 pub use ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
 pub use keys::{STORAGE_VERSION, cf};

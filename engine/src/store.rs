@@ -867,6 +867,11 @@ pub struct ReadView<'a> {
 }
 
 impl ReadView<'_> {
+    /// What the record cache has done and holds.
+    pub fn record_cache_stats(&self) -> crate::RecordCacheStats {
+        self.g.cache.stats()
+    }
+
     /// Graph sizes.
     pub fn stats(&self) -> Stats {
         Stats {

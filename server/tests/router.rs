@@ -2668,6 +2668,17 @@ async fn cached_lineage_answers_are_the_computed_ones_until_a_write() {
         text.contains("headwaters_answer_cache_hits_total 2"),
         "{text}"
     );
+    // So is the engine's record cache: the computed answers read their records once.
+    let misses = text
+        .lines()
+        .find_map(|l| l.strip_prefix("headwaters_record_cache_misses_total{kind=\"entity\"} "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("record cache misses reported");
+    assert!(misses >= 1, "{text}");
+    assert!(
+        text.contains("# TYPE headwaters_record_cache_bytes gauge"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -159,6 +159,46 @@ async fn metrics(State(state): State<AppState>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
         );
     }
+    let rc = state.service().store.read().record_cache_stats();
+    for (name, help, kind, v) in [
+        (
+            "headwaters_record_cache_hits_total{kind=\"entity\"}",
+            "Entity records and edge details answered from memory.",
+            "counter",
+            rc.entity_hits as usize,
+        ),
+        (
+            "headwaters_record_cache_hits_total{kind=\"edge\"}",
+            "",
+            "",
+            rc.detail_hits as usize,
+        ),
+        (
+            "headwaters_record_cache_misses_total{kind=\"entity\"}",
+            "Entity records and edge details read from storage (and kept).",
+            "counter",
+            rc.entity_misses as usize,
+        ),
+        (
+            "headwaters_record_cache_misses_total{kind=\"edge\"}",
+            "",
+            "",
+            rc.detail_misses as usize,
+        ),
+        (
+            "headwaters_record_cache_bytes",
+            "Approximate bytes of decoded records held in memory.",
+            "gauge",
+            rc.bytes,
+        ),
+    ] {
+        // One HELP/TYPE per metric family, before its first sample.
+        if !help.is_empty() {
+            let family = name.split('{').next().unwrap_or(name);
+            let _ = writeln!(out, "# HELP {family} {help}\n# TYPE {family} {kind}");
+        }
+        let _ = writeln!(out, "{name} {v}");
+    }
     if let Some(c) = state.cluster.get() {
         let st = c.status();
         for (name, help, kind, v) in [
