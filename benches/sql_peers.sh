@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side SQL lineage throughput: Headwaters' extractor against sqllineage 1.5.9,
-# sqlglot and compiled sqlglot (sqlglot[c]), on the same statements, in one run.
+# sqlglot, compiled sqlglot (sqlglot[c]) and OpenLineage's Rust extractor
+# (openlineage-sql, called from Python), on the same statements, in one run.
 # Python tools go into throwaway venvs under ${TMPDIR:-/tmp}; nothing is installed
 # system-wide. PEER_BUDGET_SECONDS (default 60) caps each tool on each corpus.
 set -euo pipefail
@@ -18,6 +19,7 @@ venv() {
 py_lineage=$(venv sqllineage "sqllineage==1.5.9")
 py_glot=$(venv sqlglot sqlglot)
 py_glot_c=$(venv sqlglot-c "sqlglot[c]")
+py_ol=$(venv openlineage-sql openlineage-sql)
 
 echo "## Headwaters (cargo bench -p headwaters-sqllineage --bench throughput)"
 source scripts/setup.sh
@@ -29,3 +31,4 @@ echo "|---|---|---|---|---|"
 "$py_lineage" benches/sql_peers.py sqlglot sqllineage
 "$py_glot" benches/sql_peers.py "sqlglot $("$py_glot" -c 'import sqlglot; print(sqlglot.__version__)')" sqlglot
 "$py_glot_c" benches/sql_peers.py "sqlglot[c] $("$py_glot_c" -c 'import sqlglot; print(sqlglot.__version__)')" sqlglot
+"$py_ol" benches/sql_peers.py "openlineage-sql $("$py_ol" -m pip show openlineage-sql | sed -n 's/^Version: //p')" openlineage-sql
