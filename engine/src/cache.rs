@@ -69,10 +69,15 @@ impl<K, V> Default for Held<K, V> {
     }
 }
 
+/// Bytes an entry costs: its value and the map's slot, key and `Arc` header.
+fn entry_bytes<V: Footprint>(v: &V) -> usize {
+    v.footprint() + 48
+}
+
 impl<K: Hash + Eq, V: Footprint> Held<K, V> {
     /// Keeps `v`, emptying the map first when it would pass `budget` bytes.
     fn insert(&mut self, budget: usize, k: K, v: Arc<V>) {
-        let size = v.footprint() + 48;
+        let size = entry_bytes(&*v);
         if size > budget {
             return;
         }
@@ -80,14 +85,14 @@ impl<K: Hash + Eq, V: Footprint> Held<K, V> {
             self.clear();
         }
         if let Some(old) = self.map.insert(k, v) {
-            self.bytes -= old.footprint() + 48;
+            self.bytes -= entry_bytes(&*old);
         }
         self.bytes += size;
     }
 
     fn remove(&mut self, k: &K) {
         if let Some(old) = self.map.remove(k) {
-            self.bytes -= old.footprint() + 48;
+            self.bytes -= entry_bytes(&*old);
         }
     }
 
@@ -277,7 +282,7 @@ mod tests {
     /// A cache whose maps hold `n` of the test's entities each.
     fn with_capacity(n: usize) -> RecordCache {
         RecordCache {
-            budget: n * (entity(1).footprint() + 48),
+            budget: n * entry_bytes(&*entity(1)),
             ..RecordCache::default()
         }
     }

@@ -1169,28 +1169,21 @@ impl ReadView<'_> {
             cache.put_details(read);
         }
         let details: Vec<Arc<StoredDetails>> = details.into_iter().flatten().collect();
-        // Column id -> FQN, from the owners' entity records.
-        let live_owner = |c: u32| {
-            self.g
-                .col_owner
-                .get(c as usize)
-                .copied()
-                .filter(|o| *o != NO_OWNER)
-        };
-        let mut owners: Vec<NodeId> = details
-            .iter()
-            .flat_map(|d| d.cols.iter().flat_map(|m| m.from.iter().chain([&m.to])))
-            .filter_map(|c| live_owner(*c).map(NodeId))
-            .collect();
-        owners.sort_unstable();
-        owners.dedup();
-        // Column id -> FQN for the columns the mappings name (not every column of
-        // their tables).
+        // Column id -> FQN for the columns the mappings name (not every column of their
+        // tables), from the owners' entity records.
         let mut col_fqn: HashMap<u32, String> = details
             .iter()
             .flat_map(|d| d.cols.iter().flat_map(|m| m.from.iter().chain([&m.to])))
             .map(|c| (*c, String::new()))
             .collect();
+        let mut owners: Vec<NodeId> = col_fqn
+            .keys()
+            .filter_map(|c| self.g.col_owner.get(*c as usize).copied())
+            .filter(|o| *o != NO_OWNER)
+            .map(NodeId)
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
         for e in self.shared_entities(&owners)? {
             for (name, c) in &e.columns {
                 if let Some(slot) = col_fqn.get_mut(&c.0) {

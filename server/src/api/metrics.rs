@@ -160,44 +160,31 @@ async fn metrics(State(state): State<AppState>) -> Response {
         );
     }
     let rc = state.service().store.read().record_cache_stats();
-    for (name, help, kind, v) in [
+    let (entity, edge) = ("{kind=\"entity\"}", "{kind=\"edge\"}");
+    for (name, help, kind, samples) in [
         (
-            "headwaters_record_cache_hits_total{kind=\"entity\"}",
+            "headwaters_record_cache_hits_total",
             "Entity records and edge details answered from memory.",
             "counter",
-            rc.entity_hits as usize,
+            vec![(entity, rc.entity_hits), (edge, rc.detail_hits)],
         ),
         (
-            "headwaters_record_cache_hits_total{kind=\"edge\"}",
-            "",
-            "",
-            rc.detail_hits as usize,
-        ),
-        (
-            "headwaters_record_cache_misses_total{kind=\"entity\"}",
+            "headwaters_record_cache_misses_total",
             "Entity records and edge details read from storage (and kept).",
             "counter",
-            rc.entity_misses as usize,
-        ),
-        (
-            "headwaters_record_cache_misses_total{kind=\"edge\"}",
-            "",
-            "",
-            rc.detail_misses as usize,
+            vec![(entity, rc.entity_misses), (edge, rc.detail_misses)],
         ),
         (
             "headwaters_record_cache_bytes",
             "Approximate bytes of decoded records held in memory.",
             "gauge",
-            rc.bytes,
+            vec![("", rc.bytes as u64)],
         ),
     ] {
-        // One HELP/TYPE per metric family, before its first sample.
-        if !help.is_empty() {
-            let family = name.split('{').next().unwrap_or(name);
-            let _ = writeln!(out, "# HELP {family} {help}\n# TYPE {family} {kind}");
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(out, "{name}{labels} {v}");
         }
-        let _ = writeln!(out, "{name} {v}");
     }
     if let Some(c) = state.cluster.get() {
         let st = c.status();

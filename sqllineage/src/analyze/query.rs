@@ -229,23 +229,20 @@ impl<'a> Cx<'a> {
         if let Some(into) = &s.into {
             // SELECT ... INTO t: t is written with the selected columns.
             for target in &into.targets {
-                let parts = match target {
-                    Expr::Identifier(i) => vec![i.clone()],
-                    Expr::CompoundIdentifier(ids) => ids.clone(),
-                    Expr::Value(v) => {
-                        // MySQL's `INTO OUTFILE 'path'`: the file is written.
-                        if let ast::Value::SingleQuotedString(path) = &v.value {
-                            self.nested.push(StatementLineage {
-                                kind: StatementKind::SelectInto,
-                                writes: vec![TableName::bare(path.clone())],
-                                ..StatementLineage::default()
-                            });
-                        }
-                        continue;
+                let Some(name) = into_table_name(target) else {
+                    // MySQL's `INTO OUTFILE 'path'`: the file is written.
+                    if let Expr::Value(v) = target
+                        && let ast::Value::SingleQuotedString(path) = &v.value
+                    {
+                        self.nested.push(StatementLineage {
+                            kind: StatementKind::SelectInto,
+                            writes: vec![TableName::bare(path.clone())],
+                            ..StatementLineage::default()
+                        });
                     }
-                    _ => continue,
+                    continue;
                 };
-                let t = self.table(&ObjectName::from(parts));
+                let t = self.table(&name);
                 let columns = self.edges(&t, &out, &[]);
                 let cols = out.cols.iter().map(|c| c.name.clone()).collect();
                 self.created.push((t.clone(), Some(cols)));
@@ -557,5 +554,15 @@ impl<'a> Cx<'a> {
                 ));
             }
         }
+    }
+}
+
+/// The table an `INTO` target names (`SELECT ... INTO t`, T-SQL's `OUTPUT ... INTO t`),
+/// if it names one.
+pub(super) fn into_table_name(target: &Expr) -> Option<ObjectName> {
+    match target {
+        Expr::Identifier(i) => Some(ObjectName::from(vec![i.clone()])),
+        Expr::CompoundIdentifier(ids) => Some(ObjectName::from(ids.clone())),
+        _ => None,
     }
 }

@@ -321,13 +321,12 @@ impl<'a> Cx<'a> {
             indirect: Vec::new(),
         };
         self.reads.insert(target.clone());
-        for t in &into.targets {
-            let parts = match t {
-                Expr::Identifier(i) => vec![i.clone()],
-                Expr::CompoundIdentifier(ids) => ids.clone(),
-                _ => continue,
-            };
-            let t = self.table(&ObjectName::from(parts));
+        for name in into
+            .targets
+            .iter()
+            .filter_map(super::query::into_table_name)
+        {
+            let t = self.table(&name);
             let columns = self.edges(&t, &q, &[]);
             self.nested.push(StatementLineage {
                 kind: StatementKind::Insert,
