@@ -361,6 +361,15 @@ impl Backend {
         Ok(())
     }
 
+    /// The database's directory and latest sequence number (what a graph snapshot is
+    /// stamped with); `None` for the in-memory backend, which has no snapshot.
+    pub(crate) fn snapshot_place(&self) -> Option<(&Path, u64)> {
+        match self {
+            Backend::Rocks { db, path } => Some((path, db.latest_sequence_number())),
+            Backend::Memory(_) => None,
+        }
+    }
+
     /// Flushes memtables to SST files (clean shutdown; makes reopen cheap).
     pub(crate) fn flush(&self) -> Result<()> {
         if let Backend::Rocks { db, .. } = self {

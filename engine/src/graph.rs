@@ -5,6 +5,7 @@
 //! commits replaced since), the node's type code and flags, and each column's owner.
 //! RocksDB stays the source of truth; this is its index.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
@@ -175,6 +176,38 @@ impl Lists {
         (0..self.len() as u32).map(|i| self.get(i).len()).sum()
     }
 
+    /// The packed arrays (offsets, then targets) with the overlay folded in; `None` when
+    /// some list only fits the overlay (past 4G entries).
+    pub(crate) fn packed(&self) -> Option<Packed<'_>> {
+        if self.overlay.is_empty() {
+            return Some(Packed {
+                offsets: Cow::Borrowed(&self.offsets),
+                targets: Cow::Borrowed(&self.targets),
+            });
+        }
+        let folded = self.rebuilt(self.len(), std::iter::empty());
+        folded.overlay.is_empty().then_some(Packed {
+            offsets: Cow::Owned(folded.offsets),
+            targets: Cow::Owned(folded.targets),
+        })
+    }
+
+    /// Lists from packed arrays as [`Lists::packed`] gives them, if they are well formed:
+    /// offsets start at 0, never decrease and end at the number of targets, and every
+    /// target is below `bound`.
+    pub(crate) fn from_packed(offsets: Vec<u32>, targets: Vec<u32>, bound: u32) -> Option<Lists> {
+        let well_formed = offsets.first() == Some(&0)
+            && offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.last().map(|l| *l as usize) == Some(targets.len())
+            && targets.iter().all(|t| *t < bound);
+        well_formed.then(|| Lists {
+            overlaid: vec![0; (offsets.len() - 1).div_ceil(64)],
+            offsets,
+            targets,
+            overlay: FxHashMap::default(),
+        })
+    }
+
     /// Every non-empty list with its id, in id order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> {
         (0..self.len() as u32)
@@ -202,6 +235,14 @@ impl Lists {
         }
         b.finish()
     }
+}
+
+/// The packed arrays of a [`Lists`] (see [`Lists::packed`]).
+pub(crate) struct Packed<'a> {
+    /// Where each id's list starts (and, last, where the final one ends).
+    pub(crate) offsets: Cow<'a, [u32]>,
+    /// Every list, one after the other.
+    pub(crate) targets: Cow<'a, [u32]>,
 }
 
 /// Builds [`Lists`] id by id.

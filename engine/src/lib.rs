@@ -16,6 +16,7 @@ mod ids;
 mod keys;
 mod model;
 mod replica;
+mod snapshot;
 mod store;
 mod traverse;
 mod txn;
@@ -33,7 +34,7 @@ pub use model::{
     ColumnMapping, Edge, EdgeInput, Entity, EntityInput, PutEdgeOutcome, RejectedColumn,
 };
 pub use replica::{Digest, ReplicaState};
-pub use store::{Include, Query, ReadView, Stats, Store};
+pub use store::{GraphSource, Include, Query, ReadView, Stats, Store};
 pub use traverse::{
     Adjacency, Direction, PARALLEL_FRONTIER, Reach, Traversal, TraversalSpec, Visit, bfs, paths,
     traverse,

@@ -58,6 +58,20 @@ pub struct Store {
     pub(crate) durable: std::sync::atomic::AtomicBool,
     /// A replica takes writes only inside a command (see [`Store::set_replica`]).
     pub(crate) replica: std::sync::atomic::AtomicBool,
+    /// Where the in-memory graph came from when the store opened.
+    source: GraphSource,
+}
+
+/// Where an opened store's in-memory graph came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GraphSource {
+    /// The snapshot the last [`Store::flush`] saved, still current.
+    Snapshot,
+    /// Rebuilt from RocksDB: no usable snapshot (the reason says why: none, stale after
+    /// later writes, damaged, another format) or an in-memory store.
+    Rebuilt(String),
+    /// Rebuilt while repairing an interrupted bulk load.
+    Repaired,
 }
 
 /// A traversal request: depth bounds and budget, plus which nodes may be visited.
@@ -117,10 +131,13 @@ impl Store {
     fn start(kv: Backend) -> Result<Store> {
         migrate(&kv)?;
         let repair_needed = kv.get(cf::META, meta::BULK_LOAD_IN_PROGRESS)?.is_some();
-        let graph = if repair_needed {
-            repair(&kv)?
+        let (graph, source) = if repair_needed {
+            (repair(&kv)?, GraphSource::Repaired)
         } else {
-            load_graph(&kv)?
+            match saved_graph(&kv)? {
+                Ok(g) => (g, GraphSource::Snapshot),
+                Err(why) => (load_graph(&kv)?, GraphSource::Rebuilt(why)),
+            }
         };
         Ok(Store {
             kv,
@@ -129,12 +146,31 @@ impl Store {
             version: std::sync::atomic::AtomicU64::new(0),
             durable: std::sync::atomic::AtomicBool::new(true),
             replica: std::sync::atomic::AtomicBool::new(false),
+            source,
         })
     }
 
-    /// Flushes memtables to disk (optional: every acknowledged write is already durable).
+    /// Where the in-memory graph came from when this store opened.
+    pub fn graph_source(&self) -> &GraphSource {
+        &self.source
+    }
+
+    /// Flushes memtables to disk and saves the in-memory graph beside them, so that the
+    /// next open reads it instead of rebuilding it (see `snapshot.rs`). Optional for
+    /// durability (every acknowledged write already is); call it at a clean shutdown and
+    /// after large imports. Writes wait while it runs.
     pub fn flush(&self) -> Result<()> {
-        self.kv.flush()
+        let g = self.graph.read().unwrap_or_else(lock_poisoned);
+        self.kv.flush()?;
+        if let Some((dir, sequence)) = self.kv.snapshot_place() {
+            let stamp = crate::snapshot::Stamp {
+                sequence,
+                next_node: read_counter(&self.kv, meta::NEXT_NODE)?,
+                next_column: read_counter(&self.kv, meta::NEXT_COLUMN)?,
+            };
+            crate::snapshot::save(dir, &g, stamp)?;
+        }
+        Ok(())
     }
 
     /// A consistent read view; writes wait while it is alive, so keep it short.
@@ -473,6 +509,25 @@ impl Store {
         {
             return Err(mismatch("in-memory adjacency differs from storage".into()));
         }
+        // Types, flags and owners as a rebuild from storage would give them (a graph
+        // read from a snapshot must be exactly that).
+        let fresh = load_graph(&self.kv)?;
+        let live_flags = |g: &Graph| -> Vec<u8> {
+            g.kind
+                .iter()
+                .zip(&g.flags)
+                .map(|(k, f)| if *k == 0 { 0 } else { *f })
+                .collect()
+        };
+        if g.kind != fresh.kind
+            || live_flags(&g) != live_flags(&fresh)
+            || g.col_owner != fresh.col_owner
+            || g.deleted != fresh.deleted
+        {
+            return Err(mismatch(
+                "in-memory node types, flags or column owners differ from storage".into(),
+            ));
+        }
         Ok(Stats {
             nodes: g.kind.iter().filter(|k| **k != 0).count(),
             edges: g.edge_count(),
@@ -671,6 +726,20 @@ fn transpose(m: &HashMap<u32, Vec<u32>>) -> HashMap<u32, Vec<u32>> {
 fn read_counter(kv: &Backend, key: &[u8]) -> Result<u32> {
     kv.get(cf::META, key)?
         .map_or(Ok(0), |b| keys::decode_u32(cf::META, &b))
+}
+
+/// The graph the last flush saved, if it matches the database as it is now; otherwise
+/// why not.
+fn saved_graph(kv: &Backend) -> Result<std::result::Result<Graph, String>> {
+    let Some((dir, sequence)) = kv.snapshot_place() else {
+        return Ok(Err("an in-memory store".into()));
+    };
+    let stamp = crate::snapshot::Stamp {
+        sequence,
+        next_node: read_counter(kv, meta::NEXT_NODE)?,
+        next_column: read_counter(kv, meta::NEXT_COLUMN)?,
+    };
+    Ok(crate::snapshot::load(dir, stamp))
 }
 
 /// Builds the in-memory graph from storage, scanning column families in parallel.

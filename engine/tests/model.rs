@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use headwaters_engine::{
-    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, Error, Query, Store,
-    TraversalSpec, UserError,
+    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, Error, GraphSource, Query,
+    Store, TraversalSpec, UserError,
 };
 use proptest::prelude::*;
 
@@ -56,7 +56,10 @@ enum Op {
         nodes: Vec<(u8, usize, usize)>,
         edges: Vec<(u8, u8, RawMaps)>,
     },
-    Reopen,
+    /// Reopen the store, after a flush (which saves the graph's snapshot) or not.
+    Reopen {
+        flush: bool,
+    },
 }
 
 fn depth() -> impl Strategy<Value = Option<u32>> {
@@ -80,7 +83,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (k.clone(), depth(), depth(), 1u8..8, any::<bool>(), prop::option::of(0usize..4))
             .prop_map(|(k, up, down, types, deleted, budget)| Op::Traverse { k, up, down, types, deleted, budget }),
         2 => (k.clone(), 0..4usize, depth(), depth()).prop_map(|(k, col, up, down)| Op::ColumnTraverse { k, col, up, down }),
-        1 => Just(Op::Reopen),
+        2 => any::<bool>().prop_map(|flush| Op::Reopen { flush }),
         2 => (
             prop::collection::vec((k.clone(), 0..3usize, 0..4usize), 0..5),
             prop::collection::vec((k.clone(), k.clone(), maps()), 0..6),
@@ -495,13 +498,24 @@ fn run(ops: Vec<Op>, rocks: bool) -> Result<(), TestCaseError> {
                     .unwrap();
                 prop_assert_eq!(r.rejected_total, expected_rejects);
             }
-            Op::Reopen => {
+            Op::Reopen { flush } => {
                 if h.dir.is_some() {
                     h.store
                         .verify()
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    if flush {
+                        h.store.flush().unwrap();
+                    }
                     drop(std::mem::replace(&mut h.store, Store::in_memory()));
                     h.store = open(&h.dir);
+                    // After a flush the graph comes from the snapshot it saved (and the
+                    // checks below and after every later step hold for it).
+                    if flush {
+                        prop_assert_eq!(h.store.graph_source(), &GraphSource::Snapshot);
+                    }
+                    h.store
+                        .verify()
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
                 }
             }
         }

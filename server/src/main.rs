@@ -120,31 +120,44 @@ enum GenFormat {
     Csv,
 }
 
-/// The allocator returns freed memory to the system at once (mimalloc's purge delay 0)
-/// in a long-running server, so a burst of large answers does not leave the process
-/// holding hundreds of MiB; batch commands keep the default, which is faster for bulk
-/// loads. mimalloc reads its options when the process starts, so `serve` starts itself
-/// again with the option set (same pid, same arguments) unless it is set already.
-fn purge_freed_memory_at_once() {
-    const OPTION: &str = "MIMALLOC_PURGE_DELAY";
+/// Allocator options for a long-running server (batch commands keep mimalloc's
+/// defaults, which are faster for bulk loads):
+/// - freed memory goes back to the system at once (purge delay 0), so a burst of large
+///   answers does not leave the process holding hundreds of MiB;
+/// - no transparent huge pages for the allocator's memory: with purging at once, every
+///   answer's buffers fault their memory back in, and a fault on a huge-page region
+///   clears 2 MiB (measured: 12% of the server's time in `clear_page_erms` answering
+///   depth-3 lineage at 1M nodes; without huge pages 3.2k → 3.8k req/s and ~80 MiB
+///   less memory after the burst; BENCHMARKS.md).
+///
+/// mimalloc reads its options when the process starts, so `serve` starts itself again
+/// with them set (same pid, same arguments) unless the first is set already.
+fn server_allocator_options() {
+    const OPTIONS: [(&str, &str); 2] = [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ALLOW_THP", "0")];
     #[cfg(unix)]
-    if std::env::var_os(OPTION).is_none()
+    if std::env::var_os(OPTIONS[0].0).is_none()
         && let Ok(exe) = std::env::current_exe()
     {
         use std::os::unix::process::CommandExt;
-        let err = std::process::Command::new(exe)
-            .args(std::env::args_os().skip(1))
-            .env(OPTION, "0")
-            .exec();
-        // exec only returns on failure: run on with the default.
-        eprintln!("note: could not restart with {OPTION}=0 ({err}); continuing");
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(std::env::args_os().skip(1));
+        for (name, value) in OPTIONS {
+            if std::env::var_os(name).is_none() {
+                cmd.env(name, value);
+            }
+        }
+        let err = cmd.exec();
+        // exec only returns on failure: run on with the defaults.
+        eprintln!(
+            "note: could not restart with the server's allocator options ({err}); continuing"
+        );
     }
 }
 
 fn main() {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Serve(_)) {
-        purge_freed_memory_at_once();
+        server_allocator_options();
     }
     let result = match cli.command {
         Command::Serve(args) => serve::serve(*args),

@@ -241,8 +241,27 @@ pub(crate) fn serve(args: ServeArgs) -> Result<()> {
         rt.block_on(headwaters_server::cluster::prepare_store(cc, &store_dir))
             .context("preparing the store from the cluster")?;
     }
+    let opening = std::time::Instant::now();
     let store = Store::open(&store_dir)
         .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
+    let seconds = opening.elapsed().as_secs_f64();
+    match store.graph_source() {
+        headwaters_engine::GraphSource::Snapshot => {
+            tracing::info!(seconds, "store opened; graph read from its snapshot")
+        }
+        headwaters_engine::GraphSource::Rebuilt(why) => {
+            tracing::info!(
+                seconds,
+                "store opened; graph rebuilt from the database ({why})"
+            )
+        }
+        headwaters_engine::GraphSource::Repaired => {
+            tracing::warn!(
+                seconds,
+                "store opened; an interrupted bulk load was repaired"
+            )
+        }
+    }
     // Bound before the state is built, so `href`s carry the real port (with port 0).
     let listen = cfg.listen;
     let listener = std::net::TcpListener::bind(listen)
