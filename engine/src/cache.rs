@@ -9,6 +9,13 @@
 //! bytes its values hold; when the next value would pass its half of the budget it is
 //! emptied and refills from what is asked next (simple, bounded, no bookkeeping on
 //! hits).
+//!
+//! Besides records it keeps *renderings*: bytes a caller made from them (a server's JSON
+//! fragment of a node or of an edge), opaque here, under a caller's tag. A node's
+//! rendering is dropped with its record; an edge's with its details or with either end's
+//! record (an edge's rendering may show its ends' ids and column names). A caller
+//! renders from what it read in the same read view it keeps the rendering in, so a
+//! rendering, like a record, is always what RocksDB holds.
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,9 +23,36 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rustc_hash::FxHashMap;
 
+use crate::ids::NodeId;
 use crate::model::{Entity, StoredDetails};
 
-/// Memory the cache may hold by default, both maps together (half each).
+/// Distinct tags a caller may keep renderings under.
+pub const RENDER_TAGS: u8 = 4;
+
+/// What a rendering was made from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RenderOf {
+    /// A node's entity record.
+    Node(NodeId),
+    /// An edge's details and its ends' records.
+    Edge(NodeId, NodeId),
+}
+
+/// Bytes a caller made from records (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendering(pub Box<[u8]>);
+
+impl std::ops::Deref for Rendering {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A rendering's key: what it was made from and the caller's tag (below [`RENDER_TAGS`]).
+pub type RenderKey = (RenderOf, u8);
+
+/// Memory the cache may hold by default, its three maps together (a third each).
 pub(crate) const DEFAULT_MIB: usize = 128;
 
 /// Approximate heap bytes of a cached value (its strings, lists and fixed parts).
@@ -51,6 +85,12 @@ impl Footprint for StoredDetails {
             + text(&self.created_by)
             + text(&self.updated_by)
             + cols
+    }
+}
+
+impl Footprint for Rendering {
+    fn footprint(&self) -> usize {
+        16 + self.0.len()
     }
 }
 
@@ -113,7 +153,7 @@ pub struct RecordCacheStats {
     pub detail_hits: u64,
     /// Edge details read from storage.
     pub detail_misses: u64,
-    /// Approximate bytes held, both maps.
+    /// Approximate bytes held, all maps.
     pub bytes: usize,
 }
 
@@ -121,6 +161,7 @@ pub struct RecordCacheStats {
 pub(crate) struct RecordCache {
     entities: Mutex<Held<u32, Entity>>,
     details: Mutex<Held<(u32, u32), StoredDetails>>,
+    renderings: Mutex<Held<RenderKey, Rendering>>,
     /// Bytes each map may hold.
     budget: usize,
     /// Hits and misses of entities, then of details.
@@ -138,7 +179,8 @@ impl Default for RecordCache {
         RecordCache {
             entities: Mutex::default(),
             details: Mutex::default(),
-            budget: mib * (1 << 20) / 2,
+            renderings: Mutex::default(),
+            budget: mib * (1 << 20) / 3,
             counts: Default::default(),
         }
     }
@@ -204,6 +246,11 @@ impl RecordCache {
                 .details
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .bytes
+            + self
+                .renderings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
                 .bytes;
         RecordCacheStats {
             entity_hits: c(0),
@@ -214,13 +261,48 @@ impl RecordCache {
         }
     }
 
-    /// Drops what a write changed (called under the graph's write lock).
-    pub(crate) fn forget(&mut self, nodes: impl Iterator<Item = u32>, edges: &[(u32, u32)]) {
+    /// The renderings kept under `keys` (one lock for all).
+    pub(crate) fn renderings(
+        &self,
+        keys: impl Iterator<Item = RenderKey>,
+    ) -> Vec<Option<Arc<Rendering>>> {
+        let m = self
+            .renderings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        keys.map(|k| m.map.get(&k).cloned()).collect()
+    }
+
+    /// Keeps renderings just made (tags at or above [`RENDER_TAGS`] are not kept).
+    pub(crate) fn put_renderings(
+        &self,
+        made: impl IntoIterator<Item = (RenderKey, Arc<Rendering>)>,
+    ) {
+        let mut m = self
+            .renderings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (k, r) in made {
+            if k.1 < RENDER_TAGS {
+                m.insert(self.budget, k, r);
+            }
+        }
+    }
+
+    /// Drops what a write changed (called under the graph's write lock): the records of
+    /// `nodes` and their renderings, the details of `edges`, and the renderings of
+    /// `edges` and of `touching` (the edges of changed nodes).
+    pub(crate) fn forget(
+        &mut self,
+        nodes: impl Iterator<Item = u32> + Clone,
+        edges: &[(u32, u32)],
+        touching: impl Iterator<Item = (u32, u32)>,
+    ) {
         let m = self
             .entities
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        for n in nodes {
+        for n in nodes.clone() {
             m.remove(&n);
         }
         let d = self
@@ -229,6 +311,24 @@ impl RecordCache {
             .unwrap_or_else(PoisonError::into_inner);
         for e in edges {
             d.remove(e);
+        }
+        let r = self
+            .renderings
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if r.map.is_empty() {
+            return;
+        }
+        let of_nodes = nodes.map(|n| RenderOf::Node(NodeId(n)));
+        let of_edges = edges
+            .iter()
+            .copied()
+            .chain(touching)
+            .map(|(a, b)| RenderOf::Edge(NodeId(a), NodeId(b)));
+        for of in of_nodes.chain(of_edges) {
+            for tag in 0..RENDER_TAGS {
+                r.remove(&(of, tag));
+            }
         }
     }
 
@@ -239,6 +339,10 @@ impl RecordCache {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         self.details
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.renderings
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
@@ -315,7 +419,7 @@ mod tests {
         };
         on.put_entities([entity(1), entity(2)]);
         on.put_details([((1, 2), Arc::new(StoredDetails::default()))]);
-        on.forget([1].into_iter(), &[(1, 2)]);
+        on.forget([1].into_iter(), &[(1, 2)], std::iter::empty());
         assert_eq!(on.len(), (1, 0));
         on.clear();
         assert_eq!(on.len(), (0, 0));

@@ -89,7 +89,15 @@ impl Graph {
 
     /// Installs changes computed by a transaction (after they were committed to storage).
     pub(crate) fn apply(&mut self, c: MemChanges) {
-        self.cache.forget(c.nodes.keys().copied(), &c.details);
+        // The edges of changed nodes, before and after: their renderings show the nodes.
+        let touching = c.nodes.keys().flat_map(|&n| {
+            let now = |side| c.lists.get(&(side, n)).map_or(&[][..], Vec::as_slice);
+            let out = self.out.get(n).iter().chain(now(Side::NodeOut));
+            let inn = self.inn.get(n).iter().chain(now(Side::NodeIn));
+            out.map(move |&b| (n, b)).chain(inn.map(move |&a| (a, n)))
+        });
+        self.cache
+            .forget(c.nodes.keys().copied(), &c.details, touching);
         self.grow(c.next_node, c.next_column);
         for ((side, id), list) in c.lists {
             self.lists_mut(side).set(id, list);

@@ -26,7 +26,7 @@ pub use bulk::{
     BulkEdge, BulkMapping, BulkNode, BulkRecord, BulkReport, JSONL_BLOCK, Progress, read_csv,
     read_jsonl,
 };
-pub use cache::RecordCacheStats;
+pub use cache::{RENDER_TAGS, RecordCacheStats, RenderKey, RenderOf, Rendering};
 pub use error::{Error, InternalError, Result, UserError};
 pub use ids::{ColumnId, EntityType, EntityTypeSet, LineageSource, NodeId};
 pub use keys::{STORAGE_VERSION, cf};

@@ -742,6 +742,26 @@ fn saved_graph(kv: &Backend) -> Result<std::result::Result<Graph, String>> {
     Ok(crate::snapshot::load(dir, stamp))
 }
 
+/// Whether pipelines named by edges still exist, each looked up once.
+#[derive(Default)]
+struct PipelinesSeen(HashMap<Uuid, bool>);
+
+impl PipelinesSeen {
+    /// `p` if it names an existing entity.
+    fn filter(&mut self, view: &ReadView<'_>, p: Option<Uuid>) -> Result<Option<Uuid>> {
+        let Some(p) = p else { return Ok(None) };
+        let exists = match self.0.get(&p) {
+            Some(e) => *e,
+            None => {
+                let e = view.node_by_id(&p)?.is_some();
+                self.0.insert(p, e);
+                e
+            }
+        };
+        Ok(exists.then_some(p))
+    }
+}
+
 /// Builds the in-memory graph from storage, scanning column families in parallel.
 fn load_graph(kv: &Backend) -> Result<Graph> {
     let next_node = read_counter(kv, meta::NEXT_NODE)?;
@@ -1104,6 +1124,24 @@ impl ReadView<'_> {
             .collect())
     }
 
+    /// The renderings kept under `keys` (see `cache.rs`): bytes a caller made from
+    /// records read before, still current.
+    pub fn renderings(
+        &self,
+        keys: impl Iterator<Item = crate::RenderKey>,
+    ) -> Vec<Option<Arc<crate::Rendering>>> {
+        self.g.cache.renderings(keys)
+    }
+
+    /// Keeps renderings made from records read in this view (so they are current until
+    /// a write changes what they were made from, which drops them).
+    pub fn keep_renderings(
+        &self,
+        made: impl IntoIterator<Item = (crate::RenderKey, Arc<crate::Rendering>)>,
+    ) {
+        self.g.cache.put_renderings(made);
+    }
+
     /// Entity records of many nodes, shared with the record cache (no copy): the cached
     /// ones without a storage read, the others with one batched read (and kept).
     pub fn shared_entities(&self, nodes: &[NodeId]) -> Result<Vec<Arc<Entity>>> {
@@ -1203,14 +1241,15 @@ impl ReadView<'_> {
         Ok(self.edges(&[(from, to)])?.pop().flatten())
     }
 
-    /// Many edges with their details at once: one batched read of the details, one of
-    /// the entities owning the columns they map (column FQNs come from those records),
-    /// and one lookup per distinct pipeline. `None` where there is no such edge.
-    pub fn edges(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Edge>>> {
+    /// The stored details of those of `pairs` that are edges (their indexes, then their
+    /// details): from the record cache, the others in one batched read (and kept).
+    fn stored_details(
+        &self,
+        pairs: &[(NodeId, NodeId)],
+    ) -> Result<(Vec<usize>, Vec<Arc<StoredDetails>>)> {
         let present: Vec<usize> = (0..pairs.len())
             .filter(|i| self.has_edge(pairs[*i].0, pairs[*i].1))
             .collect();
-        // Details: from the record cache, the others in one batched read (and kept).
         let cache = &self.g.cache;
         let mut details = cache.details(present.iter().map(|i| (pairs[*i].0.0, pairs[*i].1.0)));
         let missing: Vec<usize> = (0..present.len())
@@ -1237,7 +1276,26 @@ impl ReadView<'_> {
             }
             cache.put_details(read);
         }
-        let details: Vec<Arc<StoredDetails>> = details.into_iter().flatten().collect();
+        Ok((present, details.into_iter().flatten().collect()))
+    }
+
+    /// The pipeline each of `pairs` names, if it is an edge naming one that still exists
+    /// (as [`ReadView::edges`] gives it, without the rest of the details).
+    pub fn edge_pipelines(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Uuid>>> {
+        let (present, details) = self.stored_details(pairs)?;
+        let mut exists = PipelinesSeen::default();
+        let mut out = vec![None; pairs.len()];
+        for (i, d) in present.into_iter().zip(details) {
+            out[i] = exists.filter(self, d.pipeline)?;
+        }
+        Ok(out)
+    }
+
+    /// Many edges with their details at once: one batched read of the details, one of
+    /// the entities owning the columns they map (column FQNs come from those records),
+    /// and one lookup per distinct pipeline. `None` where there is no such edge.
+    pub fn edges(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Edge>>> {
+        let (present, details) = self.stored_details(pairs)?;
         // Column id -> FQN for the columns the mappings name (not every column of their
         // tables), from the owners' entity records.
         let mut col_fqn: HashMap<u32, String> = details
@@ -1261,7 +1319,7 @@ impl ReadView<'_> {
             }
         }
         col_fqn.retain(|_, fqn| !fqn.is_empty());
-        let mut pipelines: HashMap<Uuid, bool> = HashMap::new();
+        let mut pipelines = PipelinesSeen::default();
         let mut out: Vec<Option<Edge>> = vec![None; pairs.len()];
         for (i, d) in present.into_iter().zip(details) {
             let (from, to) = pairs[i];
@@ -1281,20 +1339,7 @@ impl ReadView<'_> {
                     transformation: m.tr.clone(),
                 });
             }
-            let pipeline = match d.pipeline {
-                Some(p) => {
-                    let exists = match pipelines.get(&p) {
-                        Some(e) => *e,
-                        None => {
-                            let e = self.node_by_id(&p)?.is_some();
-                            pipelines.insert(p, e);
-                            e
-                        }
-                    };
-                    exists.then_some(p)
-                }
-                None => None,
-            };
+            let pipeline = pipelines.filter(self, d.pipeline)?;
             out[i] = Some(Edge {
                 from,
                 to,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use headwaters_engine::{
     ColumnMapping, Direction, Edge, EdgeInput, Entity, EntityType, EntityTypeSet, Include,
-    LineageSource, NodeId, Query, ReadView, RejectedColumn, TraversalSpec,
+    LineageSource, NodeId, Query, ReadView, RejectedColumn, RenderOf, Rendering, Traversal,
+    TraversalSpec,
 };
 use uuid::Uuid;
 
@@ -103,6 +104,68 @@ impl LineageGraph {
     pub fn edges(&self) -> impl Iterator<Item = &Edge> {
         self.upstream.iter().chain(&self.downstream)
     }
+}
+
+/// Renders the nodes and edges of lineage answers for [`Service::lineage_rendered`].
+pub trait LineageRenderer {
+    /// The tag its renderings are kept under (below `headwaters_engine::RENDER_TAGS`):
+    /// renderers whose output differs need different tags.
+    fn tag(&self) -> u8;
+    /// A node's reference.
+    fn node(&self, e: &Entity) -> Result<Vec<u8>>;
+    /// An edge without its pipeline (which may change on its own): the bytes before
+    /// where the pipeline's reference goes, and the bytes after it.
+    fn edge(&self, e: &Edge, from: &Entity, to: &Entity) -> Result<(Vec<u8>, Vec<u8>)>;
+}
+
+/// An edge as a [`LineageRenderer`] rendered it, and the pipeline it names now.
+pub struct RenderedEdge {
+    /// The split point (8 bytes), then the bytes before and after the pipeline.
+    bytes: Arc<Rendering>,
+    /// The pipeline, if the edge names one that exists.
+    pub pipeline: Option<Uuid>,
+}
+
+impl RenderedEdge {
+    fn encode(head: &[u8], tail: &[u8]) -> Rendering {
+        let mut b = Vec::with_capacity(8 + head.len() + tail.len());
+        b.extend_from_slice(&(head.len() as u64).to_le_bytes());
+        b.extend_from_slice(head);
+        b.extend_from_slice(tail);
+        Rendering(b.into_boxed_slice())
+    }
+
+    fn split(&self) -> usize {
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&self.bytes[..8]);
+        8 + u64::from_le_bytes(n) as usize
+    }
+
+    /// The bytes before the pipeline's reference.
+    pub fn head(&self) -> &[u8] {
+        &self.bytes[8..self.split()]
+    }
+
+    /// The bytes after it.
+    pub fn tail(&self) -> &[u8] {
+        &self.bytes[self.split()..]
+    }
+}
+
+/// A lineage traversal as renderings (see [`Service::lineage_rendered`]).
+pub struct RenderedLineage {
+    /// The root's reference.
+    pub root: Arc<Rendering>,
+    /// The other nodes reached, in node order.
+    pub nodes: Vec<Arc<Rendering>>,
+    /// Upstream edges followed.
+    pub upstream: Vec<RenderedEdge>,
+    /// Downstream edges followed.
+    pub downstream: Vec<RenderedEdge>,
+    /// References of the pipelines the edges name, by UUID.
+    pub pipelines: HashMap<Uuid, Arc<Rendering>>,
+    /// The node budget cut the walk.
+    pub truncated: bool,
 }
 
 /// A page of a lineage traversal's nodes (`from`, `size` over [`LineageGraph::visits`]).
@@ -234,13 +297,14 @@ impl Service {
         self.graph_in(&view, ty, key, o)
     }
 
-    fn graph_in(
+    /// The root, the traversal and every node reached with the root, sorted.
+    fn walk(
         &self,
         view: &ReadView<'_>,
         ty: EntityType,
         key: &Key,
         o: &LineageOpts,
-    ) -> Result<LineageGraph> {
+    ) -> Result<(NodeId, Traversal<NodeId>, Vec<NodeId>)> {
         let include = if o.include_deleted {
             Include::All
         } else {
@@ -253,6 +317,133 @@ impl Service {
         nodes.extend(t.downstream.visits.iter().map(|v| v.node));
         nodes.sort_unstable();
         nodes.dedup();
+        Ok((root, t, nodes))
+    }
+
+    /// One lineage traversal as `r` renders its nodes and edges, from one read view.
+    /// Renderings are kept in the store's record cache and reused until a write changes
+    /// what they show, so a node or edge answered before costs neither a storage read
+    /// nor a rendering; only the pipelines' names are looked up each time.
+    pub fn lineage_rendered(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+        r: &dyn LineageRenderer,
+    ) -> Result<RenderedLineage> {
+        let view = self.store.read();
+        let (root, t, nodes) = self.walk(&view, ty, key, o)?;
+        let tag = r.tag();
+        let pairs: Vec<(NodeId, NodeId)> = t
+            .upstream
+            .edges
+            .iter()
+            .chain(&t.downstream.edges)
+            .copied()
+            .collect();
+        let pipelines_named = view.edge_pipelines(&pairs)?;
+        let mut pipeline_nodes: Vec<(Uuid, NodeId)> = Vec::new();
+        for p in pipelines_named.iter().flatten() {
+            if !pipeline_nodes.iter().any(|(u, _)| u == p)
+                && let Some(n) = view.node_by_id(p)?
+            {
+                pipeline_nodes.push((*p, n));
+            }
+        }
+        let node_keys = nodes
+            .iter()
+            .chain(pipeline_nodes.iter().map(|(_, n)| n))
+            .map(|n| (RenderOf::Node(*n), tag));
+        let mut node_r = view.renderings(node_keys);
+        let mut edge_r = view.renderings(pairs.iter().map(|(a, b)| (RenderOf::Edge(*a, *b), tag)));
+        // Render what is not kept: the records of those nodes and of the missing edges'
+        // ends, and those edges, in one batched read each.
+        let node_ids: Vec<NodeId> = nodes
+            .iter()
+            .chain(pipeline_nodes.iter().map(|(_, n)| n))
+            .copied()
+            .collect();
+        let missing_edges: Vec<usize> = (0..pairs.len()).filter(|i| edge_r[*i].is_none()).collect();
+        let missing_pairs: Vec<(NodeId, NodeId)> =
+            missing_edges.iter().map(|i| pairs[*i]).collect();
+        let fetched = view.edges(&missing_pairs)?;
+        let mut need: Vec<NodeId> = node_ids
+            .iter()
+            .zip(&node_r)
+            .filter(|(_, got)| got.is_none())
+            .map(|(n, _)| *n)
+            .chain(missing_pairs.iter().flat_map(|(a, b)| [*a, *b]))
+            .collect();
+        need.sort_unstable();
+        need.dedup();
+        let entities: HashMap<NodeId, Arc<Entity>> = view
+            .shared_entities(&need)?
+            .into_iter()
+            .map(|e| (e.node, e))
+            .collect();
+        let entity = |n: &NodeId| {
+            entities
+                .get(n)
+                .ok_or_else(|| Error::invariant(format!("node {n} was not read")))
+        };
+        let mut made = Vec::new();
+        for (n, got) in node_ids.iter().zip(node_r.iter_mut()) {
+            if got.is_none() {
+                let rendering = Arc::new(Rendering(r.node(entity(n)?)?.into_boxed_slice()));
+                made.push(((RenderOf::Node(*n), tag), rendering.clone()));
+                *got = Some(rendering);
+            }
+        }
+        for (i, e) in missing_edges.into_iter().zip(fetched) {
+            // An edge the traversal followed is there (same view); were it not, the
+            // answer leaves it out as `lineage_graph` does.
+            if let Some(e) = e {
+                let (head, tail) = r.edge(&e, entity(&e.from)?, entity(&e.to)?)?;
+                let rendering = Arc::new(RenderedEdge::encode(&head, &tail));
+                made.push(((RenderOf::Edge(e.from, e.to), tag), rendering.clone()));
+                edge_r[i] = Some(rendering);
+            }
+        }
+        view.keep_renderings(made);
+        let mut node_r = node_r.into_iter().flatten();
+        let mut root_r = None;
+        let mut others = Vec::with_capacity(nodes.len().saturating_sub(1));
+        for (n, got) in nodes.iter().zip(node_r.by_ref()) {
+            if *n == root {
+                root_r = Some(got);
+            } else {
+                others.push(got);
+            }
+        }
+        let pipelines = pipeline_nodes.iter().map(|(u, _)| *u).zip(node_r).collect();
+        let mut edges = edge_r
+            .into_iter()
+            .zip(pipelines_named)
+            .map(|(got, pipeline)| got.map(|bytes| RenderedEdge { bytes, pipeline }));
+        let upstream = edges
+            .by_ref()
+            .take(t.upstream.edges.len())
+            .flatten()
+            .collect();
+        let downstream = edges.flatten().collect();
+        Ok(RenderedLineage {
+            root: root_r.ok_or_else(|| Error::invariant("the root was not rendered"))?,
+            nodes: others,
+            upstream,
+            downstream,
+            pipelines,
+            truncated: t.truncated(),
+        })
+    }
+
+    fn graph_in(
+        &self,
+        view: &ReadView<'_>,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+    ) -> Result<LineageGraph> {
+        let (root, t, nodes) = self.walk(view, ty, key, o)?;
         let entities: HashMap<NodeId, Arc<Entity>> = view
             .shared_entities(&nodes)?
             .into_iter()

@@ -1,8 +1,10 @@
 //! OpenMetadata's lineage API (`/api/v1/lineage/...`) and Headwaters' own lineage
 //! reads (column lineage, impact), in OpenMetadata's shapes.
 //!
-//! The hot path (`GET /lineage/{entityType}/name/{fqn}`) serialises the domain's typed
-//! [`LineageGraph`] straight to bytes, `href`s built as it goes, no JSON tree.
+//! The hot path (`GET /lineage/{entityType}/name/{fqn}`) writes the answer from
+//! ready-made JSON pieces, one per node and per edge ([`OmRenderer`]), which the
+//! store's record cache keeps until a write changes what they show; only the pieces not
+//! kept yet are serialised (from the typed records, no JSON tree).
 
 use std::collections::HashMap;
 
@@ -27,8 +29,8 @@ use crate::api::openapi::{ApiRouter, Op, any_object};
 use crate::api::{AppState, blocking, blocking_light};
 use crate::domain::columns::{ColumnLineage, Impact};
 use crate::domain::lineage::{
-    DepthCounts, EdgeDetails, EdgeSpec, EdgeView, LineageGraph, LineageOpts, LineagePage, Page,
-    Side, check_depth, entity_type, lineage_source,
+    DepthCounts, EdgeDetails, EdgeSpec, EdgeView, LineageGraph, LineageOpts, LineagePage,
+    LineageRenderer, Page, RenderedLineage, Side, check_depth, entity_type, lineage_source,
 };
 use crate::domain::{Error, Key};
 
@@ -220,15 +222,32 @@ fn om_columns(m: &[ColumnMapping], transformations: bool) -> Vec<OmColumnLineage
         .collect()
 }
 
-/// `LineageDetails` as answered.
+/// `LineageDetails` as answered: what comes before the pipeline, the pipeline, what
+/// comes after (split so that an edge's answer can be kept without its pipeline's).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DetailsOut<'a> {
+    #[serde(flatten)]
+    head: DetailsHead<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline: Option<RefOut<'a>>,
+    #[serde(flatten)]
+    tail: DetailsTail<'a>,
+}
+
+/// The fields of `LineageDetails` before `pipeline`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailsHead<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sql_query: Option<&'a str>,
     columns_lineage: Vec<OmColumnLineage<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pipeline: Option<RefOut<'a>>,
+}
+
+/// The fields of `LineageDetails` after `pipeline`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailsTail<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     source: &'static str,
@@ -245,9 +264,29 @@ pub struct DetailsOut<'a> {
 impl<'a> DetailsOut<'a> {
     fn new(e: &'a Edge, pipeline: Option<&'a Entity>, base: &str, transformations: bool) -> Self {
         DetailsOut {
+            head: DetailsHead::new(e, transformations),
+            pipeline: pipeline.map(|p| RefOut::new(p, base)),
+            tail: DetailsTail::new(e),
+        }
+    }
+
+    fn of_view(v: &'a EdgeView, base: &str) -> Self {
+        DetailsOut::new(&v.edge, v.pipeline.as_ref(), base, false)
+    }
+}
+
+impl<'a> DetailsHead<'a> {
+    fn new(e: &'a Edge, transformations: bool) -> Self {
+        DetailsHead {
             sql_query: e.sql_query.as_deref(),
             columns_lineage: om_columns(&e.columns_lineage, transformations),
-            pipeline: pipeline.map(|p| RefOut::new(p, base)),
+        }
+    }
+}
+
+impl<'a> DetailsTail<'a> {
+    fn new(e: &'a Edge) -> Self {
+        DetailsTail {
             description: e.description.as_deref(),
             source: e.source.as_str(),
             created_at: (e.created_at != 0).then_some(e.created_at),
@@ -255,10 +294,6 @@ impl<'a> DetailsOut<'a> {
             updated_at: (e.updated_at != 0).then_some(e.updated_at),
             updated_by: e.updated_by.as_deref(),
         }
-    }
-
-    fn of_view(v: &'a EdgeView, base: &str) -> Self {
-        DetailsOut::new(&v.edge, v.pipeline.as_ref(), base, false)
     }
 }
 
@@ -289,56 +324,115 @@ pub struct EdgeDetailsOut<'a> {
     edge: DetailsOut<'a>,
 }
 
-fn edge_out<'a>(
-    e: &'a Edge,
-    g: &'a LineageGraph,
-    base: &str,
+/// Renders the pieces of `EntityLineage` (what [`EntityLineageOut`] serialises to, piece
+/// by piece): a node's `EntityReference`, and an `Edge` split around its pipeline.
+struct OmRenderer<'a> {
+    base: &'a str,
     transformations: bool,
-) -> ApiResult<EdgeOut<'a>> {
-    let id = |n: NodeId| {
-        g.entities
-            .get(&n)
-            .map(|e| e.id)
-            .ok_or_else(|| ApiError::Internal(format!("edge end {n} not fetched")))
-    };
-    let pipeline = e.pipeline.and_then(|p| g.pipelines.get(&p));
-    Ok(EdgeOut {
-        from_entity: id(e.from)?,
-        to_entity: id(e.to)?,
-        lineage_details: DetailsOut::new(e, pipeline, base, transformations),
-    })
 }
 
-/// `EntityLineage` of a graph, serialized; column mappings carry their transformation
-/// type when `transformations` is set.
-fn entity_lineage(g: &LineageGraph, base: &str, transformations: bool) -> ApiResult<Vec<u8>> {
-    let out = EntityLineageOut {
-        entity: RefOut::new(&g.entities[&g.root], base),
-        nodes: g
-            .nodes
+/// The record cache's tags of [`OmRenderer`]'s pieces: without and with transformations.
+const OM_TAGS: [u8; 2] = [0, 1];
+
+fn to_json(what: &str, v: &impl Serialize) -> crate::domain::Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::json(format!("serializing {what}"), e))
+}
+
+impl LineageRenderer for OmRenderer<'_> {
+    fn tag(&self) -> u8 {
+        OM_TAGS[usize::from(self.transformations)]
+    }
+
+    fn node(&self, e: &Entity) -> crate::domain::Result<Vec<u8>> {
+        to_json("an entity reference", &RefOut::new(e, self.base))
+    }
+
+    /// `{"fromEntity":…,"toEntity":…,"lineageDetails":{<head>` and `,<tail>}}`: the
+    /// head and tail objects are never empty (`columnsLineage` and `source` are always
+    /// there), so their braces can be cut and a `,"pipeline":…` put between.
+    fn edge(
+        &self,
+        e: &Edge,
+        from: &Entity,
+        to: &Entity,
+    ) -> crate::domain::Result<(Vec<u8>, Vec<u8>)> {
+        let mut head = Vec::with_capacity(256);
+        head.extend_from_slice(b"{\"fromEntity\":\"");
+        head.extend_from_slice(
+            from.id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer())
+                .as_bytes(),
+        );
+        head.extend_from_slice(b"\",\"toEntity\":\"");
+        head.extend_from_slice(
+            to.id
+                .hyphenated()
+                .encode_lower(&mut Uuid::encode_buffer())
+                .as_bytes(),
+        );
+        head.extend_from_slice(b"\",\"lineageDetails\":");
+        let details = to_json(
+            "lineage details",
+            &DetailsHead::new(e, self.transformations),
+        )?;
+        head.extend_from_slice(&details[..details.len() - 1]);
+        let rest = to_json("lineage details", &DetailsTail::new(e))?;
+        let mut tail = Vec::with_capacity(rest.len() + 2);
+        tail.push(b',');
+        tail.extend_from_slice(&rest[1..]);
+        tail.push(b'}');
+        Ok((head, tail))
+    }
+}
+
+/// `EntityLineage` from its rendered pieces: the same bytes [`EntityLineageOut`]
+/// serialises to (the router's unit test compares).
+fn entity_lineage(r: &RenderedLineage) -> Vec<u8> {
+    let edge_bytes = |edges: &[crate::domain::lineage::RenderedEdge]| -> usize {
+        edges
             .iter()
-            .filter(|n| **n != g.root)
-            .map(|n| RefOut::new(&g.entities[n], base))
-            .collect(),
-        upstream_edges: g
-            .upstream
-            .iter()
-            .map(|e| edge_out(e, g, base, transformations))
-            .collect::<ApiResult<_>>()?,
-        downstream_edges: g
-            .downstream
-            .iter()
-            .map(|e| edge_out(e, g, base, transformations))
-            .collect::<ApiResult<_>>()?,
-        truncated: g.truncated,
+            .map(|e| e.head().len() + e.tail().len() + 256)
+            .sum::<usize>()
     };
-    // Sized for the whole answer up front: growing by doubling allocates (and, with the
-    // allocator returning freed pages at once, faults in) every smaller buffer on the way.
-    let estimate = 256 * (g.nodes.len() + 1) + 512 * (g.upstream.len() + g.downstream.len());
-    let mut buf = Vec::with_capacity(estimate);
-    serde_json::to_writer(&mut buf, &out)
-        .map_err(|e| ApiError::Internal(format!("serializing lineage: {e}")))?;
-    Ok(buf)
+    let size = r.root.len()
+        + r.nodes.iter().map(|n| n.len() + 1).sum::<usize>()
+        + edge_bytes(&r.upstream)
+        + edge_bytes(&r.downstream)
+        + 96;
+    let mut out = Vec::with_capacity(size);
+    out.extend_from_slice(b"{\"entity\":");
+    out.extend_from_slice(&r.root);
+    out.extend_from_slice(b",\"nodes\":[");
+    for (i, n) in r.nodes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(n);
+    }
+    for (name, edges) in [
+        (&b"],\"upstreamEdges\":["[..], &r.upstream),
+        (&b"],\"downstreamEdges\":["[..], &r.downstream),
+    ] {
+        out.extend_from_slice(name);
+        for (i, e) in edges.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(e.head());
+            if let Some(p) = e.pipeline.and_then(|p| r.pipelines.get(&p)) {
+                out.extend_from_slice(b",\"pipeline\":");
+                out.extend_from_slice(p);
+            }
+            out.extend_from_slice(e.tail());
+        }
+    }
+    out.push(b']');
+    if r.truncated {
+        out.extend_from_slice(b",\"truncated\":true");
+    }
+    out.push(b'}');
+    out
 }
 
 /// Depth and filter parameters of lineage reads.
@@ -428,10 +522,14 @@ async fn lineage_of(
     // the answer crosses threads once, as bytes.
     let k = cache_key.clone();
     let bytes = blocking(&s, move |svc| {
-        svc.lineage_graph(k.ty, &k.key, &k.opts)
-            .map(|g| entity_lineage(&g, &k.base, k.transformations))
+        let r = OmRenderer {
+            base: &k.base,
+            transformations: k.transformations,
+        };
+        svc.lineage_rendered(k.ty, &k.key, &k.opts, &r)
+            .map(|g| entity_lineage(&g))
     })
-    .await??;
+    .await?;
     let answer = Bytes::from(bytes);
     s.answers.put(version, cache_key, answer.clone());
     Ok(json_bytes(answer))
@@ -967,4 +1065,146 @@ pub fn routes() -> ApiRouter {
                 "`entity`, `total`, `maxDepth`, `byType`, `byDepth`",
             ),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use headwaters_engine::Store;
+
+    use super::*;
+    use crate::domain::{Actor, Service, Settings, kinds};
+
+    const BASE: &str = "http://lineage.test";
+
+    /// `EntityLineage` serialised in one go from the typed graph (the answer before it
+    /// was made of kept pieces): what the pieces must add up to, byte for byte.
+    fn reference<'a>(g: &'a LineageGraph, transformations: bool) -> Vec<u8> {
+        let edge = |e: &'a Edge| EdgeOut {
+            from_entity: g.entities[&e.from].id,
+            to_entity: g.entities[&e.to].id,
+            lineage_details: DetailsOut::new(
+                e,
+                e.pipeline.and_then(|p| g.pipelines.get(&p)),
+                BASE,
+                transformations,
+            ),
+        };
+        let out = EntityLineageOut {
+            entity: RefOut::new(&g.entities[&g.root], BASE),
+            nodes: g
+                .nodes
+                .iter()
+                .filter(|n| **n != g.root)
+                .map(|n| RefOut::new(&g.entities[n], BASE))
+                .collect(),
+            upstream_edges: g.upstream.iter().map(edge).collect(),
+            downstream_edges: g.downstream.iter().map(edge).collect(),
+            truncated: g.truncated,
+        };
+        serde_json::to_vec(&out).unwrap()
+    }
+
+    fn opts(depth: u32) -> LineageOpts {
+        LineageOpts {
+            up: depth,
+            down: depth,
+            include_deleted: false,
+            types: EntityTypeSet::ALL,
+        }
+    }
+
+    /// Every node reached from the demo's orders fact, each answered at depth 3 both
+    /// ways, with and without transformations, from pieces and in one go: the same bytes.
+    /// Returns how many answers had a pipeline in them.
+    fn compare_all(svc: &Service) -> usize {
+        let start = Key::Fqn("warehouse.analytics.marts.fct_orders".into());
+        let all = svc
+            .lineage_graph(EntityType::Table, &start, &opts(20))
+            .unwrap();
+        let mut with_pipeline = 0;
+        for e in all.entities.values() {
+            let key = Key::Fqn(e.fqn.clone());
+            for transformations in [false, true] {
+                let r = OmRenderer {
+                    base: BASE,
+                    transformations,
+                };
+                let pieces = svc
+                    .lineage_rendered(e.entity_type, &key, &opts(3), &r)
+                    .unwrap();
+                let g = svc.lineage_graph(e.entity_type, &key, &opts(3)).unwrap();
+                let expected = reference(&g, transformations);
+                assert_eq!(
+                    String::from_utf8(entity_lineage(&pieces)).unwrap(),
+                    String::from_utf8(expected).unwrap(),
+                    "{} (transformations: {transformations})",
+                    e.fqn
+                );
+                with_pipeline += usize::from(!g.pipelines.is_empty());
+            }
+        }
+        with_pipeline
+    }
+
+    #[test]
+    fn kept_pieces_make_the_typed_answer_before_and_after_writes() {
+        let svc = Service::new(Store::in_memory(), Settings::default()).unwrap();
+        crate::ingest::demo::load(&svc).unwrap();
+        assert!(compare_all(&svc) > 0, "some answers name a pipeline");
+        // Again, now from the kept pieces.
+        compare_all(&svc);
+        let cached = svc.store.read().record_cache_stats();
+        assert!(cached.bytes > 0, "pieces were kept: {cached:?}");
+
+        // Writes that change what kept pieces show: an edge's description, a column
+        // renamed (the edges' column names), a node soft-deleted, a pipeline removed.
+        let actor = Actor("test".into());
+        let orders = (
+            EntityType::Table,
+            Key::Fqn("warehouse.analytics.marts.fct_orders".into()),
+        );
+        let g = svc.lineage_graph(orders.0, &orders.1, &opts(1)).unwrap();
+        let up = g.upstream.first().expect("fct_orders has an upstream edge");
+        let from = g.entities[&up.from].clone();
+        svc.update_edge(
+            (from.entity_type, Key::Id(from.id)),
+            orders.clone(),
+            |v| {
+                let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+                    {"op": "add", "path": "/description", "value": "changed \"here\""}
+                ]))
+                .unwrap();
+                patched_details(v, &patch, BASE)
+            },
+            &actor,
+        )
+        .unwrap();
+        compare_all(&svc);
+        let patch: json_patch::Patch = serde_json::from_value(serde_json::json!([
+            {"op": "replace", "path": "/columns/0/name", "value": "renamed_column"}
+        ]))
+        .unwrap();
+        svc.patch_entity(&kinds::TABLE, &Key::Id(from.id), &patch, &actor)
+            .unwrap();
+        compare_all(&svc);
+        let pipeline = svc
+            .lineage_graph(orders.0, &orders.1, &opts(20))
+            .unwrap()
+            .pipelines
+            .values()
+            .next()
+            .expect("edges of the demo name pipelines")
+            .id;
+        let down = g
+            .downstream
+            .first()
+            .expect("fct_orders has a downstream edge");
+        let to = g.entities[&down.to].clone();
+        svc.delete_entity(&kinds::TABLE, &Key::Id(to.id), false, false)
+            .unwrap();
+        compare_all(&svc);
+        svc.delete_entity(&kinds::PIPELINE, &Key::Id(pipeline), true, false)
+            .unwrap();
+        compare_all(&svc);
+    }
 }
