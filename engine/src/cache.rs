@@ -153,6 +153,10 @@ pub struct RecordCacheStats {
     pub detail_hits: u64,
     /// Edge details read from storage.
     pub detail_misses: u64,
+    /// Renderings found kept.
+    pub rendering_hits: u64,
+    /// Renderings asked for and not kept (the caller makes them).
+    pub rendering_misses: u64,
     /// Approximate bytes held, all maps.
     pub bytes: usize,
 }
@@ -164,8 +168,8 @@ pub(crate) struct RecordCache {
     renderings: Mutex<Held<RenderKey, Rendering>>,
     /// Bytes each map may hold.
     budget: usize,
-    /// Hits and misses of entities, then of details.
-    counts: [AtomicU64; 4],
+    /// Hits and misses of entities, then of details, then of renderings.
+    counts: [AtomicU64; 6],
 }
 
 impl Default for RecordCache {
@@ -227,7 +231,8 @@ impl RecordCache {
         }
     }
 
-    /// Counts the hits and misses of one lookup (`at`: 0 entities, 2 details).
+    /// Counts the hits and misses of one lookup (`at`: 0 entities, 2 details, 4
+    /// renderings).
     fn count<T>(&self, at: usize, got: &[Option<T>]) {
         let hits = got.iter().filter(|g| g.is_some()).count() as u64;
         self.counts[at].fetch_add(hits, Ordering::Relaxed);
@@ -257,6 +262,8 @@ impl RecordCache {
             entity_misses: c(1),
             detail_hits: c(2),
             detail_misses: c(3),
+            rendering_hits: c(4),
+            rendering_misses: c(5),
             bytes,
         }
     }
@@ -270,7 +277,10 @@ impl RecordCache {
             .renderings
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        keys.map(|k| m.map.get(&k).cloned()).collect()
+        let got: Vec<_> = keys.map(|k| m.map.get(&k).cloned()).collect();
+        drop(m);
+        self.count(4, &got);
+        got
     }
 
     /// Keeps renderings just made (tags at or above [`RENDER_TAGS`] are not kept).

@@ -26,10 +26,12 @@ const KEYS: [RenderOf; 4] = [
 /// Keeps a rendering under every key (tag 0), as a reader would.
 fn keep_all(store: &Store) {
     let view = store.read();
-    view.keep_renderings(
-        KEYS.iter()
-            .map(|k| ((*k, 0), Arc::new(Rendering(b"x".to_vec().into_boxed_slice())))),
-    );
+    view.keep_renderings(KEYS.iter().map(|k| {
+        (
+            (*k, 0),
+            Arc::new(Rendering(b"x".to_vec().into_boxed_slice())),
+        )
+    }));
 }
 
 /// Which keys still have their rendering.

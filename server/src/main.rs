@@ -122,18 +122,23 @@ enum GenFormat {
 
 /// Allocator options for a long-running server (batch commands keep mimalloc's
 /// defaults, which are faster for bulk loads):
-/// - freed memory goes back to the system at once (purge delay 0), so a burst of large
-///   answers does not leave the process holding hundreds of MiB;
-/// - no transparent huge pages for the allocator's memory: with purging at once, every
-///   answer's buffers fault their memory back in, and a fault on a huge-page region
-///   clears 2 MiB (measured: 12% of the server's time in `clear_page_erms` answering
-///   depth-3 lineage at 1M nodes; without huge pages 3.2k → 3.8k req/s and ~80 MiB
-///   less memory after the burst; BENCHMARKS.md).
+/// - freed memory goes back to the system within 10 ms (purge delay; mimalloc's default
+///   is 1 s), so a burst of large answers does not leave the process holding hundreds of
+///   MiB. 0 (at once) cost a third of the throughput of depth-3 lineage answers at 1M
+///   nodes: every answer's freed pages were returned one call at a time, each a TLB
+///   flush on the other core, and faulted back in by the next answer;
+/// - no transparent huge pages for the allocator's memory: a fault on a huge-page region
+///   clears 2 MiB (12% of the server's time in `clear_page_erms` with purging at once).
+///
+/// Measured (BENCHMARKS.md, "Lineage answers from kept pieces"): depth 3 from 32
+/// connections 7.8–8.1k req/s with delay 0, 9.2–9.3k with 10 ms; memory after the burst
+/// +116 and +130 MiB.
 ///
 /// mimalloc reads its options when the process starts, so `serve` starts itself again
 /// with them set (same pid, same arguments) unless the first is set already.
 fn server_allocator_options() {
-    const OPTIONS: [(&str, &str); 2] = [("MIMALLOC_PURGE_DELAY", "0"), ("MIMALLOC_ALLOW_THP", "0")];
+    const OPTIONS: [(&str, &str); 2] =
+        [("MIMALLOC_PURGE_DELAY", "10"), ("MIMALLOC_ALLOW_THP", "0")];
     #[cfg(unix)]
     if std::env::var_os(OPTIONS[0].0).is_none()
         && let Ok(exe) = std::env::current_exe()

@@ -2675,6 +2675,18 @@ async fn cached_lineage_answers_are_the_computed_ones_until_a_write() {
         .and_then(|v| v.parse::<u64>().ok())
         .expect("record cache misses reported");
     assert!(misses >= 1, "{text}");
+    // The computed answers' pieces were made once each, then found kept.
+    let pieces = |kind: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "headwaters_record_cache_{kind}_total{{kind=\"rendering\"}} "
+                ))
+            })
+            .and_then(|v| v.parse::<u64>().ok())
+            .expect("rendering hits and misses reported")
+    };
+    assert!(pieces("misses") >= 1 && pieces("hits") >= 1, "{text}");
     assert!(
         text.contains("# TYPE headwaters_record_cache_bytes gauge"),
         "{text}"

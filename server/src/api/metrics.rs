@@ -160,23 +160,35 @@ async fn metrics(State(state): State<AppState>) -> Response {
         );
     }
     let rc = state.service().store.read().record_cache_stats();
-    let (entity, edge) = ("{kind=\"entity\"}", "{kind=\"edge\"}");
+    let (entity, edge, rendering) = (
+        "{kind=\"entity\"}",
+        "{kind=\"edge\"}",
+        "{kind=\"rendering\"}",
+    );
     for (name, help, kind, samples) in [
         (
             "headwaters_record_cache_hits_total",
-            "Entity records and edge details answered from memory.",
+            "Entity records, edge details and ready-made answer pieces found in memory.",
             "counter",
-            vec![(entity, rc.entity_hits), (edge, rc.detail_hits)],
+            vec![
+                (entity, rc.entity_hits),
+                (edge, rc.detail_hits),
+                (rendering, rc.rendering_hits),
+            ],
         ),
         (
             "headwaters_record_cache_misses_total",
-            "Entity records and edge details read from storage (and kept).",
+            "Entity records and edge details read from storage, answer pieces made (and kept).",
             "counter",
-            vec![(entity, rc.entity_misses), (edge, rc.detail_misses)],
+            vec![
+                (entity, rc.entity_misses),
+                (edge, rc.detail_misses),
+                (rendering, rc.rendering_misses),
+            ],
         ),
         (
             "headwaters_record_cache_bytes",
-            "Approximate bytes of decoded records held in memory.",
+            "Approximate bytes of decoded records and answer pieces held in memory.",
             "gauge",
             vec![("", rc.bytes as u64)],
         ),
