@@ -19,7 +19,7 @@
 
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustc_hash::FxHashMap;
 
@@ -163,9 +163,9 @@ pub struct RecordCacheStats {
 
 /// See the module documentation.
 pub(crate) struct RecordCache {
-    entities: Mutex<Held<u32, Entity>>,
-    details: Mutex<Held<(u32, u32), StoredDetails>>,
-    renderings: Mutex<Held<RenderKey, Rendering>>,
+    entities: Shared<u32, Entity>,
+    details: Shared<(u32, u32), StoredDetails>,
+    renderings: Shared<RenderKey, Rendering>,
     /// Bytes each map may hold.
     budget: usize,
     /// Hits and misses of entities, then of details, then of renderings.
@@ -181,31 +181,75 @@ impl Default for RecordCache {
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MIB);
         RecordCache {
-            entities: Mutex::default(),
-            details: Mutex::default(),
-            renderings: Mutex::default(),
+            entities: Shared::default(),
+            details: Shared::default(),
+            renderings: Shared::default(),
             budget: mib * (1 << 20) / 3,
             counts: Default::default(),
         }
     }
 }
 
+/// One map behind a read-write lock: lookups share it, so concurrent answers do not
+/// queue for it; a write lock only to keep what was just read.
+struct Shared<K, V>(RwLock<Held<K, V>>);
+
+impl<K, V> Default for Shared<K, V> {
+    fn default() -> Self {
+        Shared(RwLock::new(Held::default()))
+    }
+}
+
+impl<K: Hash + Eq, V: Footprint> Shared<K, V> {
+    /// The values of `keys` (one read lock for all).
+    fn get_many(&self, keys: impl Iterator<Item = K>) -> Vec<Option<Arc<V>>> {
+        let m = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        keys.map(|k| m.map.get(&k).cloned()).collect()
+    }
+
+    /// Keeps `items` within `budget` bytes (no lock taken when there are none).
+    fn put_many(&self, budget: usize, items: impl IntoIterator<Item = (K, Arc<V>)>) {
+        let mut items = items.into_iter().peekable();
+        if items.peek().is_none() {
+            return;
+        }
+        let mut m = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        for (k, v) in items {
+            m.insert(budget, k, v);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.read().unwrap_or_else(PoisonError::into_inner).bytes
+    }
+
+    /// The map, for a caller that holds the graph's write lock (so no reader can).
+    fn held(&mut self) -> &mut Held<K, V> {
+        self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .len()
+    }
+}
+
 impl RecordCache {
     /// The cached entities of `nodes` (one lock for all).
     pub(crate) fn entities(&self, nodes: impl Iterator<Item = u32>) -> Vec<Option<Arc<Entity>>> {
-        let m = self.entities.lock().unwrap_or_else(PoisonError::into_inner);
-        let got: Vec<_> = nodes.map(|n| m.map.get(&n).cloned()).collect();
-        drop(m);
+        let got = self.entities.get_many(nodes);
         self.count(0, &got);
         got
     }
 
     /// Keeps entities just read.
     pub(crate) fn put_entities(&self, read: impl IntoIterator<Item = Arc<Entity>>) {
-        let mut m = self.entities.lock().unwrap_or_else(PoisonError::into_inner);
-        for e in read {
-            m.insert(self.budget, e.node.0, e);
-        }
+        self.entities
+            .put_many(self.budget, read.into_iter().map(|e| (e.node.0, e)));
     }
 
     /// The cached details of the edges `pairs` (one lock for all).
@@ -213,9 +257,7 @@ impl RecordCache {
         &self,
         pairs: impl Iterator<Item = (u32, u32)>,
     ) -> Vec<Option<Arc<StoredDetails>>> {
-        let m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
-        let got: Vec<_> = pairs.map(|p| m.map.get(&p).cloned()).collect();
-        drop(m);
+        let got = self.details.get_many(pairs);
         self.count(2, &got);
         got
     }
@@ -225,10 +267,28 @@ impl RecordCache {
         &self,
         read: impl IntoIterator<Item = ((u32, u32), Arc<StoredDetails>)>,
     ) {
-        let mut m = self.details.lock().unwrap_or_else(PoisonError::into_inner);
-        for (k, d) in read {
-            m.insert(self.budget, k, d);
-        }
+        self.details.put_many(self.budget, read);
+    }
+
+    /// The renderings kept under `keys` (one lock for all).
+    pub(crate) fn renderings(
+        &self,
+        keys: impl Iterator<Item = RenderKey>,
+    ) -> Vec<Option<Arc<Rendering>>> {
+        let got = self.renderings.get_many(keys);
+        self.count(4, &got);
+        got
+    }
+
+    /// Keeps renderings just made (tags at or above [`RENDER_TAGS`] are not kept).
+    pub(crate) fn put_renderings(
+        &self,
+        made: impl IntoIterator<Item = (RenderKey, Arc<Rendering>)>,
+    ) {
+        self.renderings.put_many(
+            self.budget,
+            made.into_iter().filter(|(k, _)| k.1 < RENDER_TAGS),
+        );
     }
 
     /// Counts the hits and misses of one lookup (`at`: 0 entities, 2 details, 4
@@ -242,21 +302,6 @@ impl RecordCache {
     /// Hits, misses and bytes held.
     pub(crate) fn stats(&self) -> RecordCacheStats {
         let c = |i: usize| self.counts[i].load(Ordering::Relaxed);
-        let bytes = self
-            .entities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .bytes
-            + self
-                .details
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .bytes
-            + self
-                .renderings
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .bytes;
         RecordCacheStats {
             entity_hits: c(0),
             entity_misses: c(1),
@@ -264,38 +309,7 @@ impl RecordCache {
             detail_misses: c(3),
             rendering_hits: c(4),
             rendering_misses: c(5),
-            bytes,
-        }
-    }
-
-    /// The renderings kept under `keys` (one lock for all).
-    pub(crate) fn renderings(
-        &self,
-        keys: impl Iterator<Item = RenderKey>,
-    ) -> Vec<Option<Arc<Rendering>>> {
-        let m = self
-            .renderings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let got: Vec<_> = keys.map(|k| m.map.get(&k).cloned()).collect();
-        drop(m);
-        self.count(4, &got);
-        got
-    }
-
-    /// Keeps renderings just made (tags at or above [`RENDER_TAGS`] are not kept).
-    pub(crate) fn put_renderings(
-        &self,
-        made: impl IntoIterator<Item = (RenderKey, Arc<Rendering>)>,
-    ) {
-        let mut m = self
-            .renderings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (k, r) in made {
-            if k.1 < RENDER_TAGS {
-                m.insert(self.budget, k, r);
-            }
+            bytes: self.entities.bytes() + self.details.bytes() + self.renderings.bytes(),
         }
     }
 
@@ -308,24 +322,15 @@ impl RecordCache {
         edges: &[(u32, u32)],
         touching: impl Iterator<Item = (u32, u32)>,
     ) {
-        let m = self
-            .entities
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        let m = self.entities.held();
         for n in nodes.clone() {
             m.remove(&n);
         }
-        let d = self
-            .details
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        let d = self.details.held();
         for e in edges {
             d.remove(e);
         }
-        let r = self
-            .renderings
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        let r = self.renderings.held();
         if r.map.is_empty() {
             return;
         }
@@ -344,35 +349,15 @@ impl RecordCache {
 
     /// Drops everything (after a bulk load).
     pub(crate) fn clear(&mut self) {
-        self.entities
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        self.details
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        self.renderings
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.entities.held().clear();
+        self.details.held().clear();
+        self.renderings.held().clear();
     }
 
     /// Entries held (entities, edge details).
     #[cfg(test)]
     pub(crate) fn len(&self) -> (usize, usize) {
-        (
-            self.entities
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .map
-                .len(),
-            self.details
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .map
-                .len(),
-        )
+        (self.entities.len(), self.details.len())
     }
 }
 

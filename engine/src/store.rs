@@ -1243,12 +1243,16 @@ impl ReadView<'_> {
 
     /// The stored details of those of `pairs` that are edges (their indexes, then their
     /// details): from the record cache, the others in one batched read (and kept).
+    /// Unless `check`, every pair is taken for an edge (its details, if none are stored,
+    /// are the defaults): callers that got the pairs from a traversal in this view skip
+    /// the adjacency searches (a hub's list is long).
     fn stored_details(
         &self,
         pairs: &[(NodeId, NodeId)],
+        check: bool,
     ) -> Result<(Vec<usize>, Vec<Arc<StoredDetails>>)> {
         let present: Vec<usize> = (0..pairs.len())
-            .filter(|i| self.has_edge(pairs[*i].0, pairs[*i].1))
+            .filter(|i| !check || self.has_edge(pairs[*i].0, pairs[*i].1))
             .collect();
         let cache = &self.g.cache;
         let mut details = cache.details(present.iter().map(|i| (pairs[*i].0.0, pairs[*i].1.0)));
@@ -1280,9 +1284,10 @@ impl ReadView<'_> {
     }
 
     /// The pipeline each of `pairs` names, if it is an edge naming one that still exists
-    /// (as [`ReadView::edges`] gives it, without the rest of the details).
+    /// (as [`ReadView::edges`] gives it, without the rest of the details). A pair that is
+    /// not an edge names none.
     pub fn edge_pipelines(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Uuid>>> {
-        let (present, details) = self.stored_details(pairs)?;
+        let (present, details) = self.stored_details(pairs, false)?;
         let mut exists = PipelinesSeen::default();
         let mut out = vec![None; pairs.len()];
         for (i, d) in present.into_iter().zip(details) {
@@ -1295,7 +1300,7 @@ impl ReadView<'_> {
     /// the entities owning the columns they map (column FQNs come from those records),
     /// and one lookup per distinct pipeline. `None` where there is no such edge.
     pub fn edges(&self, pairs: &[(NodeId, NodeId)]) -> Result<Vec<Option<Edge>>> {
-        let (present, details) = self.stored_details(pairs)?;
+        let (present, details) = self.stored_details(pairs, true)?;
         // Column id -> FQN for the columns the mappings name (not every column of their
         // tables), from the owners' entity records.
         let mut col_fqn: HashMap<u32, String> = details
