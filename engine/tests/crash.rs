@@ -3,6 +3,8 @@
 //! at random moments; after every kill the store reopens with every acknowledged write
 //! present and both adjacency directions in agreement.
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -17,14 +19,7 @@ const NODES: u32 = 40;
 const CHILD_ENV: &str = "HW_CRASH_CHILD_DIR";
 
 fn table(i: u32) -> EntityInput {
-    EntityInput {
-        id: uuid::Uuid::from_u128(0xC0DE_0000 + i as u128),
-        entity_type: EntityType::Table,
-        fqn: format!("svc.db.s.t{i}"),
-        name: format!("t{i}"),
-        columns: vec!["a".into(), "b".into()],
-        doc: serde_json::json!({}),
-    }
+    common::table(0xC0DE_0000, i, &["a", "b"])
 }
 
 /// Runs in the child: writes until killed, printing an `ACK` line after each write returns.

@@ -1,19 +1,14 @@
 //! Renderings kept in the record cache are dropped when what they were made from
 //! changes: a node's with its record, an edge's with its details or either end's record.
 
+mod common;
+
 use std::sync::Arc;
 
-use headwaters_engine::{EdgeInput, EntityInput, EntityType, NodeId, RenderOf, Rendering, Store};
+use headwaters_engine::{EdgeInput, EntityInput, NodeId, RenderOf, Rendering, Store};
 
 fn table(i: u32, columns: &[&str]) -> EntityInput {
-    EntityInput {
-        id: uuid::Uuid::from_u128(0x4E_0000 + i as u128),
-        entity_type: EntityType::Table,
-        fqn: format!("svc.db.s.t{i}"),
-        name: format!("t{i}"),
-        columns: columns.iter().map(|c| c.to_string()).collect(),
-        doc: serde_json::json!({}),
-    }
+    common::table(0x4E_0000, i, columns)
 }
 
 const KEYS: [RenderOf; 4] = [

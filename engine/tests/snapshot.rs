@@ -2,24 +2,19 @@
 //! rebuild would; writes after the flush, a damaged file or a cut-short file make the
 //! open rebuild from RocksDB instead, with nothing lost.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use headwaters_engine::{
-    ColumnMapping, EdgeInput, EntityInput, EntityType, EntityTypeSet, GraphSource, NodeId, Query,
-    Store, TraversalSpec,
+    ColumnMapping, EdgeInput, EntityInput, EntityTypeSet, GraphSource, NodeId, Query, Store,
+    TraversalSpec,
 };
 
 const SNAPSHOT: &str = "headwaters-graph.snapshot";
 
 fn table(i: u32) -> EntityInput {
-    EntityInput {
-        id: uuid::Uuid::from_u128(0x5A_0000 + i as u128),
-        entity_type: EntityType::Table,
-        fqn: format!("svc.db.s.t{i}"),
-        name: format!("t{i}"),
-        columns: vec!["a".into(), "b".into()],
-        doc: serde_json::json!({}),
-    }
+    common::table(0x5A_0000, i, &["a", "b"])
 }
 
 /// A chain t0 -> t1 -> ... with column lineage a -> a on every edge.

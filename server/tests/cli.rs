@@ -34,6 +34,17 @@ fn gen_load_and_query_a_graph() {
         "{}",
         text(&out)
     );
+    // The load leaves the graph's snapshot, so the next open need not rebuild it.
+    assert!(
+        text(&out).contains("graph snapshot saved"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        std::path::Path::new(data)
+            .join("store/headwaters-graph.snapshot")
+            .exists()
+    );
     // Node 2000 is a mart table in a 3000-node graph (layers 15/25/25/20/15%).
     let out = headwaters(&[
         "lineage",
