@@ -225,7 +225,7 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
         let after = &tokens[i..];
         // T-SQL: `GO` alone on its line ends a batch (a client command, not SQL).
         if batches && depth <= 0 && is_batch_separator(&t, &current, after) {
-            parse_piece(&std::mem::take(&mut current), dialect, &mut out);
+            parse_piece(std::mem::take(&mut current), dialect, &mut out);
             blocks = 0;
             i += after.iter().take_while(|n| !is_line_end(n)).count();
             continue;
@@ -315,14 +315,14 @@ pub(crate) fn statements(sql: &str, dialect: Dialect) -> Vec<Parsed> {
             && control == 0
             && !handler.is_some_and(section_goes_on)
         {
-            parse_piece(&std::mem::take(&mut current), dialect, &mut out);
+            parse_piece(std::mem::take(&mut current), dialect, &mut out);
             depth = 0;
             handler = None;
         } else {
             current.push(t);
         }
     }
-    parse_piece(&current, dialect, &mut out);
+    parse_piece(current, dialect, &mut out);
     out
 }
 
@@ -523,15 +523,19 @@ enum Outcome {
 
 /// Parses the statement at the start of `tokens` with the dialect's grammar; where
 /// that refuses it or reads only a prefix of it, with its fallback grammars
-/// ([`Dialect::fallback_parser_dialects`]), taking the first complete parse.
-fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
-    let parse = |d: &dyn sqlparser::dialect::Dialect| {
+/// ([`Dialect::fallback_parser_dialects`]), taking the first complete parse. The tokens
+/// are moved into each parser and taken back after (no copy per attempt), and returned.
+fn parse_one(tokens: Vec<TokenWithSpan>, dialect: Dialect) -> (Outcome, Vec<TokenWithSpan>) {
+    let parse = |d: &dyn sqlparser::dialect::Dialect, tokens: Vec<TokenWithSpan>| {
         let mut parser = Parser::new(d)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
-            .with_tokens_with_locations(tokens.to_vec());
-        match parser.parse_statement() {
+            .with_tokens_with_locations(tokens);
+        let parsed = parser.parse_statement();
+        let index = parser.index();
+        let tokens = parser.into_tokens();
+        let outcome = match parsed {
             Ok(s) => {
-                let mut used = parser.index().min(tokens.len());
+                let mut used = index.min(tokens.len());
                 if dialect == Dialect::MsSql {
                     used += query_hints(&tokens[used..]);
                 }
@@ -551,18 +555,21 @@ fn parse_one(tokens: &[TokenWithSpan], dialect: Dialect) -> Outcome {
                 }
             }
             Err(e) => Outcome::Failed(e.to_string()),
-        }
+        };
+        (outcome, tokens)
     };
-    let own = parse(dialect.parser_dialect().as_ref());
+    let (own, mut tokens) = parse(dialect.parser_dialect().as_ref(), tokens);
     if matches!(own, Outcome::Complete(..)) {
-        return own;
+        return (own, tokens);
     }
     for d in dialect.fallback_parser_dialects() {
-        if let found @ Outcome::Complete(..) = parse(d.as_ref()) {
-            return found;
+        let (found, back) = parse(d.as_ref(), tokens);
+        tokens = back;
+        if matches!(found, Outcome::Complete(..)) {
+            return (found, tokens);
         }
     }
-    own
+    (own, tokens)
 }
 
 /// Hive's and Spark's multi-insert, `FROM src [JOIN ...] INSERT ... SELECT ... [INSERT ...
@@ -766,28 +773,30 @@ fn may_start_statement(t: &TokenWithSpan) -> bool {
     }
 }
 
-fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>) {
-    let mut rest = piece;
+fn parse_piece(piece: Vec<TokenWithSpan>, dialect: Dialect, out: &mut Vec<Parsed>) {
+    // The piece's tokens from `start` on are what is left to parse.
+    let mut tokens = piece;
+    let mut start = 0;
     let mut recoveries = 0;
     // Inside a refused statement: what parses from a later keyword on is reported as
     // recovered; what does not is no statement of the input and is not reported (the
     // refused statement's own error already is).
     let mut recovering = false;
     // Semicolons between statements found inside a refused block are skipped.
-    while let Some(first) = rest
+    while let Some(first) = tokens[start..]
         .iter()
         .position(|t| !is_blank(t) && t.token != Token::SemiColon)
     {
-        rest = &rest[first..];
-        let at = location(&rest[0]);
+        start += first;
+        let at = location(&tokens[start]);
         // psql's `\copy ...` runs a COPY from the client: the same lineage.
-        if rest[0].token == Token::Backslash
-            && matches!(rest.get(1).map(|t| &t.token),
+        if tokens[start].token == Token::Backslash
+            && matches!(tokens.get(start + 1).map(|t| &t.token),
                 Some(Token::Word(w)) if w.keyword == Keyword::COPY)
         {
-            rest = &rest[1..];
+            start += 1;
         }
-        if let Some((inserts, used)) = parse_multi_insert(rest, dialect) {
+        if let Some((inserts, used)) = parse_multi_insert(&tokens[start..], dialect) {
             for (location, stmt) in inserts {
                 out.push(Parsed {
                     location,
@@ -797,10 +806,14 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                     partial: None,
                 });
             }
-            rest = &rest[used..];
+            start += used;
             continue;
         }
-        match parse_one(rest, dialect) {
+        // The parser takes the tokens it reads (without the ones already parsed).
+        tokens.drain(..start);
+        let (outcome, back) = parse_one(tokens, dialect);
+        tokens = back;
+        match outcome {
             Outcome::Complete(stmt, used) => {
                 out.push(Parsed {
                     location: at,
@@ -812,7 +825,7 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                 if used == 0 {
                     return;
                 }
-                rest = &rest[used..];
+                start = used;
                 // Anything left is parsed as the next statement.
             }
             Outcome::Partial(stmt, used, error) => {
@@ -826,10 +839,10 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                     partial: (!recovering).then_some(error),
                 });
                 recovering = true;
-                rest = &rest[used.max(1)..];
+                start = used.max(1);
             }
             Outcome::Failed(e) => {
-                let recognized = if recovering { None } else { recognize(rest) };
+                let recognized = if recovering { None } else { recognize(&tokens) };
                 let whole = recognized.is_some();
                 if !recovering {
                     out.push(Parsed {
@@ -849,8 +862,8 @@ fn parse_piece(piece: &[TokenWithSpan], dialect: Dialect, out: &mut Vec<Parsed>)
                 if recoveries > MAX_RECOVERIES {
                     return;
                 }
-                match rest.iter().skip(1).position(starts_statement) {
-                    Some(i) => rest = &rest[i + 1..],
+                match tokens.iter().skip(1).position(starts_statement) {
+                    Some(i) => start = i + 1,
                     None => return,
                 }
             }
