@@ -181,6 +181,17 @@ impl Store {
         }
     }
 
+    /// A read view if one can be had without waiting (`None` while a write holds or
+    /// waits for the lock): for callers that must not block, such as async workers.
+    pub fn try_read(&self) -> Option<ReadView<'_>> {
+        let g = match self.graph.try_read() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => lock_poisoned(p),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(ReadView { g, kv: &self.kv })
+    }
+
     /// Runs `f` as one atomic write and returns once it is durable.
     ///
     /// Under the graph lock: compute the changes, append them to RocksDB (WAL and

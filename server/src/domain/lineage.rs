@@ -304,6 +304,7 @@ impl Service {
         ty: EntityType,
         key: &Key,
         o: &LineageOpts,
+        budget: usize,
     ) -> Result<(NodeId, Traversal<NodeId>, Vec<NodeId>)> {
         let include = if o.include_deleted {
             Include::All
@@ -311,7 +312,9 @@ impl Service {
             Include::NonDeleted
         };
         let root = self.resolve(view, ty, key, include)?;
-        let t = view.traverse(root, &self.query(o))?;
+        let mut q = self.query(o);
+        q.spec.node_budget = Some(budget);
+        let t = view.traverse(root, &q)?;
         let mut nodes: Vec<NodeId> = vec![root];
         nodes.extend(t.upstream.visits.iter().map(|v| v.node));
         nodes.extend(t.downstream.visits.iter().map(|v| v.node));
@@ -332,7 +335,46 @@ impl Service {
         r: &dyn LineageRenderer,
     ) -> Result<RenderedLineage> {
         let view = self.store.read();
-        let (root, t, nodes) = self.walk(&view, ty, key, o)?;
+        let (root, t, nodes) = self.walk(&view, ty, key, o, self.settings.node_budget)?;
+        self.rendered_in(&view, root, &t, &nodes, r, false)?
+            .ok_or_else(|| Error::invariant("a rendering was missing after rendering"))
+    }
+
+    /// [`Service::lineage_rendered`] for a caller that must not wait (an async worker):
+    /// `None` unless the store's lock is free, the walk stays within `max_nodes` nodes
+    /// per direction, and every node and edge reached has its rendering kept; then no
+    /// rendering is made and no record read (the root's name, the edges' pipelines and a
+    /// detail the cache lost are still looked up in storage).
+    pub fn lineage_kept(
+        &self,
+        ty: EntityType,
+        key: &Key,
+        o: &LineageOpts,
+        r: &dyn LineageRenderer,
+        max_nodes: usize,
+    ) -> Result<Option<RenderedLineage>> {
+        let Some(view) = self.store.try_read() else {
+            return Ok(None);
+        };
+        let budget = self.settings.node_budget.min(max_nodes);
+        let (root, t, nodes) = self.walk(&view, ty, key, o, budget)?;
+        if t.truncated() && budget < self.settings.node_budget {
+            return Ok(None);
+        }
+        self.rendered_in(&view, root, &t, &nodes, r, true)
+    }
+
+    /// The renderings of a walk, the missing ones made and kept (or, when `kept_only`,
+    /// `None` at the first one missing).
+    fn rendered_in(
+        &self,
+        view: &ReadView<'_>,
+        root: NodeId,
+        t: &Traversal<NodeId>,
+        nodes: &[NodeId],
+        r: &dyn LineageRenderer,
+        kept_only: bool,
+    ) -> Result<Option<RenderedLineage>> {
         let tag = r.tag();
         let pairs: Vec<(NodeId, NodeId)> = t
             .upstream
@@ -356,6 +398,9 @@ impl Service {
             .map(|n| (RenderOf::Node(*n), tag));
         let mut node_r = view.renderings(node_keys);
         let mut edge_r = view.renderings(pairs.iter().map(|(a, b)| (RenderOf::Edge(*a, *b), tag)));
+        if kept_only && (node_r.iter().any(Option::is_none) || edge_r.iter().any(Option::is_none)) {
+            return Ok(None);
+        }
         // Render what is not kept: the records of those nodes and of the missing edges'
         // ends, and those edges, in one batched read each.
         let node_ids: Vec<NodeId> = nodes
@@ -426,14 +471,14 @@ impl Service {
             .flatten()
             .collect();
         let downstream = edges.flatten().collect();
-        Ok(RenderedLineage {
+        Ok(Some(RenderedLineage {
             root: root_r.ok_or_else(|| Error::invariant("the root was not rendered"))?,
             nodes: others,
             upstream,
             downstream,
             pipelines,
             truncated: t.truncated(),
-        })
+        }))
     }
 
     fn graph_in(
@@ -443,7 +488,7 @@ impl Service {
         key: &Key,
         o: &LineageOpts,
     ) -> Result<LineageGraph> {
-        let (root, t, nodes) = self.walk(view, ty, key, o)?;
+        let (root, t, nodes) = self.walk(view, ty, key, o, self.settings.node_budget)?;
         let entities: HashMap<NodeId, Arc<Entity>> = view
             .shared_entities(&nodes)?
             .into_iter()

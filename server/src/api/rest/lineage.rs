@@ -324,6 +324,11 @@ pub struct EdgeDetailsOut<'a> {
     edge: DetailsOut<'a>,
 }
 
+/// The most nodes per direction a lineage answer may reach to be answered on the async
+/// worker from kept pieces (larger ones go to the blocking pool: copying their pieces
+/// would hold the worker too long).
+const INLINE_MAX_NODES: usize = 2_000;
+
 /// Renders the pieces of `EntityLineage` (what [`EntityLineageOut`] serialises to, piece
 /// by piece): a node's `EntityReference`, and an `Edge` split around its pipeline.
 struct OmRenderer<'a> {
@@ -516,6 +521,22 @@ async fn lineage_of(
     // Read before the traversal's view opens (see `Store::version`).
     let version = s.service.store.version();
     if let Some(answer) = s.answers.get(version, &cache_key) {
+        return Ok(json_bytes(answer));
+    }
+    // Answered here when cheap and made only of kept pieces (no thread hand-off: two
+    // wake-ups per request were the largest cost left); else on the blocking pool.
+    let kept = {
+        let r = OmRenderer {
+            base: &cache_key.base,
+            transformations: cache_key.transformations,
+        };
+        s.service
+            .lineage_kept(ty, &cache_key.key, &cache_key.opts, &r, INLINE_MAX_NODES)?
+            .map(|g| entity_lineage(&g))
+    };
+    if let Some(bytes) = kept {
+        let answer = Bytes::from(bytes);
+        s.answers.put(version, cache_key, answer.clone());
         return Ok(json_bytes(answer));
     }
     // Serialized on the worker that traversed: the records are still in its cache, and
@@ -1133,13 +1154,19 @@ mod tests {
                     .lineage_rendered(e.entity_type, &key, &opts(3), &r)
                     .unwrap();
                 let g = svc.lineage_graph(e.entity_type, &key, &opts(3)).unwrap();
-                let expected = reference(&g, transformations);
+                let expected = String::from_utf8(reference(&g, transformations)).unwrap();
                 assert_eq!(
                     String::from_utf8(entity_lineage(&pieces)).unwrap(),
-                    String::from_utf8(expected).unwrap(),
+                    expected,
                     "{} (transformations: {transformations})",
                     e.fqn
                 );
+                // Now every piece is kept: the async worker's path answers the same.
+                let kept = svc
+                    .lineage_kept(e.entity_type, &key, &opts(3), &r, usize::MAX)
+                    .unwrap()
+                    .expect("every piece kept");
+                assert_eq!(String::from_utf8(entity_lineage(&kept)).unwrap(), expected);
                 with_pipeline += usize::from(!g.pipelines.is_empty());
             }
         }
@@ -1150,7 +1177,29 @@ mod tests {
     fn kept_pieces_make_the_typed_answer_before_and_after_writes() {
         let svc = Service::new(Store::in_memory(), Settings::default()).unwrap();
         crate::ingest::demo::load(&svc).unwrap();
+        // Nothing is kept yet, and a walk past the limit is never answered from pieces.
+        let orders_key = Key::Fqn("warehouse.analytics.marts.fct_orders".into());
+        let r = OmRenderer {
+            base: BASE,
+            transformations: false,
+        };
+        assert!(
+            svc.lineage_kept(EntityType::Table, &orders_key, &opts(3), &r, usize::MAX)
+                .unwrap()
+                .is_none()
+        );
         assert!(compare_all(&svc) > 0, "some answers name a pipeline");
+        assert!(
+            svc.lineage_kept(EntityType::Table, &orders_key, &opts(3), &r, usize::MAX)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            svc.lineage_kept(EntityType::Table, &orders_key, &opts(3), &r, 1)
+                .unwrap()
+                .is_none(),
+            "fct_orders reaches more than one node per direction"
+        );
         // Again, now from the kept pieces.
         compare_all(&svc);
         let cached = svc.store.read().record_cache_stats();
