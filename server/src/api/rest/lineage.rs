@@ -362,20 +362,17 @@ impl LineageRenderer for OmRenderer<'_> {
         to: &Entity,
     ) -> crate::domain::Result<(Vec<u8>, Vec<u8>)> {
         let mut head = Vec::with_capacity(256);
-        head.extend_from_slice(b"{\"fromEntity\":\"");
-        head.extend_from_slice(
-            from.id
-                .hyphenated()
-                .encode_lower(&mut Uuid::encode_buffer())
-                .as_bytes(),
-        );
-        head.extend_from_slice(b"\",\"toEntity\":\"");
-        head.extend_from_slice(
-            to.id
-                .hyphenated()
-                .encode_lower(&mut Uuid::encode_buffer())
-                .as_bytes(),
-        );
+        for (key, id) in [
+            (&b"{\"fromEntity\":\""[..], from.id),
+            (b"\",\"toEntity\":\"", to.id),
+        ] {
+            head.extend_from_slice(key);
+            head.extend_from_slice(
+                id.hyphenated()
+                    .encode_lower(&mut Uuid::encode_buffer())
+                    .as_bytes(),
+            );
+        }
         head.extend_from_slice(b"\",\"lineageDetails\":");
         let details = to_json(
             "lineage details",
