@@ -198,7 +198,9 @@ fn main() -> Result<()> {
     drop(view);
     let (peak_loaded, rss_loaded) = rss_mib().unwrap_or((0.0, 0.0));
 
+    let t = Instant::now();
     store.flush()?;
+    let flush = t.elapsed();
     drop(store);
     let disk = dir_size(dir.path());
     let t = Instant::now();
@@ -263,6 +265,10 @@ fn main() -> Result<()> {
         a.nodes,
         g.edges.len(),
         load.as_secs_f64()
+    );
+    println!(
+        "| flush (memtables and the graph snapshot) | {:.2} s |",
+        flush.as_secs_f64()
     );
     println!(
         "| reopen to first answer ({first_size} nodes) | {:.2} s |",
