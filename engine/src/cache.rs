@@ -241,9 +241,7 @@ impl<K: Hash + Eq, V: Footprint> Shared<K, V> {
 impl RecordCache {
     /// The cached entities of `nodes` (one lock for all).
     pub(crate) fn entities(&self, nodes: impl Iterator<Item = u32>) -> Vec<Option<Arc<Entity>>> {
-        let got = self.entities.get_many(nodes);
-        self.count(0, &got);
-        got
+        self.look(0, &self.entities, nodes)
     }
 
     /// Keeps entities just read.
@@ -257,9 +255,7 @@ impl RecordCache {
         &self,
         pairs: impl Iterator<Item = (u32, u32)>,
     ) -> Vec<Option<Arc<StoredDetails>>> {
-        let got = self.details.get_many(pairs);
-        self.count(2, &got);
-        got
+        self.look(2, &self.details, pairs)
     }
 
     /// Keeps edge details just read.
@@ -275,9 +271,7 @@ impl RecordCache {
         &self,
         keys: impl Iterator<Item = RenderKey>,
     ) -> Vec<Option<Arc<Rendering>>> {
-        let got = self.renderings.get_many(keys);
-        self.count(4, &got);
-        got
+        self.look(4, &self.renderings, keys)
     }
 
     /// Keeps renderings just made (tags at or above [`RENDER_TAGS`] are not kept).
@@ -291,12 +285,19 @@ impl RecordCache {
         );
     }
 
-    /// Counts the hits and misses of one lookup (`at`: 0 entities, 2 details, 4
-    /// renderings).
-    fn count<T>(&self, at: usize, got: &[Option<T>]) {
+    /// The values of `keys` in `map`, its hits and misses counted (`at`: 0 entities, 2
+    /// details, 4 renderings).
+    fn look<K: Hash + Eq, V: Footprint>(
+        &self,
+        at: usize,
+        map: &Shared<K, V>,
+        keys: impl Iterator<Item = K>,
+    ) -> Vec<Option<Arc<V>>> {
+        let got = map.get_many(keys);
         let hits = got.iter().filter(|g| g.is_some()).count() as u64;
         self.counts[at].fetch_add(hits, Ordering::Relaxed);
         self.counts[at + 1].fetch_add(got.len() as u64 - hits, Ordering::Relaxed);
+        got
     }
 
     /// Hits, misses and bytes held.

@@ -383,6 +383,15 @@ impl Service {
             .chain(&t.downstream.edges)
             .copied()
             .collect();
+        // The walk's own pieces first: a caller that takes only kept ones stops here on
+        // a first-time question, before any storage read for pipelines.
+        let all_kept = |got: &[Option<Arc<Rendering>>]| got.iter().all(Option::is_some);
+        let node_key = |n: &NodeId| (RenderOf::Node(*n), tag);
+        let mut node_r = view.renderings(nodes.iter().map(node_key));
+        let mut edge_r = view.renderings(pairs.iter().map(|(a, b)| (RenderOf::Edge(*a, *b), tag)));
+        if kept_only && !(all_kept(&node_r) && all_kept(&edge_r)) {
+            return Ok(None);
+        }
         let pipelines_named = view.edge_pipelines(&pairs)?;
         let mut pipeline_nodes: Vec<(Uuid, NodeId)> = Vec::new();
         for p in pipelines_named.iter().flatten() {
@@ -392,15 +401,11 @@ impl Service {
                 pipeline_nodes.push((*p, n));
             }
         }
-        let node_keys = nodes
-            .iter()
-            .chain(pipeline_nodes.iter().map(|(_, n)| n))
-            .map(|n| (RenderOf::Node(*n), tag));
-        let mut node_r = view.renderings(node_keys);
-        let mut edge_r = view.renderings(pairs.iter().map(|(a, b)| (RenderOf::Edge(*a, *b), tag)));
-        if kept_only && (node_r.iter().any(Option::is_none) || edge_r.iter().any(Option::is_none)) {
+        let pipeline_r = view.renderings(pipeline_nodes.iter().map(|(_, n)| node_key(n)));
+        if kept_only && !all_kept(&pipeline_r) {
             return Ok(None);
         }
+        node_r.extend(pipeline_r);
         // Render what is not kept: the records of those nodes and of the missing edges'
         // ends, and those edges, in one batched read each.
         let node_ids: Vec<NodeId> = nodes
