@@ -690,13 +690,12 @@ impl<'a> Cx<'a> {
 
     /// Column edges from a query's output into `target`'s columns: by position into
     /// `names` when given, else by the output's own names.
-    pub(super) fn edges(
+    pub(super) fn edges<'q>(
         &mut self,
         target: &TableName,
-        q: &QueryOut,
+        q: &'q QueryOut,
         names: &[String],
     ) -> Vec<ColumnEdge> {
-        let mut edges = BTreeSet::new();
         if !names.is_empty() && names.len() != q.cols.len() && !q.cols.iter().any(|c| c.name == "*")
         {
             self.diag(
@@ -708,41 +707,83 @@ impl<'a> Cx<'a> {
                 ),
             );
         }
+        // The target column of each output column.
+        let tnames: Vec<&str> = q
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, col)| match names.get(i) {
+                _ if col.name == "*" => "*",
+                Some(n) => n.as_str(),
+                None => col.name.as_str(),
+            })
+            .collect();
+        // Sorting edges compares column references field by field, so each distinct
+        // source and target is ranked once and the candidate edges sort on ranks; only
+        // the distinct edges are cloned. The order is `ColumnEdge`'s own (the target
+        // table is the same for all, so targets order by column name).
+        let mut ids: HashMap<&ColumnRef, u32> = HashMap::new();
+        let mut refs: Vec<&ColumnRef> = Vec::new();
+        let mut id = |c: &'q ColumnRef| {
+            *ids.entry(c).or_insert_with(|| {
+                refs.push(c);
+                (refs.len() - 1) as u32
+            })
+        };
+        let shared: Vec<(u32, Sub)> = q.indirect.iter().map(|s| (id(&s.col), s.sub)).collect();
+        // (source id, output column, subtype, expression)
+        let mut found: Vec<(u32, usize, Sub, Option<&'q String>)> = Vec::new();
         for (i, col) in q.cols.iter().enumerate() {
-            let tname = if col.name == "*" {
-                "*".to_string()
-            } else {
-                match names.get(i) {
-                    Some(n) => n.clone(),
-                    None => col.name.clone(),
-                }
-            };
-            let to = ColumnRef {
-                table: target.clone(),
-                column: tname,
-            };
             for s in &col.direct {
-                let source = s.col.clone();
-                edges.insert(ColumnEdge {
-                    source,
-                    target: to.clone(),
-                    kind: s.sub.kind(),
-                    subtype: s.sub,
-                    expression: col.expr.clone(),
-                });
+                found.push((id(&s.col), i, s.sub, col.expr.as_ref()));
             }
-            for s in col.indirect.iter().chain(&q.indirect) {
-                edges.insert(ColumnEdge {
-                    source: s.col.clone(),
-                    target: to.clone(),
-                    kind: s.sub.kind(),
-                    subtype: s.sub,
-                    expression: None,
-                });
+            for s in &col.indirect {
+                found.push((id(&s.col), i, s.sub, None));
             }
+            found.extend(shared.iter().map(|&(src, sub)| (src, i, sub, None)));
         }
-        edges.into_iter().collect()
+        let source_rank = ranks(&refs);
+        let target_rank = ranks(&tnames);
+        let key = |&(src, i, sub, expression): &(u32, usize, Sub, Option<&'q String>)| {
+            (
+                source_rank[src as usize],
+                target_rank[i],
+                sub.kind(),
+                sub,
+                expression,
+            )
+        };
+        found.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+        found.dedup_by(|a, b| key(a) == key(b));
+        found
+            .into_iter()
+            .map(|(src, i, sub, expression)| ColumnEdge {
+                source: refs[src as usize].clone(),
+                target: ColumnRef {
+                    table: target.clone(),
+                    column: tnames[i].to_string(),
+                },
+                kind: sub.kind(),
+                subtype: sub,
+                expression: expression.cloned(),
+            })
+            .collect()
     }
+}
+
+/// Each item's rank in sorted order (equal items share a rank).
+fn ranks<T: Ord>(items: &[T]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by(|&a, &b| items[a].cmp(&items[b]));
+    let mut rank = vec![0; items.len()];
+    let mut r = 0;
+    for (k, &at) in order.iter().enumerate() {
+        if k > 0 && items[order[k - 1]] != items[at] {
+            r += 1;
+        }
+        rank[at] = r;
+    }
+    rank
 }
 
 fn out_with(mut out: StatementLineage, kind: StatementKind) -> StatementLineage {

@@ -441,24 +441,108 @@ impl Token {
     }
 }
 
-/// Case-insensitive keyword lookup using binary search over [`ALL_KEYWORDS`].
+/// Case-insensitive keyword lookup.
+///
+/// Headwaters: through a hash table of [`ALL_KEYWORDS`] built on first use (with
+/// `std`), the word upper-cased once on the stack; a binary search without `std`.
 fn keyword_lookup(word: &str, quote_style: Option<char>) -> Keyword {
     if quote_style.is_some() {
         return Keyword::NoKeyword;
     }
-    ALL_KEYWORDS
-        .binary_search_by(|probe| {
-            let probe = probe.as_bytes();
-            let word = word.as_bytes();
-            for (p, w) in probe.iter().zip(word.iter()) {
-                let cmp = p.cmp(&w.to_ascii_uppercase());
-                if cmp != core::cmp::Ordering::Equal {
-                    return cmp;
+    #[cfg(feature = "std")]
+    {
+        keyword_table::lookup(word.as_bytes())
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        ALL_KEYWORDS
+            .binary_search_by(|probe| {
+                let probe = probe.as_bytes();
+                let word = word.as_bytes();
+                for (p, w) in probe.iter().zip(word.iter()) {
+                    let cmp = p.cmp(&w.to_ascii_uppercase());
+                    if cmp != core::cmp::Ordering::Equal {
+                        return cmp;
+                    }
                 }
+                probe.len().cmp(&word.len())
+            })
+            .map_or(Keyword::NoKeyword, |x| ALL_KEYWORDS_INDEX[x])
+    }
+}
+
+/// Headwaters: an open-addressing hash table from upper-case keyword bytes to
+/// positions in [`ALL_KEYWORDS`].
+#[cfg(feature = "std")]
+mod keyword_table {
+    use super::{Keyword, ALL_KEYWORDS, ALL_KEYWORDS_INDEX};
+    use std::sync::OnceLock;
+
+    /// The longest keyword; longer words are not keywords.
+    const MAX_LEN: usize = {
+        let mut max = 0;
+        let mut i = 0;
+        while i < ALL_KEYWORDS.len() {
+            if ALL_KEYWORDS[i].len() > max {
+                max = ALL_KEYWORDS[i].len();
             }
-            probe.len().cmp(&word.len())
+            i += 1;
+        }
+        max
+    };
+
+    /// Slots: a power of two over three times the keywords, so probes stay short.
+    const SLOTS: usize = (ALL_KEYWORDS.len() * 3).next_power_of_two();
+
+    /// FNV-1a over the bytes.
+    fn hash(bytes: &[u8]) -> usize {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (h ^ (h >> 32)) as usize
+    }
+
+    /// Each slot holds a keyword's position plus one; zero is empty.
+    fn table() -> &'static [u16] {
+        static TABLE: OnceLock<Box<[u16]>> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            let mut slots = vec![0u16; SLOTS].into_boxed_slice();
+            for (i, keyword) in ALL_KEYWORDS.iter().enumerate() {
+                let mut at = hash(keyword.as_bytes()) & (SLOTS - 1);
+                while slots[at] != 0 {
+                    at = (at + 1) & (SLOTS - 1);
+                }
+                slots[at] = u16::try_from(i + 1).expect("fewer than 65,535 keywords");
+            }
+            slots
         })
-        .map_or(Keyword::NoKeyword, |x| ALL_KEYWORDS_INDEX[x])
+    }
+
+    /// The keyword spelled by `word` in any case, or [`Keyword::NoKeyword`].
+    pub(super) fn lookup(word: &[u8]) -> Keyword {
+        if word.len() > MAX_LEN {
+            return Keyword::NoKeyword;
+        }
+        let mut buf = [0u8; MAX_LEN];
+        let upper = &mut buf[..word.len()];
+        for (u, b) in upper.iter_mut().zip(word) {
+            *u = b.to_ascii_uppercase();
+        }
+        let table = table();
+        let mut at = hash(upper) & (SLOTS - 1);
+        loop {
+            let slot = table[at];
+            if slot == 0 {
+                return Keyword::NoKeyword;
+            }
+            let i = usize::from(slot - 1);
+            if ALL_KEYWORDS[i].as_bytes() == &*upper {
+                return ALL_KEYWORDS_INDEX[i];
+            }
+            at = (at + 1) & (SLOTS - 1);
+        }
+    }
 }
 
 /// A keyword (like SELECT) or an optionally quoted SQL identifier
@@ -950,6 +1034,9 @@ pub struct Tokenizer<'a> {
     /// If true (the default), the tokenizer will un-escape literal
     /// SQL strings See [`Tokenizer::with_unescape`] for more details.
     unescape: bool,
+    /// If true, a run of whitespace characters is one token; see
+    /// [`Tokenizer::with_collapsed_whitespace`]. False by default.
+    collapse_whitespace: bool,
 }
 
 impl<'a> Tokenizer<'a> {
@@ -974,7 +1061,37 @@ impl<'a> Tokenizer<'a> {
             dialect,
             query,
             unescape: true,
+            collapse_whitespace: false,
         }
+    }
+
+    /// Headwaters: emit one whitespace token for a run of spaces, tabs and line breaks
+    /// rather than one per character (false by default).
+    ///
+    /// The run's token is [`Whitespace::Newline`] if the run holds a line break,
+    /// [`Whitespace::Tab`] if it is tabs only and [`Whitespace::Space`] otherwise, so
+    /// whatever looks for "whitespace here" or "a line break here" sees the same thing,
+    /// while the parser skips a quarter as many tokens on indented SQL. The exact
+    /// whitespace is lost from the tokens (their spans still cover it). The rest of a
+    /// `COPY ... FROM STDIN;` line is always tokenized a character at a time, since its
+    /// data starts after the first line break.
+    ///
+    /// ```
+    /// # use sqlparser::tokenizer::{Token, Whitespace, Tokenizer};
+    /// # use sqlparser::dialect::GenericDialect;
+    /// let tokens = Tokenizer::new(&GenericDialect {}, "SELECT  \n  1")
+    ///     .with_collapsed_whitespace(true)
+    ///     .tokenize()
+    ///     .unwrap();
+    /// assert_eq!(tokens, vec![
+    ///   Token::make_word("SELECT", None),
+    ///   Token::Whitespace(Whitespace::Newline),
+    ///   Token::Number("1".to_string(), false),
+    /// ]);
+    /// ```
+    pub fn with_collapsed_whitespace(mut self, collapse: bool) -> Self {
+        self.collapse_whitespace = collapse;
+        self
     }
 
     /// Set unescape mode
@@ -1053,6 +1170,7 @@ impl<'a> Tokenizer<'a> {
         let mut copy = CopyStatementTracker::new(self.dialect.supports_copy_from_stdin_data());
         while let Some(token) = self.next_token(
             &mut state,
+            self.collapse_whitespace,
             buf.last().map(|t| &t.token),
             prev_non_ws.map(|index| &buf[index].token),
         )? {
@@ -1139,7 +1257,9 @@ impl<'a> Tokenizer<'a> {
         }
 
         // Create a new tokenizer for the hint content
-        let inner = Tokenizer::new(self.dialect, hint_content).with_unescape(self.unescape);
+        let inner = Tokenizer::new(self.dialect, hint_content)
+            .with_unescape(self.unescape)
+            .with_collapsed_whitespace(self.collapse_whitespace);
 
         // Create a state for tracking position within the hint
         let mut state = State {
@@ -1152,6 +1272,7 @@ impl<'a> Tokenizer<'a> {
         let mut location = state.location();
         while let Some(token) = inner.next_token(
             &mut state,
+            inner.collapse_whitespace,
             buf.last().map(|t| &t.token),
             prev_non_ws.map(|index| &buf[index].token),
         )? {
@@ -1183,6 +1304,7 @@ impl<'a> Tokenizer<'a> {
         let mut prev_non_ws = None;
         while let Some(token) = self.next_token(
             state,
+            false,
             rest.last().map(|t| &t.token).or(prev),
             prev_non_ws.map(|index: usize| &rest[index].token).or(prev),
         )? {
@@ -1280,6 +1402,7 @@ impl<'a> Tokenizer<'a> {
     fn next_token(
         &self,
         chars: &mut State,
+        collapse_whitespace: bool,
         prev_token: Option<&Token>,
         prev_non_ws_token: Option<&Token>,
     ) -> Result<Option<Token>, TokenizerError> {
@@ -1290,6 +1413,9 @@ impl<'a> Tokenizer<'a> {
                     && self.dialect.supports_literal_prefix_in_qualified_name() =>
                 {
                     self.tokenize_identifier_or_keyword([ch], chars)
+                }
+                ' ' | '\t' | '\n' | '\r' if collapse_whitespace => {
+                    Ok(Some(Token::Whitespace(Self::whitespace_run(chars))))
                 }
                 ' ' => self.consume_and_return(chars, Token::Whitespace(Whitespace::Space)),
                 '\t' => self.consume_and_return(chars, Token::Whitespace(Whitespace::Tab)),
@@ -2747,6 +2873,26 @@ impl<'a> Tokenizer<'a> {
             }
         }
         (s, last_char)
+    }
+
+    /// Headwaters: consumes a run of spaces, tabs and line breaks; the kind of
+    /// whitespace it stands for (see [`Tokenizer::with_collapsed_whitespace`]).
+    fn whitespace_run(chars: &mut State) -> Whitespace {
+        let (mut newline, mut space) = (false, false);
+        while let Some(&ch) = chars.peek() {
+            match ch {
+                '\n' | '\r' => newline = true,
+                ' ' => space = true,
+                '\t' => {}
+                _ => break,
+            }
+            chars.next();
+        }
+        match (newline, space) {
+            (true, _) => Whitespace::Newline,
+            (false, true) => Whitespace::Space,
+            (false, false) => Whitespace::Tab,
+        }
     }
 
     #[expect(

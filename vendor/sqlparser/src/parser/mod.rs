@@ -371,6 +371,11 @@ pub struct Parser<'a> {
     /// every level, taking 2^N time. Maps the arm's start to where a parsed
     /// query lacked its `)`.
     failed_in_subquery_positions: BTreeMap<usize, Option<usize>>,
+    /// Headwaters: how many [`Parser::maybe_parse`] calls are under way. Their
+    /// errors are dropped, so while it is above zero the `expected` family returns
+    /// an error without a message instead of formatting one (see
+    /// [`Parser::speculative_error`]).
+    speculating: u32,
 }
 
 /// Whether an alias names a select item or a table.
@@ -436,6 +441,7 @@ impl<'a> Parser<'a> {
             dialect,
             recursion_counter: RecursionCounter::new(DEFAULT_REMAINING_DEPTH),
             options: ParserOptions::new().with_trailing_commas(dialect.supports_trailing_commas()),
+            speculating: 0,
             failed_prefix_positions: BTreeMap::new(),
             failed_reserved_word_prefix_positions: BTreeMap::new(),
             failed_derived_table_factor_positions: BTreeSet::new(),
@@ -1973,8 +1979,11 @@ impl<'a> Parser<'a> {
             Token::Word(w) => Some(w.keyword),
             _ => None,
         };
-        let opt_expr = self.maybe_parse(|parser| {
-            match parser.parse_data_type()? {
+        // Headwaters: a data type starts with a word, so any other token skips the attempt.
+        let opt_expr = if first_keyword.is_none() {
+            None
+        } else {
+            self.maybe_parse(|parser| match parser.parse_data_type()? {
                 DataType::Interval { .. } => parser.parse_interval(),
                 // Custom names need dialect consent, else `NOT 'a'` would read as a typed string.
                 DataType::Custom(name, modifiers)
@@ -1990,7 +1999,10 @@ impl<'a> Parser<'a> {
                         uses_odbc_syntax: false,
                     }))
                 }
-                DataType::Custom(..) => parser_err!("dummy", loc),
+                DataType::Custom(..) => {
+                    parser.speculative_error()?;
+                    parser_err!("dummy", loc)
+                }
                 // MySQL supports using the `BINARY` keyword as a cast to binary type.
                 DataType::Binary(..) if self.dialect.supports_binary_kw_as_cast() => {
                     Ok(Expr::Cast {
@@ -2005,8 +2017,8 @@ impl<'a> Parser<'a> {
                     value: parser.parse_value()?,
                     uses_odbc_syntax: false,
                 })),
-            }
-        })?;
+            })?
+        };
 
         if let Some(expr) = opt_expr {
             return Ok(expr);
@@ -5026,6 +5038,7 @@ impl<'a> Parser<'a> {
 
     /// Report `found` was encountered instead of `expected`
     pub fn expected<T>(&self, expected: &str, found: TokenWithSpan) -> Result<T, ParserError> {
+        self.speculative_error()?;
         parser_err!(
             format!("Expected: {expected}, found: {found}"),
             found.span.start
@@ -5034,14 +5047,27 @@ impl<'a> Parser<'a> {
 
     /// report `found` was encountered instead of `expected`
     pub fn expected_ref<T>(&self, expected: &str, found: &TokenWithSpan) -> Result<T, ParserError> {
+        self.speculative_error()?;
         parser_err!(
             format!("Expected: {expected}, found: {found}"),
             found.span.start
         )
     }
 
+    /// Headwaters: an error without a message while a [`Parser::maybe_parse`] is under
+    /// way (it drops every error but [`ParserError::RecursionLimitExceeded`]), so a
+    /// failed attempt costs no formatting; `Ok(())` otherwise.
+    fn speculative_error(&self) -> Result<(), ParserError> {
+        if self.speculating > 0 {
+            Err(ParserError::ParserError(String::new()))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Report that the token at `index` was found instead of `expected`.
     pub fn expected_at<T>(&self, expected: &str, index: usize) -> Result<T, ParserError> {
+        self.speculative_error()?;
         let found = self.tokens.get(index).unwrap_or(&EOF_TOKEN);
         parser_err!(
             format!("Expected: {expected}, found: {found}"),
@@ -5654,7 +5680,10 @@ impl<'a> Parser<'a> {
     where
         F: FnMut(&mut Parser) -> Result<T, ParserError>,
     {
-        match self.try_parse(f) {
+        self.speculating += 1;
+        let result = self.try_parse(f);
+        self.speculating -= 1;
+        match result {
             Ok(t) => Ok(Some(t)),
             Err(ParserError::RecursionLimitExceeded) => Err(ParserError::RecursionLimitExceeded),
             _ => Ok(None),
