@@ -26,8 +26,8 @@ source scripts/setup.sh
 cargo bench -q -p headwaters-sqllineage --bench throughput 2>/dev/null
 echo
 echo "## Python tools, one thread, column level"
-echo "| tool | corpus | statements | failed | stmt/s |"
-echo "|---|---|---|---|---|"
+echo "| tool | corpus | statements | failed | stmt/s | texts/s |"
+echo "|---|---|---|---|---|---|"
 "$py_lineage" benches/sql_peers.py sqlglot sqllineage
 "$py_glot" benches/sql_peers.py "sqlglot $("$py_glot" -c 'import sqlglot; print(sqlglot.__version__)')" sqlglot
 "$py_glot_c" benches/sql_peers.py "sqlglot[c] $("$py_glot_c" -c 'import sqlglot; print(sqlglot.__version__)')" sqlglot

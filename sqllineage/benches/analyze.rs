@@ -1,6 +1,6 @@
 #![allow(missing_docs)] // criterion_main! generates an undocumented main
 //! Criterion: column-level analysis of single TPC-H and TPC-DS queries and of the whole
-//! mixed corpus.
+//! mixed and dialect corpora.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use headwaters_sqllineage::analyze;
@@ -16,6 +16,7 @@ fn bench(c: &mut Criterion) {
     let tpch = corpus::tpc("tpch");
     let tpcds = corpus::tpc("tpcds");
     let mixed = corpus::mixed();
+    let dialects = corpus::dialects();
     c.bench_function("tpch_q09_column_level", |b| {
         b.iter(|| analyze(&tpch[8].sql, &tpch[8].opts))
     });
@@ -27,6 +28,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("mixed_262_cases", |b| {
         b.iter(|| {
             mixed
+                .iter()
+                .map(|i| analyze(&i.sql, &i.opts).statements.len())
+                .sum::<usize>()
+        })
+    });
+    g.sample_size(10);
+    g.bench_function("dialects_878_files", |b| {
+        b.iter(|| {
+            dialects
                 .iter()
                 .map(|i| analyze(&i.sql, &i.opts).statements.len())
                 .sum::<usize>()

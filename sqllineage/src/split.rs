@@ -874,3 +874,143 @@ fn parse_piece(piece: Vec<TokenWithSpan>, dialect: Dialect, out: &mut Vec<Parsed
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::keywords::{ALL_KEYWORDS, ALL_KEYWORDS_INDEX};
+
+    fn fixture(path: &str) -> serde_json::Value {
+        let path = format!("{}/../fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Every statement of the parse once from per-character whitespace tokens and once
+    /// from collapsed runs (what the splitter uses): the same statements, spans included,
+    /// or the same refusal.
+    fn parse_both_ways(sql: &str, dialect: Dialect) -> (String, String) {
+        let d = dialect.parser_dialect();
+        let parse = |collapse: bool| {
+            let tokens = match Tokenizer::new(d.as_ref(), sql)
+                .with_collapsed_whitespace(collapse)
+                .tokenize_with_location()
+            {
+                Ok(t) => t,
+                Err(e) => return format!("tokenizer error: {e}"),
+            };
+            match Parser::new(d.as_ref())
+                .with_recursion_limit(PARSER_RECURSION_LIMIT)
+                .with_tokens_with_locations(tokens)
+                .parse_statements()
+            {
+                Ok(statements) => without_whitespace_spans(&format!("{statements:?}")),
+                Err(_) => "refused".to_string(),
+            }
+        };
+        (parse(false), parse(true))
+    }
+
+    /// A few AST nodes keep a whitespace token they happened to stand on (SQLite's
+    /// `REPLACE INTO` keeps the one before `REPLACE` as its INSERT token); a run's token
+    /// spans the run, so such spans are blanked: `Whitespace(..), span: Span(...)`.
+    fn without_whitespace_spans(debug: &str) -> String {
+        let mut out = String::with_capacity(debug.len());
+        let mut rest = debug;
+        while let Some(at) = rest.find("token: Whitespace(") {
+            let (head, tail) = rest.split_at(at);
+            out.push_str(head);
+            let span = tail.find("span: Span(").expect("a token's span");
+            let end = span + tail[span..].find(")) }").expect("the span's end");
+            out.push_str(&tail[..span]);
+            out.push_str("span: _");
+            rest = &tail[end + ")) ".len()..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn collapsed_whitespace_parses_the_same_statements() {
+        let mut texts: Vec<(String, Dialect)> = Vec::new();
+        for case in fixture("sql-dialects/cases.json").as_array().unwrap() {
+            let name = case["dialect"].as_str().unwrap();
+            texts.push((case["sql"].as_str().unwrap().into(), name.parse().unwrap()));
+        }
+        for case in fixture("sql-conformance/cases.json").as_array().unwrap() {
+            let dialect = case["dialect"].as_str().unwrap_or("generic").parse();
+            texts.push((case["sql"].as_str().unwrap().into(), dialect.unwrap()));
+        }
+        let tpc = fixture("sql-bench/tpc.json");
+        for key in ["tpch", "tpcds"] {
+            for q in tpc[key]["queries"].as_array().unwrap() {
+                texts.push((q["sql"].as_str().unwrap().into(), Dialect::Generic));
+            }
+        }
+        let mut parsed = 0;
+        for (sql, dialect) in &texts {
+            let (each, collapsed) = parse_both_ways(sql, *dialect);
+            assert_eq!(each, collapsed, "{dialect:?}:\n{sql}");
+            parsed += usize::from(each != "refused" && !each.starts_with("tokenizer"));
+        }
+        // Most texts parse whole, so the comparison is of statements, not of refusals.
+        assert!(parsed > texts.len() / 2, "{parsed} of {}", texts.len());
+    }
+
+    #[test]
+    fn a_run_of_whitespace_is_one_token_of_its_kind() {
+        let d = Dialect::Generic.parser_dialect();
+        let kinds = |sql: &str| -> Vec<String> {
+            Tokenizer::new(d.as_ref(), sql)
+                .with_collapsed_whitespace(true)
+                .tokenize()
+                .unwrap()
+                .iter()
+                .map(|t| format!("{t:?}"))
+                .collect()
+        };
+        let word = |w: &str| format!("{:?}", Token::make_word(w, None));
+        let ws = |w: sqlparser::tokenizer::Whitespace| format!("{:?}", Token::Whitespace(w));
+        use sqlparser::tokenizer::Whitespace::{Newline, Space, Tab};
+        assert_eq!(kinds("a  \t b"), [word("a"), ws(Space), word("b")]);
+        assert_eq!(kinds("a\t\tb"), [word("a"), ws(Tab), word("b")]);
+        assert_eq!(kinds("a \r\n  b"), [word("a"), ws(Newline), word("b")]);
+        assert_eq!(kinds("a\n"), [word("a"), ws(Newline)]);
+        // A `--` comment still ends at its line break, which starts the next run.
+        assert_eq!(
+            kinds("a -- c\n  b").len(),
+            5,
+            "a, space, comment (with its newline), spaces, b"
+        );
+    }
+
+    #[test]
+    fn keywords_are_found_in_any_case_and_nothing_else_is() {
+        for (i, keyword) in ALL_KEYWORDS.iter().enumerate() {
+            for spelling in [keyword.to_string(), keyword.to_lowercase()] {
+                let Token::Word(w) = Token::make_word(&spelling, None) else {
+                    panic!("{spelling}: not a word");
+                };
+                assert_eq!(w.keyword, ALL_KEYWORDS_INDEX[i], "{spelling}");
+            }
+            let Token::Word(quoted) = Token::make_word(keyword, Some('"')) else {
+                panic!("{keyword}: not a word");
+            };
+            assert_eq!(quoted.keyword, Keyword::NoKeyword, "\"{keyword}\"");
+        }
+        for word in [
+            "",
+            "selec",
+            "selectt",
+            "x",
+            "séléct",
+            "SELECT_",
+            "customer_sk",
+        ] {
+            let Token::Word(w) = Token::make_word(word, None) else {
+                panic!("{word}: not a word");
+            };
+            assert_eq!(w.keyword, Keyword::NoKeyword, "{word}");
+        }
+    }
+}
