@@ -106,7 +106,9 @@ def main():
                     texts += 1
                     try:
                         done += fn(sql, dialect, meta)
-                    except Exception:
+                    except (KeyboardInterrupt, SystemExit):
+                        raise
+                    except BaseException:  # noqa: BLE001 - a Rust panic is a BaseException (pyo3)
                         failed += 1
                         done += 1
             elapsed = time.perf_counter() - start

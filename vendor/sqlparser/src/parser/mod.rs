@@ -1957,6 +1957,47 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Headwaters: whether the token after the current word can neither go on with a
+    /// data type nor start a value or expression (`,`, `)`, `;`, the end, a comparison
+    /// other than `<`, `*`, `/`, or a keyword such as `AS`, `FROM`, `AND`, `THEN`).
+    fn word_ends_here(&self) -> bool {
+        match &self.peek_nth_token_ref(1).token {
+            Token::Comma
+            | Token::RParen
+            | Token::SemiColon
+            | Token::EOF
+            | Token::Eq
+            | Token::Neq
+            | Token::Gt
+            | Token::GtEq
+            | Token::LtEq
+            | Token::Mul
+            | Token::Div => true,
+            Token::Word(w) => matches!(
+                w.keyword,
+                Keyword::AS
+                    | Keyword::FROM
+                    | Keyword::AND
+                    | Keyword::OR
+                    | Keyword::THEN
+                    | Keyword::WHEN
+                    | Keyword::ELSE
+                    | Keyword::END
+                    | Keyword::IS
+                    | Keyword::IN
+                    | Keyword::ON
+                    | Keyword::WHERE
+                    | Keyword::GROUP
+                    | Keyword::ORDER
+                    | Keyword::ASC
+                    | Keyword::DESC
+                    | Keyword::BETWEEN
+                    | Keyword::LIKE
+            ) && w.quote_style.is_none(),
+            _ => false,
+        }
+    }
+
     fn parse_prefix_inner(&mut self) -> Result<Expr, ParserError> {
         // PostgreSQL allows any string literal to be preceded by a type name, indicating that the
         // string literal represents a literal of that type. Some examples:
@@ -1979,8 +2020,10 @@ impl<'a> Parser<'a> {
             Token::Word(w) => Some(w.keyword),
             _ => None,
         };
-        // Headwaters: a data type starts with a word, so any other token skips the attempt.
-        let opt_expr = if first_keyword.is_none() {
+        // Headwaters: a data type starts with a word, and a typed string (or INTERVAL, or
+        // MySQL's BINARY cast) needs more than one word: a lone word before a token that
+        // neither goes on with a type nor starts a value skips the attempt.
+        let opt_expr = if first_keyword.is_none() || self.word_ends_here() {
             None
         } else {
             self.maybe_parse(|parser| match parser.parse_data_type()? {
