@@ -718,47 +718,46 @@ impl<'a> Cx<'a> {
                 None => col.name.as_str(),
             })
             .collect();
-        // Sorting edges compares column references field by field, so each distinct
-        // source and target is ranked once and the candidate edges sort on ranks; only
-        // the distinct edges are cloned. The order is `ColumnEdge`'s own (the target
+        // Sorting edges compares column references field by field, so every source
+        // reference is ranked once and the candidate edges sort on one packed integer
+        // (source rank, target rank, kind, subtype; the expression only breaks ties);
+        // only the distinct edges are cloned. The order is `ColumnEdge`'s own (the target
         // table is the same for all, so targets order by column name).
-        let mut ids: HashMap<&ColumnRef, u32> = HashMap::new();
-        let mut refs: Vec<&ColumnRef> = Vec::new();
-        let mut id = |c: &'q ColumnRef| {
-            *ids.entry(c).or_insert_with(|| {
-                refs.push(c);
-                (refs.len() - 1) as u32
-            })
+        let mut sources: Vec<&'q ColumnRef> = q.indirect.iter().map(|s| &s.col).collect();
+        for col in &q.cols {
+            sources.extend(col.direct.iter().chain(&col.indirect).map(|s| &s.col));
+        }
+        let source_rank = ranks(&sources);
+        let target_rank = ranks(&tnames);
+        let key = |source: usize, column: usize, sub: Sub| {
+            u64::from(source_rank[source]) << 40
+                | u64::from(target_rank[column]) << 16
+                | (sub.kind() as u64) << 8
+                | sub as u64
         };
-        let shared: Vec<(u32, Sub)> = q.indirect.iter().map(|s| (id(&s.col), s.sub)).collect();
-        // (source id, output column, subtype, expression)
-        let mut found: Vec<(u32, usize, Sub, Option<&'q String>)> = Vec::new();
+        // (key, expression, source, output column, subtype); sources are numbered in
+        // the order collected above.
+        let mut found: Vec<(u64, Option<&'q String>, usize, usize, Sub)> = Vec::new();
+        let mut next = q.indirect.len();
         for (i, col) in q.cols.iter().enumerate() {
+            for (k, s) in q.indirect.iter().enumerate() {
+                found.push((key(k, i, s.sub), None, k, i, s.sub));
+            }
             for s in &col.direct {
-                found.push((id(&s.col), i, s.sub, col.expr.as_ref()));
+                found.push((key(next, i, s.sub), col.expr.as_ref(), next, i, s.sub));
+                next += 1;
             }
             for s in &col.indirect {
-                found.push((id(&s.col), i, s.sub, None));
+                found.push((key(next, i, s.sub), None, next, i, s.sub));
+                next += 1;
             }
-            found.extend(shared.iter().map(|&(src, sub)| (src, i, sub, None)));
         }
-        let source_rank = ranks(&refs);
-        let target_rank = ranks(&tnames);
-        let key = |&(src, i, sub, expression): &(u32, usize, Sub, Option<&'q String>)| {
-            (
-                source_rank[src as usize],
-                target_rank[i],
-                sub.kind(),
-                sub,
-                expression,
-            )
-        };
-        found.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-        found.dedup_by(|a, b| key(a) == key(b));
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        found.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         found
             .into_iter()
-            .map(|(src, i, sub, expression)| ColumnEdge {
-                source: refs[src as usize].clone(),
+            .map(|(_, expression, source, i, sub)| ColumnEdge {
+                source: sources[source].clone(),
                 target: ColumnRef {
                     table: target.clone(),
                     column: tnames[i].to_string(),
