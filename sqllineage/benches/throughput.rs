@@ -45,6 +45,11 @@ fn main() {
         ("TPC-DS", corpus::tpc("tpcds")),
         ("dialects (sqlfluff fixtures)", corpus::dialects()),
     ] {
+        // `THROUGHPUT_CORPUS=TPC-H` runs only the corpora whose name starts with it (for
+        // profiling one).
+        if std::env::var("THROUGHPUT_CORPUS").is_ok_and(|only| !name.starts_with(&only)) {
+            continue;
+        }
         let results: Vec<_> = items.iter().map(|i| analyze(&i.sql, &i.opts)).collect();
         let statements: usize = results.iter().map(|l| l.statements.len()).sum();
         let with_edges = results

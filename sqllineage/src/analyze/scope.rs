@@ -81,12 +81,16 @@ impl<'a> Cx<'a> {
             // upper case, `AMOUNT` is `amount` and a mixed-case name (only quoting
             // makes one) keeps its case; elsewhere names match without regard to case.
             cols.into_iter()
-                .map(|c| {
+                .map(|mut c| {
                     if !dialect.folds_to_upper() || dialect.is_folded_spelling(&c) {
-                        c.to_lowercase()
-                    } else {
-                        c
+                        // In place when ASCII (no new string), as `to_lowercase` would.
+                        if c.is_ascii() {
+                            c.make_ascii_lowercase();
+                        } else {
+                            c = c.to_lowercase();
+                        }
                     }
+                    c
                 })
                 .collect::<Vec<_>>()
         })
