@@ -17,8 +17,13 @@ fn fixtures() -> std::path::PathBuf {
 
 /// The 262 conformance cases (mixed dialects, some with catalogs).
 pub(crate) fn mixed() -> Vec<Item> {
-    let text =
-        std::fs::read_to_string(fixtures().join("sql-conformance/cases.json")).expect("cases");
+    cases("sql-conformance/cases.json")
+}
+
+/// A fixtures file of `{"sql", "dialect", "metadata"?}` cases: each with its dialect and,
+/// where it has one, its catalog.
+fn cases(path: &str) -> Vec<Item> {
+    let text = std::fs::read_to_string(fixtures().join(path)).expect(path);
     let cases: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
     cases
         .into_iter()
@@ -83,20 +88,5 @@ pub(crate) fn tpc(which: &str) -> Vec<Item> {
 /// The dialect corpus: 878 files of real dialect syntax from sqlfluff's fixtures
 /// (fixtures/sql-dialects, MIT, see its README), each with its own dialect.
 pub(crate) fn dialects() -> Vec<Item> {
-    let text =
-        std::fs::read_to_string(fixtures().join("sql-dialects/cases.json")).expect("dialects");
-    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
-    cases
-        .into_iter()
-        .map(|c| {
-            let name = c["dialect"].as_str().unwrap_or("generic");
-            Item {
-                sql: c["sql"].as_str().unwrap_or_default().to_string(),
-                opts: Options {
-                    dialect: name.parse().unwrap_or_else(|e| panic!("{name}: {e}")),
-                    ..Options::default()
-                },
-            }
-        })
-        .collect()
+    cases("sql-dialects/cases.json")
 }
