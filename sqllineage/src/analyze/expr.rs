@@ -65,10 +65,10 @@ impl<'a> Cx<'a> {
                                     for (_, t, _) in &scope.rels {
                                         if let Some(t) = t {
                                             direct.push(Src {
-                                                col: ColumnRef {
+                                                col: Rc::new(ColumnRef {
                                                     table: t.clone(),
                                                     column: "*".into(),
-                                                },
+                                                }),
                                                 sub: inner,
                                             });
                                         }
@@ -77,10 +77,10 @@ impl<'a> Cx<'a> {
                                 FunctionArgExpr::QualifiedWildcard(n) => {
                                     if let Some(Rel::Table(t)) = find_rel(scope, &name_parts(n)) {
                                         direct.push(Src {
-                                            col: ColumnRef {
+                                            col: Rc::new(ColumnRef {
                                                 table: t.clone(),
                                                 column: "*".into(),
-                                            },
+                                            }),
                                             sub: inner,
                                         });
                                     }

@@ -171,10 +171,12 @@ impl ScriptState {
     }
 }
 
-/// A source column and how it reaches the output.
+/// A source column and how it reaches the output. The column is shared: a query's
+/// sources are copied into every level that reads it (CTEs, subqueries, each output
+/// column's edges), and a count costs less than its strings.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Src {
-    col: ColumnRef,
+    col: Rc<ColumnRef>,
     sub: Sub,
 }
 
@@ -361,10 +363,10 @@ fn star(t: &TableName) -> OutCol {
     OutCol {
         name: "*".into(),
         direct: vec![Src {
-            col: ColumnRef {
+            col: Rc::new(ColumnRef {
                 table: t.clone(),
                 column: "*".into(),
-            },
+            }),
             sub: Sub::Identity,
         }],
         indirect: Vec::new(),

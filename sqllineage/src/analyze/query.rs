@@ -344,10 +344,10 @@ impl<'a> Cx<'a> {
                     .cloned()
                     .map(|c| OutCol {
                         direct: vec![Src {
-                            col: ColumnRef {
+                            col: Rc::new(ColumnRef {
                                 table: t.clone(),
                                 column: c.clone(),
-                            },
+                            }),
                             sub: Sub::Identity,
                         }],
                         name: c,

@@ -249,10 +249,10 @@ impl<'a> Cx<'a> {
             Rel::Unnest(srcs) => Resolved::Sources(srcs.clone(), Vec::new()),
             Rel::Table(t) => Resolved::Sources(
                 vec![Src {
-                    col: ColumnRef {
+                    col: Rc::new(ColumnRef {
                         table: t.clone(),
                         column: col.to_string(),
-                    },
+                    }),
                     sub: Sub::Identity,
                 }],
                 Vec::new(),
@@ -268,10 +268,10 @@ impl<'a> Cx<'a> {
                     .filter(|c| c.name == "*")
                     .flat_map(|c| c.direct.iter())
                     .map(|s| Src {
-                        col: ColumnRef {
+                        col: Rc::new(ColumnRef {
                             table: s.col.table.clone(),
                             column: col.to_string(),
-                        },
+                        }),
                         sub: s.sub,
                     })
                     .collect();

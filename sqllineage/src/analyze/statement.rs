@@ -723,9 +723,9 @@ impl<'a> Cx<'a> {
         // (source rank, target rank, kind, subtype; the expression only breaks ties);
         // only the distinct edges are cloned. The order is `ColumnEdge`'s own (the target
         // table is the same for all, so targets order by column name).
-        let mut sources: Vec<&'q ColumnRef> = q.indirect.iter().map(|s| &s.col).collect();
+        let mut sources: Vec<&'q ColumnRef> = q.indirect.iter().map(|s| &*s.col).collect();
         for col in &q.cols {
-            sources.extend(col.direct.iter().chain(&col.indirect).map(|s| &s.col));
+            sources.extend(col.direct.iter().chain(&col.indirect).map(|s| &*s.col));
         }
         let source_rank = ranks(&sources);
         let target_rank = ranks(&tnames);
