@@ -399,13 +399,19 @@ impl Lineage {
 pub trait Catalog: Send + Sync {
     /// The columns of a table, in order, if known.
     fn columns(&self, table: &TableName) -> Option<Vec<String>>;
+
+    /// The same columns, shared: a catalog that keeps them behind an [`Arc`] returns
+    /// them without copying (the analyzer asks once per statement and table).
+    fn shared_columns(&self, table: &TableName) -> Option<Arc<Vec<String>>> {
+        self.columns(table).map(Arc::new)
+    }
 }
 
 /// A catalog read from JSON: `{"schema.table": ["col", ...], ...}` (keys may also be
 /// `table` or `database.schema.table`).
 #[derive(Clone, Debug, Default)]
 pub struct JsonCatalog {
-    tables: HashMap<String, Vec<String>>,
+    tables: HashMap<String, Arc<Vec<String>>>,
 }
 
 impl JsonCatalog {
@@ -421,7 +427,7 @@ impl JsonCatalog {
             .map(|(k, v)| {
                 // Table keys match without regard to case; column names are kept as
                 // given and matched by the dialect's rules (see `Options::dialect`).
-                (k.to_lowercase(), v)
+                (k.to_lowercase(), Arc::new(v))
             })
             .collect();
         Ok(JsonCatalog { tables })
@@ -430,17 +436,21 @@ impl JsonCatalog {
 
 impl Catalog for JsonCatalog {
     fn columns(&self, table: &TableName) -> Option<Vec<String>> {
+        self.shared_columns(table).map(|c| c.to_vec())
+    }
+
+    fn shared_columns(&self, table: &TableName) -> Option<Arc<Vec<String>>> {
         self.tables
             .get(&table.to_string().to_lowercase())
-            .cloned()
             .or_else(|| {
                 // A catalog keyed `schema.table` still answers for `db.schema.table`.
                 let short = TableName {
                     database: None,
                     ..table.clone()
                 };
-                self.tables.get(&short.to_string().to_lowercase()).cloned()
+                self.tables.get(&short.to_string().to_lowercase())
             })
+            .cloned()
     }
 }
 

@@ -16,6 +16,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, InTarget,
@@ -230,7 +231,7 @@ struct Cx<'a> {
     /// Tables renamed by this statement (old, new).
     renamed: Vec<(TableName, TableName)>,
     /// Columns of base tables, as looked up so far in this statement.
-    columns_seen: RefCell<HashMap<TableName, Option<Rc<Vec<String>>>>>,
+    columns_seen: RefCell<HashMap<TableName, Option<Arc<Vec<String>>>>>,
     /// Inside the body of a compound statement (procedure, block, `IF`): statements
     /// that move no data there (DECLARE, SET, RETURN) are not reported as unsupported.
     in_compound: usize,

@@ -54,15 +54,15 @@ impl<'a> Cx<'a> {
 
     /// Known columns of a base table: created earlier in the script, or in the catalog.
     /// Looked up once per statement and table (big queries ask many times).
-    pub(super) fn known_columns(&self, t: &TableName) -> Option<Rc<Vec<String>>> {
+    pub(super) fn known_columns(&self, t: &TableName) -> Option<Arc<Vec<String>>> {
         if let Some(hit) = self.columns_seen.borrow().get(t) {
             return hit.clone();
         }
         let dialect = self.opts.dialect;
         let found = match self.script.tables.get(t) {
-            Some(c) => Some(c.clone()),
+            Some(c) => Some(Arc::new(c.clone())),
             None => self.opts.catalog.as_ref().and_then(|c| {
-                c.columns(t).or_else(|| {
+                c.shared_columns(t).or_else(|| {
                     // A catalog read from Snowflake or Oracle spells unquoted names
                     // upper-case: `PUBLIC.ORDERS`.
                     let upper = TableName {
@@ -71,7 +71,7 @@ impl<'a> Cx<'a> {
                         name: t.name.to_uppercase(),
                     };
                     (dialect.folds_to_upper() && upper != *t)
-                        .then(|| c.columns(&upper))
+                        .then(|| c.shared_columns(&upper))
                         .flatten()
                 })
             }),
@@ -80,21 +80,24 @@ impl<'a> Cx<'a> {
             // Catalog names as the SQL's names normalize: where unquoted names fold to
             // upper case, `AMOUNT` is `amount` and a mixed-case name (only quoting
             // makes one) keeps its case; elsewhere names match without regard to case.
-            cols.into_iter()
-                .map(|mut c| {
-                    if !dialect.folds_to_upper() || dialect.is_folded_spelling(&c) {
-                        // In place when ASCII (no new string), as `to_lowercase` would.
-                        if c.is_ascii() {
-                            c.make_ascii_lowercase();
-                        } else {
-                            c = c.to_lowercase();
-                        }
-                    }
-                    c
-                })
-                .collect::<Vec<_>>()
-        })
-        .map(Rc::new);
+            let normal = |c: &String| {
+                if !dialect.folds_to_upper() || dialect.is_folded_spelling(c) {
+                    c.to_lowercase()
+                } else {
+                    c.clone()
+                }
+            };
+            // Kept as they are when normalizing changes none (no copy of the list); an
+            // ASCII name without upper case is its own normal form.
+            let unchanged = |c: &String| {
+                (c.is_ascii() && !c.bytes().any(|b| b.is_ascii_uppercase())) || normal(c) == *c
+            };
+            if cols.iter().all(unchanged) {
+                cols
+            } else {
+                Arc::new(cols.iter().map(normal).collect())
+            }
+        });
         self.columns_seen
             .borrow_mut()
             .insert(t.clone(), found.clone());
