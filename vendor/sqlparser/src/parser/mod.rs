@@ -1959,7 +1959,8 @@ impl<'a> Parser<'a> {
 
     /// Headwaters: whether the token after the current word can neither go on with a
     /// data type nor start a value or expression (`,`, `)`, `;`, the end, a comparison
-    /// other than `<`, `*`, `/`, or a keyword such as `AS`, `FROM`, `AND`, `THEN`).
+    /// other than `<`, `*`, `/`, or a keyword such as `AS`, `FROM`, `AND`, `THEN`; a
+    /// quoted word is never a keyword).
     fn word_ends_here(&self) -> bool {
         match &self.peek_nth_token_ref(1).token {
             Token::Comma
@@ -1993,7 +1994,7 @@ impl<'a> Parser<'a> {
                     | Keyword::DESC
                     | Keyword::BETWEEN
                     | Keyword::LIKE
-            ) && w.quote_style.is_none(),
+            ),
             _ => false,
         }
     }
