@@ -11,7 +11,7 @@ use headwaters_benches::harness::{
     bench_args, dir_size, fmt_duration as fmt, random_roots, summarize,
 };
 use headwaters_benches::{Csr, GenConfig, GenGraph, rss_mib};
-use headwaters_engine::{NodeId, Query, Store, TraversalSpec};
+use headwaters_engine::{NodeId, Query, Store, TraversalSpec, read_csv};
 
 // The same allocator as the `headwaters` binary.
 #[global_allocator]
@@ -31,38 +31,83 @@ fn median_of_5<E>(mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
 
 fn main() -> Result<()> {
     let a = bench_args(1_000_000).map_err(anyhow::Error::msg)?;
+    let config = GenConfig::new(a.nodes, a.seed);
     let t = Instant::now();
-    let g = GenGraph::generate(&GenConfig::new(a.nodes, a.seed));
+    let mut g = GenGraph::generate(&config);
+    let edge_count = g.edges.len();
     println!(
         "generated {} nodes, {} edges, {} hubs in {:.2} s",
         a.nodes,
-        g.edges.len(),
+        edge_count,
         g.hubs.len(),
         t.elapsed().as_secs_f64()
     );
 
-    let dir = tempfile::tempdir_in(
-        std::env::var("HW_BENCH_DIR")
-            .unwrap_or_else(|_| std::env::temp_dir().display().to_string()),
-    )?;
+    let base = std::env::var("HW_BENCH_DIR")
+        .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+    let dir = tempfile::tempdir_in(&base)?;
     let store = Store::open(dir.path())?;
-    let t = Instant::now();
-    let produced = g.records().count();
-    println!(
-        "producing {produced} bulk records alone: {:.2} s",
-        t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    // Each phase's end time and the process RSS then (MiB; the generator is resident).
+    // Each phase's end time and the process RSS then (MiB), printed as it ends too (a
+    // big load runs for many minutes).
     let mut phases: Vec<(&str, Duration, f64)> = Vec::new();
-    let report = store.bulk_load(g.records(), &mut |phase, _| {
+    let t = std::cell::Cell::new(Instant::now());
+    let mut on_phase = |phase: &'static str, _: usize| {
         let rss = rss_mib().map_or(0.0, |(_, rss)| rss);
         match phases.last_mut() {
-            Some(last) if last.0 == phase => (last.1, last.2) = (t.elapsed(), rss),
-            _ => phases.push((phase, t.elapsed(), rss)),
+            Some(last) if last.0 == phase => (last.1, last.2) = (t.get().elapsed(), rss),
+            _ => {
+                if let Some((p, at, rss)) = phases.last() {
+                    eprintln!("  {p} done at {:.1} s, RSS {rss:.0} MiB", at.as_secs_f64());
+                }
+                phases.push((phase, t.get().elapsed(), rss));
+            }
         }
-    })?;
-    let load = t.elapsed();
+    };
+    let report = if a.load_csv {
+        // The CSV pair on disk, the generator dropped: the load holds only what it
+        // builds (as `headwaters load --nodes-csv --edges-csv` would).
+        let files = tempfile::tempdir_in(&base)?;
+        let (nodes_csv, edges_csv) = (
+            files.path().join("nodes.csv"),
+            files.path().join("edges.csv"),
+        );
+        let w = Instant::now();
+        g.write_csv(
+            std::io::BufWriter::new(std::fs::File::create(&nodes_csv)?),
+            std::io::BufWriter::new(std::fs::File::create(&edges_csv)?),
+        )?;
+        println!(
+            "wrote the CSV pair ({} MiB) in {:.2} s",
+            dir_size(files.path()) >> 20,
+            w.elapsed().as_secs_f64()
+        );
+        drop(g);
+        t.set(Instant::now());
+        let open = |p: &std::path::Path| -> Result<_> {
+            Ok(std::io::BufReader::with_capacity(
+                1 << 20,
+                std::fs::File::open(p)?,
+            ))
+        };
+        let report = store.bulk_load(
+            read_csv(open(&nodes_csv)?, open(&edges_csv)?),
+            &mut on_phase,
+        )?;
+        let load = t.get().elapsed();
+        g = GenGraph::generate(&config);
+        (report, load)
+    } else {
+        let p = Instant::now();
+        let produced = g.records().count();
+        println!(
+            "producing {produced} bulk records alone: {:.2} s",
+            p.elapsed().as_secs_f64()
+        );
+        t.set(Instant::now());
+        let report = store.bulk_load(g.records(), &mut on_phase)?;
+        (report, t.get().elapsed())
+    };
+    let (report, load) = report;
     let mut prev = Duration::ZERO;
     let split: Vec<String> = phases
         .iter()
@@ -84,10 +129,9 @@ fn main() -> Result<()> {
         report.column_edges
     );
     ensure!(
-        report.edges == g.edges.len(),
-        "loaded {} edges of {}",
+        report.edges == edge_count,
+        "loaded {} edges of {edge_count}",
         report.edges,
-        g.edges.len()
     );
 
     let view = store.read();
@@ -96,6 +140,8 @@ fn main() -> Result<()> {
     ensure!(fqn_check == Some(NodeId(7)), "node ids follow load order");
     let down_csr = Csr::new(a.nodes, &g.edges, false);
     let up_csr = Csr::new(a.nodes, &g.edges, true);
+    // The CSRs hold the edges from here on (at 100M nodes the list is 4 GiB more).
+    g.edges = Vec::new();
     let roots = random_roots(&a);
     let q3 = Query::depths(3, 3);
     let mut seen = Vec::new();
@@ -212,9 +258,7 @@ fn main() -> Result<()> {
 
     println!(
         "\n## {} nodes, {} edges (seed {})\n",
-        a.nodes,
-        g.edges.len(),
-        a.seed
+        a.nodes, edge_count, a.seed
     );
     println!("| query | Headwaters p50 | p99 | max | CSR BFS p50 | p99 | ratio p50 |");
     println!("|---|---|---|---|---|---|---|");
@@ -263,7 +307,7 @@ fn main() -> Result<()> {
     println!(
         "| bulk load ({} nodes, {} edges) | {:.2} s |",
         a.nodes,
-        g.edges.len(),
+        edge_count,
         load.as_secs_f64()
     );
     println!(

@@ -14,7 +14,7 @@ pub const PYTHON_PEERS: [&str; 7] = [
     "headwaters-http",
 ];
 
-/// `--nodes N --queries N --seed S [--python yes|no|NAME,NAME...]`.
+/// `--nodes N --queries N --seed S [--python yes|no|NAME,NAME...] [--load records|csv]`.
 #[derive(Clone, Copy, Debug)]
 pub struct BenchArgs {
     /// Graph size.
@@ -25,6 +25,10 @@ pub struct BenchArgs {
     pub seed: u64,
     /// Which of [`PYTHON_PEERS`] the `peers` bench runs (bit i: `PYTHON_PEERS[i]`).
     pub python: u32,
+    /// The `engine` bench loads from CSV files it writes first (`--load csv`), the
+    /// generator not resident meanwhile, as a user's `headwaters load` would; otherwise
+    /// straight from the generator's records.
+    pub load_csv: bool,
 }
 
 /// Parses the bench flags (cargo's own `--bench` is ignored).
@@ -34,6 +38,7 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
         queries: 300,
         seed: 42,
         python: (1 << PYTHON_PEERS.len()) - 1,
+        load_csv: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -46,6 +51,13 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
             "--nodes" => a.nodes = val.parse().map_err(|e| bad(&e))?,
             "--queries" => a.queries = val.parse().map_err(|e| bad(&e))?,
             "--seed" => a.seed = val.parse().map_err(|e| bad(&e))?,
+            "--load" => {
+                a.load_csv = match val.as_str() {
+                    "csv" => true,
+                    "records" => false,
+                    _ => return Err(bad(&"expected records or csv")),
+                }
+            }
             "--python" => {
                 a.python =
                     match val.as_str() {
@@ -70,7 +82,7 @@ pub fn bench_args(default_nodes: u32) -> Result<BenchArgs, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; use --nodes N --queries N --seed S --python yes|no|NAME,NAME"
+                    "unknown argument {other}; use --nodes N --queries N --seed S --python yes|no|NAME,NAME --load records|csv"
                 ));
             }
         }

@@ -361,6 +361,15 @@ impl Backend {
         Ok(())
     }
 
+    /// Where a bulk load may keep scratch files: the database's directory (`None` for
+    /// the in-memory backend, whose loads keep everything in memory).
+    pub(crate) fn scratch_dir(&self) -> Option<PathBuf> {
+        match self {
+            Backend::Rocks { path, .. } => Some(path.clone()),
+            Backend::Memory(_) => None,
+        }
+    }
+
     /// The database's directory and latest sequence number (what a graph snapshot is
     /// stamped with); `None` for the in-memory backend, which has no snapshot.
     pub(crate) fn snapshot_place(&self) -> Option<(&Path, u64)> {

@@ -24,6 +24,7 @@ use crate::graph::{Graph, Lists, Side};
 use crate::ids::{EntityType, LineageSource, NodeId};
 use crate::keys::{self, cf, meta};
 use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping};
+use crate::spill::{Spill, SpillReader, Spilled};
 use crate::store::Store;
 use crate::txn::{Record, decode_details};
 use crate::util::now_millis;
@@ -249,13 +250,15 @@ struct NewNode {
     id: Uuid,
     /// Where its FQN starts in [`NewNodes::text`]; its explicit name (if any) and then
     /// its column names follow.
-    text: usize,
+    text: u64,
     fqn_len: u32,
     /// Length of the explicit name, or [`DERIVED_NAME`]: the last part of the FQN.
     name_len: u32,
     first_column: u32,
     columns: u32,
-    line: usize,
+    /// Its input line, for the error about a repeated FQN (`u32::MAX` from there on:
+    /// eight bytes less per node at 100M nodes).
+    line: u32,
 }
 
 /// [`NewNode::name_len`] of a node whose name is the last part of its FQN.
@@ -263,14 +266,51 @@ const DERIVED_NAME: u32 = u32::MAX;
 
 /// The nodes a load creates, their strings back to back in one buffer rather than a
 /// few allocations each (at 10M nodes that is gigabytes less at the load's peak).
+/// All three kept in chunks, never grown by doubling and copying.
 #[derive(Default)]
 struct NewNodes {
-    text: String,
+    text: Texts,
     /// The length of every new column's name, by column id minus `first_column`.
-    col_lens: Vec<u32>,
+    col_lens: Chunked<u32>,
     /// The id of the first column created by this load.
     first_column: u32,
-    nodes: Vec<NewNode>,
+    nodes: Chunked<NewNode>,
+}
+
+/// Strings in chunks of [`TEXT_CHUNK`] bytes; the strings of one node are kept in one
+/// chunk, so they can be sliced. A place is (chunk << 32) | offset.
+#[derive(Default)]
+struct Texts {
+    chunks: Vec<String>,
+}
+
+/// Bytes per [`Texts`] chunk (a node whose strings are longer gets a chunk of its own).
+const TEXT_CHUNK: usize = 64 << 20;
+
+impl Texts {
+    /// Makes room for `need` bytes in one chunk; the place where they will start.
+    fn begin(&mut self, need: usize) -> u64 {
+        let room = self.chunks.last().map_or(0, |c| c.capacity() - c.len());
+        if room < need {
+            self.chunks
+                .push(String::with_capacity(need.max(TEXT_CHUNK)));
+        }
+        let last = self.chunks.len() - 1;
+        ((last as u64) << 32) | self.chunks[last].len() as u64
+    }
+
+    /// Appends to the last chunk (after [`Texts::begin`] made room).
+    fn push_str(&mut self, s: &str) {
+        if let Some(c) = self.chunks.last_mut() {
+            c.push_str(s);
+        }
+    }
+
+    /// `len` bytes at `from` bytes past `place`.
+    fn get(&self, place: u64, from: usize, len: usize) -> &str {
+        let at = (place & u64::from(u32::MAX)) as usize + from;
+        &self.chunks[(place >> 32) as usize][at..at + len]
+    }
 }
 
 impl NewNodes {
@@ -285,7 +325,15 @@ impl NewNodes {
                 .filter(|l| *l != DERIVED_NAME)
                 .ok_or_else(|| bad_input(format!("line {line}: a name of 4 GiB or more")))
         };
-        let text = self.text.len();
+        let need = n.fqn.len()
+            + n.name.as_ref().map_or(0, String::len)
+            + n.columns.iter().map(String::len).sum::<usize>();
+        if need > u32::MAX as usize {
+            return Err(bad_input(format!(
+                "line {line}: the names of one node take 4 GiB or more"
+            )));
+        }
+        let text = self.text.begin(need);
         self.text.push_str(&n.fqn);
         let name_len = match &n.name {
             Some(name) => {
@@ -306,13 +354,13 @@ impl NewNodes {
             name_len,
             first_column,
             columns: n.columns.len() as u32,
-            line,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
         });
         Ok(())
     }
 
     fn fqn(&self, n: &NewNode) -> &str {
-        &self.text[n.text..n.text + n.fqn_len as usize]
+        self.text.get(n.text, 0, n.fqn_len as usize)
     }
 
     fn name(&self, n: &NewNode) -> &str {
@@ -320,24 +368,24 @@ impl NewNodes {
             let fqn = self.fqn(n);
             return fqn.rsplit('.').next().unwrap_or(fqn);
         }
-        let at = n.text + n.fqn_len as usize;
-        &self.text[at..at + n.name_len as usize]
+        self.text
+            .get(n.text, n.fqn_len as usize, n.name_len as usize)
     }
 
     /// Column names in column order.
     fn columns<'a>(&'a self, n: &NewNode) -> impl Iterator<Item = &'a str> + Clone + 'a {
-        let mut at = n.text + n.fqn_len as usize;
+        let mut at = n.fqn_len as usize;
         if n.name_len != DERIVED_NAME {
             at += n.name_len as usize;
         }
+        let place = n.text;
         let lens = (n.first_column - self.first_column) as usize;
-        self.col_lens[lens..lens + n.columns as usize]
-            .iter()
-            .map(move |l| {
-                let c = &self.text[at..at + *l as usize];
-                at += *l as usize;
-                c
-            })
+        (lens..lens + n.columns as usize).map(move |i| {
+            let l = self.col_lens[i] as usize;
+            let c = self.text.get(place, at, l);
+            at += l;
+            c
+        })
     }
 }
 
@@ -370,18 +418,18 @@ impl Store {
             new_nodes,
             next_col,
             now,
-            edges,
-            mut details,
+            mut edges,
+            details,
             count,
         } = read_records(kv, base_nodes, base_cols, records, progress, &mut report)?;
         progress("read", count);
+        let details = details.finish()?;
         let by_fqn = fqn_order(&new_nodes)?;
         let next_node = base_nodes + new_nodes.len() as u32;
         report.nodes_created = new_nodes.len();
-        let (pairs, entries, lost) = dedup_edges(edges);
-        report.edges = pairs.len();
-        let detail_cols = std::mem::take(&mut details.cols);
-        let cols = column_changes(kv, &g, base_nodes, &pairs, detail_cols, &lost)?;
+        let lost = dedup_edges(&mut edges);
+        report.edges = edges.len();
+        let cols = column_changes(kv, &g, base_nodes, &edges, &details, &lost)?;
         report.column_edges = cols.added.len();
 
         let mut marker = Batch::default();
@@ -396,8 +444,7 @@ impl Store {
                 base_nodes,
                 new_nodes: &new_nodes,
                 by_fqn: &by_fqn,
-                pairs: &pairs,
-                entries: &entries,
+                edges: &edges,
                 details: &details,
                 replaced: &cols.replaced,
                 now,
@@ -409,11 +456,11 @@ impl Store {
             .iter()
             .map(|n| (n.kind.code(), (n.first_column, n.columns)))
             .unzip();
-        drop((new_nodes, entries, details, by_fqn));
+        drop((new_nodes, details, by_fqn));
 
         // Final lists of every touched node and column, computed beside the current ones:
         // memory changes only once storage has them.
-        let lists = Adjacency::merge(&g, pairs, cols)?;
+        let lists = Adjacency::merge(&g, edges, cols)?;
         progress("merge", report.edges);
         lists.ingest(kv, next_node, next_col)?;
         progress("ingest", count);
@@ -438,9 +485,8 @@ struct Read {
     new_nodes: NewNodes,
     next_col: u32,
     now: i64,
-    /// (from, to, entry in the details arena or [`NO_DETAILS`]: defaults, which need no
-    /// stored entry).
-    edges: Vec<(u32, u32, u32)>,
+    /// (from, to, [`Order`]: where the record came and its details entry, if any).
+    edges: Vec<(u32, u32, Order)>,
     details: DetailArena,
     count: usize,
 }
@@ -471,16 +517,12 @@ fn read_records(
         uuids: crate::model::UuidSource::new(),
         resolved: Default::default(),
     };
-    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
-    let mut details = DetailArena::default();
+    let mut edges: Chunked<(u32, u32, Order)> = Chunked::default();
+    let mut details = DetailArena::new(kv.scratch_dir());
     let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
     let mut count = 0usize;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Result<(usize, BulkRecord)>>>(8);
     let records = records.into_iter();
-    // Sized once from what the input promises (nodes and edges together; pages never
-    // touched cost nothing): growing by doubling would copy and fault the edge list
-    // over again.
-    edges.reserve(records.size_hint().0.min(1 << 32));
     std::thread::scope(|scope| -> Result<()> {
         scope.spawn(move || produce(records, tx));
         for rec in rx.into_iter().flatten() {
@@ -518,7 +560,7 @@ fn read_records(
         new_nodes,
         next_col,
         now,
-        edges,
+        edges: edges.into_vec(),
         details,
         count,
     })
@@ -549,24 +591,23 @@ fn fqn_order(new_nodes: &NewNodes) -> Result<Vec<u32>> {
     Ok(by_fqn)
 }
 
-/// Pairs with their details entries, sorted.
-type Pairs = (Vec<(u32, u32)>, Vec<u32>);
-
-/// One edge per pair, the last record for a pair winning (the sort is stable): the
-/// sorted pairs and their details entries, and the entries that lost.
-fn dedup_edges(mut edges: Vec<(u32, u32, u32)>) -> (Vec<(u32, u32)>, Vec<u32>, HashSet<u32>) {
-    edges.par_sort_by_key(|e| (e.0, e.1));
+/// One edge per pair, the last record for a pair winning: `edges` sorted in place by
+/// (from, to, [`Order`]) and deduplicated; the details entries that lost.
+fn dedup_edges(edges: &mut Vec<(u32, u32, Order)>) -> HashSet<u32> {
+    // Orders are unique among detailed records and equal only between plain records
+    // that are interchangeable, so an unstable sort (in place, no buffer the size of
+    // the edges) gives a stable sort's answer.
+    edges.par_sort_unstable();
     let mut lost = HashSet::new();
     edges.dedup_by(|later, kept| {
         let same = (later.0, later.1) == (kept.0, kept.1);
         if same {
             std::mem::swap(later, kept);
-            lost.insert(later.2);
+            lost.extend(details_entry(later.2));
         }
         same
     });
-    let (pairs, entries): Pairs = edges.into_iter().map(|(a, b, d)| ((a, b), d)).unzip();
-    (pairs, entries, lost)
+    lost
 }
 
 /// How a load changes the column graph.
@@ -585,13 +626,13 @@ fn column_changes(
     kv: &Backend,
     g: &Graph,
     base_nodes: u32,
-    pairs: &[(u32, u32)],
-    detail_cols: Vec<(u32, u32, u32)>,
+    edges: &[(u32, u32, Order)],
+    details: &Details,
     lost: &HashSet<u32>,
 ) -> Result<ColumnChanges> {
     let mut removed: Vec<(u32, u32)> = Vec::new();
     let mut replaced: HashSet<(u32, u32)> = HashSet::new();
-    for &(a, b) in pairs {
+    for &(a, b, _) in edges {
         if a < base_nodes && g.list(Side::NodeOut, a).binary_search(&b).is_ok() {
             replaced.insert((a, b));
             if let Some(v) = kv.get(cf::EDGE_DETAILS, &keys::edge_key(NodeId(a), NodeId(b)))? {
@@ -599,11 +640,16 @@ fn column_changes(
             }
         }
     }
-    let mut added: Vec<(u32, u32)> = detail_cols
-        .into_iter()
-        .filter(|(entry, _, _)| lost.is_empty() || !lost.contains(entry))
-        .map(|(_, f, t)| (f, t))
-        .collect();
+    let mut added: Vec<(u32, u32)> = Vec::with_capacity(details.column_edges());
+    details.cols.for_each_piece(COLUMN_EDGE_BYTES, |piece| {
+        for rec in piece.chunks_exact(COLUMN_EDGE_BYTES) {
+            let (entry, f, t) = decode_column_edge(rec);
+            if lost.is_empty() || !lost.contains(&entry) {
+                added.push((f, t));
+            }
+        }
+        Ok(())
+    })?;
     added.par_sort_unstable();
     added.dedup();
     let added_set: HashSet<(u32, u32)> = if removed.is_empty() {
@@ -624,9 +670,8 @@ struct FirstWave<'a> {
     base_nodes: u32,
     new_nodes: &'a NewNodes,
     by_fqn: &'a [u32],
-    pairs: &'a [(u32, u32)],
-    entries: &'a [u32],
-    details: &'a DetailArena,
+    edges: &'a [(u32, u32, Order)],
+    details: &'a Details,
     replaced: &'a HashSet<(u32, u32)>,
     now: i64,
 }
@@ -639,8 +684,7 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
         base_nodes,
         new_nodes,
         by_fqn,
-        pairs,
-        entries,
+        edges,
         details,
         replaced,
         now,
@@ -756,13 +800,12 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             cf::EDGE_DETAILS,
             Box::new(|sink: Sink<'_>| {
                 // Plain edges need no details entry, unless they replace stored details.
-                for (&(a, b), &d) in pairs.iter().zip(entries) {
-                    let value = if d != NO_DETAILS {
-                        details.get(d)
-                    } else if replaced.contains(&(a, b)) {
-                        &default_details
-                    } else {
-                        continue;
+                let mut reader = details.bytes.reader();
+                for &(a, b, order) in edges {
+                    let value = match details_entry(order) {
+                        Some(d) => details.get(&mut reader, d)?,
+                        None if replaced.contains(&(a, b)) => &default_details,
+                        None => continue,
                     };
                     sink(&keys::edge_key(NodeId(a), NodeId(b)), value)?;
                 }
@@ -783,14 +826,21 @@ struct Adjacency {
 
 impl Adjacency {
     /// The new edges and column edges merged into the current lists (computed beside
-    /// them; memory changes only once storage has them). Frees the pairs as soon as
-    /// the node lists are done.
-    fn merge(g: &Graph, pairs: Vec<(u32, u32)>, cols: ColumnChanges) -> Result<Adjacency> {
-        let out = merged(&g.out, &pairs, &[])?;
-        let inn = merged(&g.inn, &flip(&pairs), &[])?;
-        drop(pairs);
-        let col_out = merged(&g.col_out, &cols.added, &cols.removed)?;
-        let col_in = merged(&g.col_in, &flip(&cols.added), &flip(&cols.removed))?;
+    /// them; memory changes only once storage has them). The edges are turned around
+    /// in place for the in-lists and freed as soon as the node lists are done.
+    fn merge(
+        g: &Graph,
+        mut edges: Vec<(u32, u32, Order)>,
+        cols: ColumnChanges,
+    ) -> Result<Adjacency> {
+        let out = merged(&g.out, &edges, &[])?;
+        flip_in_place(&mut edges);
+        let inn = merged(&g.inn, &edges, &[])?;
+        drop(edges);
+        let mut added = cols.added;
+        let col_out = merged(&g.col_out, &added, &cols.removed)?;
+        flip_in_place(&mut added);
+        let col_in = merged(&g.col_in, &added, &flip(&cols.removed))?;
         Ok(Adjacency {
             out,
             inn,
@@ -833,24 +883,24 @@ impl Adjacency {
     }
 
     /// Each side of the in-memory graph packed anew with its changed lists (and
-    /// whatever single commits had put in its overlay).
+    /// whatever single commits had put in its overlay). One side at a time, each
+    /// side's changes freed once it is packed: at the peak only one new side exists
+    /// beside the changes.
     fn apply(self, g: &mut Graph) {
         let (n, c) = (g.kind.len(), g.col_owner.len());
-        let ((out, inn), (col_out, col_in)) = rayon::join(
-            || {
-                rayon::join(
-                    || g.out.rebuilt(n, self.out.iter()),
-                    || g.inn.rebuilt(n, self.inn.iter()),
-                )
-            },
-            || {
-                rayon::join(
-                    || g.col_out.rebuilt(c, self.col_out.iter()),
-                    || g.col_in.rebuilt(c, self.col_in.iter()),
-                )
-            },
-        );
-        (g.out, g.inn, g.col_out, g.col_in) = (out, inn, col_out, col_in);
+        let Adjacency {
+            out,
+            inn,
+            col_out,
+            col_in,
+        } = self;
+        g.out = g.out.rebuilt(n, out.iter(), out.targets.len());
+        drop(out);
+        g.inn = g.inn.rebuilt(n, inn.iter(), inn.targets.len());
+        drop(inn);
+        g.col_out = g.col_out.rebuilt(c, col_out.iter(), col_out.targets.len());
+        drop(col_out);
+        g.col_in = g.col_in.rebuilt(c, col_in.iter(), col_in.targets.len());
     }
 }
 
@@ -885,38 +935,170 @@ type Resolved = (
     Vec<RejectedColumn>,
 );
 
-/// No details entry: the edge has default details.
-const NO_DETAILS: u32 = u32::MAX;
+/// Where an edge record came in the input and which details entry it has, in one
+/// number: a plain edge read after `c` detailed ones is `2c`, the detailed edge whose
+/// entry is `d` is `2d + 1`. Records of one pair sort in input order by it (plain ones
+/// with the same number are interchangeable), and it needs no table to say whether
+/// an edge has details.
+type Order = u32;
 
-/// The encoded details of a bulk load's edges, back to back in one buffer rather than a
-/// boxed struct per edge (at 10M nodes, 13M edges carry column mappings).
-#[derive(Default)]
+/// The details entry an [`Order`] names, if any.
+fn details_entry(order: Order) -> Option<u32> {
+    (order & 1 == 1).then_some(order >> 1)
+}
+
+/// Bytes of one column edge in [`DetailArena::cols`]: entry, from column, to column.
+const COLUMN_EDGE_BYTES: usize = 12;
+
+fn decode_column_edge(rec: &[u8]) -> (u32, u32, u32) {
+    let u = |i: usize| u32::from_le_bytes(rec[i..i + 4].try_into().expect("4 bytes"));
+    (u(0), u(4), u(8))
+}
+
+/// The encoded details of a bulk load's edges and the column edges they imply, as they
+/// are resolved: back to back in scratch bytes that move to disk once large (at 100M
+/// nodes, over 100M edges carry column mappings: tens of gigabytes), not a boxed struct
+/// per edge.
 struct DetailArena {
-    bytes: Vec<u8>,
+    bytes: Spill,
     /// Where each entry starts in `bytes`; it ends where the next one starts.
-    starts: Vec<usize>,
-    /// The column edges of every entry: (entry, from column, to column).
-    cols: Vec<(u32, u32, u32)>,
+    starts: Chunked<u64>,
+    /// The column edges of every entry, [`COLUMN_EDGE_BYTES`] each.
+    cols: Spill,
 }
 
 impl DetailArena {
-    /// Appends an entry; its number.
-    fn push(&mut self, encoded: &[u8], cols: &[(u32, u32)]) -> Result<u32> {
-        let entry = u32::try_from(self.starts.len())
-            .ok()
-            .filter(|e| *e != NO_DETAILS)
-            .ok_or_else(|| bad_input("more than 4 billion edges with details in one load"))?;
-        self.starts.push(self.bytes.len());
-        self.bytes.extend_from_slice(encoded);
-        self.cols.extend(cols.iter().map(|&(f, t)| (entry, f, t)));
-        Ok(entry)
+    /// An arena whose bytes may move to files in `dir` (see [`Spill`]).
+    fn new(dir: Option<std::path::PathBuf>) -> Self {
+        DetailArena {
+            bytes: Spill::new(dir.clone()),
+            starts: Chunked::default(),
+            cols: Spill::new(dir),
+        }
     }
 
-    /// The encoded details of `entry`.
-    fn get(&self, entry: u32) -> &[u8] {
+    /// The [`Order`] of a plain edge read now.
+    fn plain(&self) -> Order {
+        // `push` keeps the entry count below 2^31.
+        2 * self.starts.len() as u32
+    }
+
+    /// Appends an entry; the [`Order`] of its edge.
+    fn push(&mut self, encoded: &[u8], cols: &[(u32, u32)]) -> Result<Order> {
+        let entry = u32::try_from(self.starts.len())
+            .ok()
+            .filter(|e| *e < 1 << 31)
+            .ok_or_else(|| bad_input("more than 2 billion edges with details in one load"))?;
+        self.starts.push(self.bytes.len());
+        self.bytes.append(encoded)?;
+        for &(f, t) in cols {
+            let mut rec = [0u8; COLUMN_EDGE_BYTES];
+            for (i, v) in [entry, f, t].into_iter().enumerate() {
+                rec[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+            }
+            self.cols.append(&rec)?;
+        }
+        Ok(2 * entry + 1)
+    }
+
+    /// Done reading: the entries, to read back.
+    fn finish(self) -> Result<Details> {
+        Ok(Details {
+            len: self.bytes.len(),
+            column_edges: (self.cols.len() / COLUMN_EDGE_BYTES as u64) as usize,
+            bytes: self.bytes.finish()?,
+            starts: self.starts,
+            cols: self.cols.finish()?,
+        })
+    }
+}
+
+/// A [`DetailArena`] done with, read back.
+struct Details {
+    bytes: Spilled,
+    len: u64,
+    starts: Chunked<u64>,
+    cols: Spilled,
+    column_edges: usize,
+}
+
+impl Details {
+    /// The encoded details of `entry`, through `reader` (one of `self.bytes`).
+    fn get<'r>(&self, reader: &'r mut SpillReader<'_>, entry: u32) -> Result<&'r [u8]> {
         let i = entry as usize;
-        let end = self.starts.get(i + 1).copied().unwrap_or(self.bytes.len());
-        &self.bytes[self.starts[i]..end]
+        let end = if i + 1 < self.starts.len() {
+            self.starts[i + 1]
+        } else {
+            self.len
+        };
+        reader.get(self.starts[i], end)
+    }
+
+    /// How many column edges the entries hold.
+    fn column_edges(&self) -> usize {
+        self.column_edges
+    }
+}
+
+/// A list read in fixed-size chunks: it never grows by doubling and copying (at 550M
+/// edges that would hold the old 6 GiB and the new 12 GiB at once, whatever the input
+/// says about its size), and becomes one exact-size `Vec` at the end, each chunk freed
+/// as soon as it is copied.
+struct Chunked<T> {
+    full: Vec<Vec<T>>,
+    last: Vec<T>,
+}
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            full: Vec::new(),
+            last: Vec::new(),
+        }
+    }
+}
+
+impl<T> std::ops::Index<usize> for Chunked<T> {
+    type Output = T;
+    fn index(&self, i: usize) -> &T {
+        match self.full.get(i / CHUNK) {
+            Some(chunk) => &chunk[i % CHUNK],
+            None => &self.last[i - self.full.len() * CHUNK],
+        }
+    }
+}
+
+/// Entries per [`Chunked`] chunk.
+const CHUNK: usize = 1 << 22;
+
+impl<T> Chunked<T> {
+    fn push(&mut self, x: T) {
+        // The first chunk grows as usual (small loads stay small), later ones are
+        // allocated whole.
+        if self.last.len() == CHUNK {
+            let next = Vec::with_capacity(CHUNK);
+            self.full.push(std::mem::replace(&mut self.last, next));
+        }
+        self.last.push(x);
+    }
+
+    fn len(&self) -> usize {
+        self.full.len() * CHUNK + self.last.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.full.iter().flatten().chain(&self.last)
+    }
+
+    fn into_vec(self) -> Vec<T> {
+        if self.full.is_empty() {
+            return self.last;
+        }
+        let mut all = Vec::with_capacity(self.full.len() * CHUNK + self.last.len());
+        for mut chunk in self.full.into_iter().chain([self.last]) {
+            all.append(&mut chunk);
+        }
+        all
     }
 }
 
@@ -1068,7 +1250,7 @@ impl ReadState<'_> {
     fn resolve(
         &self,
         pending: &mut Vec<(usize, BulkEdge)>,
-        edges: &mut Vec<(u32, u32, u32)>,
+        edges: &mut Chunked<(u32, u32, Order)>,
         details: &mut DetailArena,
         report: &mut BulkReport,
     ) -> Result<()> {
@@ -1093,11 +1275,11 @@ impl ReadState<'_> {
                     report.rejected_columns.push(r);
                 }
             }
-            let entry = match d {
+            let order = match d {
                 Some((encoded, cols)) => details.push(&encoded, &cols)?,
-                None => NO_DETAILS,
+                None => details.plain(),
             };
-            edges.push((a, b, entry));
+            edges.push((a, b, order));
         }
         *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = resolved;
         Ok(())
@@ -1178,9 +1360,42 @@ impl ReadState<'_> {
 }
 
 fn flip(pairs: &[(u32, u32)]) -> Vec<(u32, u32)> {
-    let mut f: Vec<(u32, u32)> = pairs.par_iter().map(|(a, b)| (*b, *a)).collect();
-    f.par_sort_unstable();
+    let mut f: Vec<(u32, u32)> = pairs.to_vec();
+    flip_in_place(&mut f);
     f
+}
+
+/// An edge as a bulk load carries it: its (from, to) pair first.
+trait Pair: Copy + Ord + Send {
+    /// (from, to).
+    fn pair(&self) -> (u32, u32);
+    /// Turns it around.
+    fn flip(&mut self);
+}
+
+impl Pair for (u32, u32) {
+    fn pair(&self) -> (u32, u32) {
+        *self
+    }
+    fn flip(&mut self) {
+        (self.0, self.1) = (self.1, self.0);
+    }
+}
+
+impl Pair for (u32, u32, Order) {
+    fn pair(&self) -> (u32, u32) {
+        (self.0, self.1)
+    }
+    fn flip(&mut self) {
+        (self.0, self.1) = (self.1, self.0);
+    }
+}
+
+/// Every edge turned around and sorted again, in place (no second copy of a big load's
+/// edges).
+fn flip_in_place<T: Pair>(edges: &mut [T]) {
+    edges.par_iter_mut().for_each(Pair::flip);
+    edges.par_sort_unstable();
 }
 
 /// The final lists of the ids an edit touches, packed: list `i` belongs to `ids[i]` and
@@ -1204,24 +1419,24 @@ impl Changed {
 
 /// The final lists of the ids that `add` and `remove` touch (both sorted (id, neighbour)
 /// pairs without duplicates), computed from the current `lists`.
-fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Result<Changed> {
-    let mut add = add.chunk_by(|x, y| x.0 == y.0).peekable();
+fn merged<T: Pair>(lists: &Lists, add: &[T], remove: &[(u32, u32)]) -> Result<Changed> {
+    let mut add = add.chunk_by(|x, y| x.pair().0 == y.pair().0).peekable();
     let mut remove = remove.chunk_by(|x, y| x.0 == y.0).peekable();
     let mut out = Changed::default();
     let mut list = Vec::new();
     loop {
         let id = match (add.peek(), remove.peek()) {
             (None, None) => break,
-            (Some(a), None) => a[0].0,
+            (Some(a), None) => a[0].pair().0,
             (None, Some(r)) => r[0].0,
-            (Some(a), Some(r)) => a[0].0.min(r[0].0),
+            (Some(a), Some(r)) => a[0].pair().0.min(r[0].0),
         };
-        let adds = add.next_if(|a| a[0].0 == id).unwrap_or(&[]);
+        let adds = add.next_if(|a| a[0].pair().0 == id).unwrap_or(&[]);
         let removes = remove.next_if(|r| r[0].0 == id).unwrap_or(&[]);
         let base = lists.get(id);
         list.clear();
         list.extend_from_slice(base);
-        list.extend(adds.iter().map(|p| p.1));
+        list.extend(adds.iter().map(|p| p.pair().1));
         if !base.is_empty() {
             list.sort_unstable();
             list.dedup();
@@ -1237,4 +1452,129 @@ fn merged(lists: &Lists, add: &[(u32, u32)], remove: &[(u32, u32)]) -> Result<Ch
         out.ends.push(end);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_lists_index_and_concatenate_across_chunks() {
+        let mut c: Chunked<u32> = Chunked::default();
+        let n = 2 * CHUNK + 5;
+        for i in 0..n as u32 {
+            c.push(i.wrapping_mul(2654435761));
+        }
+        assert_eq!(c.len(), n);
+        for i in [0, CHUNK - 1, CHUNK, 2 * CHUNK, n - 1] {
+            assert_eq!(c[i], (i as u32).wrapping_mul(2654435761), "entry {i}");
+        }
+        assert_eq!(c.iter().count(), n);
+        let v = c.into_vec();
+        assert_eq!(v.len(), n);
+        assert!(
+            v.iter()
+                .enumerate()
+                .all(|(i, x)| *x == (i as u32).wrapping_mul(2654435761))
+        );
+    }
+
+    #[test]
+    fn node_strings_stay_whole_when_a_chunk_fills() {
+        let mut nodes = NewNodes::default();
+        let big = "x".repeat(TEXT_CHUNK / 3);
+        for i in 0..7u32 {
+            let n = BulkNode {
+                key: None,
+                entity_type: EntityType::Table,
+                fqn: format!("db.t{i}"),
+                name: (i % 2 == 0).then(|| format!("name{i}")),
+                id: None,
+                columns: vec![format!("a{i}"), big.clone(), format!("z{i}")],
+            };
+            nodes.push(&n, Uuid::nil(), i * 3, i as usize).unwrap();
+        }
+        assert!(nodes.text.chunks.len() > 1, "the test crosses a chunk");
+        for (i, n) in nodes.nodes.iter().enumerate() {
+            assert_eq!(nodes.fqn(n), format!("db.t{i}"));
+            let name = if i % 2 == 0 {
+                format!("name{i}")
+            } else {
+                format!("t{i}")
+            };
+            assert_eq!(nodes.name(n), name);
+            let cols: Vec<&str> = nodes.columns(n).collect();
+            assert_eq!(
+                cols,
+                [format!("a{i}").as_str(), big.as_str(), &format!("z{i}")]
+            );
+        }
+    }
+
+    /// Details and their column edges read back the same from memory and from
+    /// scratch files, whatever order the entries are asked for in.
+    #[test]
+    fn details_read_back_from_memory_and_from_scratch_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for place in [None, Some(dir.path().to_path_buf())] {
+            let mut arena = DetailArena::new(place.clone());
+            arena.bytes = Spill::with_threshold(place.clone(), 100);
+            arena.cols = Spill::with_threshold(place, 100);
+            let mut orders = Vec::new();
+            for i in 0..1000u32 {
+                if i % 3 == 0 {
+                    orders.push(arena.plain());
+                } else {
+                    let text = format!(
+                        "{{\"entry\":{i},\"pad\":\"{}\"}}",
+                        "p".repeat(i as usize % 50)
+                    );
+                    orders.push(
+                        arena
+                            .push(text.as_bytes(), &[(i, i + 1), (i, i + 2)])
+                            .unwrap(),
+                    );
+                }
+            }
+            let details = arena.finish().unwrap();
+            let mut reader = details.bytes.reader();
+            let mut seen = 0;
+            for (i, order) in orders.iter().enumerate().rev() {
+                match details_entry(*order) {
+                    Some(d) => {
+                        let got = details.get(&mut reader, d).unwrap();
+                        assert!(got.starts_with(format!("{{\"entry\":{i},").as_bytes()));
+                        seen += 1;
+                    }
+                    None => assert_eq!(i % 3, 0),
+                }
+            }
+            assert_eq!(details.column_edges(), 2 * seen);
+            let mut cols = Vec::new();
+            details
+                .cols
+                .for_each_piece(COLUMN_EDGE_BYTES, |p| {
+                    cols.extend(p.chunks_exact(COLUMN_EDGE_BYTES).map(decode_column_edge));
+                    Ok(())
+                })
+                .unwrap();
+            assert_eq!(cols.len(), 2 * seen);
+            assert_eq!(cols[0], (0, 1, 2), "entry 0 is the edge read second");
+        }
+    }
+
+    /// Plain records sort before the detailed records read after them and after those
+    /// read before them: the order of the input.
+    #[test]
+    fn orders_follow_the_input() {
+        let mut arena = DetailArena::new(None);
+        let p0 = arena.plain();
+        let d0 = arena.push(b"{}", &[]).unwrap();
+        let p1 = arena.plain();
+        let p1b = arena.plain();
+        let d1 = arena.push(b"{}", &[]).unwrap();
+        assert!(p0 < d0 && d0 < p1 && p1 == p1b && p1 < d1);
+        assert_eq!((details_entry(d0), details_entry(d1)), (Some(0), Some(1)));
+        assert_eq!(details_entry(p1), None);
+    }
 }

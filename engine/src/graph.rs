@@ -193,7 +193,7 @@ impl Lists {
                 targets: Cow::Borrowed(&self.targets),
             });
         }
-        let folded = self.rebuilt(self.len(), std::iter::empty());
+        let folded = self.rebuilt(self.len(), std::iter::empty(), 0);
         folded.overlay.is_empty().then_some(Packed {
             offsets: Cow::Owned(folded.offsets),
             targets: Cow::Owned(folded.targets),
@@ -224,13 +224,15 @@ impl Lists {
     }
 
     /// These lists with `changed` (sorted by id, ids below `n`) replacing theirs, over
-    /// ids below `n`, packed anew.
+    /// ids below `n`, packed anew. `room`: entries the changed lists add at most (the
+    /// targets are allocated once, not grown by doubling and copying).
     pub(crate) fn rebuilt<'a>(
         &self,
         n: usize,
         changed: impl IntoIterator<Item = (u32, &'a [u32])>,
+        room: usize,
     ) -> Lists {
-        let mut b = ListsBuilder::with_capacity(n, self.targets.len());
+        let mut b = ListsBuilder::with_capacity(n, self.targets.len() + room);
         let mut changed = changed.into_iter().peekable();
         for id in 0..n as u32 {
             match changed.peek() {
@@ -453,6 +455,7 @@ mod tests {
                         lists = lists.rebuilt(
                             model.len(),
                             changed.iter().map(|(id, l)| (*id, l.as_slice())),
+                            0,
                         );
                         prop_assert!(lists.overlay.is_empty(), "a rebuild folds the overlay in");
                         for (id, l) in changed {

@@ -17,6 +17,7 @@ mod keys;
 mod model;
 mod replica;
 mod snapshot;
+mod spill;
 mod store;
 mod traverse;
 mod txn;

@@ -226,12 +226,15 @@ fn the_last_record_of_a_pair_wins_with_its_column_edges() {
 {"kind":"node","type":"table","fqn":"y","columns":["a","b"]}
 {"kind":"node","type":"table","fqn":"z","columns":["a"]}
 {"kind":"edge","from":"x","to":"y","columns":[{"from":["a"],"to":"a"}],"sqlQuery":"first"}
+{"kind":"node","type":"table","fqn":"w","columns":["a"]}
 {"kind":"edge","from":"y","to":"z","columns":[{"from":["a"],"to":"a"}]}
+{"kind":"edge","from":"z","to":"w","columns":[{"from":["a"],"to":"a"}],"sqlQuery":"details first"}
 {"kind":"edge","from":"x","to":"y","columns":[{"from":["b"],"to":"b"}],"sqlQuery":"second"}
 {"kind":"edge","from":"x","to":"z"}
+{"kind":"edge","from":"z","to":"w"}
 {"kind":"edge","from":"x","to":"z","sqlQuery":"plain first, details last"}"#;
     let r = load_str(&store, text).unwrap();
-    assert_eq!((r.edges, r.column_edges), (3, 2));
+    assert_eq!((r.edges, r.column_edges), (4, 2));
     let view = store.read();
     let node = |fqn: &str| view.node_by_fqn(EntityType::Table, fqn).unwrap().unwrap();
     let (x, y, z) = (node("x"), node("y"), node("z"));
@@ -254,6 +257,14 @@ fn the_last_record_of_a_pair_wins_with_its_column_edges() {
         view.edge(x, z).unwrap().unwrap().sql_query.as_deref(),
         Some("plain first, details last")
     );
+    let w = node("w");
+    let e = view.edge(z, w).unwrap().unwrap();
+    assert_eq!(
+        e.sql_query, None,
+        "details first, plain last: the plain record wins"
+    );
+    assert!(e.columns_lineage.is_empty());
+    assert_eq!(reach("z.a"), 0, "and the details' column edge is gone");
     drop(view);
     store.verify().unwrap();
 }
