@@ -429,8 +429,7 @@ impl Store {
         report.nodes_created = new_nodes.len();
         let lost = dedup_edges(&mut edges);
         report.edges = edges.len();
-        let cols = column_changes(kv, &g, base_nodes, &edges, &details, &lost)?;
-        report.column_edges = cols.added.len();
+        let (replaced, removed) = replaced_details(kv, &g, base_nodes, &edges)?;
 
         let mut marker = Batch::default();
         marker.put(cf::META, meta::BULK_LOAD_IN_PROGRESS, vec![1]);
@@ -446,17 +445,23 @@ impl Store {
                 by_fqn: &by_fqn,
                 edges: &edges,
                 details: &details,
-                replaced: &cols.replaced,
+                replaced: &replaced,
                 now,
             },
         )?;
         progress("entities", count);
-        let (new_kinds, new_columns): (Vec<u8>, Vec<(u32, u32)>) = new_nodes
-            .nodes
-            .iter()
-            .map(|n| (n.kind.code(), (n.first_column, n.columns)))
-            .unzip();
-        drop((new_nodes, details, by_fqn));
+        let mut new_kinds = Vec::with_capacity(new_nodes.len());
+        let mut new_columns = Vec::with_capacity(new_nodes.len());
+        for n in new_nodes.nodes.iter() {
+            new_kinds.push(n.kind.code());
+            new_columns.push((n.first_column, n.columns));
+        }
+        drop((new_nodes, by_fqn));
+        // The column edges only now, with the new entities freed (at 100M nodes they
+        // are 2 GiB), and then the details' scratch files.
+        let cols = column_changes(&details, &lost, removed)?;
+        drop(details);
+        report.column_edges = cols.added.len();
 
         // Final lists of every touched node and column, computed beside the current ones:
         // memory changes only once storage has them.
@@ -616,20 +621,16 @@ struct ColumnChanges {
     added: Vec<(u32, u32)>,
     /// Column edges of replaced details that the load does not add again.
     removed: Vec<(u32, u32)>,
-    /// Existing edges whose details the load replaces.
-    replaced: HashSet<(u32, u32)>,
 }
 
-/// The column edges the loaded details add (entries that lost to a later record for
-/// the same pair excepted) and those the replaced details had.
-fn column_changes(
+/// Existing edges whose details the load replaces, and the column edges those
+/// details had.
+fn replaced_details(
     kv: &Backend,
     g: &Graph,
     base_nodes: u32,
     edges: &[(u32, u32, Order)],
-    details: &Details,
-    lost: &HashSet<u32>,
-) -> Result<ColumnChanges> {
+) -> Result<(HashSet<(u32, u32)>, Vec<(u32, u32)>)> {
     let mut removed: Vec<(u32, u32)> = Vec::new();
     let mut replaced: HashSet<(u32, u32)> = HashSet::new();
     for &(a, b, _) in edges {
@@ -640,6 +641,17 @@ fn column_changes(
             }
         }
     }
+    Ok((replaced, removed))
+}
+
+/// The column edges the loaded details add (entries that lost to a later record for
+/// the same pair excepted), and those of the replaced details (`removed`) that they
+/// do not add again.
+fn column_changes(
+    details: &Details,
+    lost: &HashSet<u32>,
+    mut removed: Vec<(u32, u32)>,
+) -> Result<ColumnChanges> {
     let mut added: Vec<(u32, u32)> = Vec::with_capacity(details.column_edges());
     details.cols.for_each_piece(COLUMN_EDGE_BYTES, |piece| {
         for rec in piece.chunks_exact(COLUMN_EDGE_BYTES) {
@@ -658,11 +670,7 @@ fn column_changes(
         added.iter().copied().collect()
     };
     removed.retain(|e| !added_set.contains(e));
-    Ok(ColumnChanges {
-        added,
-        removed,
-        replaced,
-    })
+    Ok(ColumnChanges { added, removed })
 }
 
 /// What the first wave of SST files is made from.
