@@ -250,7 +250,10 @@ fn main() -> Result<()> {
         let n =
             up_csr.bfs_count(*r, Some(3), &mut seen) + down_csr.bfs_count(*r, Some(3), &mut seen);
         csr.push(t.elapsed());
-        ensure!(*got == n, "root {r}: headwaters reached {got} nodes, CSR {n}");
+        ensure!(
+            *got == n,
+            "root {r}: headwaters reached {got} nodes, CSR {n}"
+        );
     }
     let csr3 = summarize(csr);
     let mut hub_csr = Vec::new();
@@ -260,7 +263,10 @@ fn main() -> Result<()> {
             Ok::<(), headwaters_engine::Error>(())
         })?;
         let want = down_csr.bfs_count(*h, None, &mut seen);
-        ensure!(*n == want, "hub {h}: headwaters reached {n} nodes, CSR {want}");
+        ensure!(
+            *n == want,
+            "hub {h}: headwaters reached {n} nodes, CSR {want}"
+        );
         hub_csr.push(csr_t);
     }
     drop((down_csr, up_csr, seen));

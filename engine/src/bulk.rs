@@ -23,6 +23,7 @@ use crate::error::{Result, bad_input};
 use crate::graph::{Graph, Lists, Side};
 use crate::ids::{EntityType, LineageSource, NodeId};
 use crate::keys::{self, cf, meta};
+use crate::mapvec::MapVec;
 use crate::model::{EntityHeader, RejectedColumn, StoredDetails, StoredMapping};
 use crate::spill::{Spill, SpillReader, Spilled};
 use crate::store::Store;
@@ -490,8 +491,7 @@ struct Read {
     new_nodes: NewNodes,
     next_col: u32,
     now: i64,
-    /// (from, to, [`Order`]: where the record came and its details entry, if any).
-    edges: Vec<(u32, u32, Order)>,
+    edges: MapVec<Edge>,
     details: DetailArena,
     count: usize,
 }
@@ -522,7 +522,7 @@ fn read_records(
         uuids: crate::model::UuidSource::new(),
         resolved: Default::default(),
     };
-    let mut edges: Chunked<(u32, u32, Order)> = Chunked::default();
+    let mut edges: MapVec<Edge> = MapVec::new();
     let mut details = DetailArena::new(kv.scratch_dir());
     let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
     let mut count = 0usize;
@@ -565,7 +565,7 @@ fn read_records(
         new_nodes,
         next_col,
         now,
-        edges: edges.into_vec(),
+        edges,
         details,
         count,
     })
@@ -598,20 +598,23 @@ fn fqn_order(new_nodes: &NewNodes) -> Result<Vec<u32>> {
 
 /// One edge per pair, the last record for a pair winning: `edges` sorted in place by
 /// (from, to, [`Order`]) and deduplicated; the details entries that lost.
-fn dedup_edges(edges: &mut Vec<(u32, u32, Order)>) -> HashSet<u32> {
+fn dedup_edges(edges: &mut MapVec<Edge>) -> HashSet<u32> {
     // Orders are unique among detailed records and equal only between plain records
     // that are interchangeable, so an unstable sort (in place, no buffer the size of
     // the edges) gives a stable sort's answer.
     edges.par_sort_unstable();
     let mut lost = HashSet::new();
-    edges.dedup_by(|later, kept| {
-        let same = (later.0, later.1) == (kept.0, kept.1);
-        if same {
-            std::mem::swap(later, kept);
-            lost.extend(details_entry(later.2));
+    let mut kept = 0;
+    for i in 1..edges.len() {
+        let later = edges[i];
+        if later[..2] == edges[kept][..2] {
+            lost.extend(details_entry(edges[kept][2]));
+        } else {
+            kept += 1;
         }
-        same
-    });
+        edges[kept] = later;
+    }
+    edges.truncate(if edges.is_empty() { 0 } else { kept + 1 });
     lost
 }
 
@@ -629,11 +632,11 @@ fn replaced_details(
     kv: &Backend,
     g: &Graph,
     base_nodes: u32,
-    edges: &[(u32, u32, Order)],
+    edges: &[Edge],
 ) -> Result<(HashSet<(u32, u32)>, Vec<(u32, u32)>)> {
     let mut removed: Vec<(u32, u32)> = Vec::new();
     let mut replaced: HashSet<(u32, u32)> = HashSet::new();
-    for &(a, b, _) in edges {
+    for &[a, b, _] in edges {
         if a < base_nodes && g.list(Side::NodeOut, a).binary_search(&b).is_ok() {
             replaced.insert((a, b));
             if let Some(v) = kv.get(cf::EDGE_DETAILS, &keys::edge_key(NodeId(a), NodeId(b)))? {
@@ -678,7 +681,7 @@ struct FirstWave<'a> {
     base_nodes: u32,
     new_nodes: &'a NewNodes,
     by_fqn: &'a [u32],
-    edges: &'a [(u32, u32, Order)],
+    edges: &'a [Edge],
     details: &'a Details,
     replaced: &'a HashSet<(u32, u32)>,
     now: i64,
@@ -809,7 +812,7 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             Box::new(|sink: Sink<'_>| {
                 // Plain edges need no details entry, unless they replace stored details.
                 let mut reader = details.bytes.reader();
-                for &(a, b, order) in edges {
+                for &[a, b, order] in edges {
                     let value = match details_entry(order) {
                         Some(d) => details.get(&mut reader, d)?,
                         None if replaced.contains(&(a, b)) => &default_details,
@@ -836,11 +839,7 @@ impl Adjacency {
     /// The new edges and column edges merged into the current lists (computed beside
     /// them; memory changes only once storage has them). The edges are turned around
     /// in place for the in-lists and freed as soon as the node lists are done.
-    fn merge(
-        g: &Graph,
-        mut edges: Vec<(u32, u32, Order)>,
-        cols: ColumnChanges,
-    ) -> Result<Adjacency> {
+    fn merge(g: &Graph, mut edges: MapVec<Edge>, cols: ColumnChanges) -> Result<Adjacency> {
         let out = merged(&g.out, &edges, &[])?;
         flip_in_place(&mut edges);
         let inn = merged(&g.inn, &edges, &[])?;
@@ -950,6 +949,9 @@ type Resolved = (
 /// an edge has details.
 type Order = u32;
 
+/// A resolved edge record: from, to, [`Order`]. Sorting edges sorts by all three.
+type Edge = [u32; 3];
+
 /// The details entry an [`Order`] names, if any.
 fn details_entry(order: Order) -> Option<u32> {
     (order & 1 == 1).then_some(order >> 1)
@@ -1048,10 +1050,8 @@ impl Details {
     }
 }
 
-/// A list read in fixed-size chunks: it never grows by doubling and copying (at 550M
-/// edges that would hold the old 6 GiB and the new 12 GiB at once, whatever the input
-/// says about its size), and becomes one exact-size `Vec` at the end, each chunk freed
-/// as soon as it is copied.
+/// A list kept in fixed-size chunks: it never grows by doubling and copying (at 100M
+/// nodes that would hold several gigabytes twice at once).
 struct Chunked<T> {
     full: Vec<Vec<T>>,
     last: Vec<T>,
@@ -1096,17 +1096,6 @@ impl<T> Chunked<T> {
 
     fn iter(&self) -> impl Iterator<Item = &T> {
         self.full.iter().flatten().chain(&self.last)
-    }
-
-    fn into_vec(self) -> Vec<T> {
-        if self.full.is_empty() {
-            return self.last;
-        }
-        let mut all = Vec::with_capacity(self.full.len() * CHUNK + self.last.len());
-        for mut chunk in self.full.into_iter().chain([self.last]) {
-            all.append(&mut chunk);
-        }
-        all
     }
 }
 
@@ -1258,7 +1247,7 @@ impl ReadState<'_> {
     fn resolve(
         &self,
         pending: &mut Vec<(usize, BulkEdge)>,
-        edges: &mut Chunked<(u32, u32, Order)>,
+        edges: &mut MapVec<Edge>,
         details: &mut DetailArena,
         report: &mut BulkReport,
     ) -> Result<()> {
@@ -1287,7 +1276,7 @@ impl ReadState<'_> {
                 Some((encoded, cols)) => details.push(&encoded, &cols)?,
                 None => details.plain(),
             };
-            edges.push((a, b, order));
+            edges.push([a, b, order])?;
         }
         *self.resolved.lock().unwrap_or_else(|p| p.into_inner()) = resolved;
         Ok(())
@@ -1390,12 +1379,12 @@ impl Pair for (u32, u32) {
     }
 }
 
-impl Pair for (u32, u32, Order) {
+impl Pair for Edge {
     fn pair(&self) -> (u32, u32) {
-        (self.0, self.1)
+        (self[0], self[1])
     }
     fn flip(&mut self) {
-        (self.0, self.1) = (self.1, self.0);
+        self.swap(0, 1);
     }
 }
 
@@ -1427,10 +1416,17 @@ impl Changed {
 
 /// The final lists of the ids that `add` and `remove` touch (both sorted (id, neighbour)
 /// pairs without duplicates), computed from the current `lists`.
-fn merged<T: Pair>(lists: &Lists, add: &[T], remove: &[(u32, u32)]) -> Result<Changed> {
-    let mut add = add.chunk_by(|x, y| x.pair().0 == y.pair().0).peekable();
+fn merged<T: Pair>(lists: &Lists, add_all: &[T], remove: &[(u32, u32)]) -> Result<Changed> {
+    let mut add = add_all.chunk_by(|x, y| x.pair().0 == y.pair().0).peekable();
+    // Sized once for the most it can hold (pages never written cost nothing): grown by
+    // doubling, a big load's lists would be copied, and held twice, on the way.
+    let ids = add_all.len() + remove.len();
+    let mut out = Changed {
+        ids: Vec::with_capacity(ids),
+        ends: Vec::with_capacity(ids),
+        targets: Vec::with_capacity(lists.entries() + add_all.len()),
+    };
     let mut remove = remove.chunk_by(|x, y| x.0 == y.0).peekable();
-    let mut out = Changed::default();
     let mut list = Vec::new();
     loop {
         let id = match (add.peek(), remove.peek()) {
@@ -1467,7 +1463,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunked_lists_index_and_concatenate_across_chunks() {
+    fn chunked_lists_index_and_iterate_across_chunks() {
         let mut c: Chunked<u32> = Chunked::default();
         let n = 2 * CHUNK + 5;
         for i in 0..n as u32 {
@@ -1477,11 +1473,8 @@ mod tests {
         for i in [0, CHUNK - 1, CHUNK, 2 * CHUNK, n - 1] {
             assert_eq!(c[i], (i as u32).wrapping_mul(2654435761), "entry {i}");
         }
-        assert_eq!(c.iter().count(), n);
-        let v = c.into_vec();
-        assert_eq!(v.len(), n);
         assert!(
-            v.iter()
+            c.iter()
                 .enumerate()
                 .all(|(i, x)| *x == (i as u32).wrapping_mul(2654435761))
         );

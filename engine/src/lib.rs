@@ -14,6 +14,7 @@ mod error;
 mod graph;
 mod ids;
 mod keys;
+mod mapvec;
 mod model;
 mod replica;
 mod snapshot;

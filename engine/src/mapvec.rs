@@ -1,0 +1,139 @@
+//! A growable array of plain values that never moves: one anonymous memory map
+//! reserved for the most values it may hold (address space only, `MAP_NORESERVE`: a
+//! page costs memory once written), returned to the OS as a whole when dropped.
+//!
+//! A bulk load's edge list is the use: at 550M edges it is 6 GiB, and a `Vec` that
+//! grows by doubling, or a list gathered in pieces and then copied into one array,
+//! holds it twice at its peak (the allocator does not always give freed pieces back to
+//! the OS at once: a 100M-node load reached 23.5 GiB of 24 that way).
+
+use std::marker::PhantomData;
+
+use bytemuck::Pod;
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::error::{Result, bad_input};
+
+/// See the module docs.
+pub(crate) struct MapVec<T> {
+    /// `None` until the first push (an empty list maps nothing).
+    map: Option<MmapMut>,
+    len: usize,
+    max: usize,
+    _values: PhantomData<T>,
+}
+
+/// The most values a [`MapVec`] asks to reserve room for; less is taken where the
+/// system refuses that much address space.
+const MAX_VALUES: usize = u32::MAX as usize;
+
+/// Below this many values, a refused reservation is an error rather than tried smaller.
+const MIN_VALUES: usize = 1 << 20;
+
+impl<T: Pod> MapVec<T> {
+    /// An empty list.
+    pub(crate) fn new() -> Self {
+        MapVec {
+            map: None,
+            len: 0,
+            max: 0,
+            _values: PhantomData,
+        }
+    }
+
+    /// Appends `x`; an error once the reserved room is full.
+    pub(crate) fn push(&mut self, x: T) -> Result<()> {
+        if self.map.is_none() {
+            self.reserve()?;
+        }
+        if self.len == self.max {
+            return Err(bad_input(format!(
+                "more than {} edges in one load (the address space this system grants)",
+                self.max
+            )));
+        }
+        let size = std::mem::size_of::<T>();
+        let at = self.len * size;
+        if let Some(map) = &mut self.map {
+            map[at..at + size].copy_from_slice(bytemuck::bytes_of(&x));
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    fn reserve(&mut self) -> Result<()> {
+        let size = std::mem::size_of::<T>();
+        let mut values = MAX_VALUES;
+        loop {
+            match MmapOptions::new()
+                .len(values * size)
+                .no_reserve_swap()
+                .map_anon()
+            {
+                Ok(map) => {
+                    self.map = Some(map);
+                    self.max = values;
+                    return Ok(());
+                }
+                Err(e) if values <= MIN_VALUES => return Err(e.into()),
+                Err(_) => values /= 2,
+            }
+        }
+    }
+
+    /// Keeps the first `len` values.
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// The values.
+    pub(crate) fn as_slice(&self) -> &[T] {
+        match &self.map {
+            Some(map) => bytemuck::cast_slice(&map[..self.len * std::mem::size_of::<T>()]),
+            None => &[],
+        }
+    }
+
+    /// The values, to change in place.
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [T] {
+        let bytes = self.len * std::mem::size_of::<T>();
+        match &mut self.map {
+            Some(map) => bytemuck::cast_slice_mut(&mut map[..bytes]),
+            None => &mut [],
+        }
+    }
+}
+
+impl<T: Pod> std::ops::Deref for MapVec<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        self.as_slice()
+    }
+}
+
+impl<T: Pod> std::ops::DerefMut for MapVec<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        self.as_mut_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pushes_read_back_and_change_in_place() {
+        let mut v: MapVec<[u32; 3]> = MapVec::new();
+        assert!(v.is_empty());
+        for i in 0..100_000u32 {
+            v.push([i % 7, i, i.wrapping_mul(31)]).unwrap();
+        }
+        assert_eq!(v.len(), 100_000);
+        assert_eq!(v[12_345], [12_345 % 7, 12_345, 12_345u32.wrapping_mul(31)]);
+        v.sort_unstable();
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        v.truncate(10);
+        assert_eq!(v.len(), 10);
+        assert!(v.iter().all(|e| e[0] == 0));
+    }
+}
