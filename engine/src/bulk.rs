@@ -626,14 +626,12 @@ struct ColumnChanges {
     removed: Vec<(u32, u32)>,
 }
 
-/// Existing edges whose details the load replaces, and the column edges those
-/// details had.
-fn replaced_details(
-    kv: &Backend,
-    g: &Graph,
-    base_nodes: u32,
-    edges: &[Edge],
-) -> Result<(HashSet<(u32, u32)>, Vec<(u32, u32)>)> {
+/// Existing edges whose details a load replaces, and the column edges those details
+/// had.
+type Replaced = (HashSet<(u32, u32)>, Vec<(u32, u32)>);
+
+/// See [`Replaced`].
+fn replaced_details(kv: &Backend, g: &Graph, base_nodes: u32, edges: &[Edge]) -> Result<Replaced> {
     let mut removed: Vec<(u32, u32)> = Vec::new();
     let mut replaced: HashSet<(u32, u32)> = HashSet::new();
     for &[a, b, _] in edges {
