@@ -62,6 +62,10 @@ pub(crate) type Source<'a> = Box<dyn Fn(Sink<'_>) -> Result<()> + Send + Sync + 
 /// Bytes of decompressed blocks kept in memory, shared by every column family of every
 /// store in the process (without it, each column family has a default cache of its
 /// own, and the sum grows with the number of families).
+/// Keys per SST file a bulk ingest writes, at most: 32M keys, whose filter hashes
+/// (8 bytes a key, held until the file is finished) take 256 MiB.
+const SST_KEYS: usize = 1 << 25;
+
 pub(crate) const BLOCK_CACHE_BYTES: usize = 64 << 20;
 
 fn block_cache() -> &'static rocksdb::Cache {
@@ -299,11 +303,21 @@ impl Backend {
     }
 
     /// Writes each column family's entries, as its [`Source`] produces them (in key
-    /// order, unique), bypassing the memtable: SST files written in parallel, then
+    /// order, unique), bypassing the memtable: SST files (several per column family
+    /// past [`SST_KEYS`] keys) written in parallel, then
     /// ingested into RocksDB one column family at a time in the order given. Not atomic
     /// across column families: the caller brackets a bulk load with a marker and
     /// repairs at open if it is left.
     pub(crate) fn ingest(&self, families: Vec<(&'static str, Source<'_>)>) -> Result<()> {
+        self.ingest_in_files_of(families, SST_KEYS)
+    }
+
+    /// [`Self::ingest`] with files of at most `keys_per_file` keys.
+    fn ingest_in_files_of(
+        &self,
+        families: Vec<(&'static str, Source<'_>)>,
+        keys_per_file: usize,
+    ) -> Result<()> {
         match self {
             Backend::Rocks { db, path } => {
                 // Ingestion hard-links each file into the database. A file left here by an
@@ -314,33 +328,49 @@ impl Backend {
                     std::fs::remove_dir_all(&dir)?;
                 }
                 std::fs::create_dir_all(&dir)?;
-                let files: Vec<Option<PathBuf>> = families
+                let files: Vec<Vec<PathBuf>> = families
                     .par_iter()
-                    .map(|(cf, source)| -> Result<Option<PathBuf>> {
-                        let file = dir.join(format!("{cf}.sst"));
+                    .map(|(cf, source)| -> Result<Vec<PathBuf>> {
+                        // Files of at most `keys_per_file` keys each: a writer holds
+                        // its filter's key hashes (8 bytes a key) until it finishes.
                         let opts = cf_options();
-                        let mut w = SstFileWriter::create(&opts);
-                        w.open(&file)?;
+                        let mut files = Vec::new();
+                        let mut writer: Option<SstFileWriter<'_>> = None;
                         let mut written = 0usize;
                         source(&mut |k, v| {
+                            let mut w = match writer.take() {
+                                Some(w) => w,
+                                None => {
+                                    let file = dir.join(format!("{cf}-{}.sst", files.len()));
+                                    let w = SstFileWriter::create(&opts);
+                                    w.open(&file)?;
+                                    files.push(file);
+                                    w
+                                }
+                            };
+                            w.put(k, v)?;
                             written += 1;
-                            Ok(w.put(k, v)?)
+                            if written.is_multiple_of(keys_per_file) {
+                                w.finish()?;
+                            } else {
+                                writer = Some(w);
+                            }
+                            Ok(())
                         })?;
-                        if written == 0 {
-                            drop(w);
-                            let _ = std::fs::remove_file(&file);
-                            return Ok(None);
+                        if let Some(mut w) = writer.take() {
+                            w.finish()?;
                         }
-                        w.finish()?;
-                        Ok(Some(file))
+                        Ok(files)
                     })
                     .collect::<Result<_>>()?;
-                for ((cf, _), file) in families.iter().zip(files) {
-                    if let Some(file) = file {
+                for ((cf, _), files) in families.iter().zip(files) {
+                    if !files.is_empty() {
                         let mut io = IngestExternalFileOptions::default();
                         io.set_move_files(true);
-                        db.ingest_external_file_cf_opts(Self::handle(db, cf), &io, vec![&file])?;
-                        let _ = std::fs::remove_file(&file);
+                        db.ingest_external_file_cf_opts(Self::handle(db, cf), &io, files.clone())?;
+                        for f in &files {
+                            let _ = std::fs::remove_file(f);
+                        }
                     }
                 }
             }
@@ -386,5 +416,45 @@ impl Backend {
             db.flush_cfs_opt(&handles, &rocksdb::FlushOptions::default())?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column family written as several files reads back whole and in order.
+    #[test]
+    fn ingest_splits_big_families_into_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let kv = Backend::open_rocks(dir.path()).unwrap();
+        let key = |i: u32| i.to_be_bytes();
+        let sources: Vec<(&'static str, Source<'_>)> = vec![
+            (
+                cf::NODE_OUT,
+                Box::new(|sink: Sink<'_>| (0..1000u32).try_for_each(|i| sink(&key(i), b"v"))),
+            ),
+            (cf::NODE_IN, Box::new(|_: Sink<'_>| Ok(()))),
+        ];
+        kv.ingest_in_files_of(sources, 300).unwrap();
+        for i in [0, 299, 300, 599, 600, 999] {
+            assert_eq!(
+                kv.get(cf::NODE_OUT, &key(i)).unwrap().as_deref(),
+                Some(&b"v"[..])
+            );
+        }
+        assert_eq!(kv.get(cf::NODE_OUT, &key(1000)).unwrap(), None);
+        assert_eq!(kv.get(cf::NODE_IN, &key(0)).unwrap(), None);
+        if let Backend::Rocks { db, .. } = &kv {
+            let files = db.live_files().unwrap();
+            let out = files
+                .iter()
+                .filter(|f| f.column_family_name == cf::NODE_OUT);
+            assert_eq!(out.count(), 4, "1000 keys in files of 300");
+        }
+        let left = std::fs::read_dir(dir.path().join("bulk-ingest"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0, "the written files moved into the database");
     }
 }

@@ -246,6 +246,7 @@ fn split_list(s: Option<&str>) -> Vec<String> {
 }
 
 /// A node created by this load; its strings are in [`NewNodes`].
+#[derive(Clone, Copy)]
 struct NewNode {
     kind: EntityType,
     id: Uuid,
@@ -262,61 +263,90 @@ struct NewNode {
     line: u32,
 }
 
+/// A [`NewNode`] as [`NewNodes`] keeps it, its type aside: id (four words), text
+/// (two), FQN length, name length, first column, columns, line.
+type PackedNode = [u32; 11];
+
+impl NewNode {
+    fn pack(&self) -> PackedNode {
+        let (id, text) = (self.id.as_u128(), self.text);
+        let word = |x: u128, i: u32| (x >> (32 * i)) as u32;
+        [
+            word(id, 0),
+            word(id, 1),
+            word(id, 2),
+            word(id, 3),
+            text as u32,
+            (text >> 32) as u32,
+            self.fqn_len,
+            self.name_len,
+            self.first_column,
+            self.columns,
+            self.line,
+        ]
+    }
+
+    fn unpack(kind: EntityType, p: &PackedNode) -> NewNode {
+        let id = p[..4]
+            .iter()
+            .rev()
+            .fold(0u128, |id, w| (id << 32) | u128::from(*w));
+        NewNode {
+            kind,
+            id: Uuid::from_u128(id),
+            text: u64::from(p[4]) | (u64::from(p[5]) << 32),
+            fqn_len: p[6],
+            name_len: p[7],
+            first_column: p[8],
+            columns: p[9],
+            line: p[10],
+        }
+    }
+}
+
 /// [`NewNode::name_len`] of a node whose name is the last part of its FQN.
 const DERIVED_NAME: u32 = u32::MAX;
 
 /// The nodes a load creates, their strings back to back in one buffer rather than a
-/// few allocations each (at 10M nodes that is gigabytes less at the load's peak).
-/// All three kept in chunks, never grown by doubling and copying.
-#[derive(Default)]
+/// few allocations each. The arrays are memory maps ([`MapVec`]): never grown by
+/// doubling and copying, and returned to the OS as soon as they are dropped (at 100M
+/// nodes they hold about 10 GiB, which the next phases need).
 struct NewNodes {
-    text: Texts,
+    /// Every node's strings, back to back.
+    text: MapVec<u8>,
     /// The length of every new column's name, by column id minus `first_column`.
-    col_lens: Chunked<u32>,
+    col_lens: MapVec<u32>,
     /// The id of the first column created by this load.
     first_column: u32,
-    nodes: Chunked<NewNode>,
-}
-
-/// Strings in chunks of [`TEXT_CHUNK`] bytes; the strings of one node are kept in one
-/// chunk, so they can be sliced. A place is (chunk << 32) | offset.
-#[derive(Default)]
-struct Texts {
-    chunks: Vec<String>,
-}
-
-/// Bytes per [`Texts`] chunk (a node whose strings are longer gets a chunk of its own).
-const TEXT_CHUNK: usize = 64 << 20;
-
-impl Texts {
-    /// Makes room for `need` bytes in one chunk; the place where they will start.
-    fn begin(&mut self, need: usize) -> u64 {
-        let room = self.chunks.last().map_or(0, |c| c.capacity() - c.len());
-        if room < need {
-            self.chunks
-                .push(String::with_capacity(need.max(TEXT_CHUNK)));
-        }
-        let last = self.chunks.len() - 1;
-        ((last as u64) << 32) | self.chunks[last].len() as u64
-    }
-
-    /// Appends to the last chunk (after [`Texts::begin`] made room).
-    fn push_str(&mut self, s: &str) {
-        if let Some(c) = self.chunks.last_mut() {
-            c.push_str(s);
-        }
-    }
-
-    /// `len` bytes at `from` bytes past `place`.
-    fn get(&self, place: u64, from: usize, len: usize) -> &str {
-        let at = (place & u64::from(u32::MAX)) as usize + from;
-        &self.chunks[(place >> 32) as usize][at..at + len]
-    }
+    nodes: MapVec<PackedNode>,
+    kinds: Vec<EntityType>,
 }
 
 impl NewNodes {
+    fn new(first_column: u32) -> Self {
+        NewNodes {
+            text: MapVec::new("bytes of names"),
+            col_lens: MapVec::new("columns"),
+            first_column,
+            nodes: MapVec::new("nodes"),
+            kinds: Vec::new(),
+        }
+    }
+
     fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Node `i` (0 for the first node of the load).
+    fn node(&self, i: usize) -> NewNode {
+        NewNode::unpack(self.kinds[i], &self.nodes[i])
+    }
+
+    fn iter(&self) -> impl Iterator<Item = NewNode> + '_ {
+        self.kinds
+            .iter()
+            .zip(self.nodes.iter())
+            .map(|(k, p)| NewNode::unpack(*k, p))
     }
 
     fn push(&mut self, n: &BulkNode, id: Uuid, first_column: u32, line: usize) -> Result<()> {
@@ -326,28 +356,20 @@ impl NewNodes {
                 .filter(|l| *l != DERIVED_NAME)
                 .ok_or_else(|| bad_input(format!("line {line}: a name of 4 GiB or more")))
         };
-        let need = n.fqn.len()
-            + n.name.as_ref().map_or(0, String::len)
-            + n.columns.iter().map(String::len).sum::<usize>();
-        if need > u32::MAX as usize {
-            return Err(bad_input(format!(
-                "line {line}: the names of one node take 4 GiB or more"
-            )));
-        }
-        let text = self.text.begin(need);
-        self.text.push_str(&n.fqn);
+        let text = self.text.len() as u64;
+        self.text.extend_from_slice(n.fqn.as_bytes())?;
         let name_len = match &n.name {
             Some(name) => {
-                self.text.push_str(name);
+                self.text.extend_from_slice(name.as_bytes())?;
                 len(name)?
             }
             None => DERIVED_NAME,
         };
         for c in &n.columns {
-            self.text.push_str(c);
-            self.col_lens.push(len(c)?);
+            self.text.extend_from_slice(c.as_bytes())?;
+            self.col_lens.push(len(c)?)?;
         }
-        self.nodes.push(NewNode {
+        let node = NewNode {
             kind: n.entity_type,
             id,
             text,
@@ -356,12 +378,29 @@ impl NewNodes {
             first_column,
             columns: n.columns.len() as u32,
             line: u32::try_from(line).unwrap_or(u32::MAX),
-        });
+        };
+        self.nodes.push(node.pack())?;
+        self.kinds.push(n.entity_type);
         Ok(())
     }
 
+    /// `len` bytes of names, `from` bytes past where node `n`'s start.
+    fn bytes(&self, n: &NewNode, from: usize, len: usize) -> &[u8] {
+        let at = n.text as usize + from;
+        &self.text[at..at + len]
+    }
+
+    /// Bytes that [`Self::push`] took from one `&str` as a whole.
+    fn str<'a>(&self, bytes: &'a [u8]) -> &'a str {
+        std::str::from_utf8(bytes).expect("names are kept whole")
+    }
+
+    fn fqn_bytes(&self, n: &NewNode) -> &[u8] {
+        self.bytes(n, 0, n.fqn_len as usize)
+    }
+
     fn fqn(&self, n: &NewNode) -> &str {
-        self.text.get(n.text, 0, n.fqn_len as usize)
+        self.str(self.fqn_bytes(n))
     }
 
     fn name(&self, n: &NewNode) -> &str {
@@ -369,24 +408,28 @@ impl NewNodes {
             let fqn = self.fqn(n);
             return fqn.rsplit('.').next().unwrap_or(fqn);
         }
-        self.text
-            .get(n.text, n.fqn_len as usize, n.name_len as usize)
+        self.str(self.bytes(n, n.fqn_len as usize, n.name_len as usize))
     }
 
-    /// Column names in column order.
-    fn columns<'a>(&'a self, n: &NewNode) -> impl Iterator<Item = &'a str> + Clone + 'a {
+    /// Column names in column order, as bytes.
+    fn column_bytes<'a>(&'a self, n: &NewNode) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
         let mut at = n.fqn_len as usize;
         if n.name_len != DERIVED_NAME {
             at += n.name_len as usize;
         }
-        let place = n.text;
+        let n = *n;
         let lens = (n.first_column - self.first_column) as usize;
         (lens..lens + n.columns as usize).map(move |i| {
             let l = self.col_lens[i] as usize;
-            let c = self.text.get(place, at, l);
+            let c = self.bytes(&n, at, l);
             at += l;
             c
         })
+    }
+
+    /// Column names in column order.
+    fn columns<'a>(&'a self, n: &NewNode) -> impl Iterator<Item = &'a str> + Clone + 'a {
+        self.column_bytes(n).map(|c| self.str(c))
     }
 }
 
@@ -416,7 +459,7 @@ impl Store {
         let base_cols = g.col_owner.len() as u32;
         let mut report = BulkReport::default();
         let Read {
-            new_nodes,
+            mut new_nodes,
             next_col,
             now,
             mut edges,
@@ -451,12 +494,11 @@ impl Store {
             },
         )?;
         progress("entities", count);
-        let mut new_kinds = Vec::with_capacity(new_nodes.len());
-        let mut new_columns = Vec::with_capacity(new_nodes.len());
-        for n in new_nodes.nodes.iter() {
-            new_kinds.push(n.kind.code());
-            new_columns.push((n.first_column, n.columns));
-        }
+        let new_columns: Vec<(u32, u32)> = new_nodes
+            .iter()
+            .map(|n| (n.first_column, n.columns))
+            .collect();
+        let new_kinds = std::mem::take(&mut new_nodes.kinds);
         drop((new_nodes, by_fqn));
         // The column edges only now, with the new entities freed (at 100M nodes they
         // are 2 GiB), and then the details' scratch files.
@@ -475,7 +517,7 @@ impl Store {
         g.grow(next_node, next_col);
         for (i, (kind, (first, columns))) in new_kinds.into_iter().zip(new_columns).enumerate() {
             let node = base_nodes + i as u32;
-            g.kind[node as usize] = kind;
+            g.kind[node as usize] = kind.code();
             g.flags[node as usize] = 0;
             for c in first..first + columns {
                 g.col_owner[c as usize] = node;
@@ -512,17 +554,14 @@ fn read_records(
         base_nodes,
         store_was_empty: base_nodes == 0,
         keymap: NodeKeys::default(),
-        new_nodes: NewNodes {
-            first_column: base_cols,
-            ..NewNodes::default()
-        },
+        new_nodes: NewNodes::new(base_cols),
         existing: HashMap::new(),
         next_col: base_cols,
         now: now_millis(),
         uuids: crate::model::UuidSource::new(),
         resolved: Default::default(),
     };
-    let mut edges: MapVec<Edge> = MapVec::new();
+    let mut edges: MapVec<Edge> = MapVec::new("edges");
     let mut details = DetailArena::new(kv.scratch_dir());
     let mut pending: Vec<(usize, BulkEdge)> = Vec::new();
     let mut count = 0usize;
@@ -575,22 +614,19 @@ fn read_records(
 /// order, where a repeated FQN shows up as two neighbours and is refused.
 fn fqn_order(new_nodes: &NewNodes) -> Result<Vec<u32>> {
     let key = |i: &u32| {
-        let n = &new_nodes.nodes[*i as usize];
-        (n.kind.code(), new_nodes.fqn(n))
+        let n = new_nodes.node(*i as usize);
+        (n.kind.code(), new_nodes.fqn_bytes(&n))
     };
     let mut by_fqn: Vec<u32> = (0..new_nodes.len() as u32).collect();
     by_fqn.par_sort_unstable_by(|a, b| key(a).cmp(&key(b)));
     if let Some(w) = by_fqn.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
-        let (a, b) = (
-            &new_nodes.nodes[w[0] as usize],
-            &new_nodes.nodes[w[1] as usize],
-        );
+        let (a, b) = (new_nodes.node(w[0] as usize), new_nodes.node(w[1] as usize));
         return Err(bad_input(format!(
             "lines {} and {}: {} {:?} appears twice",
             a.line.min(b.line),
             a.line.max(b.line),
             a.kind,
-            new_nodes.fqn(a)
+            new_nodes.fqn(&a)
         )));
     }
     Ok(by_fqn)
@@ -621,7 +657,7 @@ fn dedup_edges(edges: &mut MapVec<Edge>) -> HashSet<u32> {
 /// How a load changes the column graph.
 struct ColumnChanges {
     /// Column edges the loaded details add, sorted, no duplicates.
-    added: Vec<(u32, u32)>,
+    added: MapVec<[u32; 2]>,
     /// Column edges of replaced details that the load does not add again.
     removed: Vec<(u32, u32)>,
 }
@@ -653,12 +689,12 @@ fn column_changes(
     lost: &HashSet<u32>,
     mut removed: Vec<(u32, u32)>,
 ) -> Result<ColumnChanges> {
-    let mut added: Vec<(u32, u32)> = Vec::with_capacity(details.column_edges());
+    let mut added: MapVec<[u32; 2]> = MapVec::new("column edges");
     details.cols.for_each_piece(COLUMN_EDGE_BYTES, |piece| {
         for rec in piece.chunks_exact(COLUMN_EDGE_BYTES) {
             let (entry, f, t) = decode_column_edge(rec);
             if lost.is_empty() || !lost.contains(&entry) {
-                added.push((f, t));
+                added.push([f, t])?;
             }
         }
         Ok(())
@@ -668,7 +704,7 @@ fn column_changes(
     let added_set: HashSet<(u32, u32)> = if removed.is_empty() {
         HashSet::new()
     } else {
-        added.iter().copied().collect()
+        added.iter().map(|&[f, t]| (f, t)).collect()
     };
     removed.retain(|e| !added_set.contains(e));
     Ok(ColumnChanges { added, removed })
@@ -700,20 +736,17 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
     } = *w;
     let node_key = |i: usize| (base_nodes + i as u32).to_be_bytes();
     let mut uuids: Vec<u32> = (0..new_nodes.len() as u32).collect();
-    uuids.par_sort_unstable_by_key(|i| new_nodes.nodes[*i as usize].id);
+    uuids.par_sort_unstable_by_key(|i| new_nodes.node(*i as usize).id);
     // Columns in entity-FQN order, each entity's columns by name, give sorted column
     // FQN keys unless an entity's FQN plus a dot prefixes the next entity's FQN.
     let column_fqn_key =
         |n: &NewNode, c: &str| keys::fqn_key(n.kind, &format!("{}.{c}", new_nodes.fqn(n)));
     let fqn_column_in_order = by_fqn.windows(2).all(|w| {
-        let (a, b) = (
-            &new_nodes.nodes[w[0] as usize],
-            &new_nodes.nodes[w[1] as usize],
-        );
-        let last = new_nodes.columns(a).max();
-        let first = new_nodes.columns(b).min();
+        let (a, b) = (new_nodes.node(w[0] as usize), new_nodes.node(w[1] as usize));
+        let last = new_nodes.columns(&a).max();
+        let first = new_nodes.columns(&b).min();
         match (last, first) {
-            (Some(l), Some(f)) => column_fqn_key(a, l) < column_fqn_key(b, f),
+            (Some(l), Some(f)) => column_fqn_key(&a, l) < column_fqn_key(&b, f),
             _ => true,
         }
     });
@@ -727,12 +760,12 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
         (
             cf::NODE_ENTITY,
             Box::new(|sink: Sink<'_>| {
-                for (i, n) in new_nodes.nodes.iter().enumerate() {
-                    let columns = new_nodes.columns(n).enumerate();
+                for (i, n) in new_nodes.iter().enumerate() {
+                    let columns = new_nodes.columns(&n).enumerate();
                     let header = EntityHeader {
                         id: n.id,
-                        fqn: new_nodes.fqn(n).to_string(),
-                        name: new_nodes.name(n).to_string(),
+                        fqn: new_nodes.fqn(&n).to_string(),
+                        name: new_nodes.name(&n).to_string(),
                         columns: columns
                             .map(|(j, c)| (c.to_string(), n.first_column + j as u32))
                             .collect(),
@@ -755,7 +788,7 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             Box::new(|sink: Sink<'_>| {
                 uuids.iter().try_for_each(|i| {
                     let i = *i as usize;
-                    sink(new_nodes.nodes[i].id.as_bytes(), &node_key(i))
+                    sink(new_nodes.node(i).id.as_bytes(), &node_key(i))
                 })
             }),
         ),
@@ -763,9 +796,9 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             cf::FQN_NODE,
             Box::new(|sink: Sink<'_>| {
                 by_fqn.iter().try_for_each(|&i| {
-                    let n = &new_nodes.nodes[i as usize];
+                    let n = new_nodes.node(i as usize);
                     sink(
-                        &keys::fqn_key(n.kind, new_nodes.fqn(n)),
+                        &keys::fqn_key(n.kind, new_nodes.fqn(&n)),
                         &node_key(i as usize),
                     )
                 })
@@ -774,10 +807,10 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
         (
             cf::COLUMN_NODE,
             Box::new(|sink: Sink<'_>| {
-                for (i, n) in new_nodes.nodes.iter().enumerate() {
-                    for (j, c) in new_nodes.columns(n).enumerate() {
+                for (i, n) in new_nodes.iter().enumerate() {
+                    for (j, c) in new_nodes.column_bytes(&n).enumerate() {
                         let mut v = node_key(i).to_vec();
-                        v.extend_from_slice(c.as_bytes());
+                        v.extend_from_slice(c);
                         sink(&(n.first_column + j as u32).to_be_bytes(), &v)?;
                     }
                 }
@@ -788,13 +821,15 @@ fn ingest_entities(kv: &Backend, w: &FirstWave<'_>) -> Result<()> {
             cf::FQN_COLUMN,
             Box::new(|sink: Sink<'_>| {
                 let entries = by_fqn.iter().flat_map(|&i| {
-                    let n = &new_nodes.nodes[i as usize];
-                    sorted_columns(new_nodes, n).into_iter().map(move |(j, c)| {
-                        (
-                            column_fqn_key(n, c),
-                            (n.first_column + j as u32).to_be_bytes(),
-                        )
-                    })
+                    let n = new_nodes.node(i as usize);
+                    sorted_columns(new_nodes, &n)
+                        .into_iter()
+                        .map(move |(j, c)| {
+                            (
+                                column_fqn_key(&n, c),
+                                (n.first_column + j as u32).to_be_bytes(),
+                            )
+                        })
                 });
                 if fqn_column_in_order {
                     entries.into_iter().try_for_each(|(k, v)| sink(&k, &v))
@@ -970,7 +1005,7 @@ fn decode_column_edge(rec: &[u8]) -> (u32, u32, u32) {
 struct DetailArena {
     bytes: Spill,
     /// Where each entry starts in `bytes`; it ends where the next one starts.
-    starts: Chunked<u64>,
+    starts: MapVec<u64>,
     /// The column edges of every entry, [`COLUMN_EDGE_BYTES`] each.
     cols: Spill,
 }
@@ -980,7 +1015,7 @@ impl DetailArena {
     fn new(dir: Option<std::path::PathBuf>) -> Self {
         DetailArena {
             bytes: Spill::new(dir.clone()),
-            starts: Chunked::default(),
+            starts: MapVec::new("edges with details"),
             cols: Spill::new(dir),
         }
     }
@@ -997,7 +1032,7 @@ impl DetailArena {
             .ok()
             .filter(|e| *e < 1 << 31)
             .ok_or_else(|| bad_input("more than 2 billion edges with details in one load"))?;
-        self.starts.push(self.bytes.len());
+        self.starts.push(self.bytes.len())?;
         self.bytes.append(encoded)?;
         for &(f, t) in cols {
             let mut rec = [0u8; COLUMN_EDGE_BYTES];
@@ -1013,7 +1048,6 @@ impl DetailArena {
     fn finish(self) -> Result<Details> {
         Ok(Details {
             len: self.bytes.len(),
-            column_edges: (self.cols.len() / COLUMN_EDGE_BYTES as u64) as usize,
             bytes: self.bytes.finish()?,
             starts: self.starts,
             cols: self.cols.finish()?,
@@ -1025,9 +1059,8 @@ impl DetailArena {
 struct Details {
     bytes: Spilled,
     len: u64,
-    starts: Chunked<u64>,
+    starts: MapVec<u64>,
     cols: Spilled,
-    column_edges: usize,
 }
 
 impl Details {
@@ -1040,60 +1073,6 @@ impl Details {
             self.len
         };
         reader.get(self.starts[i], end)
-    }
-
-    /// How many column edges the entries hold.
-    fn column_edges(&self) -> usize {
-        self.column_edges
-    }
-}
-
-/// A list kept in fixed-size chunks: it never grows by doubling and copying (at 100M
-/// nodes that would hold several gigabytes twice at once).
-struct Chunked<T> {
-    full: Vec<Vec<T>>,
-    last: Vec<T>,
-}
-
-impl<T> Default for Chunked<T> {
-    fn default() -> Self {
-        Chunked {
-            full: Vec::new(),
-            last: Vec::new(),
-        }
-    }
-}
-
-impl<T> std::ops::Index<usize> for Chunked<T> {
-    type Output = T;
-    fn index(&self, i: usize) -> &T {
-        match self.full.get(i / CHUNK) {
-            Some(chunk) => &chunk[i % CHUNK],
-            None => &self.last[i - self.full.len() * CHUNK],
-        }
-    }
-}
-
-/// Entries per [`Chunked`] chunk.
-const CHUNK: usize = 1 << 22;
-
-impl<T> Chunked<T> {
-    fn push(&mut self, x: T) {
-        // The first chunk grows as usual (small loads stay small), later ones are
-        // allocated whole.
-        if self.last.len() == CHUNK {
-            let next = Vec::with_capacity(CHUNK);
-            self.full.push(std::mem::replace(&mut self.last, next));
-        }
-        self.last.push(x);
-    }
-
-    fn len(&self) -> usize {
-        self.full.len() * CHUNK + self.last.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &T> {
-        self.full.iter().flatten().chain(&self.last)
     }
 }
 
@@ -1226,10 +1205,10 @@ impl ReadState<'_> {
     /// Column id of `name` on `node`, if it has such a column.
     fn column(&self, node: u32, name: &str) -> Option<u32> {
         if node >= self.base_nodes {
-            let n = &self.new_nodes.nodes[(node - self.base_nodes) as usize];
+            let n = self.new_nodes.node((node - self.base_nodes) as usize);
             self.new_nodes
-                .columns(n)
-                .position(|c| c == name)
+                .column_bytes(&n)
+                .position(|c| c == name.as_bytes())
                 .map(|i| n.first_column + i as u32)
         } else {
             let r = &self.existing[&node];
@@ -1377,6 +1356,15 @@ impl Pair for (u32, u32) {
     }
 }
 
+impl Pair for [u32; 2] {
+    fn pair(&self) -> (u32, u32) {
+        (self[0], self[1])
+    }
+    fn flip(&mut self) {
+        self.swap(0, 1);
+    }
+}
+
 impl Pair for Edge {
     fn pair(&self) -> (u32, u32) {
         (self[0], self[1])
@@ -1395,11 +1383,10 @@ fn flip_in_place<T: Pair>(edges: &mut [T]) {
 
 /// The final lists of the ids an edit touches, packed: list `i` belongs to `ids[i]` and
 /// ends at `ends[i]` in `targets`.
-#[derive(Default)]
 struct Changed {
-    ids: Vec<u32>,
-    ends: Vec<u32>,
-    targets: Vec<u32>,
+    ids: MapVec<u32>,
+    ends: MapVec<u32>,
+    targets: MapVec<u32>,
 }
 
 impl Changed {
@@ -1416,13 +1403,12 @@ impl Changed {
 /// pairs without duplicates), computed from the current `lists`.
 fn merged<T: Pair>(lists: &Lists, add_all: &[T], remove: &[(u32, u32)]) -> Result<Changed> {
     let mut add = add_all.chunk_by(|x, y| x.pair().0 == y.pair().0).peekable();
-    // Sized once for the most it can hold (pages never written cost nothing): grown by
-    // doubling, a big load's lists would be copied, and held twice, on the way.
-    let ids = add_all.len() + remove.len();
+    // Memory maps: grown by doubling, a big load's lists would be copied, and held
+    // twice, on the way.
     let mut out = Changed {
-        ids: Vec::with_capacity(ids),
-        ends: Vec::with_capacity(ids),
-        targets: Vec::with_capacity(lists.entries() + add_all.len()),
+        ids: MapVec::new("adjacency lists"),
+        ends: MapVec::new("adjacency lists"),
+        targets: MapVec::new("adjacency entries"),
     };
     let mut remove = remove.chunk_by(|x, y| x.0 == y.0).peekable();
     let mut list = Vec::new();
@@ -1446,12 +1432,12 @@ fn merged<T: Pair>(lists: &Lists, add_all: &[T], remove: &[(u32, u32)]) -> Resul
         if !removes.is_empty() {
             list.retain(|x| removes.binary_search_by_key(x, |p| p.1).is_err());
         }
-        out.ids.push(id);
-        out.targets.extend_from_slice(&list);
+        out.ids.push(id)?;
+        out.targets.extend_from_slice(&list)?;
         let end = u32::try_from(out.targets.len()).map_err(|_| {
             bad_input("a bulk load may change at most 4G adjacency entries per direction")
         })?;
-        out.ends.push(end);
+        out.ends.push(end)?;
     }
     Ok(out)
 }
@@ -1461,40 +1447,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunked_lists_index_and_iterate_across_chunks() {
-        let mut c: Chunked<u32> = Chunked::default();
-        let n = 2 * CHUNK + 5;
-        for i in 0..n as u32 {
-            c.push(i.wrapping_mul(2654435761));
-        }
-        assert_eq!(c.len(), n);
-        for i in [0, CHUNK - 1, CHUNK, 2 * CHUNK, n - 1] {
-            assert_eq!(c[i], (i as u32).wrapping_mul(2654435761), "entry {i}");
-        }
-        assert!(
-            c.iter()
-                .enumerate()
-                .all(|(i, x)| *x == (i as u32).wrapping_mul(2654435761))
-        );
-    }
-
-    #[test]
-    fn node_strings_stay_whole_when_a_chunk_fills() {
-        let mut nodes = NewNodes::default();
-        let big = "x".repeat(TEXT_CHUNK / 3);
+    fn node_strings_and_fields_read_back() {
+        let mut nodes = NewNodes::new(0);
+        let big = "x".repeat(100_000);
         for i in 0..7u32 {
             let n = BulkNode {
                 key: None,
-                entity_type: EntityType::Table,
+                entity_type: EntityType::ALL[i as usize % EntityType::ALL.len()],
                 fqn: format!("db.t{i}"),
                 name: (i % 2 == 0).then(|| format!("name{i}")),
                 id: None,
                 columns: vec![format!("a{i}"), big.clone(), format!("z{i}")],
             };
-            nodes.push(&n, Uuid::nil(), i * 3, i as usize).unwrap();
+            let id = Uuid::from_u128(u128::MAX / 7 * u128::from(i));
+            nodes.push(&n, id, i * 3, i as usize + 10).unwrap();
         }
-        assert!(nodes.text.chunks.len() > 1, "the test crosses a chunk");
-        for (i, n) in nodes.nodes.iter().enumerate() {
+        for (i, n) in nodes.iter().enumerate() {
+            assert_eq!(n.id, Uuid::from_u128(u128::MAX / 7 * i as u128));
+            assert_eq!(n.kind, EntityType::ALL[i % EntityType::ALL.len()]);
+            assert_eq!(
+                (n.first_column, n.columns, n.line),
+                (i as u32 * 3, 3, i as u32 + 10)
+            );
+            let n = &n;
             assert_eq!(nodes.fqn(n), format!("db.t{i}"));
             let name = if i % 2 == 0 {
                 format!("name{i}")
@@ -1548,7 +1523,6 @@ mod tests {
                     None => assert_eq!(i % 3, 0),
                 }
             }
-            assert_eq!(details.column_edges(), 2 * seen);
             let mut cols = Vec::new();
             details
                 .cols

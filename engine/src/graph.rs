@@ -144,11 +144,6 @@ impl Lists {
         self.offsets.len().saturating_sub(1)
     }
 
-    /// Number of entries in the packed lists (the overlay's not counted).
-    pub(crate) fn entries(&self) -> usize {
-        self.targets.len()
-    }
-
     fn is_overlaid(&self, i: usize) -> bool {
         !self.overlay.is_empty() && self.overlaid[i / 64] >> (i % 64) & 1 == 1
     }

@@ -2,10 +2,12 @@
 //! reserved for the most values it may hold (address space only, `MAP_NORESERVE`: a
 //! page costs memory once written), returned to the OS as a whole when dropped.
 //!
-//! A bulk load's edge list is the use: at 550M edges it is 6 GiB, and a `Vec` that
-//! grows by doubling, or a list gathered in pieces and then copied into one array,
-//! holds it twice at its peak (the allocator does not always give freed pieces back to
-//! the OS at once: a 100M-node load reached 23.5 GiB of 24 that way).
+//! A bulk load's big arrays are the use (the edge list: 6 GiB at 550M edges; the new
+//! entities, their strings, the merged lists): a `Vec` that grows by doubling, or a
+//! list gathered in pieces and then copied into one array, holds it twice at its peak,
+//! and the allocator does not give freed memory back to the OS at once (mimalloc
+//! purges lazily: a 100M-node load reached 23.5 GiB of 24 that way). A map is
+//! unmapped when dropped, so what a phase frees is free for the next.
 
 use std::marker::PhantomData;
 
@@ -20,50 +22,58 @@ pub(crate) struct MapVec<T> {
     map: Option<MmapMut>,
     len: usize,
     max: usize,
+    /// What the values are, for the error when the room is full.
+    what: &'static str,
     _values: PhantomData<T>,
 }
 
-/// The most values a [`MapVec`] asks to reserve room for; less is taken where the
-/// system refuses that much address space.
-const MAX_VALUES: usize = u32::MAX as usize;
+/// The most bytes a [`MapVec`] asks to reserve; less is taken where the system refuses
+/// that much address space (a 64-bit process has 128 TiB of it).
+const MAX_BYTES: usize = 1 << 40;
 
 /// Below this many values, a refused reservation is an error rather than tried smaller.
 const MIN_VALUES: usize = 1 << 20;
 
 impl<T: Pod> MapVec<T> {
-    /// An empty list.
-    pub(crate) fn new() -> Self {
+    /// An empty list of `what` (named in the error when it is full).
+    pub(crate) fn new(what: &'static str) -> Self {
         MapVec {
             map: None,
             len: 0,
             max: 0,
+            what,
             _values: PhantomData,
         }
     }
 
     /// Appends `x`; an error once the reserved room is full.
     pub(crate) fn push(&mut self, x: T) -> Result<()> {
+        self.extend_from_slice(std::slice::from_ref(&x))
+    }
+
+    /// Appends `xs`; an error once the reserved room is full.
+    pub(crate) fn extend_from_slice(&mut self, xs: &[T]) -> Result<()> {
         if self.map.is_none() {
             self.reserve()?;
         }
-        if self.len == self.max {
+        if self.max - self.len < xs.len() {
             return Err(bad_input(format!(
-                "more than {} edges in one load (the address space this system grants)",
-                self.max
+                "more than {} {} in one load (the address space this system grants)",
+                self.max, self.what
             )));
         }
         let size = std::mem::size_of::<T>();
         let at = self.len * size;
         if let Some(map) = &mut self.map {
-            map[at..at + size].copy_from_slice(bytemuck::bytes_of(&x));
+            map[at..at + size * xs.len()].copy_from_slice(bytemuck::cast_slice(xs));
         }
-        self.len += 1;
+        self.len += xs.len();
         Ok(())
     }
 
     fn reserve(&mut self) -> Result<()> {
-        let size = std::mem::size_of::<T>();
-        let mut values = MAX_VALUES;
+        let size = std::mem::size_of::<T>().max(1);
+        let mut values = MAX_BYTES / size;
         loop {
             match MmapOptions::new()
                 .len(values * size)
@@ -84,6 +94,23 @@ impl<T: Pod> MapVec<T> {
     /// Keeps the first `len` values.
     pub(crate) fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
+    }
+
+    /// Drops consecutive repeated values, in place.
+    pub(crate) fn dedup(&mut self)
+    where
+        T: PartialEq,
+    {
+        let v = self.as_mut_slice();
+        let mut kept = 0;
+        for i in 1..v.len() {
+            if v[i] != v[kept] {
+                kept += 1;
+                v[kept] = v[i];
+            }
+        }
+        let len = if v.is_empty() { 0 } else { kept + 1 };
+        self.truncate(len);
     }
 
     /// The values.
@@ -123,7 +150,7 @@ mod tests {
 
     #[test]
     fn pushes_read_back_and_change_in_place() {
-        let mut v: MapVec<[u32; 3]> = MapVec::new();
+        let mut v: MapVec<[u32; 3]> = MapVec::new("edges");
         assert!(v.is_empty());
         for i in 0..100_000u32 {
             v.push([i % 7, i, i.wrapping_mul(31)]).unwrap();
@@ -135,5 +162,20 @@ mod tests {
         v.truncate(10);
         assert_eq!(v.len(), 10);
         assert!(v.iter().all(|e| e[0] == 0));
+        v.extend_from_slice(&[[7, 8, 9], [10, 11, 12], [10, 11, 12]])
+            .unwrap();
+        v.dedup();
+        assert_eq!(
+            &v[9..],
+            [[0, 63, 63u32.wrapping_mul(31)], [7, 8, 9], [10, 11, 12]]
+        );
+    }
+
+    #[test]
+    fn bytes_get_room_past_four_gigabytes() {
+        let mut v: MapVec<u8> = MapVec::new("bytes");
+        v.extend_from_slice(b"abc").unwrap();
+        assert!(v.max > u32::MAX as usize, "room for {} bytes", v.max);
+        assert_eq!(&v[..], b"abc");
     }
 }
