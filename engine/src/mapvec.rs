@@ -65,7 +65,7 @@ impl<T: Pod> MapVec<T> {
         let size = std::mem::size_of::<T>();
         let at = self.len * size;
         if let Some(map) = &mut self.map {
-            map[at..at + size * xs.len()].copy_from_slice(bytemuck::cast_slice(xs));
+            map[at..at + std::mem::size_of_val(xs)].copy_from_slice(bytemuck::cast_slice(xs));
         }
         self.len += xs.len();
         Ok(())
