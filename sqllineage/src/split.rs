@@ -17,7 +17,8 @@ use crate::model::Location;
 /// One statement of a script: where it starts, and the parse result.
 pub(crate) struct Parsed {
     pub(crate) location: Location,
-    pub(crate) result: Result<Statement, String>,
+    /// Boxed: a `Statement` is 3.4 KB, and the list of a script's statements grows.
+    pub(crate) result: Result<Box<Statement>, String>,
     /// For a statement the parser refused but whose lineage the tokens show
     /// ([`recognize`]): its kind, the tables read and the tables written.
     pub(crate) recognized: Option<Recognized>,
@@ -517,10 +518,10 @@ fn starts_statement(t: &TokenWithSpan) -> bool {
 enum Outcome {
     /// Parsed up to the end of the piece or to the start of a next statement; the
     /// tokens used.
-    Complete(Statement, usize),
+    Complete(Box<Statement>, usize),
     /// Only a prefix parsed and what follows starts no statement: the prefix, the
     /// tokens used, and an error naming where the statement stops being understood.
-    Partial(Statement, usize, String),
+    Partial(Box<Statement>, usize, String),
     /// Refused: the dialect's own error.
     Failed(String),
 }
@@ -548,14 +549,14 @@ fn parse_one(tokens: Vec<TokenWithSpan>, dialect: Dialect) -> (Outcome, Vec<Toke
                     .find(|t| !is_blank(t) && t.token != Token::SemiColon)
                 {
                     Some(next) if !may_start_statement(next) => Outcome::Partial(
-                        s,
+                        Box::new(s),
                         used,
                         format!(
                             "sql parser error: Expected: end of statement, found: {} at Line: {}, Column: {}",
                             next.token, next.span.start.line, next.span.start.column
                         ),
                     ),
-                    _ => Outcome::Complete(s, used),
+                    _ => Outcome::Complete(Box::new(s), used),
                 }
             }
             Err(e) => Outcome::Failed(e.to_string()),
@@ -804,7 +805,7 @@ fn parse_piece(piece: Vec<TokenWithSpan>, dialect: Dialect, out: &mut Vec<Parsed
             for (location, stmt) in inserts {
                 out.push(Parsed {
                     location,
-                    result: Ok(stmt),
+                    result: Ok(Box::new(stmt)),
                     recognized: None,
                     recovered: recovering,
                     partial: None,

@@ -892,16 +892,29 @@ impl core::error::Error for TokenizerError {}
 
 struct State<'a> {
     peekable: Peekable<Chars<'a>>,
+    /// The text `next` has not returned yet (a peeked character included).
+    rest: &'a str,
     line: u64,
     col: u64,
 }
 
-impl State<'_> {
+impl<'a> State<'a> {
+    /// A state at the start of `text`, which starts at `line` and `col`.
+    fn new(text: &'a str, line: u64, col: u64) -> Self {
+        State {
+            peekable: text.chars().peekable(),
+            rest: text,
+            line,
+            col,
+        }
+    }
+
     /// return the next character and advance the stream
     pub fn next(&mut self) -> Option<char> {
         match self.peekable.next() {
             None => None,
             Some(s) => {
+                self.rest = &self.rest[s.len_utf8()..];
                 if s == '\n' {
                     self.line += 1;
                     self.col = 1;
@@ -911,6 +924,31 @@ impl State<'_> {
                 Some(s)
             }
         }
+    }
+
+    /// Consumes the characters for which `predicate` holds, up to the first for which
+    /// it does not (left to `next`); the text consumed, as one slice of the input.
+    fn take_while(&mut self, mut predicate: impl FnMut(char) -> bool) -> &'a str {
+        let rest = self.rest;
+        let end = rest
+            .char_indices()
+            .find(|&(_, ch)| !predicate(ch))
+            .map_or(rest.len(), |(i, _)| i);
+        let taken = &rest[..end];
+        if taken.is_empty() {
+            return taken;
+        }
+        match taken.rfind('\n') {
+            Some(last) => {
+                self.line += taken.bytes().filter(|b| *b == b'\n').count() as u64;
+                self.col = 1 + taken[last + 1..].chars().count() as u64;
+            }
+            None if taken.is_ascii() => self.col += taken.len() as u64,
+            None => self.col += taken.chars().count() as u64,
+        }
+        self.rest = &rest[end..];
+        self.peekable = self.rest.chars().peekable();
+        taken
     }
 
     /// return the next character but do not advance the stream
@@ -1157,11 +1195,7 @@ impl<'a> Tokenizer<'a> {
         buf: &mut Vec<TokenWithSpan>,
         mut mapper: impl FnMut(TokenWithSpan) -> TokenWithSpan,
     ) -> Result<(), TokenizerError> {
-        let mut state = State {
-            peekable: self.query.chars().peekable(),
-            line: 1,
-            col: 1,
-        };
+        let mut state = State::new(self.query, 1, 1);
 
         let mut prev_non_ws = buf
             .iter()
@@ -1262,11 +1296,7 @@ impl<'a> Tokenizer<'a> {
             .with_collapsed_whitespace(self.collapse_whitespace);
 
         // Create a state for tracking position within the hint
-        let mut state = State {
-            peekable: hint_content.chars().peekable(),
-            line: span.start.line,
-            col: span.start.column,
-        };
+        let mut state = State::new(hint_content, span.start.line, span.start.column);
 
         // Tokenize the hint content and add tokens to the buffer
         let mut location = state.location();
@@ -1384,11 +1414,7 @@ impl<'a> Tokenizer<'a> {
 
         // TODO: implement parsing of exponent here
         if word.chars().all(|x| x.is_ascii_digit() || x == '.') {
-            let mut inner_state = State {
-                peekable: word.chars().peekable(),
-                line: 0,
-                col: 0,
-            };
+            let mut inner_state = State::new(&word, 0, 0);
             let mut s = peeking_take_while(&mut inner_state, |ch| matches!(ch, '0'..='9' | '.'));
             let s2 = peeking_take_while(chars, |ch| matches!(ch, '0'..='9' | '.'));
             s += s2.as_str();
@@ -2535,9 +2561,7 @@ impl<'a> Tokenizer<'a> {
     /// Tokenize an identifier or keyword, after the first char is already consumed.
     fn tokenize_word(&self, first_chars: impl Into<String>, chars: &mut State) -> String {
         let mut s = first_chars.into();
-        s.push_str(&peeking_take_while(chars, |ch| {
-            self.dialect.is_identifier_part(ch)
-        }));
+        s.push_str(chars.take_while(|ch| self.dialect.is_identifier_part(ch)));
         s
     }
 
@@ -2912,17 +2936,8 @@ impl<'a> Tokenizer<'a> {
 /// Read from `chars` until `predicate` returns `false` or EOF is hit.
 /// Return the characters read as String, and keep the first non-matching
 /// char available as `chars.next()`.
-fn peeking_take_while(chars: &mut State, mut predicate: impl FnMut(char) -> bool) -> String {
-    let mut s = String::new();
-    while let Some(&ch) = chars.peek() {
-        if predicate(ch) {
-            chars.next(); // consume
-            s.push(ch);
-        } else {
-            break;
-        }
-    }
-    s
+fn peeking_take_while(chars: &mut State, predicate: impl FnMut(char) -> bool) -> String {
+    chars.take_while(predicate).to_string()
 }
 
 fn unescape_single_quoted_string(chars: &mut State<'_>) -> Option<String> {
@@ -4303,11 +4318,7 @@ mod tests {
 
     fn check_unescape(s: &str, expected: Option<&str>) {
         let s = format!("'{s}'");
-        let mut state = State {
-            peekable: s.chars().peekable(),
-            line: 0,
-            col: 0,
-        };
+        let mut state = State::new(&s, 0, 0);
 
         assert_eq!(
             unescape_single_quoted_string(&mut state),
