@@ -731,7 +731,7 @@ impl<'a> Cx<'a> {
         for col in &q.cols {
             sources.extend(col.direct.iter().chain(&col.indirect).map(|s| &*s.col));
         }
-        let source_rank = ranks(&sources);
+        let source_rank = shared_ranks(&sources);
         let target_rank = ranks(&tnames);
         let key = |source: usize, column: usize, sub: Sub| {
             u64::from(source_rank[source]) << 40
@@ -772,6 +772,24 @@ impl<'a> Cx<'a> {
             })
             .collect()
     }
+}
+
+/// [`ranks`] of references of which many are to the same value (a query's filter and
+/// join columns feed every output column): the distinct addresses are found first,
+/// comparing pointers, and only they are compared by value.
+fn shared_ranks<T: Ord>(items: &[&T]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_unstable_by_key(|&i| std::ptr::from_ref(items[i]));
+    let mut distinct: Vec<&T> = Vec::new();
+    let mut which = vec![0u32; items.len()];
+    for (k, &i) in order.iter().enumerate() {
+        if k == 0 || !std::ptr::eq(items[order[k - 1]], items[i]) {
+            distinct.push(items[i]);
+        }
+        which[i] = (distinct.len() - 1) as u32;
+    }
+    let rank = ranks(&distinct);
+    which.iter().map(|&d| rank[d as usize]).collect()
 }
 
 /// Each item's rank in sorted order (equal items share a rank).
@@ -894,5 +912,22 @@ fn routine_params(stmt: &Statement) -> Vec<String> {
             .filter_map(|a| a.name.as_ref().map(norm))
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Equal values at different addresses and the same address more than once rank as
+    /// their values do.
+    #[test]
+    fn shared_ranks_are_the_ranks_of_the_values() {
+        let values = ["b", "a", "c", "a"].map(String::from);
+        let items: Vec<&String> = vec![
+            &values[0], &values[1], &values[2], &values[3], &values[1], &values[0],
+        ];
+        assert_eq!(ranks(&items), vec![1, 0, 2, 0, 0, 1]);
+        assert_eq!(shared_ranks(&items), ranks(&items));
     }
 }
