@@ -930,22 +930,40 @@ impl<'a> State<'a> {
     /// it does not (left to `next`); the text consumed, as one slice of the input.
     fn take_while(&mut self, mut predicate: impl FnMut(char) -> bool) -> &'a str {
         let rest = self.rest;
+        // One pass: where the run ends, its line breaks, the last one, and whether it
+        // is ASCII (a character per byte).
+        let (mut breaks, mut last_break, mut ascii) = (0u64, 0, true);
         let end = rest
             .char_indices()
-            .find(|&(_, ch)| !predicate(ch))
+            .find(|&(i, ch)| {
+                if !predicate(ch) {
+                    return true;
+                }
+                if ch == '\n' {
+                    breaks += 1;
+                    last_break = i;
+                }
+                ascii &= ch.is_ascii();
+                false
+            })
             .map_or(rest.len(), |(i, _)| i);
         let taken = &rest[..end];
         if taken.is_empty() {
             return taken;
         }
-        match taken.rfind('\n') {
-            Some(last) => {
-                self.line += taken.bytes().filter(|b| *b == b'\n').count() as u64;
-                self.col = 1 + taken[last + 1..].chars().count() as u64;
-            }
-            None if taken.is_ascii() => self.col += taken.len() as u64,
-            None => self.col += taken.chars().count() as u64,
-        }
+        let line_start = if breaks > 0 {
+            self.line += breaks;
+            self.col = 1;
+            last_break + 1
+        } else {
+            0
+        };
+        let tail = &taken[line_start..];
+        self.col += if ascii {
+            tail.len()
+        } else {
+            tail.chars().count()
+        } as u64;
         self.rest = &rest[end..];
         self.peekable = self.rest.chars().peekable();
         taken
@@ -4314,6 +4332,27 @@ mod tests {
         //println!("expected = {:?}", expected);
         //println!("------------------------------");
         assert_eq!(expected, actual);
+    }
+
+    #[test]
+    fn take_while_moves_line_and_column_as_next_does() {
+        for text in ["ab\n  \u{e9}\nxyz!rest", "plain!", "\u{e9}\u{e9}!x", "a\n\n!", "!x", "abc"] {
+            let mut a = State::new(text, 3, 5);
+            let mut b = State::new(text, 3, 5);
+            let taken = a.take_while(|c| c != '!');
+            let mut by_char = String::new();
+            while let Some(&c) = b.peek() {
+                if c == '!' {
+                    break;
+                }
+                b.next();
+                by_char.push(c);
+            }
+            assert_eq!(taken, by_char, "{text:?}");
+            assert_eq!(a.location(), b.location(), "{text:?}");
+            assert_eq!(a.next(), b.next(), "{text:?}");
+            assert_eq!(a.rest, b.rest, "{text:?}");
+        }
     }
 
     fn check_unescape(s: &str, expected: Option<&str>) {
