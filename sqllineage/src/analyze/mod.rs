@@ -13,7 +13,9 @@
 //! ```
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 use std::ops::ControlFlow;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -136,7 +138,7 @@ fn parser_location(message: &str) -> Option<Location> {
 #[derive(Default)]
 struct ScriptState {
     /// Columns of tables created (CREATE TABLE, CTAS, views) earlier in the script.
-    tables: HashMap<TableName, Vec<String>>,
+    tables: FxHashMap<TableName, Vec<String>>,
     /// Tables written so far, in order.
     written: Vec<TableName>,
     /// Tables read after being written.
@@ -224,14 +226,14 @@ struct Cx<'a> {
     location: Location,
     reads: BTreeSet<TableName>,
     diags: Vec<Diagnostic>,
-    ctes: Vec<HashMap<String, QueryOut>>,
+    ctes: Vec<FxHashMap<String, QueryOut>>,
     created: Vec<(TableName, Option<Vec<String>>)>,
     /// Statements nested in a query (`WITH ... INSERT`), merged into the outer one.
     nested: Vec<StatementLineage>,
     /// Tables renamed by this statement (old, new).
     renamed: Vec<(TableName, TableName)>,
     /// Columns of base tables, as looked up so far in this statement.
-    columns_seen: RefCell<HashMap<TableName, Option<Arc<Vec<String>>>>>,
+    columns_seen: RefCell<FxHashMap<TableName, Option<Arc<Vec<String>>>>>,
     /// Inside the body of a compound statement (procedure, block, `IF`): statements
     /// that move no data there (DECLARE, SET, RETURN) are not reported as unsupported.
     in_compound: usize,
@@ -319,7 +321,7 @@ impl<'a> Cx<'a> {
             created: Vec::new(),
             nested: Vec::new(),
             renamed: Vec::new(),
-            columns_seen: RefCell::new(HashMap::new()),
+            columns_seen: RefCell::new(FxHashMap::default()),
             in_compound: 0,
             routine_params: Vec::new(),
             depth: 0,

@@ -10,7 +10,7 @@ impl<'a> Cx<'a> {
         }
         let mut pushed = false;
         if let Some(with) = &q.with {
-            self.ctes.push(HashMap::new());
+            self.ctes.push(rustc_hash::FxHashMap::default());
             pushed = true;
             for cte in &with.cte_tables {
                 let name = norm(&cte.alias.name);
