@@ -59,13 +59,13 @@ pub(crate) type Sink<'s> = &'s mut dyn FnMut(&[u8], &[u8]) -> Result<()>;
 /// Produces a column family's entries, in key order, into a [`Sink`].
 pub(crate) type Source<'a> = Box<dyn Fn(Sink<'_>) -> Result<()> + Send + Sync + 'a>;
 
-/// Bytes of decompressed blocks kept in memory, shared by every column family of every
-/// store in the process (without it, each column family has a default cache of its
-/// own, and the sum grows with the number of families).
 /// Keys per SST file a bulk ingest writes, at most: 32M keys, whose filter hashes
 /// (8 bytes a key, held until the file is finished) take 256 MiB.
 const SST_KEYS: usize = 1 << 25;
 
+/// Bytes of decompressed blocks kept in memory, shared by every column family of every
+/// store in the process (without it, each column family has a default cache of its
+/// own, and the sum grows with the number of families).
 pub(crate) const BLOCK_CACHE_BYTES: usize = 64 << 20;
 
 fn block_cache() -> &'static rocksdb::Cache {
@@ -367,7 +367,8 @@ impl Backend {
                     if !files.is_empty() {
                         let mut io = IngestExternalFileOptions::default();
                         io.set_move_files(true);
-                        db.ingest_external_file_cf_opts(Self::handle(db, cf), &io, files.clone())?;
+                        let paths: Vec<&PathBuf> = files.iter().collect();
+                        db.ingest_external_file_cf_opts(Self::handle(db, cf), &io, paths)?;
                         for f in &files {
                             let _ = std::fs::remove_file(f);
                         }

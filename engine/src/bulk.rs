@@ -390,17 +390,12 @@ impl NewNodes {
         &self.text[at..at + len]
     }
 
-    /// Bytes that [`Self::push`] took from one `&str` as a whole.
-    fn str<'a>(&self, bytes: &'a [u8]) -> &'a str {
-        std::str::from_utf8(bytes).expect("names are kept whole")
-    }
-
     fn fqn_bytes(&self, n: &NewNode) -> &[u8] {
         self.bytes(n, 0, n.fqn_len as usize)
     }
 
     fn fqn(&self, n: &NewNode) -> &str {
-        self.str(self.fqn_bytes(n))
+        whole_str(self.fqn_bytes(n))
     }
 
     fn name(&self, n: &NewNode) -> &str {
@@ -408,7 +403,7 @@ impl NewNodes {
             let fqn = self.fqn(n);
             return fqn.rsplit('.').next().unwrap_or(fqn);
         }
-        self.str(self.bytes(n, n.fqn_len as usize, n.name_len as usize))
+        whole_str(self.bytes(n, n.fqn_len as usize, n.name_len as usize))
     }
 
     /// Column names in column order, as bytes.
@@ -429,8 +424,13 @@ impl NewNodes {
 
     /// Column names in column order.
     fn columns<'a>(&'a self, n: &NewNode) -> impl Iterator<Item = &'a str> + Clone + 'a {
-        self.column_bytes(n).map(|c| self.str(c))
+        self.column_bytes(n).map(whole_str)
     }
+}
+
+/// Bytes that [`NewNodes::push`] took from one `&str` as a whole.
+fn whole_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("names are kept whole")
 }
 
 /// Progress callback: phase name and items done in it.
